@@ -1,0 +1,48 @@
+/* The veil CLI: one dispatch table (main.c), one cmd_<name>.c per subcommand. */
+#ifndef VEIL_CLI_H
+#define VEIL_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct veil_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* Exit codes: 0 ok, 1 the operation failed (verification, I/O), 2 usage. */
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
+#define CLI_EXIT_USAGE 2
+
+/* "veil <cmd>: message" on stderr; returns CLI_EXIT_FAIL or the code's category exit. */
+__attribute__((format(printf, 2, 3))) int cli_fail(const char *cmd, const char *fmt, ...);
+/* Prints "veil <cmd>: <what>: <veil_strerror(err)>" and returns the exit code for err. */
+int cli_fail_err(const char *cmd, const char *what, int err);
+__attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);
+
+/* Parses a size with an optional K/M/G suffix (powers of 1024). */
+bool cli_parse_size(const char *s, size_t *out);
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* A progress bar on stderr: only when stderr is a terminal and after one second of work. */
+struct cli_progress {
+    const char *label;
+    unsigned long long total;
+    double start;
+    double last_draw;
+    bool drawn;
+    bool enabled;
+};
+
+void cli_progress_init(struct cli_progress *p, const char *label, unsigned long long total);
+void cli_progress_update(void *ctx, unsigned long long done, unsigned long long total);
+void cli_progress_finish(struct cli_progress *p);
+
+int cmd_keygen(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

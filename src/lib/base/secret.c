@@ -1,0 +1,111 @@
+/* Locked memory (after libsodium's sodium_malloc and s2n's mlock'ed blobs). */
+#include "base/secret.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/log.h"
+
+static size_t page_round(size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t ps = page > 0 ? (size_t)page : 4096;
+
+    if (size == 0) {
+        size = 1;
+    }
+    if (size > SIZE_MAX - ps) {
+        return 0;
+    }
+    return (size + ps - 1) / ps * ps;
+}
+
+veil_result veil_locked_map(size_t size, void **out)
+{
+    size_t map_size = page_round(size);
+    void *p;
+
+    ENSURE_REF(out);
+    ENSURE(map_size != 0, VEIL_ERR_NOMEM);
+    p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ENSURE(p != MAP_FAILED, VEIL_ERR_NOMEM);
+    if (mlock(p, map_size) != 0) {
+        (void)munmap(p, map_size);
+        BAIL(VEIL_ERR_NOMEM_LOCK);
+    }
+    /* Not in core dumps, not inherited by children. Failure here is not fatal, but loud. */
+    if (madvise(p, map_size, MADV_DONTDUMP) != 0 || madvise(p, map_size, MADV_DONTFORK) != 0) {
+        veil_log(VEIL_LOG_WARN, "madvise(DONTDUMP|DONTFORK) failed; secrets may reach a core");
+    }
+    *out = p;
+    return VEIL_RESULT_OK;
+}
+
+void veil_locked_unmap(void *p, size_t size)
+{
+    size_t map_size = page_round(size);
+
+    if (p == NULL) {
+        return;
+    }
+    OPENSSL_cleanse(p, map_size);
+    (void)munlock(p, map_size);
+    (void)munmap(p, map_size);
+}
+
+veil_result veil_secret_new(size_t size, struct veil_secret **out)
+{
+    struct veil_secret *s;
+    void *p = NULL;
+    veil_result r;
+
+    ENSURE_REF(out);
+    s = calloc(1, sizeof(*s));
+    ENSURE(s != NULL, VEIL_ERR_NOMEM);
+    r = veil_locked_map(size, &p);
+    if (!veil_ok(r)) {
+        free(s);
+        return r;
+    }
+    s->data = p;
+    s->size = size;
+    *out = s;
+    return VEIL_RESULT_OK;
+}
+
+void veil_secret_free(struct veil_secret *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    veil_locked_unmap(s->data, s->size);
+    free(s);
+}
+
+int veil_locked_alloc(size_t size, void **out)
+{
+    return veil_result_to_int(veil_locked_map(size, out));
+}
+
+void veil_locked_free(void *p, size_t size)
+{
+    veil_locked_unmap(p, size);
+}
+
+int veil_harden_process(void)
+{
+    struct rlimit no_core = {0, 0};
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        return -VEIL_ERR_INTERNAL;
+    }
+    if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
+        return -VEIL_ERR_INTERNAL;
+    }
+    return 0;
+}

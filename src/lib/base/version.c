@@ -1,0 +1,6 @@
+#include <veil/veil.h>
+
+const char *veil_version(void)
+{
+    return "0.1.0";
+}
