@@ -8,6 +8,7 @@
 #include <veil/error.h>
 #include <veil/export.h>
 #include <veil/log.h>
+#include <veil/model.h>
 #include <veil/secret.h>
 
 /* "MAJOR.MINOR.PATCH" */

@@ -14,6 +14,10 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct veil_cmd commands[] = {
+    {"keygen", "create a model key or a provider signing key", cmd_keygen},
+    {"seal", "encrypt and sign a model into a .veil file", cmd_seal},
+    {"open", "verify and decrypt a .veil file", cmd_open},
+    {"inspect", "show a .veil file's header and manifest as JSON (no key needed)", cmd_inspect},
     {"version", "print the version", cmd_version},
 };
 

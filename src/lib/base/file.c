@@ -102,6 +102,16 @@ out_close:
     return r;
 }
 
+veil_result veil_file_check_private(const char *path)
+{
+    struct stat st;
+
+    ENSURE(stat(path, &st) == 0, VEIL_ERR_IO_OPEN);
+    ENSURE(S_ISREG(st.st_mode), VEIL_ERR_IO_NOT_REGULAR);
+    ENSURE((st.st_mode & 077) == 0, VEIL_ERR_IO_PERMISSIONS);
+    return VEIL_RESULT_OK;
+}
+
 veil_result veil_file_read_secret(const char *path, size_t size, struct veil_secret **out)
 {
     struct stat st;

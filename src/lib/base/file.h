@@ -10,6 +10,8 @@
 
 /* Reads a whole regular file of at most max bytes into w (which it initialises). */
 VEIL_RESULT veil_file_read(const char *path, size_t max, struct veil_wr *w);
+/* VEIL_ERR_IO_PERMISSIONS if a private key file is readable or writable by group or others. */
+VEIL_RESULT veil_file_check_private(const char *path);
 /* Reads a key file of exactly size bytes into locked memory; refuses group/other access. */
 VEIL_RESULT veil_file_read_secret(const char *path, size_t size, struct veil_secret **out);
 /* Writes data to path atomically with the given mode; refuses to replace unless overwrite. */
