@@ -25,6 +25,11 @@ size_t veil_model_chunk_len(const struct veil_model_header *h, uint64_t i)
     return (size_t)(h->plaintext_size - start);
 }
 
+size_t veil_model_chunk_len_max(const struct veil_model_header *h)
+{
+    return h->plaintext_size < h->chunk_size ? (size_t)h->plaintext_size : h->chunk_size;
+}
+
 void veil_model_nonce(uint64_t i, bool last, uint8_t nonce[VEIL_GCM_NONCE_SIZE])
 {
     veil_store_u64be(nonce, i);

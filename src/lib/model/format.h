@@ -65,6 +65,9 @@ struct veil_model_header {
 uint64_t veil_model_chunk_count(uint64_t plaintext_size, uint32_t chunk_size);
 /* Plaintext length of chunk i. */
 size_t veil_model_chunk_len(const struct veil_model_header *h, uint64_t i);
+/* Largest plaintext chunk in this file (chunk size, or less for a file smaller than one chunk):
+ * what a chunk buffer needs, so a small file never costs a 64 MiB buffer. */
+size_t veil_model_chunk_len_max(const struct veil_model_header *h);
 /* STREAM nonce: u64be(i) || 00 00 00 || last. */
 void veil_model_nonce(uint64_t i, bool last, uint8_t nonce[VEIL_GCM_NONCE_SIZE]);
 /* Size of the whole sealed file; false if it overflows. */

@@ -175,8 +175,8 @@ static VEIL_RESULT open_chunks(const struct veil_model_header *h, struct source 
     uint8_t extra;
     veil_result r;
 
-    GUARD(veil_pipe_start(&pipe, threads, (size_t)h->chunk_size + VEIL_GCM_TAG_SIZE, data_key, 0,
-                          open_chunk, &ctx));
+    GUARD(veil_pipe_start(&pipe, threads, veil_model_chunk_len_max(h) + VEIL_GCM_TAG_SIZE, data_key,
+                          0, open_chunk, &ctx));
     r = veil_model_root_init(&root);
     for (uint64_t i = 0; veil_ok(r) && i <= h->chunk_count; i++) {
         while (veil_ok(r) && next_consume < i &&

@@ -94,8 +94,8 @@ static VEIL_RESULT seal_chunks(struct veil_model_header *h, int in_fd, int out_f
     uint8_t extra;
     size_t got = 0;
 
-    GUARD(veil_pipe_start(&pipe, threads, (size_t)h->chunk_size + VEIL_GCM_TAG_SIZE, data_key, 1,
-                          seal_chunk, &ctx));
+    GUARD(veil_pipe_start(&pipe, threads, veil_model_chunk_len_max(h) + VEIL_GCM_TAG_SIZE, data_key,
+                          1, seal_chunk, &ctx));
     r = veil_model_root_init(&root);
     for (uint64_t i = 0; veil_ok(r) && i <= h->chunk_count; i++) {
         /* Consume finished chunks in order while the next slot is taken (and at the end). */
