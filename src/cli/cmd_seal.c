@@ -128,7 +128,9 @@ int cmd_seal(int argc, char **argv)
     if (rc != 0) {
         return cli_fail_err("seal", a.in, rc);
     }
-    (void)veil_hex_encode(info.model_id, sizeof(info.model_id), id, sizeof(id));
+    if (!veil_ok(veil_hex_encode(info.model_id, sizeof(info.model_id), id, sizeof(id)))) {
+        id[0] = '\0';
+    }
     (void)printf("sealed %s -> %s\n", a.in, a.out);
     (void)printf("  name %s, version %s, %s, %llu bytes in %llu chunks of %u\n", info.name,
                  info.model_version, info.content_type, info.plaintext_size, info.chunk_count,

@@ -43,6 +43,14 @@ VEIL_RESULT veil_gcm_open(struct veil_gcm *g, const uint8_t nonce[VEIL_GCM_NONCE
                           const uint8_t *aad, size_t aad_size, const uint8_t *in, size_t n,
                           uint8_t *out, const uint8_t tag[VEIL_GCM_TAG_SIZE]);
 
+/* Streaming form, for callers that interleave other work (hashing) with the cipher pass:
+ * begin, any number of updates (out may equal in), then finish with the tag (written when
+ * encrypting, checked in constant time when decrypting: VEIL_ERR_CRYPTO on mismatch). */
+VEIL_RESULT veil_gcm_begin(struct veil_gcm *g, const uint8_t nonce[VEIL_GCM_NONCE_SIZE],
+                           const uint8_t *aad, size_t aad_size);
+VEIL_RESULT veil_gcm_update(struct veil_gcm *g, const uint8_t *in, size_t n, uint8_t *out);
+VEIL_RESULT veil_gcm_finish(struct veil_gcm *g, uint8_t tag[VEIL_GCM_TAG_SIZE]);
+
 /* Provider signature algorithms, as numbered in the sealed model format. */
 enum veil_sig_alg {
     VEIL_SIG_ED25519 = 1,    /* 64-byte signature */

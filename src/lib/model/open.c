@@ -58,21 +58,14 @@ static VEIL_RESULT source_read(struct source *s, uint8_t *buf, size_t n, size_t 
     return VEIL_RESULT_OK;
 }
 
-static veil_result open_chunk(void *arg, struct veil_gcm *gcm, struct veil_pipe_slot *slot)
+static veil_result open_chunk(void *arg, struct veil_pipe_worker *w, struct veil_pipe_slot *slot)
 {
     const struct open_ctx *c = arg;
     const struct veil_model_header *h = c->h;
-    uint8_t nonce[VEIL_GCM_NONCE_SIZE];
     uint64_t off = slot->index * (uint64_t)h->chunk_size;
     uint8_t *out = c->sink->kind == SINK_MEMORY ? c->sink->dst + off : slot->buf;
-    veil_result r;
 
-    GUARD(veil_sha256(slot->buf, slot->len + VEIL_GCM_TAG_SIZE, slot->digest));
-    veil_model_nonce(slot->index, slot->index + 1 == h->chunk_count, nonce);
-    r = veil_gcm_open(gcm, nonce, h->header_digest, VEIL_SHA256_SIZE, slot->buf, slot->len, out,
-                      slot->buf + slot->len);
-    ENSURE(r.code != VEIL_ERR_CRYPTO, VEIL_ERR_MODEL_CHUNK);
-    GUARD(r);
+    GUARD(veil_model_chunk_open(w, h, slot->index, slot->buf, slot->len, out, slot->digest));
     if (c->sink->kind == SINK_FILE) {
         GUARD(veil_pwrite_full(c->sink->fd, out, slot->len, (off_t)off));
     }

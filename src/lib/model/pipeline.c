@@ -24,11 +24,25 @@ unsigned veil_pipe_default_threads(void)
     return n > PIPE_THREADS_MAX ? PIPE_THREADS_MAX : (unsigned)n;
 }
 
+static VEIL_RESULT worker_init(struct veil_pipe *p, struct veil_pipe_worker *w)
+{
+    w->md = EVP_MD_CTX_new();
+    ENSURE(w->md != NULL, VEIL_ERR_NOMEM);
+    return veil_gcm_init(&w->gcm, p->key, p->encrypt);
+}
+
+static void worker_free(struct veil_pipe_worker *w)
+{
+    veil_gcm_free(&w->gcm);
+    EVP_MD_CTX_free(w->md);
+    w->md = NULL;
+}
+
 static void *worker_main(void *arg)
 {
     struct veil_pipe *p = arg;
-    struct veil_gcm gcm = {0};
-    veil_result r = veil_gcm_init(&gcm, p->key, p->encrypt);
+    struct veil_pipe_worker w = {0};
+    veil_result r = worker_init(p, &w);
 
     pthread_mutex_lock(&p->mu);
     if (!veil_ok(r)) {
@@ -53,13 +67,13 @@ static void *worker_main(void *arg)
         }
         slot->state = SLOT_RUNNING;
         pthread_mutex_unlock(&p->mu);
-        slot->result = veil_ok(r) ? p->work(p->ctx, &gcm, slot) : r;
+        slot->result = veil_ok(r) ? p->work(p->ctx, &w, slot) : r;
         pthread_mutex_lock(&p->mu);
         slot->state = SLOT_DONE;
         pthread_cond_broadcast(&p->done_cv);
     }
     pthread_mutex_unlock(&p->mu);
-    veil_gcm_free(&gcm);
+    worker_free(&w);
     return NULL;
 }
 
@@ -142,7 +156,7 @@ veil_result veil_pipe_start(struct veil_pipe *p, unsigned threads, size_t buf_si
         goto fail;
     }
     if (p->thread_count == 0) {
-        r = veil_gcm_init(&p->inline_gcm, p->key, encrypt);
+        r = worker_init(p, &p->inline_worker);
         if (!veil_ok(r)) {
             goto fail;
         }
@@ -195,7 +209,7 @@ veil_result veil_pipe_wait(struct veil_pipe *p, struct veil_pipe_slot *slot)
 void veil_pipe_submit(struct veil_pipe *p, struct veil_pipe_slot *slot)
 {
     if (p->thread_count == 0) {
-        slot->result = p->work(p->ctx, &p->inline_gcm, slot);
+        slot->result = p->work(p->ctx, &p->inline_worker, slot);
         slot->state = SLOT_DONE;
         return;
     }
@@ -238,7 +252,7 @@ void veil_pipe_stop(struct veil_pipe *p)
         free(p->threads);
         p->threads = NULL;
     }
-    veil_gcm_free(&p->inline_gcm);
+    worker_free(&p->inline_worker);
     free_bufs(p);
     OPENSSL_cleanse(p->key, sizeof(p->key));
     pthread_cond_destroy(&p->work_cv);

@@ -23,8 +23,14 @@ struct veil_pipe_slot {
     int state; /* internal */
 };
 
-/* Transforms one slot; runs on a worker thread with that worker's GCM context. */
-typedef veil_result (*veil_pipe_work_fn)(void *ctx, struct veil_gcm *gcm,
+/* Per-thread state handed to the work function. */
+struct veil_pipe_worker {
+    struct veil_gcm gcm;
+    EVP_MD_CTX *md; /* SHA-256, reused chunk after chunk */
+};
+
+/* Transforms one slot; runs on a worker thread with that worker's contexts. */
+typedef veil_result (*veil_pipe_work_fn)(void *ctx, struct veil_pipe_worker *w,
                                          struct veil_pipe_slot *slot);
 
 struct veil_pipe {
@@ -43,7 +49,7 @@ struct veil_pipe {
     void *ctx;
     uint8_t key[VEIL_AES256_KEY_SIZE];
     int encrypt;
-    struct veil_gcm inline_gcm;
+    struct veil_pipe_worker inline_worker;
     veil_result thread_init_result;
 };
 

@@ -20,17 +20,13 @@ struct seal_ctx {
     int out_fd;
 };
 
-static veil_result seal_chunk(void *arg, struct veil_gcm *gcm, struct veil_pipe_slot *slot)
+static veil_result seal_chunk(void *arg, struct veil_pipe_worker *w, struct veil_pipe_slot *slot)
 {
     const struct seal_ctx *c = arg;
-    uint8_t nonce[VEIL_GCM_NONCE_SIZE];
     off_t off =
         (off_t)(c->h->total_size + slot->index * ((uint64_t)c->h->chunk_size + VEIL_GCM_TAG_SIZE));
 
-    veil_model_nonce(slot->index, slot->index + 1 == c->h->chunk_count, nonce);
-    GUARD(veil_gcm_seal(gcm, nonce, c->h->header_digest, VEIL_SHA256_SIZE, slot->buf, slot->len,
-                        slot->buf, slot->buf + slot->len));
-    GUARD(veil_sha256(slot->buf, slot->len + VEIL_GCM_TAG_SIZE, slot->digest));
+    GUARD(veil_model_chunk_seal(w, c->h, slot->index, slot->buf, slot->len, slot->digest));
     return veil_pwrite_full(c->out_fd, slot->buf, slot->len + VEIL_GCM_TAG_SIZE, off);
 }
 
