@@ -58,6 +58,14 @@
         return cmocka_run_group_tests(tests, NULL, NULL);                \
     }
 
+/* The same, with a group setup and teardown (int f(void **state), 0 on success). */
+#define VEIL_TEST_MAIN_WITH(setup_fn, teardown_fn, ...)                  \
+    int main(void)                                                       \
+    {                                                                    \
+        const struct CMUnitTest tests[] = {VEIL_TEST_MAP_(__VA_ARGS__)}; \
+        return cmocka_run_group_tests(tests, setup_fn, teardown_fn);     \
+    }
+
 /* cmocka_unit_test for each listed function (up to 32). */
 #define VEIL_TEST_MAP_(...) VEIL_TEST_EXPAND_(VEIL_TEST_APPLY_, __VA_ARGS__)
 #define VEIL_TEST_APPLY_(f) cmocka_unit_test(f),
