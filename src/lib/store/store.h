@@ -1,0 +1,105 @@
+/*
+ * The key broker's store (docs/STORE.md): SQLite in WAL mode. Resources are encrypted at rest
+ * under a key-encryption key (KEK) held in a 0600 file (the interface leaves room for PKCS#11);
+ * policies are versioned with their history; sessions live here so that a restarted broker keeps
+ * them; the audit log is append-only and hash-chained so that any edited, dropped or reordered
+ * record is found by veil_store_audit_verify. No key or resource byte is ever written in clear.
+ */
+#ifndef VEIL_STORE_H
+#define VEIL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/result.h"
+
+struct veil_store;
+
+/* A 32-byte random KEK in a new file, mode 0600. Refuses to replace an existing one. */
+VEIL_RESULT veil_store_kek_create(const char *path);
+/* Opens (creating if needed) the database; loads the KEK into locked memory. */
+VEIL_RESULT veil_store_open(const char *db_path, const char *kek_path, struct veil_store **out);
+void veil_store_close(struct veil_store *s);
+
+/* Resource paths are "repo/type/tag": 1..3 segments of [A-Za-z0-9._-], each 1..128 bytes. */
+bool veil_store_path_valid(const char *path);
+
+/* Stores a new version (wrapped with AES-256-GCM under the KEK; AAD = path || version). */
+VEIL_RESULT veil_store_resource_put(struct veil_store *s, const char *path, const uint8_t *data,
+                                    size_t n, int64_t *version);
+/* Latest version into `out` (a secret writer the caller initialised). VEIL_ERR_STORE_NOT_FOUND
+ * when absent; VEIL_ERR_CRYPTO when the wrapped bytes fail to authenticate. */
+VEIL_RESULT veil_store_resource_get(struct veil_store *s, const char *path, struct veil_wr *out,
+                                    int64_t *version);
+
+/* Policies: for a resource path, or "repo/*" for every resource of a repository. The policy for
+ * a resource is its own if set, else its repository's; lookups return the latest version. */
+VEIL_RESULT veil_store_policy_set(struct veil_store *s, const char *target, const char *json,
+                                  size_t n, int64_t *version);
+VEIL_RESULT veil_store_policy_get(struct veil_store *s, const char *resource_path,
+                                  struct veil_wr *json, char *target, size_t target_size,
+                                  int64_t *version);
+/* Calls fn for every target's latest policy (e.g. to warn about those that name sim). */
+VEIL_RESULT veil_store_policy_foreach(struct veil_store *s,
+                                      void (*fn)(void *ctx, const char *target, int64_t version,
+                                                 const char *json, size_t n),
+                                      void *ctx);
+
+/* Sessions (the kbs-session-id cookie). id is 32 random bytes; nonce single-use with a deadline. */
+struct veil_store_session {
+    uint8_t id[32];
+    char nonce[64];      /* base64url of 32 random bytes */
+    char tee[16];
+    int64_t created_at;
+    int64_t nonce_expires_at;
+    bool nonce_used;
+    bool attested;
+    int64_t expires_at;  /* session lifetime after attestation */
+    char *tee_pubkey_json; /* the bound ephemeral key (JWK JSON), NULL before attestation */
+    char *claims_json;     /* verified claims, NULL before attestation */
+};
+void veil_store_session_free(struct veil_store_session *ss);
+VEIL_RESULT veil_store_session_create(struct veil_store *s, const struct veil_store_session *ss);
+VEIL_RESULT veil_store_session_get(struct veil_store *s, const uint8_t id[32],
+                                   struct veil_store_session *out);
+/* Marks the nonce used; VEIL_ERR_STORE_NONCE_USED if it already was (atomic: one winner). */
+VEIL_RESULT veil_store_session_use_nonce(struct veil_store *s, const uint8_t id[32]);
+VEIL_RESULT veil_store_session_attest(struct veil_store *s, const uint8_t id[32],
+                                      const char *tee_pubkey_json, const char *claims_json,
+                                      int64_t expires_at);
+/* Deletes sessions expired before now; returns how many. */
+VEIL_RESULT veil_store_session_expire(struct veil_store *s, int64_t now, int64_t *removed);
+
+/* Audit log: one record per attestation and per release or refusal. */
+struct veil_audit_event {
+    int64_t time;          /* seconds since the epoch */
+    const char *kind;      /* "attest" | "release" | "refuse" */
+    const char *requester; /* remote address */
+    const char *tee;
+    const char *chip_id;   /* hex, may be "" */
+    const char *measurement;
+    const char *tcb;
+    const char *policy;    /* policy target, "" if none */
+    int64_t policy_version;
+    const char *resource;  /* "" for attestations */
+    const char *decision;  /* "allow" | "deny" | "error" */
+    const char *reasons;   /* human text, may be long; never key material */
+};
+struct veil_audit_record {
+    int64_t seq;
+    struct veil_audit_event ev; /* strings owned by the record */
+    uint8_t prev_hash[32];
+    uint8_t hash[32]; /* SHA-256 over prev_hash and the canonical encoding of seq and ev */
+};
+VEIL_RESULT veil_store_audit_append(struct veil_store *s, const struct veil_audit_event *ev,
+                                    int64_t *seq);
+VEIL_RESULT veil_store_audit_foreach(struct veil_store *s, int64_t from_seq,
+                                     void (*fn)(void *ctx, const struct veil_audit_record *r),
+                                     void *ctx);
+/* Recomputes the chain. *count = records checked; on failure *bad_seq = first bad record and
+ * VEIL_ERR_STORE_AUDIT_BROKEN (edited, dropped or reordered). */
+VEIL_RESULT veil_store_audit_verify(struct veil_store *s, int64_t *count, int64_t *bad_seq);
+
+#endif
