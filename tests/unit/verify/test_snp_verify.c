@@ -1,0 +1,421 @@
+/*
+ * The SEV-SNP verifier against every vector in vectors/sev-snp at the time PROVENANCE.md
+ * states, and the mutations that must make each check refuse.
+ */
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "base/encoding.h"
+#include "base/file.h"
+#include "veil_test.h"
+#include "verify/snp.h"
+
+#define T_2022_09_25 1664064000 /* 2022-09-25T00:00:00Z */
+#define T_2025_06_01 1748736000 /* 2025-06-01T00:00:00Z */
+#define T_2026_11_26 1795651200 /* 2026-11-26T00:00:00Z, "now" in PROVENANCE.md */
+
+struct run {
+    struct veil_collateral col;
+    struct veil_claims claims;
+    struct veil_report report;
+    veil_result r;
+};
+
+static void read_vector(const char *rel, struct veil_wr *w)
+{
+    char path[4096];
+    const char *shared = getenv("VEIL_SHARED_DIR");
+
+    EXPECT_NOT_NULL(shared);
+    (void)snprintf(path, sizeof(path), "%s/vectors/sev-snp/%s", shared, rel);
+    EXPECT_OK(veil_file_read(path, 1 << 20, w));
+}
+
+static void add_vector(struct veil_collateral *col, const char *rel)
+{
+    struct veil_wr w;
+
+    read_vector(rel, &w);
+    EXPECT_OK(veil_collateral_add_bytes(col, w.data, w.len));
+    veil_wr_free(&w);
+}
+
+static void dump(const struct veil_report *rep)
+{
+    for (size_t i = 0; i < rep->count; i++) {
+        const struct veil_check *c = &rep->items[i];
+        print_message("  %-22s %s  %s%s%s\n", c->id,
+                      c->status == VEIL_CHECK_PASS   ? "PASS"
+                      : c->status == VEIL_CHECK_FAIL ? "FAIL"
+                                                     : "SKIP",
+                      c->detail, c->remedy != NULL ? " | remedy: " : "",
+                      c->remedy != NULL ? c->remedy : "");
+    }
+}
+
+/* Verifies report bytes against the collateral files (NULL-terminated list) at time at. */
+static void run_bytes(struct run *x, const uint8_t *ev, size_t n, time_t at,
+                      const char *const *files)
+{
+    struct veil_verify_opts o;
+
+    veil_claims_init(&x->claims);
+    veil_report_init(&x->report);
+    for (size_t i = 0; files != NULL && files[i] != NULL; i++) {
+        add_vector(&x->col, files[i]);
+    }
+    memset(&o, 0, sizeof(o));
+    o.at = at;
+    o.collateral = &x->col;
+    x->r = veil_verify_snp(ev, n, &o, &x->claims, &x->report);
+}
+
+static void run_file(struct run *x, const char *report, time_t at, const char *const *files)
+{
+    struct veil_wr w;
+
+    veil_collateral_init(&x->col);
+    read_vector(report, &w);
+    run_bytes(x, w.data, w.len, at, files);
+    veil_wr_free(&w);
+}
+
+static void run_free(struct run *x)
+{
+    veil_claims_free(&x->claims);
+    veil_report_free(&x->report);
+    veil_collateral_free(&x->col);
+}
+
+static void want_pass(struct run *x)
+{
+    if (!veil_ok(x->r) || !veil_report_passed(&x->report)) {
+        dump(&x->report);
+        fail_msg("expected every check to pass, got %s", veil_error_name(x->r.code));
+    }
+}
+
+static void want_check(const struct run *x, const char *id, enum veil_check_status st)
+{
+    const struct veil_check *c = veil_report_find(&x->report, id);
+
+    if (c == NULL || c->status != st) {
+        dump(&x->report);
+        fail_msg("check %s: expected status %d, got %d", id, st, c != NULL ? (int)c->status : -1);
+    }
+}
+
+static void want_claim(const struct run *x, const char *name, const char *text)
+{
+    const struct veil_claim *c = veil_claims_find(&x->claims, name);
+    char *t;
+
+    EXPECT_NOT_NULL(c);
+    t = veil_claim_value_text(c);
+    EXPECT_NOT_NULL(t);
+    if (strcmp(t, text) != 0) {
+        fail_msg("claim %s: expected %s, got %s", name, text, t);
+    }
+    free(t);
+}
+
+static const char *const gosev_files[] = {"gosevguest-milan-vcek/vcek.der",
+                                          "gosevguest-milan-vcek/ask_ark_milan.pem", NULL};
+static const char *const virtee_files[] = {"virtee-milan-vcek/vcek_milan.der",
+                                           "virtee-milan-vcek/cert_chain_milan.pem", NULL};
+static const char *const trustee_files[] = {"trustee-milan-vcek/test-vcek.der",
+                                            "amd-root-certs/ask_ark_milan.pem", NULL};
+static const char *const vlek_files[] = {"trustee-milan-vlek/test-vlek.der",
+                                         "amd-root-certs/ask_ark_milan_vlek.pem", NULL};
+static const char *const aci_files[] = {"csc-aci-milan/uvm_host_amd_certificate.pem", NULL};
+
+static void test_gosevguest_valid(void **state)
+{
+    struct run x;
+
+    (void)state;
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, gosev_files);
+    want_pass(&x);
+    want_check(&x, "snp.crl", VEIL_CHECK_SKIP);
+    want_check(&x, "snp.report_data", VEIL_CHECK_SKIP);
+    want_claim(&x, "tee", "snp");
+    want_claim(&x, "snp.version", "2");
+    want_claim(&x, "snp.measurement",
+               "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a6"
+               "08eb0cf2e4872b01");
+    want_claim(&x, "snp.chip_id",
+               "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b7"
+               "6a1936776b564ea464cdce40c05f63c9b610c5068b006b5d");
+    want_claim(&x, "snp.report_data",
+               "010203040500000000000000000000000000000000000000000000000000000000000000000000000"
+               "00000000000000000000000000000000000000000000000");
+    want_claim(&x, "snp.host_data",
+               "0000000000000000000000000000000000000000000000000000000000000000");
+    want_claim(&x, "snp.family_id", "00000000000000000000000000000000");
+    want_claim(&x, "snp.policy", "720896"); /* 0xb0000 */
+    want_claim(&x, "snp.debug", "true");
+    want_claim(&x, "snp.smt", "true");
+    want_claim(&x, "snp.migration_agent", "false");
+    want_claim(&x, "snp.single_socket", "false");
+    want_claim(&x, "snp.vmpl", "0");
+    want_claim(&x, "snp.tcb.reported.bootloader", "2");
+    want_claim(&x, "snp.tcb.reported.tee", "0");
+    want_claim(&x, "snp.tcb.reported.snp", "5");
+    want_claim(&x, "snp.tcb.reported.microcode", "68");
+    want_claim(&x, "snp.tcb.launch.microcode", "68");
+    want_claim(&x, "snp.firmware", "1.49.3");
+    want_claim(&x, "snp.signing_key", "vcek");
+    want_claim(&x, "snp.product", "Milan");
+    EXPECT_NULL(veil_claims_find(&x.claims, "snp.tcb.reported.fmc"));
+    run_free(&x);
+    /* The VCEK window is 2022-09-24T00:55:28Z .. 2029-09-24. */
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2022_09_25, gosev_files);
+    want_pass(&x);
+    run_free(&x);
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", 1663977600 /* 2022-09-24T00:00Z */,
+             gosev_files);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    want_check(&x, "snp.chain.validity", VEIL_CHECK_FAIL);
+    want_check(&x, "snp.signature", VEIL_CHECK_PASS);
+    run_free(&x);
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", 1885075200 /* 2029-09-25 */, gosev_files);
+    want_check(&x, "snp.chain.validity", VEIL_CHECK_FAIL);
+    run_free(&x);
+}
+
+static void test_virtee_valid_and_byte21(void **state)
+{
+    struct run x;
+    struct veil_wr w;
+
+    (void)state;
+    run_file(&x, "virtee-milan-vcek/derived_report_milan.bin", T_2026_11_26, virtee_files);
+    want_pass(&x);
+    want_claim(&x, "snp.measurement",
+               "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd"
+               "95b9c480cd81841f");
+    want_claim(&x, "snp.policy", "196608"); /* 0x30000 */
+    want_claim(&x, "snp.tcb.reported.bootloader", "3");
+    want_claim(&x, "snp.tcb.reported.snp", "8");
+    want_claim(&x, "snp.tcb.reported.microcode", "115");
+    want_claim(&x, "snp.firmware", "1.52.4");
+    want_claim(&x, "snp.report_id",
+               "92b3b47d59f0a2a10a74c5678868a80238cf593c01a82f3cffb878e904c28d5b");
+    run_free(&x);
+    /* virtee milan_report_invalid: bit 0x80 of byte 21 flipped -> bad signature. */
+    read_vector("virtee-milan-vcek/derived_report_milan.bin", &w);
+    w.data[21] ^= 0x80;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2026_11_26, virtee_files);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_PASS);
+    EXPECT_STR_EQ(veil_report_first_failure(&x.report)->id, "snp.signature");
+    run_free(&x);
+    veil_wr_free(&w);
+}
+
+static void test_trustee_vcek(void **state)
+{
+    struct run x;
+    struct veil_wr w;
+    const struct veil_check *c;
+
+    (void)state;
+    run_file(&x, "trustee-milan-vcek/test-report.bin", T_2026_11_26, trustee_files);
+    want_pass(&x);
+    want_claim(&x, "snp.guest_svn", "4");
+    want_claim(&x, "snp.policy", "196639"); /* 0x3001f */
+    /* CURRENT_TCB (ucode 206) differs from REPORTED_TCB (115): the VCEK matches the reported. */
+    want_claim(&x, "snp.tcb.current.microcode", "206");
+    want_claim(&x, "snp.tcb.reported.microcode", "115");
+    want_claim(&x, "snp.measurement",
+               "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6"
+               "be917f9050d3d38c");
+    want_claim(&x, "snp.id_key_digest",
+               "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6"
+               "e0b2bb57af7a44a3");
+    want_claim(&x, "snp.family_id", "01000000000000000000000000000000");
+    want_claim(&x, "snp.image_id", "02000000000000000000000000000000");
+    run_free(&x);
+
+    /* check_report_signature_failure: byte 42 += 1. */
+    read_vector("trustee-milan-vcek/test-report.bin", &w);
+    w.data[42]++;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2026_11_26, trustee_files);
+    want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+    run_free(&x);
+    w.data[42]--;
+    /* check_report_tcb_failure: REPORTED_TCB bootloader += 1. */
+    w.data[VEIL_SNP_OFF_REPORTED_TCB]++;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2026_11_26, trustee_files);
+    want_check(&x, "snp.tcb", VEIL_CHECK_FAIL);
+    c = veil_report_find(&x.report, "snp.tcb");
+    EXPECT_STR_EQ(c->detail,
+                  "VCEK TCB bootloader=3 but report says 4: the VCEK is for another TCB");
+    EXPECT_NOT_NULL(strstr(c->remedy, "https://kdsintf.amd.com/vcek/v1/Milan/c38427a30d4c7af9"));
+    EXPECT_NOT_NULL(strstr(c->remedy, "?blSPL=4&teeSPL=0&snpSPL=8&ucodeSPL=115"));
+    run_free(&x);
+    veil_wr_free(&w);
+}
+
+static void test_synthetic_vceks_fail_chain(void **state)
+{
+    static const char *const legacy[] = {"trustee-milan-vcek/test-vcek-invalid-legacy.der",
+                                         "amd-root-certs/ask_ark_milan.pem", NULL};
+    static const char *const wrapped[] = {"trustee-milan-vcek/test-vcek-invalid-new.der",
+                                          "amd-root-certs/ask_ark_milan.pem", NULL};
+    const char *const *sets[] = {legacy, wrapped};
+    struct run x;
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        run_file(&x, "trustee-milan-vcek/test-report.bin", T_2026_11_26, sets[i]);
+        EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+        want_check(&x, "snp.chain.vcek", VEIL_CHECK_FAIL);
+        want_check(&x, "snp.chain.ask", VEIL_CHECK_PASS);
+        /* Both hwID encodings parse: the value 000102.. is simply not this chip. */
+        want_check(&x, "snp.chip_id", VEIL_CHECK_FAIL);
+        EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.chip_id")->detail,
+                               "VCEK hwID 000102030405060708090a0b"));
+        run_free(&x);
+    }
+}
+
+static void test_vlek_valid_2025_expired_now(void **state)
+{
+    struct run x;
+    struct veil_wr w;
+
+    (void)state;
+    run_file(&x, "trustee-milan-vlek/test-vlek-report.bin", T_2025_06_01, vlek_files);
+    want_pass(&x);
+    want_check(&x, "snp.chain.vlek", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chip_id", VEIL_CHECK_SKIP);
+    want_claim(&x, "snp.signing_key", "vlek");
+    want_claim(&x, "snp.version", "3");
+    want_claim(&x, "snp.vmpl", "1");
+    want_claim(&x, "snp.cpuid.family", "25");
+    want_claim(&x, "snp.product", "Milan");
+    want_claim(&x, "snp.tcb.reported.bootloader", "4");
+    want_claim(&x, "snp.tcb.reported.snp", "24");
+    want_claim(&x, "snp.tcb.reported.microcode", "217");
+    want_claim(&x, "snp.tcb.current.microcode", "220");
+    want_claim(&x, "snp.tcb.committed.microcode", "219");
+    want_claim(&x, "snp.firmware", "1.55.29");
+    want_claim(&x, "snp.measurement",
+               "8922ebbdd00ec2c541f36a6e7a82a8773a7accb451ed67bc94e740dbe92c93c4e8c9af857f5ceeb5"
+               "a493df2a570d7bf0");
+    run_free(&x);
+    /* The VLEK expired on 2025-12-10: everything else still holds. */
+    run_file(&x, "trustee-milan-vlek/test-vlek-report.bin", T_2026_11_26, vlek_files);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    want_check(&x, "snp.chain.validity", VEIL_CHECK_FAIL);
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.chain.validity")->detail,
+                           "SEV-VLEK is valid 2024-12-10T22:14:21Z .. 2025-12-10T22:14:21Z"));
+    want_check(&x, "snp.signature", VEIL_CHECK_PASS);
+    want_check(&x, "snp.tcb", VEIL_CHECK_PASS);
+    EXPECT_STR_EQ(veil_report_first_failure(&x.report)->id, "snp.chain.validity");
+    run_free(&x);
+    /* byte 42 += 1 -> signature; REPORTED_TCB bootloader += 1 -> TCB. */
+    read_vector("trustee-milan-vlek/test-vlek-report.bin", &w);
+    w.data[42]++;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2025_06_01, vlek_files);
+    want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+    run_free(&x);
+    w.data[42]--;
+    w.data[VEIL_SNP_OFF_REPORTED_TCB]++;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2025_06_01, vlek_files);
+    want_check(&x, "snp.tcb", VEIL_CHECK_FAIL);
+    EXPECT_STR_EQ(veil_report_find(&x.report, "snp.tcb")->detail,
+                  "VLEK TCB bootloader=4 but report says 5: the VLEK is for another TCB");
+    run_free(&x);
+    veil_wr_free(&w);
+}
+
+static void test_aci_host_data_and_report_data(void **state)
+{
+    struct run x;
+    struct veil_wr pol;
+    uint8_t raw[1024];
+    size_t raw_size = 0;
+    uint8_t digest[32];
+    unsigned int dlen = 0;
+    char hexd[65];
+    struct veil_verify_opts o;
+    static const uint8_t rd_ok[] = {0xee, 0x98, 0x6f, 0xf2};
+    static const uint8_t rd_bad[] = {0xee, 0x98, 0x6f, 0xf3};
+
+    (void)state;
+    run_file(&x, "csc-aci-milan/snp_report.bin", T_2026_11_26, aci_files);
+    want_pass(&x);
+    want_claim(&x, "snp.guest_svn", "2");
+    want_claim(&x, "snp.measurement",
+               "51068107cdc7ee3d89c7821b05bca6147eb77b2005ae759050fc049b65a1b0beabc65a9d857acecf"
+               "23225f5ec76849f5");
+    /* HOST_DATA is the SHA-256 of the (base64-decoded) CCE policy. */
+    read_vector("csc-aci-milan/uvm_security_policy.base64", &pol);
+    while (pol.len > 0 && (pol.data[pol.len - 1] == '\n' || pol.data[pol.len - 1] == '\r')) {
+        pol.len--;
+    }
+    EXPECT_OK(veil_b64_decode((const char *)pol.data, pol.len, VEIL_B64_STD, raw, sizeof(raw),
+                              &raw_size));
+    EXPECT_EQ(EVP_Digest(raw, raw_size, digest, &dlen, EVP_sha256(), NULL), 1);
+    EXPECT_OK(veil_hex_encode(digest, sizeof(digest), hexd, sizeof(hexd)));
+    EXPECT_STR_EQ(hexd, "cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c");
+    want_claim(&x, "snp.host_data", hexd);
+    veil_wr_free(&pol);
+
+    /* report_data: a matching prefix passes, one differing byte fails, > 64 bytes fails. */
+    memset(&o, 0, sizeof(o));
+    o.at = T_2026_11_26;
+    o.collateral = &x.col;
+    o.report_data = rd_ok;
+    o.report_data_size = sizeof(rd_ok);
+    veil_claims_free(&x.claims);
+    veil_report_free(&x.report);
+    {
+        struct veil_wr w;
+        read_vector("csc-aci-milan/snp_report.bin", &w);
+        EXPECT_OK(veil_verify_snp(w.data, w.len, &o, &x.claims, &x.report));
+        want_check(&x, "snp.report_data", VEIL_CHECK_PASS);
+        veil_claims_free(&x.claims);
+        veil_report_free(&x.report);
+        o.report_data = rd_bad;
+        EXPECT_ERR(veil_verify_snp(w.data, w.len, &o, &x.claims, &x.report), VEIL_ERR_ATTEST);
+        want_check(&x, "snp.report_data", VEIL_CHECK_FAIL);
+        EXPECT_STR_EQ(veil_report_first_failure(&x.report)->id, "snp.report_data");
+        veil_claims_free(&x.claims);
+        veil_report_free(&x.report);
+        o.report_data = raw;
+        o.report_data_size = 65;
+        EXPECT_ERR(veil_verify_snp(w.data, w.len, &o, &x.claims, &x.report), VEIL_ERR_ATTEST);
+        want_check(&x, "snp.report_data", VEIL_CHECK_FAIL);
+        veil_wr_free(&w);
+    }
+    run_free(&x);
+}
+
+static void test_v1_report_refused(void **state)
+{
+    struct run x;
+
+    (void)state;
+    run_file(&x, "csc-aci-milan/derived_report_v1_from_go_test.bin", T_2026_11_26, aci_files);
+    EXPECT_ERR(x.r, VEIL_ERR_SNP_VERSION);
+    want_check(&x, "snp.parse", VEIL_CHECK_FAIL);
+    EXPECT_EQ(x.claims.count, 0);
+    run_free(&x);
+}
+
+VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
+               test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
+               test_aci_host_data_and_report_data, test_v1_report_refused)
