@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct veil_cmd commands[] = {
+    {"evidence", "verify attestation evidence (SEV-SNP; TDX/SGX when built in)", cmd_evidence},
     {"version", "print the version", cmd_version},
 };
 
