@@ -278,8 +278,9 @@ static bool hwid_matches(X509 *x, const struct veil_snp_report *rep)
     return ext_hwid(x, id, &n) && memcmp(id, rep->chip_id, n) == 0;
 }
 
-/* The VCEK/VLEK: a P-384 key; preferred are the one that verifies the report, then one whose
- * hwID is the report's CHIP_ID, then one of the kind the report names. */
+/* The VCEK/VLEK: a P-384 key or a certificate named SEV-VCEK/SEV-VLEK; preferred are the one
+ * that verifies the report, then one whose hwID is the report's CHIP_ID, then one of the kind
+ * the report names. */
 static VEIL_RESULT pick_leaf(struct snp_ctx *c)
 {
     int best = -1;
@@ -291,10 +292,12 @@ static VEIL_RESULT pick_leaf(struct snp_ctx *c)
         int score = 0;
         veil_result r;
 
-        if (!is_p384(x)) {
+        cert_cn(x, cn, sizeof(cn));
+        /* A certificate named like a VCEK/VLEK stays a candidate even when its key is unusable,
+         * so that a damaged one is reported as such rather than as missing. */
+        if (!is_p384(x) && strcmp(cn, "SEV-VCEK") != 0 && strcmp(cn, "SEV-VLEK") != 0) {
             continue;
         }
-        cert_cn(x, cn, sizeof(cn));
         score += strcmp(cn, want) == 0 ? 1 : 0;
         score += hwid_matches(x, &c->rep) ? 2 : 0;
         r = sig_verify(x, c->body, &c->rep);
@@ -422,18 +425,20 @@ static VEIL_RESULT check_ark_pinned(struct snp_ctx *c)
     char cn[NAME_SIZE];
     char issuer[NAME_SIZE];
 
-    /* A root the user supplied must be one of ours, byte for byte. */
+    /* A root the user supplied (self-issued, or named ARK-*) must be one of ours, byte for
+     * byte. */
     for (int i = 0; i < sk_X509_num(c->pool); i++) {
         X509 *x = sk_X509_value(c->pool, i);
         bool pinned = false;
-        if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0) {
+        cert_cn(x, cn, sizeof(cn));
+        if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0 &&
+            strncmp(cn, "ARK-", 4) != 0) {
             continue;
         }
         for (size_t k = 0; k < c->root_count; k++) {
             pinned = pinned || X509_cmp(x, c->roots[k]) == 0;
         }
         if (!pinned) {
-            cert_cn(x, cn, sizeof(cn));
             return veil_report_add(c->report, "snp.chain.ark_pinned", VEIL_CHECK_FAIL,
                                    "remove it, or replace it with AMD's ARK from " KDS
                                    "/vcek/v1/<product>/cert_chain",

@@ -416,6 +416,401 @@ static void test_v1_report_refused(void **state)
     run_free(&x);
 }
 
+/* ---- mutations */
+
+static void test_signed_body_and_signature_flips(void **state)
+{
+    struct veil_wr w;
+    struct run x;
+    size_t refused_by_sig = 0;
+
+    (void)state;
+    read_vector("gosevguest-milan-vcek/attestation.bin", &w);
+    /* Sampled bytes of the signed body: each flip is refused, by the parser (a reserved or
+     * checked field) or by the signature. */
+    for (size_t off = 3; off < VEIL_SNP_SIGNED_SIZE; off += 29) {
+        w.data[off] ^= 0x01;
+        veil_collateral_init(&x.col);
+        run_bytes(&x, w.data, w.len, T_2026_11_26, gosev_files);
+        EXPECT_FALSE(veil_ok(x.r));
+        if (x.r.code == VEIL_ERR_ATTEST) {
+            want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+            refused_by_sig++;
+        } else {
+            want_check(&x, "snp.parse", VEIL_CHECK_FAIL);
+        }
+        run_free(&x);
+        w.data[off] ^= 0x01;
+    }
+    EXPECT_TRUE(refused_by_sig > 15);
+    /* r and s themselves (little-endian, low 48 bytes of each 72-byte field). */
+    for (size_t off = VEIL_SNP_OFF_SIGNATURE; off < VEIL_SNP_OFF_SIGNATURE + 2 * 72; off += 11) {
+        if ((off - VEIL_SNP_OFF_SIGNATURE) % 72 >= 48) {
+            continue;
+        }
+        w.data[off] ^= 0x40;
+        veil_collateral_init(&x.col);
+        run_bytes(&x, w.data, w.len, T_2026_11_26, gosev_files);
+        EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+        want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+        want_check(&x, "snp.chain.vcek", VEIL_CHECK_PASS);
+        run_free(&x);
+        w.data[off] ^= 0x40;
+    }
+    veil_wr_free(&w);
+}
+
+/* DER of the i-th certificate of a PEM vector. */
+static void pem_der(const char *rel, int index, struct veil_wr *der)
+{
+    struct veil_collateral col;
+    unsigned char *p = NULL;
+    int n;
+
+    veil_collateral_init(&col);
+    add_vector(&col, rel);
+    n = i2d_X509(sk_X509_value(col.certs, index), &p);
+    EXPECT_TRUE(n > 0);
+    veil_wr_init(der, 1 << 16);
+    EXPECT_OK(veil_wr_bytes(der, p, (size_t)n));
+    OPENSSL_free(p);
+    veil_collateral_free(&col);
+}
+
+static bool der_parses(const uint8_t *p, size_t n)
+{
+    const unsigned char *q = p;
+    X509 *x = d2i_X509(NULL, &q, (long)n);
+    bool ok = x != NULL && q == p + n;
+
+    X509_free(x);
+    return ok;
+}
+
+/* Flips sampled bytes of certificate `which` (0 VCEK, 1 ASK, 2 ARK) and expects the chain check
+ * that covers it to fail, naming it. */
+static void flip_cert(int which, const char *name)
+{
+    struct veil_wr certs[3];
+    struct veil_wr rep;
+    size_t tried = 0;
+    struct run x;
+
+    read_vector("gosevguest-milan-vcek/vcek.der", &certs[0]);
+    pem_der("gosevguest-milan-vcek/ask_ark_milan.pem", 0, &certs[1]);
+    pem_der("gosevguest-milan-vcek/ask_ark_milan.pem", 1, &certs[2]);
+    read_vector("gosevguest-milan-vcek/attestation.bin", &rep);
+    for (size_t off = 7; off < certs[which].len; off += 53) {
+        const struct veil_check *f;
+        certs[which].data[off] ^= 0x04;
+        if (der_parses(certs[which].data, certs[which].len)) {
+            veil_collateral_init(&x.col);
+            for (int k = 0; k < 3; k++) {
+                EXPECT_OK(veil_collateral_add_bytes(&x.col, certs[k].data, certs[k].len));
+            }
+            run_bytes(&x, rep.data, rep.len, T_2026_11_26, NULL);
+            EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+            f = veil_report_first_failure(&x.report);
+            if (strncmp(f->id, "snp.chain.", 10) != 0 || strstr(f->detail, name) == NULL) {
+                dump(&x.report);
+                fail_msg("flip at %zu of %s: first failure is not a chain check naming it", off,
+                         name);
+            }
+            run_free(&x);
+            tried++;
+        }
+        certs[which].data[off] ^= 0x04;
+    }
+    EXPECT_TRUE(tried >= 10);
+    for (int k = 0; k < 3; k++) {
+        veil_wr_free(&certs[k]);
+    }
+    veil_wr_free(&rep);
+}
+
+static void test_certificate_flips(void **state)
+{
+    (void)state;
+    flip_cert(0, "VCEK");
+    flip_cert(1, "SEV-Milan");
+    flip_cert(2, "ARK-Milan");
+}
+
+static void test_other_products_chain(void **state)
+{
+    static const char *const genoa[] = {"gosevguest-milan-vcek/vcek.der",
+                                        "amd-root-certs/ask_ark_genoa.pem", NULL};
+    static const char *const asvk[] = {"trustee-milan-vcek/test-vcek.der",
+                                       "amd-root-certs/ask_ark_milan_vlek.pem", NULL};
+    static const char *const turin[] = {"virtee-turin-vcek/vcek_turin.der",
+                                        "virtee-turin-vcek/cert_chain_turin.pem", NULL};
+    struct run x;
+    struct veil_wr w;
+
+    (void)state;
+    /* A Milan VCEK with the Genoa ASK/ARK: its issuer is not there. */
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, genoa);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_FAIL);
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.chain.vcek")->detail, "SEV-Milan"));
+    want_check(&x, "snp.signature", VEIL_CHECK_PASS);
+    run_free(&x);
+    /* trustee check_milan_chain_signature_failure: a VCEK against the ASVK chain. */
+    run_file(&x, "trustee-milan-vcek/test-report.bin", T_2026_11_26, asvk);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_FAIL);
+    run_free(&x);
+    /* The Turin VCEK chains to ARK-Turin (no Turin report exists: the Milan one is not its). */
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, turin);
+    want_check(&x, "snp.chain.ark_pinned", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chain.ask", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chain.validity", VEIL_CHECK_PASS);
+    want_check(&x, "snp.product", VEIL_CHECK_PASS);
+    want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+    want_check(&x, "snp.chip_id", VEIL_CHECK_FAIL);
+    want_claim(&x, "snp.product", "Turin");
+    run_free(&x);
+    /* Turin layout: 8-byte hwID against CHIP_ID, TCB with FMC in byte 0 (fmc 0, bl 0, tee 0,
+     * snp 0, ucode 9 in the VCEK); the signature cannot match, the rest can. */
+    read_vector("gosevguest-milan-vcek/attestation.bin", &w);
+    memset(w.data + VEIL_SNP_OFF_CHIP_ID, 0, VEIL_SNP_CHIP_ID_SIZE);
+    memcpy(w.data + VEIL_SNP_OFF_CHIP_ID, "\x1e\x55\x0a\x8e\xe5\xcf\x9f\x4d", 8);
+    memset(w.data + VEIL_SNP_OFF_REPORTED_TCB, 0, 8);
+    w.data[VEIL_SNP_OFF_REPORTED_TCB + 7] = 9;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2026_11_26, turin);
+    want_check(&x, "snp.chip_id", VEIL_CHECK_PASS);
+    want_check(&x, "snp.tcb", VEIL_CHECK_PASS);
+    want_claim(&x, "snp.tcb.reported.fmc", "0");
+    want_claim(&x, "snp.tcb.reported.microcode", "9");
+    run_free(&x);
+    w.data[VEIL_SNP_OFF_REPORTED_TCB] = 1; /* FMC 1, the VCEK says 0 */
+    veil_collateral_init(&x.col);
+    run_bytes(&x, w.data, w.len, T_2026_11_26, turin);
+    want_check(&x, "snp.tcb", VEIL_CHECK_FAIL);
+    EXPECT_STR_EQ(veil_report_find(&x.report, "snp.tcb")->detail,
+                  "VCEK TCB fmc=0 but report says 1: the VCEK is for another TCB");
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.tcb")->remedy,
+                           "/vcek/v1/Turin/1e550a8ee5cf9f4d?fmcSPL=1&blSPL=0"));
+    run_free(&x);
+    veil_wr_free(&w);
+}
+
+static void test_missing_collateral(void **state)
+{
+    static const char *const ark_only[] = {"gosevguest-milan-vcek/vcek.der", NULL};
+    struct run x;
+    const struct veil_check *c;
+
+    (void)state;
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, NULL);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    c = veil_report_find(&x.report, "snp.signature");
+    EXPECT_EQ(c->status, VEIL_CHECK_FAIL);
+    EXPECT_NOT_NULL(strstr(c->remedy, "https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21e13fb099"));
+    EXPECT_NOT_NULL(strstr(c->remedy, "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"));
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_SKIP);
+    want_check(&x, "snp.tcb", VEIL_CHECK_SKIP);
+    /* Claims are still there: what the report says, unverified. */
+    want_claim(&x, "snp.tcb.reported.snp", "5");
+    run_free(&x);
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, ark_only);
+    want_check(&x, "snp.signature", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_FAIL);
+    want_check(&x, "snp.chain.ark_pinned", VEIL_CHECK_SKIP);
+    run_free(&x);
+    /* An unsigned report (SIGNING_KEY = 7) is refused. */
+    {
+        struct veil_wr w;
+        read_vector("gosevguest-milan-vcek/attestation.bin", &w);
+        w.data[0x48] = 7 << 2;
+        veil_collateral_init(&x.col);
+        run_bytes(&x, w.data, w.len, T_2026_11_26, gosev_files);
+        want_check(&x, "snp.signature", VEIL_CHECK_FAIL);
+        want_claim(&x, "snp.signing_key", "none");
+        run_free(&x);
+        veil_wr_free(&w);
+    }
+}
+
+/* The ACI report with its VCEK, ASK and ARK in an extended-report certificate table. */
+static void test_extended_report_table(void **state)
+{
+    static const uint8_t vcek_guid[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+                                          0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+    static const uint8_t ask_guid[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+                                         0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
+    static const uint8_t ark_guid[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
+                                         0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
+    const uint8_t *guids[3] = {vcek_guid, ask_guid, ark_guid};
+    struct veil_wr der[3];
+    struct veil_wr ev;
+    struct run x;
+    uint32_t off = 4 * 24;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        pem_der("csc-aci-milan/uvm_host_amd_certificate.pem", i, &der[i]);
+    }
+    read_vector("csc-aci-milan/snp_report.bin", &ev);
+    ev.max = 1 << 20;
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(veil_wr_bytes(&ev, guids[i], 16));
+        EXPECT_OK(veil_wr_u32le(&ev, off));
+        EXPECT_OK(veil_wr_u32le(&ev, (uint32_t)der[i].len));
+        off += (uint32_t)der[i].len;
+    }
+    for (int i = 0; i < 24; i++) {
+        EXPECT_OK(veil_wr_u8(&ev, 0));
+    }
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(veil_wr_bytes(&ev, der[i].data, der[i].len));
+    }
+    veil_collateral_init(&x.col);
+    run_bytes(&x, ev.data, ev.len, T_2026_11_26, NULL);
+    want_pass(&x);
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.parse")->detail, "3 certificate"));
+    run_free(&x);
+    /* A damaged table (first offset beyond the end) makes the evidence unparseable. */
+    ev.data[VEIL_SNP_REPORT_SIZE + 16] = 0xff;
+    ev.data[VEIL_SNP_REPORT_SIZE + 17] = 0xff;
+    veil_collateral_init(&x.col);
+    run_bytes(&x, ev.data, ev.len, T_2026_11_26, NULL);
+    EXPECT_ERR(x.r, VEIL_ERR_SNP_CERT_TABLE);
+    want_check(&x, "snp.parse", VEIL_CHECK_FAIL);
+    run_free(&x);
+    for (int i = 0; i < 3; i++) {
+        veil_wr_free(&der[i]);
+    }
+    veil_wr_free(&ev);
+}
+
+/* ---- CRLs: a test CA (P-256) signs a child and CRLs, so that every branch can be reached. */
+
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                       long serial)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+
+    EXPECT_NOT_NULL(x);
+    EXPECT_EQ(
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+    EXPECT_EQ(X509_set_version(x, 2), 1);
+    EXPECT_EQ(ASN1_INTEGER_set(X509_get_serialNumber(x), serial), 1);
+    EXPECT_EQ(X509_set_subject_name(x, n), 1);
+    EXPECT_EQ(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n), 1);
+    EXPECT_NOT_NULL(X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, NULL));
+    EXPECT_NOT_NULL(X509_time_adj_ex(X509_getm_notAfter(x), 1, 0, NULL));
+    EXPECT_EQ(X509_set_pubkey(x, key), 1);
+    EXPECT_TRUE(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    X509_NAME_free(n);
+    return x;
+}
+
+static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, long revoked_serial, long next_days)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+
+    EXPECT_EQ(X509_CRL_set_version(crl, 1), 1);
+    EXPECT_EQ(X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)), 1);
+    EXPECT_NOT_NULL(X509_time_adj_ex(t, -1, 0, NULL));
+    EXPECT_EQ(X509_CRL_set1_lastUpdate(crl, t), 1);
+    EXPECT_NOT_NULL(X509_time_adj_ex(t, (int)next_days, 0, NULL));
+    EXPECT_EQ(X509_CRL_set1_nextUpdate(crl, t), 1);
+    if (revoked_serial > 0) {
+        X509_REVOKED *rev = X509_REVOKED_new();
+        ASN1_INTEGER *s = ASN1_INTEGER_new();
+        EXPECT_EQ(ASN1_INTEGER_set(s, revoked_serial), 1);
+        EXPECT_EQ(X509_REVOKED_set_serialNumber(rev, s), 1);
+        EXPECT_EQ(X509_REVOKED_set_revocationDate(rev, t), 1);
+        EXPECT_EQ(X509_CRL_add0_revoked(crl, rev), 1);
+        ASN1_INTEGER_free(s);
+    }
+    EXPECT_TRUE(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    ASN1_TIME_free(t);
+    return crl;
+}
+
+static void test_crl_check(void **state)
+{
+    EVP_PKEY *ca_key = EVP_EC_gen("P-256");
+    EVP_PKEY *other_key = EVP_EC_gen("P-256");
+    X509 *ca;
+    X509 *child;
+    X509_CRL *crl;
+    char why[512];
+    time_t now = time(NULL);
+
+    (void)state;
+    EXPECT_NOT_NULL(ca_key);
+    EXPECT_NOT_NULL(other_key);
+    ca = make_cert("ARK-Test", ca_key, NULL, ca_key, 1);
+    child = make_cert("SEV-Test", other_key, ca, ca_key, 7);
+    crl = make_crl(ca, ca_key, 0, 30);
+    EXPECT_OK(veil_snp_crl_check(crl, ca, child, now, why, sizeof(why)));
+    X509_CRL_free(crl);
+    crl = make_crl(ca, ca_key, 7, 30);
+    EXPECT_ERR(veil_snp_crl_check(crl, ca, child, now, why, sizeof(why)), VEIL_ERR_SNP_REVOKED);
+    EXPECT_STR_EQ(why, "SEV-Test is revoked by the CRL of ARK-Test");
+    X509_CRL_free(crl);
+    crl = make_crl(ca, ca_key, 0, 30);
+    EXPECT_ERR(veil_snp_crl_check(crl, ca, child, now + 40 * 86400, why, sizeof(why)),
+               VEIL_ERR_SNP_REVOKED);
+    EXPECT_NOT_NULL(strstr(why, "is not current"));
+    EXPECT_ERR(veil_snp_crl_check(crl, ca, child, now - 3 * 86400, why, sizeof(why)),
+               VEIL_ERR_SNP_REVOKED);
+    X509_CRL_free(crl);
+    crl = make_crl(ca, other_key, 0, 30);
+    EXPECT_ERR(veil_snp_crl_check(crl, ca, child, now, why, sizeof(why)), VEIL_ERR_SNP_REVOKED);
+    EXPECT_NOT_NULL(strstr(why, "not signed"));
+    X509_CRL_free(crl);
+    X509_free(child);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(other_key);
+}
+
+/* A CRL that claims to be ARK-Milan's but is not signed by it fails snp.crl. */
+static void test_forged_amd_crl(void **state)
+{
+    struct run x;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509_CRL *crl;
+    struct veil_collateral roots;
+    struct veil_verify_opts o;
+    struct veil_wr w;
+    X509 *ark;
+
+    (void)state;
+    veil_collateral_init(&roots);
+    add_vector(&roots, "gosevguest-milan-vcek/ask_ark_milan.pem");
+    ark = sk_X509_value(roots.certs, 1);
+    crl = make_crl(ark, key, 0x10001, 30);
+    /* Without CRLs the check is skipped (never passed). */
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", time(NULL), gosev_files);
+    want_check(&x, "snp.crl", VEIL_CHECK_SKIP);
+    veil_claims_free(&x.claims);
+    veil_report_free(&x.report);
+    EXPECT_TRUE(sk_X509_CRL_push(x.col.crls, crl) > 0);
+    read_vector("gosevguest-milan-vcek/attestation.bin", &w);
+    memset(&o, 0, sizeof(o)); /* at = 0: now */
+    o.collateral = &x.col;
+    EXPECT_ERR(veil_verify_snp(w.data, w.len, &o, &x.claims, &x.report), VEIL_ERR_ATTEST);
+    want_check(&x, "snp.crl", VEIL_CHECK_FAIL);
+    EXPECT_STR_EQ(veil_report_find(&x.report, "snp.crl")->detail,
+                  "the CRL naming ARK-Milan as issuer is not signed by it");
+    EXPECT_STR_EQ(veil_report_first_failure(&x.report)->id, "snp.crl");
+    veil_wr_free(&w);
+    run_free(&x);
+    veil_collateral_free(&roots);
+    EVP_PKEY_free(key);
+}
+
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
-               test_aci_host_data_and_report_data, test_v1_report_refused)
+               test_aci_host_data_and_report_data, test_v1_report_refused,
+               test_signed_body_and_signature_flips, test_certificate_flips,
+               test_other_products_chain, test_missing_collateral, test_extended_report_table,
+               test_crl_check, test_forged_amd_crl)
