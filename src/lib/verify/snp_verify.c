@@ -425,14 +425,17 @@ static VEIL_RESULT check_ark_pinned(struct snp_ctx *c)
     char cn[NAME_SIZE];
     char issuer[NAME_SIZE];
 
-    /* A root the user supplied (self-issued, or named ARK-*) must be one of ours, byte for
-     * byte. */
+    /* A root the user supplied for this chain (named ARK-*, or self-issued under the name that
+     * issued the ASK) must be one of ours, byte for byte. Other roots in a mixed bundle (an
+     * Intel root, say) are not AMD's business and are ignored. */
     for (int i = 0; i < sk_X509_num(c->pool); i++) {
         X509 *x = sk_X509_value(c->pool, i);
         bool pinned = false;
+        bool self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
         cert_cn(x, cn, sizeof(cn));
-        if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0 &&
-            strncmp(cn, "ARK-", 4) != 0) {
+        if (strncmp(cn, "ARK-", 4) != 0 &&
+            !(self_issued && c->inter != NULL &&
+              X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(c->inter)) == 0)) {
             continue;
         }
         for (size_t k = 0; k < c->root_count; k++) {

@@ -808,9 +808,46 @@ static void test_forged_amd_crl(void **state)
     EVP_PKEY_free(key);
 }
 
+/* A foreign root in a mixed bundle is ignored; a forged "ARK-Milan" is refused. */
+static void test_foreign_and_forged_roots(void **state)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *other = make_cert("Some Other Root CA", key, NULL, key, 1);
+    X509 *forged = make_cert("ARK-Milan", key, NULL, key, 0x10000);
+    struct run x;
+
+    (void)state;
+    run_file(&x, "gosevguest-milan-vcek/attestation.bin", T_2026_11_26, gosev_files);
+    want_pass(&x);
+    veil_claims_free(&x.claims);
+    veil_report_free(&x.report);
+    EXPECT_EQ(X509_up_ref(other), 1);
+    EXPECT_TRUE(sk_X509_push(x.col.certs, other) > 0);
+    {
+        struct veil_wr w;
+        read_vector("gosevguest-milan-vcek/attestation.bin", &w);
+        run_bytes(&x, w.data, w.len, T_2026_11_26, NULL);
+        want_pass(&x);
+        veil_claims_free(&x.claims);
+        veil_report_free(&x.report);
+        EXPECT_EQ(X509_up_ref(forged), 1);
+        EXPECT_TRUE(sk_X509_push(x.col.certs, forged) > 0);
+        run_bytes(&x, w.data, w.len, T_2026_11_26, NULL);
+        EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+        want_check(&x, "snp.chain.ark_pinned", VEIL_CHECK_FAIL);
+        EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.chain.ark_pinned")->detail,
+                               "(ARK-Milan) that is not a pinned AMD ARK"));
+        veil_wr_free(&w);
+    }
+    run_free(&x);
+    X509_free(other);
+    X509_free(forged);
+    EVP_PKEY_free(key);
+}
+
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
                test_aci_host_data_and_report_data, test_v1_report_refused,
                test_signed_body_and_signature_flips, test_certificate_flips,
                test_other_products_chain, test_missing_collateral, test_extended_report_table,
-               test_crl_check, test_forged_amd_crl)
+               test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots)
