@@ -4,6 +4,7 @@
  */
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -845,9 +846,58 @@ static void test_foreign_and_forged_roots(void **state)
     EVP_PKEY_free(key);
 }
 
+/* Genoa: the v3 SNP report inside the Azure HCL report of azure/trustee-az-snp-vtpm
+ * (evidence-genoa.json: "report" = HCL report bytes, SNP report at offset 32; "vcek" = PEM). */
+static void test_azure_genoa_v3(void **state)
+{
+    char path[4096];
+    json_error_t err;
+    json_t *j;
+    json_t *bytes;
+    const char *vcek;
+    uint8_t rep[VEIL_SNP_REPORT_SIZE];
+    struct run x;
+
+    (void)state;
+    (void)snprintf(path, sizeof(path), "%s/vectors/azure/trustee-az-snp-vtpm/evidence-genoa.json",
+                   getenv("VEIL_SHARED_DIR"));
+    j = json_load_file(path, 0, &err);
+    EXPECT_NOT_NULL(j);
+    bytes = json_object_get(j, "report");
+    EXPECT_TRUE(json_array_size(bytes) >= 32 + VEIL_SNP_REPORT_SIZE);
+    for (size_t i = 0; i < VEIL_SNP_REPORT_SIZE; i++) {
+        rep[i] = (uint8_t)json_integer_value(json_array_get(bytes, 32 + i));
+    }
+    vcek = json_string_value(json_object_get(j, "vcek"));
+    EXPECT_NOT_NULL(vcek);
+    veil_collateral_init(&x.col);
+    EXPECT_OK(veil_collateral_add_bytes(&x.col, (const uint8_t *)vcek, strlen(vcek)));
+    add_vector(&x.col, "amd-root-certs/ask_ark_genoa.pem");
+    run_bytes(&x, rep, sizeof(rep), T_2026_11_26, NULL);
+    want_pass(&x);
+    want_claim(&x, "snp.version", "3");
+    want_claim(&x, "snp.product", "Genoa");
+    want_claim(&x, "snp.cpuid.model", "17");
+    want_claim(&x, "snp.tcb.reported.bootloader", "10");
+    want_claim(&x, "snp.tcb.reported.snp", "23");
+    want_claim(&x, "snp.tcb.reported.microcode", "84");
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.product")->detail,
+                           "chain Genoa, VCEK productName Genoa, report CPUID Genoa"));
+    run_free(&x);
+    /* The same report with the Milan chain: the VCEK's issuer (SEV-Genoa) is not there. */
+    veil_collateral_init(&x.col);
+    EXPECT_OK(veil_collateral_add_bytes(&x.col, (const uint8_t *)vcek, strlen(vcek)));
+    add_vector(&x.col, "amd-root-certs/ask_ark_milan.pem");
+    run_bytes(&x, rep, sizeof(rep), T_2026_11_26, NULL);
+    want_check(&x, "snp.chain.vcek", VEIL_CHECK_FAIL);
+    run_free(&x);
+    json_decref(j);
+}
+
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
                test_aci_host_data_and_report_data, test_v1_report_refused,
                test_signed_body_and_signature_flips, test_certificate_flips,
                test_other_products_chain, test_missing_collateral, test_extended_report_table,
-               test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots)
+               test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots,
+               test_azure_genoa_v3)
