@@ -60,17 +60,9 @@
     X(VEIL_ERR_CRYPTO_KEY, 307, "key is of an unsupported type or malformed")                      \
     /* ATTEST: evidence rejected */                                                                \
     X(VEIL_ERR_ATTEST, 400, "attestation evidence rejected")                                       \
-    /* ATTEST 410-449: AMD SEV-SNP checks (recorded per check; the verifier returns ATTEST) */     \
+    /* ATTEST 410-449: AMD SEV-SNP (410-411 used inside the verifier, which returns ATTEST) */     \
     X(VEIL_ERR_SNP_SIGNATURE, 410, "SEV-SNP report signature does not verify with the VCEK/VLEK")  \
-    X(VEIL_ERR_SNP_NO_KEY, 411, "no VCEK or VLEK certificate for this SEV-SNP report was given")   \
-    X(VEIL_ERR_SNP_CHAIN, 412,                                                                     \
-      "SEV-SNP certificate chain does not lead to a pinned AMD root (ARK)")                        \
-    X(VEIL_ERR_SNP_VALIDITY, 413, "an SEV-SNP certificate is not valid at the verification time")  \
-    X(VEIL_ERR_SNP_TCB, 414, "the VCEK/VLEK TCB does not match the report's REPORTED_TCB")         \
-    X(VEIL_ERR_SNP_CHIP_ID, 415, "the VCEK hwID does not match the report's CHIP_ID")              \
-    X(VEIL_ERR_SNP_REVOKED, 416, "an SEV-SNP certificate is revoked or its CRL is not valid")      \
-    X(VEIL_ERR_SNP_REPORT_DATA, 417, "SEV-SNP report_data differs from the expected value")        \
-    X(VEIL_ERR_SNP_PRODUCT, 418, "SEV-SNP report, VCEK and AMD root name different products")      \
+    X(VEIL_ERR_SNP_REVOKED, 411, "an SEV-SNP certificate is revoked or its CRL is not valid")      \
     /* POLICY: access denied */                                                                    \
     X(VEIL_ERR_POLICY, 500, "denied by policy")                                                    \
     /* NOMEM */                                                                                    \
