@@ -150,4 +150,16 @@ VEIL_RESULT veil_snp_crl_check(X509_CRL *crl, X509 *issuer, X509 *child, time_t 
 VEIL_RESULT veil_verify_snp(const uint8_t *evidence, size_t n, const struct veil_verify_opts *opts,
                             struct veil_claims *claims, struct veil_report *report);
 
+/* A verifier cache: the parsed pinned roots and the certificate signatures already verified.
+ * Validity, TCB, chip id, CRLs and the report signature are still checked on every call. Not
+ * thread-safe: one cache per thread, or a lock around each call. */
+struct veil_snp_cache;
+
+VEIL_RESULT veil_snp_cache_new(struct veil_snp_cache **out);
+void veil_snp_cache_free(struct veil_snp_cache *cache);
+/* veil_verify_snp with a cache (NULL: none). */
+VEIL_RESULT veil_verify_snp_cached(struct veil_snp_cache *cache, const uint8_t *evidence, size_t n,
+                                   const struct veil_verify_opts *opts, struct veil_claims *claims,
+                                   struct veil_report *report);
+
 #endif

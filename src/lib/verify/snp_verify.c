@@ -35,6 +35,18 @@
 #define TEXT_SIZE       512
 #define ROOTS_MAX       8
 #define KDS             "https://kdsintf.amd.com"
+#define CACHE_PAIRS_MAX 64
+
+/* Parsed pinned roots and certificate signatures already verified (child, issuer) by SHA-256
+ * of their DER: a warm verifier does one ECDSA verification per report. */
+struct veil_snp_cache {
+    X509 *roots[ROOTS_MAX];
+    enum veil_snp_product root_product[ROOTS_MAX];
+    size_t root_count;
+    uint8_t pairs[CACHE_PAIRS_MAX][2][32];
+    size_t pair_count;
+    size_t pair_next; /* ring: the oldest pair is replaced when full */
+};
 
 struct snp_ctx {
     const struct veil_verify_opts *opts;
@@ -45,9 +57,11 @@ struct snp_ctx {
     X509 *roots[ROOTS_MAX];
     enum veil_snp_product root_product[ROOTS_MAX];
     size_t root_count;
-    X509 *leaf;  /* borrowed from pool */
-    X509 *inter; /* borrowed from pool */
-    X509 *ark;   /* borrowed from roots */
+    struct veil_snp_cache *cache; /* may be NULL; roots are borrowed from it when set */
+    X509 *leaf;                   /* borrowed from pool */
+    veil_result leaf_sig;         /* sig_verify(leaf), computed once */
+    X509 *inter;                  /* borrowed from pool */
+    X509 *ark;                    /* borrowed from roots */
     enum veil_snp_product product;
     struct veil_report *report;
     struct veil_claims *claims;
@@ -308,33 +322,65 @@ static VEIL_RESULT pick_leaf(struct snp_ctx *c)
         if (score > best) {
             best = score;
             c->leaf = x;
+            c->leaf_sig = r;
         }
     }
     return VEIL_RESULT_OK;
 }
 
+static bool cert_sha256(X509 *x, uint8_t *out)
+{
+    unsigned int n = 0;
+
+    return X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32;
+}
+
+/* X509_verify(child, issuer key), remembered in the cache when it succeeds. */
+static bool signed_by(struct veil_snp_cache *cache, X509 *child, X509 *issuer)
+{
+    uint8_t pair[2][32];
+    bool hashed = cache != NULL && cert_sha256(child, pair[0]) && cert_sha256(issuer, pair[1]);
+
+    for (size_t i = 0; hashed && i < cache->pair_count; i++) {
+        if (memcmp(cache->pairs[i], pair, sizeof(pair)) == 0) {
+            return true;
+        }
+    }
+    if (X509_verify(child, X509_get0_pubkey(issuer)) != 1) {
+        veil_ossl_drain(__func__);
+        return false;
+    }
+    if (hashed) {
+        memcpy(cache->pairs[cache->pair_next], pair, sizeof(pair));
+        cache->pair_next = (cache->pair_next + 1) % CACHE_PAIRS_MAX;
+        if (cache->pair_count < CACHE_PAIRS_MAX) {
+            cache->pair_count++;
+        }
+    }
+    return true;
+}
+
 /* The issuer of x among the pool: same subject as x's issuer, preferably one that signed x. */
-static X509 *find_issuer(STACK_OF(X509) * pool, X509 *x)
+static X509 *find_issuer(struct snp_ctx *c, X509 *x)
 {
     X509 *found = NULL;
 
-    for (int i = 0; i < sk_X509_num(pool); i++) {
-        X509 *y = sk_X509_value(pool, i);
+    for (int i = 0; i < sk_X509_num(c->pool); i++) {
+        X509 *y = sk_X509_value(c->pool, i);
         if (y == x || X509_NAME_cmp(X509_get_subject_name(y), X509_get_issuer_name(x)) != 0) {
             continue;
         }
-        if (X509_verify(x, X509_get0_pubkey(y)) == 1) {
+        if (signed_by(c->cache, x, y)) {
             return y;
         }
         if (found == NULL) {
             found = y;
         }
     }
-    veil_ossl_drain(__func__);
     return found;
 }
 
-static VEIL_RESULT load_roots(struct snp_ctx *c)
+static VEIL_RESULT parse_roots(X509 **out, enum veil_snp_product *product, size_t *count_out)
 {
     size_t count = 0;
     const struct veil_snp_root *roots = veil_snp_roots(&count);
@@ -343,13 +389,50 @@ static VEIL_RESULT load_roots(struct snp_ctx *c)
     for (size_t i = 0; i < count; i++) {
         BIO *bio = BIO_new_mem_buf(roots[i].pem, -1);
         ENSURE(bio != NULL, VEIL_ERR_NOMEM);
-        c->roots[i] = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        out[i] = PEM_read_bio_X509(bio, NULL, NULL, NULL);
         BIO_free(bio);
-        ENSURE(c->roots[i] != NULL, VEIL_ERR_INTERNAL_OSSL);
-        c->root_product[i] = roots[i].product;
-        c->root_count = i + 1;
+        ENSURE(out[i] != NULL, VEIL_ERR_INTERNAL_OSSL);
+        product[i] = roots[i].product;
+        *count_out = i + 1;
     }
     return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT load_roots(struct snp_ctx *c)
+{
+    if (c->cache == NULL) {
+        return parse_roots(c->roots, c->root_product, &c->root_count);
+    }
+    memcpy(c->roots, c->cache->roots, sizeof(c->roots));
+    memcpy(c->root_product, c->cache->root_product, sizeof(c->root_product));
+    c->root_count = c->cache->root_count;
+    return VEIL_RESULT_OK;
+}
+
+veil_result veil_snp_cache_new(struct veil_snp_cache **out)
+{
+    struct veil_snp_cache *cache = OPENSSL_zalloc(sizeof(*cache));
+    veil_result r;
+
+    ENSURE(cache != NULL, VEIL_ERR_NOMEM);
+    r = parse_roots(cache->roots, cache->root_product, &cache->root_count);
+    if (!veil_ok(r)) {
+        veil_snp_cache_free(cache);
+        return r;
+    }
+    *out = cache;
+    return VEIL_RESULT_OK;
+}
+
+void veil_snp_cache_free(struct veil_snp_cache *cache)
+{
+    if (cache == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cache->root_count; i++) {
+        X509_free(cache->roots[i]);
+    }
+    OPENSSL_free(cache);
 }
 
 /* ---- the checks, in report order */
@@ -404,7 +487,7 @@ static VEIL_RESULT check_signature(struct snp_ctx *c)
                                key_name(c), sk_X509_num(c->pool));
     }
     cert_cn(c->leaf, cn, sizeof(cn));
-    r = sig_verify(c->leaf, c->body, &c->rep);
+    r = c->leaf_sig;
     if (veil_ok(r)) {
         return veil_report_add(c->report, "snp.signature", VEIL_CHECK_PASS, NULL,
                                "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F verifies "
@@ -486,7 +569,7 @@ static VEIL_RESULT check_ask(struct snp_ctx *c)
     }
     cert_cn(c->inter, cn, sizeof(cn));
     cert_cn(c->ark, ark, sizeof(ark));
-    if (X509_verify(c->inter, X509_get0_pubkey(c->ark)) == 1) {
+    if (signed_by(c->cache, c->inter, c->ark)) {
         return veil_report_add(c->report, "snp.chain.ask", VEIL_CHECK_PASS, NULL,
                                "%s is signed by %s (RSASSA-PSS)", cn, ark);
     }
@@ -516,7 +599,7 @@ static VEIL_RESULT check_vcek(struct snp_ctx *c)
                                key_name(c), issuer);
     }
     cert_cn(c->inter, cn, sizeof(cn));
-    if (X509_verify(c->leaf, X509_get0_pubkey(c->inter)) == 1) {
+    if (signed_by(c->cache, c->leaf, c->inter)) {
         return veil_report_add(c->report, id, VEIL_CHECK_PASS, NULL,
                                "the %s is signed by %s (RSASSA-PSS)", key_name(c), cn);
     }
@@ -922,7 +1005,7 @@ static VEIL_RESULT run_checks(struct snp_ctx *c)
 {
     GUARD(load_roots(c));
     GUARD(pick_leaf(c));
-    c->inter = c->leaf != NULL ? find_issuer(c->pool, c->leaf) : NULL;
+    c->inter = c->leaf != NULL ? find_issuer(c, c->leaf) : NULL;
     GUARD(check_ark_pinned(c));
     GUARD(check_ask(c));
     GUARD(check_vcek(c));
@@ -940,6 +1023,13 @@ static VEIL_RESULT run_checks(struct snp_ctx *c)
 veil_result veil_verify_snp(const uint8_t *evidence, size_t n, const struct veil_verify_opts *opts,
                             struct veil_claims *claims, struct veil_report *report)
 {
+    return veil_verify_snp_cached(NULL, evidence, n, opts, claims, report);
+}
+
+veil_result veil_verify_snp_cached(struct veil_snp_cache *cache, const uint8_t *evidence, size_t n,
+                                   const struct veil_verify_opts *opts, struct veil_claims *claims,
+                                   struct veil_report *report)
+{
     struct snp_ctx c;
     veil_result r;
     size_t report_size = n < VEIL_SNP_REPORT_SIZE ? n : VEIL_SNP_REPORT_SIZE;
@@ -953,6 +1043,7 @@ veil_result veil_verify_snp(const uint8_t *evidence, size_t n, const struct veil
     c.body = evidence;
     c.report = report;
     c.claims = claims;
+    c.cache = cache;
     r = veil_snp_report_parse(evidence, report_size, &c.rep);
     if (veil_ok(r) && n > VEIL_SNP_REPORT_SIZE) {
         /* An extended report: the certificate table follows the report. */
@@ -992,7 +1083,7 @@ veil_result veil_verify_snp(const uint8_t *evidence, size_t n, const struct veil
     }
 out_free:
     sk_X509_pop_free(c.pool, X509_free);
-    for (size_t i = 0; i < c.root_count; i++) {
+    for (size_t i = 0; cache == NULL && i < c.root_count; i++) {
         X509_free(c.roots[i]);
     }
     return r;

@@ -894,10 +894,73 @@ static void test_azure_genoa_v3(void **state)
     json_decref(j);
 }
 
+/* The cache remembers verified signatures by certificate digest: a warm cache still refuses a
+ * modified certificate, an expired one and a bad report. */
+static void test_cache(void **state)
+{
+    struct veil_snp_cache *cache = NULL;
+    struct veil_wr rep;
+    struct veil_wr certs[3];
+    struct veil_collateral col;
+    struct veil_claims cl;
+    struct veil_report r;
+    struct veil_verify_opts o;
+
+    (void)state;
+    EXPECT_OK(veil_snp_cache_new(&cache));
+    read_vector("gosevguest-milan-vcek/attestation.bin", &rep);
+    read_vector("gosevguest-milan-vcek/vcek.der", &certs[0]);
+    pem_der("gosevguest-milan-vcek/ask_ark_milan.pem", 0, &certs[1]);
+    pem_der("gosevguest-milan-vcek/ask_ark_milan.pem", 1, &certs[2]);
+    memset(&o, 0, sizeof(o));
+    o.at = T_2026_11_26;
+    o.collateral = &col;
+    for (int round = 0; round < 4; round++) {
+        veil_collateral_init(&col);
+        if (round == 2) {
+            certs[1].data[certs[1].len - 10] ^= 1; /* ASK signature */
+        }
+        if (round == 3) {
+            certs[1].data[certs[1].len - 10] ^= 1;
+            o.at = T_2022_09_25 - 86400 * 2;
+        }
+        for (int k = 0; k < 3; k++) {
+            EXPECT_OK(veil_collateral_add_bytes(&col, certs[k].data, certs[k].len));
+        }
+        veil_claims_init(&cl);
+        veil_report_init(&r);
+        if (round < 2) {
+            EXPECT_OK(veil_verify_snp_cached(cache, rep.data, rep.len, &o, &cl, &r));
+        } else {
+            EXPECT_ERR(veil_verify_snp_cached(cache, rep.data, rep.len, &o, &cl, &r),
+                       VEIL_ERR_ATTEST);
+            EXPECT_STR_EQ(veil_report_first_failure(&r)->id,
+                          round == 2 ? "snp.chain.ask" : "snp.chain.validity");
+        }
+        veil_claims_free(&cl);
+        veil_report_free(&r);
+        veil_collateral_free(&col);
+    }
+    rep.data[100] ^= 1;
+    o.at = T_2026_11_26;
+    o.collateral = NULL;
+    veil_claims_init(&cl);
+    veil_report_init(&r);
+    EXPECT_ERR(veil_verify_snp_cached(cache, rep.data, rep.len, &o, &cl, &r), VEIL_ERR_ATTEST);
+    veil_claims_free(&cl);
+    veil_report_free(&r);
+    for (int k = 0; k < 3; k++) {
+        veil_wr_free(&certs[k]);
+    }
+    veil_wr_free(&rep);
+    veil_snp_cache_free(cache);
+    veil_snp_cache_free(NULL);
+}
+
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
                test_aci_host_data_and_report_data, test_v1_report_refused,
                test_signed_body_and_signature_flips, test_certificate_flips,
                test_other_products_chain, test_missing_collateral, test_extended_report_table,
                test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots,
-               test_azure_genoa_v3)
+               test_azure_genoa_v3, test_cache)
