@@ -74,19 +74,24 @@ static const char *key_name(const struct snp_ctx *c)
     return c->rep.signing_key == VEIL_SNP_KEY_VLEK ? "VLEK" : "VCEK";
 }
 
-static void cert_cn(X509 *x, char *buf, size_t size)
+/* The common name, as printable ASCII (names come from untrusted certificates and end up on
+ * terminals and in JSON). */
+static void name_cn(const X509_NAME *name, char *buf, size_t size)
 {
-    if (x == NULL ||
-        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, (int)size) < 0) {
+    if (name == NULL || X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)size) < 0) {
         (void)snprintf(buf, size, "(no CN)");
+        return;
+    }
+    for (size_t i = 0; i < size && buf[i] != '\0'; i++) {
+        if (buf[i] < 0x20 || buf[i] > 0x7e) {
+            buf[i] = '?';
+        }
     }
 }
 
-static void name_cn(const X509_NAME *name, char *buf, size_t size)
+static void cert_cn(X509 *x, char *buf, size_t size)
 {
-    if (X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)size) < 0) {
-        (void)snprintf(buf, size, "(no CN)");
-    }
+    name_cn(x != NULL ? X509_get_subject_name(x) : NULL, buf, size);
 }
 
 static void fmt_time(time_t t, char *buf, size_t size)

@@ -957,10 +957,51 @@ static void test_cache(void **state)
     veil_snp_cache_free(NULL);
 }
 
+/* snp.chain.vlek and snp.product refusing. */
+static void test_vlek_chain_and_product_mismatch(void **state)
+{
+    static const char *const vlek_with_ask[] = {"trustee-milan-vlek/test-vlek.der",
+                                                "amd-root-certs/ask_ark_milan.pem", NULL};
+    static const char *const turin_for_milan[] = {
+        "trustee-milan-vlek/test-vlek.der", "virtee-turin-vcek/vcek_turin.der",
+        "amd-root-certs/ask_ark_turin_vlek.pem", "virtee-turin-vcek/cert_chain_turin.pem", NULL};
+    struct run x;
+
+    (void)state;
+    /* A VLEK needs the ASVK (SEV-VLEK-Milan), not the ASK. */
+    run_file(&x, "trustee-milan-vlek/test-vlek-report.bin", T_2025_06_01, vlek_with_ask);
+    EXPECT_ERR(x.r, VEIL_ERR_ATTEST);
+    want_check(&x, "snp.chain.vlek", VEIL_CHECK_FAIL);
+    EXPECT_NOT_NULL(
+        strstr(veil_report_find(&x.report, "snp.chain.vlek")->detail, "SEV-VLEK-Milan"));
+    run_free(&x);
+    /* The Milan v3 report (CPUID family 19h model 01h) against the Turin chain: the VLEK is
+     * picked (it verifies the report) but its issuer is missing, and if the Turin VCEK is taken
+     * as the key instead, the products disagree. */
+    {
+        static const char *const turin_only[] = {"virtee-turin-vcek/vcek_turin.der",
+                                                 "virtee-turin-vcek/cert_chain_turin.pem", NULL};
+        struct veil_wr w;
+        read_vector("trustee-milan-vlek/test-vlek-report.bin", &w);
+        w.data[0x48] = 0; /* claim to be VCEK-signed */
+        veil_collateral_init(&x.col);
+        run_bytes(&x, w.data, w.len, T_2025_06_01, turin_only);
+        want_check(&x, "snp.product", VEIL_CHECK_FAIL);
+        EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.product")->detail,
+                               "chain Turin, VCEK productName Turin, report CPUID Milan"));
+        run_free(&x);
+        veil_wr_free(&w);
+    }
+    run_file(&x, "trustee-milan-vlek/test-vlek-report.bin", T_2025_06_01, turin_for_milan);
+    want_check(&x, "snp.signature", VEIL_CHECK_PASS);
+    want_check(&x, "snp.chain.vlek", VEIL_CHECK_FAIL);
+    run_free(&x);
+}
+
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
                test_aci_host_data_and_report_data, test_v1_report_refused,
                test_signed_body_and_signature_flips, test_certificate_flips,
                test_other_products_chain, test_missing_collateral, test_extended_report_table,
                test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots,
-               test_azure_genoa_v3, test_cache)
+               test_azure_genoa_v3, test_cache, test_vlek_chain_and_product_mismatch)
