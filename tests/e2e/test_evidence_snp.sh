@@ -50,6 +50,8 @@ expect 0 aci-base64 -- --tee snp --evidence "$work/aci.b64" \
     --report-data ee986ff2bd7e3f22
 has "PASS snp.report_data" aci-base64
 has "snp.host_data                  cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c" aci-base64
+expect 0 aci-thim-json -- --tee snp --evidence "$v/csc-aci-milan/snp_report.bin" \
+    --collateral "$v/csc-aci-milan/uvm_host_amd_certificate.json" --at "$now"
 expect 1 aci-wrong-report-data -- --tee snp --evidence "$work/aci.b64" \
     --collateral "$v/csc-aci-milan/uvm_host_amd_certificate.pem" --at "$now" --report-data 00
 has "FAIL snp.report_data" aci-wrong-report-data

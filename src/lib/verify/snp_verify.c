@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -969,6 +970,46 @@ static VEIL_RESULT add_claims(const struct snp_ctx *c)
 
 /* ---- the verifier */
 
+/* Every certificate of a PEM string into the pool. */
+static VEIL_RESULT pool_add_pem(STACK_OF(X509) * pool, const char *pem, size_t n)
+{
+    BIO *bio;
+    X509 *x;
+
+    ENSURE(n <= INT32_MAX, VEIL_ERR_PROTO_LIMIT);
+    bio = BIO_new_mem_buf(pem, (int)n);
+    ENSURE(bio != NULL, VEIL_ERR_NOMEM);
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (sk_X509_push(pool, x) <= 0) {
+            X509_free(x);
+            BIO_free(bio);
+            BAIL(VEIL_ERR_NOMEM);
+        }
+    }
+    veil_ossl_drain(__func__); /* the end of the PEM data is reported as an error */
+    BIO_free(bio);
+    return VEIL_RESULT_OK;
+}
+
+/* Azure THIM / ACI host certificate documents: {"vcekCert": PEM, "certificateChain": PEM, ...}.
+ * Other JSON collateral (Intel TCB info, ...) is not SNP's and is ignored. */
+static VEIL_RESULT pool_add_thim(STACK_OF(X509) * pool, const char *doc, size_t n)
+{
+    static const char *const keys[] = {"vcekCert", "certificateChain"};
+    json_error_t err;
+    json_t *j = json_loadb(doc, n, JSON_REJECT_DUPLICATES, &err);
+    veil_result r = VEIL_RESULT_OK;
+
+    for (size_t i = 0; j != NULL && veil_ok(r) && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(j, keys[i]);
+        if (json_is_string(v)) {
+            r = pool_add_pem(pool, json_string_value(v), json_string_length(v));
+        }
+    }
+    json_decref(j);
+    return r;
+}
+
 static VEIL_RESULT build_pool(struct snp_ctx *c, const uint8_t *table, size_t table_size)
 {
     const struct veil_collateral *col = c->opts != NULL ? c->opts->collateral : NULL;
@@ -984,6 +1025,9 @@ static VEIL_RESULT build_pool(struct snp_ctx *c, const uint8_t *table, size_t ta
             X509_free(x);
             BAIL(VEIL_ERR_NOMEM);
         }
+    }
+    for (size_t i = 0; col != NULL && i < col->json_count; i++) {
+        GUARD(pool_add_thim(c->pool, col->json[i], col->json_size[i]));
     }
     if (table_size == 0) {
         return VEIL_RESULT_OK;

@@ -405,6 +405,19 @@ static void test_aci_host_data_and_report_data(void **state)
     run_free(&x);
 }
 
+/* The same ACI report with the raw Azure THIM JSON as collateral. */
+static void test_aci_thim_json(void **state)
+{
+    static const char *const thim[] = {"csc-aci-milan/uvm_host_amd_certificate.json", NULL};
+    struct run x;
+
+    (void)state;
+    run_file(&x, "csc-aci-milan/snp_report.bin", T_2026_11_26, thim);
+    want_pass(&x);
+    EXPECT_NOT_NULL(strstr(veil_report_find(&x.report, "snp.parse")->detail, "3 certificate"));
+    run_free(&x);
+}
+
 static void test_v1_report_refused(void **state)
 {
     struct run x;
@@ -1000,7 +1013,7 @@ static void test_vlek_chain_and_product_mismatch(void **state)
 
 VEIL_TEST_MAIN(test_gosevguest_valid, test_virtee_valid_and_byte21, test_trustee_vcek,
                test_synthetic_vceks_fail_chain, test_vlek_valid_2025_expired_now,
-               test_aci_host_data_and_report_data, test_v1_report_refused,
+               test_aci_host_data_and_report_data, test_aci_thim_json, test_v1_report_refused,
                test_signed_body_and_signature_flips, test_certificate_flips,
                test_other_products_chain, test_missing_collateral, test_extended_report_table,
                test_crl_check, test_forged_amd_crl, test_foreign_and_forged_roots,
