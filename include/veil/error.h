@@ -36,6 +36,15 @@
     X(VEIL_ERR_MODEL_HEADER, 223, "sealed model header has an invalid field")                      \
     X(VEIL_ERR_MODEL_TRUNCATED, 224, "sealed model is truncated: chunks are missing or cut short") \
     X(VEIL_ERR_MODEL_EXTENDED, 225, "sealed model has bytes after its last chunk")                 \
+    /* PROTO 230-239: AMD SEV-SNP attestation reports and certificate tables */                    \
+    X(VEIL_ERR_SNP_SIZE, 230, "SEV-SNP attestation report is not 1184 bytes")                      \
+    X(VEIL_ERR_SNP_VERSION, 231,                                                                   \
+      "unsupported SEV-SNP attestation report version (supported: 2, 3, 5)")                       \
+    X(VEIL_ERR_SNP_RESERVED, 232, "SEV-SNP attestation report has nonzero reserved bits or bytes") \
+    X(VEIL_ERR_SNP_SIG_ALGO, 233,                                                                  \
+      "SEV-SNP report signature algorithm is not 1 (ECDSA P-384 with SHA-384)")                    \
+    X(VEIL_ERR_SNP_FIELD, 234, "SEV-SNP attestation report has an invalid field value")            \
+    X(VEIL_ERR_SNP_CERT_TABLE, 235, "malformed SEV-SNP extended-report certificate table")         \
     /* CRYPTO: authentication or signature checks refused the input */                             \
     X(VEIL_ERR_CRYPTO, 300, "cryptographic operation failed")                                      \
     X(VEIL_ERR_MODEL_SIGNER, 301, "sealed model was signed by a different key than the one given") \
@@ -51,6 +60,9 @@
     X(VEIL_ERR_CRYPTO_KEY, 307, "key is of an unsupported type or malformed")                      \
     /* ATTEST: evidence rejected */                                                                \
     X(VEIL_ERR_ATTEST, 400, "attestation evidence rejected")                                       \
+    /* ATTEST 410-449: AMD SEV-SNP (410-411 used inside the verifier, which returns ATTEST) */     \
+    X(VEIL_ERR_SNP_SIGNATURE, 410, "SEV-SNP report signature does not verify with the VCEK/VLEK")  \
+    X(VEIL_ERR_SNP_REVOKED, 411, "an SEV-SNP certificate is revoked or its CRL is not valid")      \
     /* POLICY: access denied */                                                                    \
     X(VEIL_ERR_POLICY, 500, "denied by policy")                                                    \
     /* NOMEM */                                                                                    \

@@ -45,5 +45,6 @@ int cmd_seal(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
 
 #endif

@@ -143,4 +143,20 @@ VEIL_RESULT veil_verify_evidence(enum veil_tee tee, const uint8_t *evidence, siz
                                  const struct veil_verify_opts *opts, struct veil_claims *claims,
                                  struct veil_report *report);
 
+/* ---- Rendering (render.c). */
+
+struct veil_wr;
+typedef struct json_t json_t;
+
+/* "pass", "fail", "skip". */
+const char *veil_check_status_name(enum veil_check_status s);
+/* {"tee", "verified", "first_failure"?, "claims": {name: value}, "checks": [{"id", "status",
+ * "detail", "remedy"?}]}; bytes are lower-case hex strings. NULL on allocation failure. */
+json_t *veil_verify_render_json(enum veil_tee tee, const struct veil_claims *claims,
+                                const struct veil_report *report);
+/* The same for people: claims, then one line per check with the remedy under each failure,
+ * then the result line. out is initialised here; free it with veil_wr_free, also on failure. */
+VEIL_RESULT veil_verify_render_text(const struct veil_claims *claims,
+                                    const struct veil_report *report, struct veil_wr *out);
+
 #endif

@@ -1,0 +1,317 @@
+/* veil evidence verify: attestation evidence in, claims and the per-check report out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "cli.h"
+#include "verify/verify.h"
+#include <veil/veil.h>
+
+#define EVIDENCE_SIZE_MAX    (1u << 20)
+#define REPORT_DATA_MAX      64
+#define COLLATERAL_COUNT_MAX 64
+
+static const char usage[] =
+    "usage: veil evidence verify --tee snp|tdx|sgx --evidence FILE [--collateral PATH]...\n"
+    "                            [--at RFC3339] [--report-data HEX] [--json]\n"
+    "\n"
+    "Verifies attestation evidence and prints the claims it establishes and every check, with\n"
+    "what to do about each failure.\n"
+    "\n"
+    "  --tee T             the evidence type: snp (AMD SEV-SNP report), tdx, sgx (Intel quotes)\n"
+    "  --evidence FILE     the evidence: raw bytes, hex or base64 (recognized by content); for\n"
+    "                      snp, a 1184-byte report, optionally followed by its certificate table\n"
+    "  --collateral PATH   a certificate/CRL/JSON file or a directory of them (repeatable):\n"
+    "                      VCEK or VLEK, ASK/ASVK (+ ARK, which must be AMD's), CRLs\n"
+    "  --at TIME           judge certificate validity at TIME (2025-06-01T00:00:00Z or\n"
+    "                      2025-06-01); default now\n"
+    "  --report-data HEX   expected report_data (a prefix of at most 64 bytes)\n"
+    "  --json              print one JSON object instead of text\n"
+    "\n"
+    "exit status: 0 every check passed, 1 verification failed, 2 usage error\n";
+
+struct evidence_args {
+    const char *tee;
+    const char *evidence;
+    const char *collateral[COLLATERAL_COUNT_MAX];
+    size_t collateral_count;
+    const char *at;
+    const char *report_data;
+    bool json;
+};
+
+static bool is_space(uint8_t c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static bool is_hex(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_b64(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=' || c == '-' || c == '_';
+}
+
+/* Raw, hex or base64, told apart by content; text encodings may carry whitespace. */
+static VEIL_RESULT decode_evidence(struct veil_wr *in, struct veil_wr *out, const char **kind)
+{
+    size_t n = 0;
+    bool hex = true;
+    bool b64 = true;
+    bool url = false;
+    size_t got = 0;
+
+    for (size_t i = 0; i < in->len; i++) {
+        uint8_t c = in->data[i];
+        if (is_space(c)) {
+            continue;
+        }
+        hex = hex && is_hex(c);
+        b64 = b64 && is_b64(c);
+        url = url || c == '-' || c == '_';
+        in->data[n++] = c;
+    }
+    veil_wr_init(out, EVIDENCE_SIZE_MAX);
+    if (n == 0 || (!hex && !b64)) {
+        *kind = "raw"; /* out stays empty: the caller uses its own untouched copy */
+        return VEIL_RESULT_OK;
+    }
+    GUARD(veil_wr_reserve(out, n));
+    if (hex && n % 2 == 0) {
+        *kind = "hex";
+        GUARD(veil_hex_decode((const char *)in->data, n, out->data, out->size, &got));
+    } else {
+        *kind = "base64";
+        GUARD(veil_b64_decode((const char *)in->data, n, url ? VEIL_B64_URL : VEIL_B64_STD,
+                              out->data, out->size, &got));
+    }
+    out->len = got;
+    return VEIL_RESULT_OK;
+}
+
+/* RFC 3339 (2025-06-01T00:00:00Z, fractions and +hh:mm offsets allowed) or a bare date. */
+static bool parse_time(const char *s, time_t *out)
+{
+    struct tm tm;
+    const char *p;
+    long offset = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    p = strptime(s, "%Y-%m-%d", &tm);
+    if (p == NULL) {
+        return false;
+    }
+    if (*p == 'T' || *p == 't') {
+        p = strptime(p + 1, "%H:%M:%S", &tm);
+        if (p == NULL) {
+            return false;
+        }
+        if (*p == '.') {
+            p++;
+            while (*p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+            unsigned long h = 0;
+            unsigned long m = 0;
+            char hh[3] = {p[1], p[2], 0};
+            char mm[3] = {p[4], p[5], 0};
+            if (!cli_parse_uint(hh, 23, &h) || !cli_parse_uint(mm, 59, &m)) {
+                return false;
+            }
+            offset = (long)(h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
+            p += 6;
+        } else {
+            return false;
+        }
+    }
+    if (*p != '\0') {
+        return false;
+    }
+    *out = timegm(&tm) - offset;
+    return *out != (time_t)-1;
+}
+
+static int parse_args(int argc, char **argv, struct evidence_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--json") == 0) {
+            a->json = true;
+            continue;
+        }
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            (void)fputs(usage, stdout);
+            return -1;
+        }
+        if (val == NULL) {
+            return cli_usage_error("evidence", "%s: missing value or unknown option", opt);
+        }
+        if (strcmp(opt, "--tee") == 0) {
+            a->tee = val;
+        } else if (strcmp(opt, "--evidence") == 0) {
+            a->evidence = val;
+        } else if (strcmp(opt, "--collateral") == 0) {
+            if (a->collateral_count == COLLATERAL_COUNT_MAX) {
+                return cli_usage_error("evidence", "at most %d --collateral paths",
+                                       COLLATERAL_COUNT_MAX);
+            }
+            a->collateral[a->collateral_count++] = val;
+        } else if (strcmp(opt, "--at") == 0) {
+            a->at = val;
+        } else if (strcmp(opt, "--report-data") == 0) {
+            a->report_data = val;
+        } else {
+            return cli_usage_error("evidence", "unknown option %s", opt);
+        }
+        i++;
+    }
+    if (a->tee == NULL || a->evidence == NULL) {
+        return cli_usage_error("evidence", "--tee and --evidence are required");
+    }
+    return 0;
+}
+
+static int print_result(enum veil_tee tee, const struct veil_claims *claims,
+                        const struct veil_report *report, bool json)
+{
+    if (json) {
+        json_t *j = veil_verify_render_json(tee, claims, report);
+        int rc = j != NULL ? json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+        json_decref(j);
+        if (rc != 0) {
+            return cli_fail("evidence", "cannot render JSON");
+        }
+        (void)fputc('\n', stdout);
+    } else {
+        struct veil_wr w;
+        const char *text = NULL;
+        veil_result r = veil_verify_render_text(claims, report, &w);
+        if (veil_ok(r)) {
+            r = veil_wr_cstr(&w, &text);
+        }
+        if (veil_ok(r)) {
+            (void)fputs(text, stdout);
+        }
+        veil_wr_free(&w);
+        if (!veil_ok(r)) {
+            return cli_fail_err("evidence", "rendering", veil_result_to_int(r));
+        }
+    }
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+static int run_verify(const struct evidence_args *a)
+{
+    enum veil_tee tee;
+    struct veil_verify_opts opts;
+    struct veil_collateral col;
+    struct veil_claims claims;
+    struct veil_report report;
+    struct veil_wr file;
+    struct veil_wr text;
+    struct veil_wr decoded;
+    uint8_t rd[REPORT_DATA_MAX];
+    size_t rd_size = 0;
+    const char *kind = "raw";
+    const struct veil_wr *ev = &file;
+    veil_result r;
+    int rc = CLI_EXIT_FAIL;
+
+    memset(&opts, 0, sizeof(opts));
+    if (!veil_tee_parse(a->tee, &tee) || tee == VEIL_TEE_SIM) {
+        return cli_usage_error("evidence", "--tee must be snp, tdx or sgx (got '%s')", a->tee);
+    }
+    if (a->at != NULL && !parse_time(a->at, &opts.at)) {
+        return cli_usage_error("evidence", "--at: '%s' is not an RFC 3339 time", a->at);
+    }
+    if (a->report_data != NULL && (!veil_ok(veil_hex_decode(a->report_data, strlen(a->report_data),
+                                                            rd, sizeof(rd), &rd_size)) ||
+                                   rd_size == 0)) {
+        return cli_usage_error("evidence", "--report-data: 1 to 64 bytes of hex expected");
+    }
+    opts.report_data = rd;
+    opts.report_data_size = rd_size;
+    r = veil_file_read(a->evidence, EVIDENCE_SIZE_MAX, &file);
+    if (!veil_ok(r)) {
+        return cli_fail_err("evidence", a->evidence, veil_result_to_int(r));
+    }
+    veil_collateral_init(&col);
+    veil_claims_init(&claims);
+    veil_report_init(&report);
+    veil_wr_init(&decoded, EVIDENCE_SIZE_MAX);
+    /* Decode a copy: a raw file must reach the verifier byte for byte. */
+    veil_wr_init(&text, EVIDENCE_SIZE_MAX);
+    r = veil_wr_bytes(&text, file.data, file.len);
+    if (veil_ok(r)) {
+        r = decode_evidence(&text, &decoded, &kind);
+    }
+    if (veil_ok(r) && strcmp(kind, "raw") != 0) {
+        ev = &decoded;
+    }
+    if (!veil_ok(r)) {
+        rc = cli_fail_err("evidence", "decoding the evidence", veil_result_to_int(r));
+        goto out_free;
+    }
+    for (size_t i = 0; i < a->collateral_count; i++) {
+        r = veil_collateral_add_path(&col, a->collateral[i]);
+        if (!veil_ok(r)) {
+            rc = cli_fail_err("evidence", a->collateral[i], veil_result_to_int(r));
+            goto out_free;
+        }
+    }
+    opts.collateral = &col;
+    r = veil_verify_evidence(tee, ev->data, ev->len, &opts, &claims, &report);
+    if (!a->json) {
+        (void)printf("evidence: %s, %zu bytes (%s)\n", a->evidence, ev->len, kind);
+    }
+    rc = print_result(tee, &claims, &report, a->json);
+    if (rc == CLI_EXIT_OK && !veil_ok(r)) {
+        rc = VEIL_ERR_CATEGORY(r.code) == VEIL_ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        if (rc == CLI_EXIT_USAGE || VEIL_ERR_CATEGORY(r.code) != VEIL_ERR_ATTEST) {
+            (void)cli_fail_err("evidence", "verification", veil_result_to_int(r));
+        }
+    }
+out_free:
+    veil_wr_free(&text);
+    veil_wr_free(&decoded);
+    veil_wr_free(&file);
+    veil_report_free(&report);
+    veil_claims_free(&claims);
+    veil_collateral_free(&col);
+    return rc;
+}
+
+int cmd_evidence(int argc, char **argv)
+{
+    struct evidence_args a;
+    int rc;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        (void)fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "verify") != 0) {
+        return cli_usage_error("evidence", "unknown subcommand '%s'", argv[1]);
+    }
+    rc = parse_args(argc, argv, &a);
+    if (rc != 0) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run_verify(&a);
+}
