@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/encoding.h"
 #include "base/file.h"
 #include "veil_test.h"
 #include "verify/dcap.h"
