@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t tee[16] = {3, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     const char *member;
     size_t member_size;
+    veil_result r;
 
     if (veil_ok(veil_dcap_tcb_info_parse((const char *)data, size, &t))) {
         (void)veil_dcap_tcb_match(&t, svn, 11, t.is_tdx ? tee : NULL);
@@ -21,8 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         veil_dcap_tcb_info_free(&t);
     }
     veil_dcap_collateral_init(&c);
-    (void)veil_dcap_collateral_add_json(&c, (const char *)data, size);
+    r = veil_dcap_collateral_add_json(&c, (const char *)data, size);
+    (void)r;
     veil_dcap_collateral_free(&c);
-    (void)veil_dcap_json_member((const char *)data, size, "tcbInfo", &member, &member_size);
+    r = veil_dcap_json_member((const char *)data, size, "tcbInfo", &member, &member_size);
+    (void)r;
     return 0;
 }
