@@ -256,6 +256,21 @@ VEIL_RESULT veil_dcap_collateral_add_json(struct veil_dcap_collateral *c, const 
 VEIL_RESULT veil_dcap_json_member(const char *json, size_t n, const char *key, const char **val,
                                   size_t *val_size);
 
+/* ---- Revocation (dcap_verify.c). */
+
+enum veil_dcap_crl_outcome {
+    VEIL_DCAP_CRL_NONE = 1,      /* no CRL from this issuer was given */
+    VEIL_DCAP_CRL_BAD_SIGNATURE, /* CRLs from this issuer, none signed by its key */
+    VEIL_DCAP_CRL_STALE,         /* the chosen CRL is not current at `at` */
+    VEIL_DCAP_CRL_REVOKED,       /* *revoked is listed */
+    VEIL_DCAP_CRL_OK,
+};
+
+/* Judges subjects against the CRLs issued by issuer (a current, validly signed one preferred). */
+enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *issuer,
+                                               STACK_OF(X509) * subjects, time_t at,
+                                               X509 **revoked);
+
 /* ---- TCB evaluation (dcap_tcb.c). */
 
 /* The first level the platform meets (SGX components and PCE SVN; for TDX also TEE_TCB_SVN), or

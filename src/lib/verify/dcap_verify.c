@@ -524,20 +524,26 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
 
 /* ---- CRLs. */
 
-static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
-                             STACK_OF(X509) * subjects)
+/* thisUpdate <= at <= nextUpdate (a CRL without nextUpdate is never current). */
+static bool crl_current(X509_CRL *crl, time_t at)
+{
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+    int last_cmp = ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(crl), at);
+    int next_cmp = next != NULL ? ASN1_TIME_cmp_time_t(next, at) : -2;
+
+    return (last_cmp == -1 || last_cmp == 0) && (next_cmp == 0 || next_cmp == 1);
+}
+
+enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *issuer,
+                                               STACK_OF(X509) * subjects, time_t at, X509 **revoked)
 {
     X509_CRL *use = NULL;
+    bool use_current = false;
     bool any = false;
-    char name[128];
-    char t1[32];
 
-    if (issuer == NULL) {
-        return check(c, id, VEIL_CHECK_SKIP, NULL, "the chain did not verify");
-    }
-    cert_name(issuer, name, sizeof(name));
-    for (int i = 0; i < sk_X509_CRL_num(c->col.crls); i++) {
-        X509_CRL *crl = sk_X509_CRL_value(c->col.crls, i);
+    *revoked = NULL;
+    for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(crls, i);
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
             continue;
         }
@@ -546,44 +552,70 @@ static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
             ERR_clear_error();
             continue;
         }
-        /* Prefer a CRL that is current at the verification time. */
-        if (use == NULL || (ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(crl), c->at) <= 0 &&
-                            X509_CRL_get0_nextUpdate(crl) != NULL &&
-                            ASN1_TIME_cmp_time_t(X509_CRL_get0_nextUpdate(crl), c->at) >= 0)) {
+        /* Prefer a CRL current at the verification time, and of those the latest issued. */
+        bool cur = crl_current(crl, at);
+        if (use == NULL || (cur && !use_current) ||
+            (cur &&
+             ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_lastUpdate(use)) > 0)) {
             use = crl;
+            use_current = cur;
         }
     }
     if (!any) {
-        return check(c, id, VEIL_CHECK_SKIP, NULL, "no CRL issued by \"%s\" was given", name);
+        return VEIL_DCAP_CRL_NONE;
     }
     if (use == NULL) {
-        return check(c, id, VEIL_CHECK_FAIL, remedy_fetch,
-                     "no CRL issued by \"%s\" carries a valid signature", name);
+        return VEIL_DCAP_CRL_BAD_SIGNATURE;
     }
-    const ASN1_TIME *last = X509_CRL_get0_lastUpdate(use);
-    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(use);
-    if (ASN1_TIME_cmp_time_t(last, c->at) > 0 || next == NULL ||
-        ASN1_TIME_cmp_time_t(next, c->at) < 0) {
-        fmt_time(c->at, t1);
-        return check(c, id, VEIL_CHECK_FAIL, remedy_fetch,
-                     "CRL of \"%s\" is not current at %s (EXPIRED or not yet issued)", name, t1);
+    if (!use_current) {
+        return VEIL_DCAP_CRL_STALE;
     }
     for (int i = 0; i < sk_X509_num(subjects); i++) {
         X509 *x = sk_X509_value(subjects, i);
         X509_REVOKED *rev = NULL;
         if (X509_CRL_get0_by_cert(use, &rev, x) == 1) {
-            char sub[128];
-            cert_name(x, sub, sizeof(sub));
-            return check(c, id, VEIL_CHECK_FAIL,
-                         "a certificate of the chain was revoked by Intel: do not trust this "
-                         "platform",
-                         "\"%s\" is REVOKED by the CRL of \"%s\"", sub, name);
+            *revoked = x;
+            return VEIL_DCAP_CRL_REVOKED;
         }
     }
-    fmt_time(c->at, t1);
+    return VEIL_DCAP_CRL_OK;
+}
+
+static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
+                             STACK_OF(X509) * subjects)
+{
+    char name[128];
+    char sub[128];
+    char t[32];
+    X509 *revoked = NULL;
+
+    if (issuer == NULL) {
+        return check(c, id, VEIL_CHECK_SKIP, NULL, "the chain did not verify");
+    }
+    cert_name(issuer, name, sizeof(name));
+    fmt_time(c->at, t);
+    switch (veil_dcap_crl_judge(c->col.crls, issuer, subjects, c->at, &revoked)) {
+        case VEIL_DCAP_CRL_NONE:
+            return check(c, id, VEIL_CHECK_SKIP, NULL, "no CRL issued by \"%s\" was given", name);
+        case VEIL_DCAP_CRL_BAD_SIGNATURE:
+            return check(c, id, VEIL_CHECK_FAIL, remedy_fetch,
+                         "no CRL issued by \"%s\" carries a valid signature", name);
+        case VEIL_DCAP_CRL_STALE:
+            return check(c, id, VEIL_CHECK_FAIL, remedy_fetch,
+                         "CRL of \"%s\" is not current at %s (EXPIRED or not yet issued)", name, t);
+        case VEIL_DCAP_CRL_REVOKED:
+            cert_name(revoked, sub, sizeof(sub));
+            return check(
+                c, id, VEIL_CHECK_FAIL,
+                "a certificate of the chain was revoked by Intel: do not trust this platform",
+                "\"%s\" is REVOKED by the CRL of \"%s\"", sub, name);
+        case VEIL_DCAP_CRL_OK:
+        default:
+            break;
+    }
     return check(c, id, VEIL_CHECK_PASS, NULL,
                  "CRL of \"%s\" (signature valid, current at %s) revokes none of %d certificate(s)",
-                 name, t1, sk_X509_num(subjects));
+                 name, t, sk_X509_num(subjects));
 }
 
 static VEIL_RESULT check_crls(struct dcap_ctx *c)
