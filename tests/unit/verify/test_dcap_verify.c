@@ -374,7 +374,41 @@ static void test_gotdx_trailing_text_refused(void **state)
     veil_wr_free(&w);
 }
 
-VEIL_TEST_MAIN(test_gotdx_trailing_text_refused, test_dcapqvl_tdx_up_to_date,
+/* The TD quote inside Azure's TDX vTPM evidence (no TDX collateral for its FMSPC in the corpus),
+ * verified with the report data the HCL binding expects. */
+static void test_azure_td_quote(void **state)
+{
+    static const uint8_t want_rd[] = {0x97, 0x34, 0x50, 0x4f, 0x16, 0x1d, 0x10, 0x4c,
+                                      0x74, 0xe3, 0x16, 0x5c, 0x15, 0xf7, 0x79, 0xb0};
+    struct veil_wr w;
+    struct veil_verify_opts opts;
+    struct dcap_run run;
+
+    (void)state;
+    dcap_load("azure/trustee-az-tdx-vtpm/td-quote.bin", &w);
+    memset(&opts, 0, sizeof(opts));
+    opts.at = dcap_time("2025-01-01T00:00:00Z");
+    opts.report_data = want_rd;
+    opts.report_data_size = sizeof(want_rd);
+    veil_claims_init(&run.claims);
+    veil_report_init(&run.report);
+    run.r = veil_verify_tdx(w.data, w.len, &opts, &run.claims, &run.report);
+    EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
+    expect_signatures_pass(&run);
+    EXPECT_CHECK(&run, "dcap.pck_chain.validity", PASS);
+    EXPECT_CHECK(&run, "dcap.report_data", PASS);
+    EXPECT_CHECK(&run, "dcap.tcb_info.signature", FAIL); /* none given */
+    dcap_expect_claim(&run, "tdx.fmspc", "00806f050000");
+    dcap_expect_claim(&run, "tdx.td_attributes", "0000000000000000");
+    dcap_expect_claim(&run, "tdx.xfam", "e718060000000000");
+    dcap_expect_claim(&run, "tdx.mr_td",
+                      "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b6620"
+                      "5949d15469dc8c1ba7ab7b");
+    dcap_run_free(&run);
+    veil_wr_free(&w);
+}
+
+VEIL_TEST_MAIN(test_azure_td_quote, test_gotdx_trailing_text_refused, test_dcapqvl_tdx_up_to_date,
                test_dcapqvl_sgx_configuration_and_sw_hardening, test_gotdx_spr_v4_no_matching_level,
                test_gotdx_spr_v4_expired_2053, test_dcapqvl_tdx_expired_now,
                test_trustee_quote4_debug_td, test_trustee_quote6_out_of_date,
