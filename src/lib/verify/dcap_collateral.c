@@ -868,3 +868,59 @@ veil_result veil_dcap_collateral_load(const struct veil_collateral *src,
     }
     return VEIL_RESULT_OK;
 }
+
+/* ---- Prepared collateral. */
+
+void veil_dcap_cache_free(struct veil_dcap_cache *cache)
+{
+    if (cache == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < VEIL_DCAP_DOC_COUNT_MAX; i++) {
+        if (cache->tcb_ok[i]) {
+            veil_dcap_tcb_info_free(&cache->tcb[i]);
+        }
+        if (cache->qe_ok[i]) {
+            veil_dcap_qe_identity_free(&cache->qe[i]);
+        }
+    }
+    X509_free(cache->root);
+    veil_dcap_collateral_free(&cache->col);
+    free(cache);
+}
+
+veil_result veil_dcap_cache_new(const struct veil_collateral *src, struct veil_dcap_cache **out)
+{
+    struct veil_dcap_cache *cache = calloc(1, sizeof(*cache));
+    veil_result r;
+
+    ENSURE(cache != NULL, VEIL_ERR_NOMEM);
+    veil_dcap_collateral_init(&cache->col);
+    r = veil_dcap_root_ca(&cache->root);
+    if (veil_ok(r)) {
+        r = veil_dcap_collateral_load(src, &cache->col);
+    }
+    for (size_t i = 0; veil_ok(r) && i < cache->col.doc_count; i++) {
+        const struct veil_dcap_doc *d = &cache->col.docs[i];
+        veil_result pr;
+        if (d->kind == VEIL_DCAP_DOC_TCB_INFO) {
+            pr = veil_dcap_tcb_info_parse(d->body, d->body_size, &cache->tcb[i]);
+            cache->tcb_ok[i] = veil_ok(pr);
+        } else {
+            pr = veil_dcap_qe_identity_parse(d->body, d->body_size, &cache->qe[i]);
+            cache->qe_ok[i] = veil_ok(pr);
+        }
+        /* A malformed document is left out (the checks then report it missing); memory is not. */
+        if (pr.code == VEIL_ERR_NOMEM) {
+            r = pr;
+        } else if (!veil_ok(pr)) {
+            veil_log_r(VEIL_LOG_DEBUG, pr, "collateral document %zu ignored", i);
+        }
+    }
+    if (!veil_ok(r)) {
+        veil_dcap_cache_free(cache);
+        return r;
+    }
+    *out = cache;
+    return VEIL_RESULT_OK;
+}

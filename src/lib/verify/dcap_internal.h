@@ -256,6 +256,28 @@ VEIL_RESULT veil_dcap_collateral_add_json(struct veil_dcap_collateral *c, const 
 VEIL_RESULT veil_dcap_json_member(const char *json, size_t n, const char *key, const char **val,
                                   size_t *val_size);
 
+/* ---- Prepared collateral (dcap_collateral.c): bundles unpacked, documents parsed and the pinned
+ * root decoded once, then shared read-only by any number of verifications (and threads). Nothing
+ * verified is cached: signatures, chains, windows and CRLs are checked on every call. */
+
+struct veil_dcap_cache {
+    struct veil_dcap_collateral col;
+    X509 *root;
+    bool tcb_ok[VEIL_DCAP_DOC_COUNT_MAX]; /* docs[i] is a TCB info that parsed into tcb[i] */
+    struct veil_dcap_tcb_info tcb[VEIL_DCAP_DOC_COUNT_MAX];
+    bool qe_ok[VEIL_DCAP_DOC_COUNT_MAX];
+    struct veil_dcap_qe_identity qe[VEIL_DCAP_DOC_COUNT_MAX];
+};
+
+/* src may be NULL (no collateral). */
+VEIL_RESULT veil_dcap_cache_new(const struct veil_collateral *src, struct veil_dcap_cache **out);
+void veil_dcap_cache_free(struct veil_dcap_cache *cache);
+/* veil_verify_tdx / veil_verify_sgx with prepared collateral (opts->collateral is not used). */
+VEIL_RESULT veil_dcap_verify_cached(enum veil_tee tee, const uint8_t *evidence, size_t n,
+                                    const struct veil_verify_opts *opts,
+                                    const struct veil_dcap_cache *cache, struct veil_claims *claims,
+                                    struct veil_report *report);
+
 /* ---- Revocation (dcap_verify.c). */
 
 enum veil_dcap_crl_outcome {

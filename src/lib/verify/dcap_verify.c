@@ -30,20 +30,18 @@ struct dcap_ctx {
     struct veil_claims *claims;
     struct veil_report *report;
     struct veil_dcap_quote q;
-    X509 *root;
+    X509 *root;             /* borrowed from the cache */
     STACK_OF(X509) * chain; /* from the quote */
     X509 *pck;              /* borrowed from chain */
     X509 *pck_issuer;       /* borrowed from built; set when the chain verified */
     STACK_OF(X509) * built;
     bool ext_ok;
     struct veil_dcap_pck_ext ext;
-    struct veil_dcap_collateral col;
-    bool tcb_usable; /* parsed, signed by Intel, for this FMSPC/PCE-ID */
-    bool tcb_parsed;
-    struct veil_dcap_tcb_info tcb;
-    bool qe_usable; /* parsed, signed by Intel, matches the QE */
-    bool qe_parsed;
-    struct veil_dcap_qe_identity qe;
+    const struct veil_dcap_cache *cache;  /* prepared collateral, the pinned root */
+    bool tcb_usable;                      /* parsed, signed by Intel, for this FMSPC/PCE-ID */
+    const struct veil_dcap_tcb_info *tcb; /* selected (cache-owned) */
+    bool qe_usable;                       /* parsed, signed by Intel, matches the QE */
+    const struct veil_dcap_qe_identity *qe;
     STACK_OF(X509) * signers; /* collateral signing certificates that were used */
 };
 
@@ -319,8 +317,8 @@ static VEIL_RESULT doc_signature(struct dcap_ctx *c, const struct veil_dcap_doc 
     *ok = false;
     (void)snprintf(why, why_size,
                    "no Intel SGX TCB Signing certificate in the collateral verifies the signature");
-    for (int i = 0; i < sk_X509_num(c->col.certs) && !*ok; i++) {
-        X509 *x = sk_X509_value(c->col.certs, i);
+    for (int i = 0; i < sk_X509_num(c->cache->col.certs) && !*ok; i++) {
+        X509 *x = sk_X509_value(c->cache->col.certs, i);
         int err;
         cert_name(x, name, sizeof(name));
         if (strcmp(name, "Intel SGX TCB Signing") != 0 ||
@@ -328,7 +326,7 @@ static VEIL_RESULT doc_signature(struct dcap_ctx *c, const struct veil_dcap_doc 
                                     d->signature)) {
             continue;
         }
-        err = chain_verify(c->root, x, c->col.certs, &c->at, NULL);
+        err = chain_verify(c->root, x, c->cache->col.certs, &c->at, NULL);
         if (err == X509_V_OK) {
             *ok = true;
             ENSURE(X509_up_ref(x) == 1, VEIL_ERR_INTERNAL_OSSL);
@@ -359,43 +357,27 @@ static VEIL_RESULT check_window(struct dcap_ctx *c, const char *id, const char *
                  what, a, b, t, ok ? "current" : (c->at >= next ? "EXPIRED" : "not yet issued"));
 }
 
-static VEIL_RESULT select_tcb_info(struct dcap_ctx *c, const struct veil_dcap_doc **out)
+/* The TCB info for this TEE; of several, the one for the PCK's FMSPC that is current. */
+static const struct veil_dcap_doc *select_tcb_info(struct dcap_ctx *c)
 {
+    const struct veil_dcap_doc *best_doc = NULL;
     int best = -1;
 
-    *out = NULL;
-    for (size_t i = 0; i < c->col.doc_count; i++) {
-        struct veil_dcap_tcb_info t;
-        const struct veil_dcap_doc *d = &c->col.docs[i];
-        veil_result r;
+    for (size_t i = 0; i < c->cache->col.doc_count; i++) {
+        const struct veil_dcap_tcb_info *t = &c->cache->tcb[i];
         int score;
-        if (d->kind != VEIL_DCAP_DOC_TCB_INFO) {
+        if (!c->cache->tcb_ok[i] || t->is_tdx != (c->tee == VEIL_TEE_TDX)) {
             continue;
         }
-        r = veil_dcap_tcb_info_parse(d->body, d->body_size, &t);
-        ENSURE(r.code != VEIL_ERR_NOMEM, VEIL_ERR_NOMEM);
-        if (!veil_ok(r)) {
-            continue;
-        }
-        if (t.is_tdx != (c->tee == VEIL_TEE_TDX)) {
-            veil_dcap_tcb_info_free(&t);
-            continue;
-        }
-        score = (c->ext_ok && memcmp(t.fmspc, c->ext.fmspc, 6) == 0 ? 2 : 0) +
-                (t.issue_date <= c->at && c->at < t.next_update ? 1 : 0);
+        score = (c->ext_ok && memcmp(t->fmspc, c->ext.fmspc, 6) == 0 ? 2 : 0) +
+                (t->issue_date <= c->at && c->at < t->next_update ? 1 : 0);
         if (score > best) {
-            if (c->tcb_parsed) {
-                veil_dcap_tcb_info_free(&c->tcb);
-            }
-            c->tcb = t;
-            c->tcb_parsed = true;
             best = score;
-            *out = d;
-        } else {
-            veil_dcap_tcb_info_free(&t);
+            best_doc = &c->cache->col.docs[i];
+            c->tcb = t;
         }
     }
-    return VEIL_RESULT_OK;
+    return best_doc;
 }
 
 static VEIL_RESULT check_tcb_info(struct dcap_ctx *c)
@@ -407,7 +389,7 @@ static VEIL_RESULT check_tcb_info(struct dcap_ctx *c)
     bool sig_ok;
     bool fmspc_ok;
 
-    GUARD(select_tcb_info(c, &d));
+    d = select_tcb_info(c);
     if (d == NULL) {
         GUARD(check(c, "dcap.tcb_info.signature", VEIL_CHECK_FAIL, remedy_fetch,
                     "no well-formed %s TCB info was given in the collateral",
@@ -419,59 +401,43 @@ static VEIL_RESULT check_tcb_info(struct dcap_ctx *c)
     GUARD(check(c, "dcap.tcb_info.signature", status_of(sig_ok), remedy_fetch,
                 "TCB info signed by the Intel SGX TCB Signing key over its exact JSON text: %s%s%s",
                 pass_fail(sig_ok), sig_ok ? "" : ": ", sig_ok ? "" : why));
-    GUARD(check_window(c, "dcap.tcb_info.validity", "TCB info", c->tcb.issue_date,
-                       c->tcb.next_update));
-    fmt_hex(c->tcb.fmspc, 6, have, sizeof(have));
+    GUARD(check_window(c, "dcap.tcb_info.validity", "TCB info", c->tcb->issue_date,
+                       c->tcb->next_update));
+    fmt_hex(c->tcb->fmspc, 6, have, sizeof(have));
     if (!c->ext_ok) {
         return check(c, "dcap.tcb_info.fmspc", VEIL_CHECK_SKIP, NULL, "no PCK FMSPC");
     }
     fmt_hex(c->ext.fmspc, 6, want, sizeof(want));
-    fmspc_ok =
-        memcmp(c->tcb.fmspc, c->ext.fmspc, 6) == 0 && memcmp(c->tcb.pce_id, c->ext.pce_id, 2) == 0;
+    fmspc_ok = memcmp(c->tcb->fmspc, c->ext.fmspc, 6) == 0 &&
+               memcmp(c->tcb->pce_id, c->ext.pce_id, 2) == 0;
     c->tcb_usable = sig_ok && fmspc_ok;
     return check(c, "dcap.tcb_info.fmspc", status_of(fmspc_ok),
                  "use the TCB info for the FMSPC and PCE-ID of this platform's PCK certificate",
                  "TCB info FMSPC %s PCE-ID %02x%02x; PCK certificate FMSPC %s PCE-ID %02x%02x",
-                 have, c->tcb.pce_id[0], c->tcb.pce_id[1], want, c->ext.pce_id[0],
+                 have, c->tcb->pce_id[0], c->tcb->pce_id[1], want, c->ext.pce_id[0],
                  c->ext.pce_id[1]);
 }
 
-static VEIL_RESULT select_qe_identity(struct dcap_ctx *c, const struct veil_dcap_doc **out)
+/* The QE identity for this TEE (TD_QE / QE); of several, one that is current. */
+static const struct veil_dcap_doc *select_qe_identity(struct dcap_ctx *c)
 {
+    const struct veil_dcap_doc *best_doc = NULL;
     int best = -1;
 
-    *out = NULL;
-    for (size_t i = 0; i < c->col.doc_count; i++) {
-        struct veil_dcap_qe_identity q;
-        const struct veil_dcap_doc *d = &c->col.docs[i];
-        veil_result r;
+    for (size_t i = 0; i < c->cache->col.doc_count; i++) {
+        const struct veil_dcap_qe_identity *q = &c->cache->qe[i];
         int score;
-        if (d->kind != VEIL_DCAP_DOC_QE_IDENTITY) {
+        if (!c->cache->qe_ok[i] || q->is_td_qe != (c->tee == VEIL_TEE_TDX)) {
             continue;
         }
-        r = veil_dcap_qe_identity_parse(d->body, d->body_size, &q);
-        ENSURE(r.code != VEIL_ERR_NOMEM, VEIL_ERR_NOMEM);
-        if (!veil_ok(r)) {
-            continue;
-        }
-        if (q.is_td_qe != (c->tee == VEIL_TEE_TDX)) {
-            veil_dcap_qe_identity_free(&q);
-            continue;
-        }
-        score = q.issue_date <= c->at && c->at < q.next_update ? 1 : 0;
+        score = q->issue_date <= c->at && c->at < q->next_update ? 1 : 0;
         if (score > best) {
-            if (c->qe_parsed) {
-                veil_dcap_qe_identity_free(&c->qe);
-            }
-            c->qe = q;
-            c->qe_parsed = true;
             best = score;
-            *out = d;
-        } else {
-            veil_dcap_qe_identity_free(&q);
+            best_doc = &c->cache->col.docs[i];
+            c->qe = q;
         }
     }
-    return VEIL_RESULT_OK;
+    return best_doc;
 }
 
 static bool masked_eq(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t n)
@@ -492,7 +458,7 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
     bool sig_ok;
     bool ok;
 
-    GUARD(select_qe_identity(c, &d));
+    d = select_qe_identity(c);
     if (d == NULL) {
         GUARD(check(c, "dcap.qe_identity.signature", VEIL_CHECK_FAIL, remedy_fetch,
                     "no well-formed %s identity was given in the collateral",
@@ -505,13 +471,13 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
                 "QE identity signed by the Intel SGX TCB Signing key over its exact JSON text: "
                 "%s%s%s",
                 pass_fail(sig_ok), sig_ok ? "" : ": ", sig_ok ? "" : why));
-    GUARD(check_window(c, "dcap.qe_identity.validity", "QE identity", c->qe.issue_date,
-                       c->qe.next_update));
-    bool signer_ok = memcmp(qr->mr_signer, c->qe.mr_signer, 32) == 0;
-    bool prod_ok = qr->isv_prod_id == c->qe.isv_prod_id;
-    bool misc_ok =
-        (qr->misc_select & c->qe.misc_select_mask) == (c->qe.misc_select & c->qe.misc_select_mask);
-    bool attr_ok = masked_eq(qr->attributes, c->qe.attributes, c->qe.attributes_mask, 16);
+    GUARD(check_window(c, "dcap.qe_identity.validity", "QE identity", c->qe->issue_date,
+                       c->qe->next_update));
+    bool signer_ok = memcmp(qr->mr_signer, c->qe->mr_signer, 32) == 0;
+    bool prod_ok = qr->isv_prod_id == c->qe->isv_prod_id;
+    bool misc_ok = (qr->misc_select & c->qe->misc_select_mask) ==
+                   (c->qe->misc_select & c->qe->misc_select_mask);
+    bool attr_ok = masked_eq(qr->attributes, c->qe->attributes, c->qe->attributes_mask, 16);
     ok = signer_ok && prod_ok && misc_ok && attr_ok;
     c->qe_usable = sig_ok && ok;
     return check(c, "dcap.qe_identity.match", status_of(ok),
@@ -594,7 +560,7 @@ static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
     }
     cert_name(issuer, name, sizeof(name));
     fmt_time(c->at, t);
-    switch (veil_dcap_crl_judge(c->col.crls, issuer, subjects, c->at, &revoked)) {
+    switch (veil_dcap_crl_judge(c->cache->col.crls, issuer, subjects, c->at, &revoked)) {
         case VEIL_DCAP_CRL_NONE:
             return check(c, id, VEIL_CHECK_SKIP, NULL, "no CRL issued by \"%s\" was given", name);
         case VEIL_DCAP_CRL_BAD_SIGNATURE:
@@ -661,16 +627,16 @@ static VEIL_RESULT check_tdx_module(struct dcap_ctx *c, enum veil_dcap_tcb_statu
     bool ok;
 
     if (td->tee_tcb_svn[1] == 0) {
-        ok = c->tcb.has_tdx_module &&
-             memcmp(td->mr_signer_seam, c->tcb.module_mr_signer, 48) == 0 &&
-             masked_eq(td->seam_attributes, c->tcb.module_attributes, c->tcb.module_attributes_mask,
-                       8);
+        ok = c->tcb->has_tdx_module &&
+             memcmp(td->mr_signer_seam, c->tcb->module_mr_signer, 48) == 0 &&
+             masked_eq(td->seam_attributes, c->tcb->module_attributes,
+                       c->tcb->module_attributes_mask, 8);
         return check(c, "dcap.tdx_module", status_of(ok),
                      "the TDX module is not one Intel signed: do not trust this TD",
                      "TDX module MRSIGNER_SEAM and SEAM attributes match the TCB info: %s",
                      ok ? "yes" : "no");
     }
-    m = veil_dcap_module_find(&c->tcb, td->tee_tcb_svn);
+    m = veil_dcap_module_find(c->tcb, td->tee_tcb_svn);
     if (m == NULL) {
         return check(c, "dcap.tdx_module", VEIL_CHECK_FAIL, remedy_fetch,
                      "the TCB info has no identity for TDX module major version %u",
@@ -721,7 +687,7 @@ static VEIL_RESULT tcb_status(struct dcap_ctx *c, struct veil_dcap_advisories *a
         }
         return check(c, "dcap.tcb_status", VEIL_CHECK_SKIP, NULL, "no usable TCB info");
     }
-    level = veil_dcap_tcb_match(&c->tcb, c->ext.comp_svn, c->ext.pce_svn,
+    level = veil_dcap_tcb_match(c->tcb, c->ext.comp_svn, c->ext.pce_svn,
                                 c->tee == VEIL_TEE_TDX ? c->q.td.tee_tcb_svn : NULL);
     if (level == NULL) {
         GUARD(emit_status(c, VEIL_DCAP_OUT_OF_DATE, adv));
@@ -742,7 +708,7 @@ static VEIL_RESULT tcb_status(struct dcap_ctx *c, struct veil_dcap_advisories *a
     }
     if (c->qe_usable) {
         const struct veil_dcap_isv_level *ql =
-            veil_dcap_isv_match(c->qe.levels, c->qe.level_count, c->q.qe_report.isv_svn);
+            veil_dcap_isv_match(c->qe->levels, c->qe->level_count, c->q.qe_report.isv_svn);
         s = veil_dcap_tcb_merge(s, ql != NULL ? ql->status : VEIL_DCAP_OUT_OF_DATE);
         if (ql != NULL) {
             GUARD(veil_dcap_advisories_merge(adv, &ql->advisories));
@@ -849,7 +815,6 @@ static VEIL_RESULT run_checks(struct dcap_ctx *c)
     if (c->ext_ok) {
         GUARD(claim_bytes(c, "fmspc", c->ext.fmspc, 6));
     }
-    GUARD(veil_dcap_collateral_load(c->opts->collateral, &c->col));
     c->signers = sk_X509_new_null();
     ENSURE(c->signers != NULL, VEIL_ERR_NOMEM);
     GUARD(check_tcb_info(c));
@@ -861,9 +826,10 @@ static VEIL_RESULT run_checks(struct dcap_ctx *c)
     return check_report_data(c);
 }
 
-static VEIL_RESULT verify_dcap(enum veil_tee tee, const uint8_t *evidence, size_t n,
-                               const struct veil_verify_opts *opts, struct veil_claims *claims,
-                               struct veil_report *report)
+veil_result veil_dcap_verify_cached(enum veil_tee tee, const uint8_t *evidence, size_t n,
+                                    const struct veil_verify_opts *opts,
+                                    const struct veil_dcap_cache *cache, struct veil_claims *claims,
+                                    struct veil_report *report)
 {
     struct dcap_ctx c;
     veil_result r;
@@ -871,8 +837,10 @@ static VEIL_RESULT verify_dcap(enum veil_tee tee, const uint8_t *evidence, size_
 
     ENSURE_REF(evidence);
     ENSURE_REF(opts);
+    ENSURE_REF(cache);
     ENSURE_REF(claims);
     ENSURE_REF(report);
+    ENSURE(tee == VEIL_TEE_TDX || tee == VEIL_TEE_SGX, VEIL_ERR_USAGE);
     memset(&c, 0, sizeof(c));
     c.tee = tee;
     c.tee_name = want_tdx ? "tdx" : "sgx";
@@ -880,7 +848,8 @@ static VEIL_RESULT verify_dcap(enum veil_tee tee, const uint8_t *evidence, size_
     c.opts = opts;
     c.claims = claims;
     c.report = report;
-    veil_dcap_collateral_init(&c.col);
+    c.cache = cache;
+    c.root = cache->root;
     r = veil_dcap_quote_parse(evidence, n, &c.q);
     if (veil_ok(r) && (c.q.tee_type == VEIL_DCAP_TEE_TDX) != want_tdx) {
         r = veil_result_of(VEIL_ERR_DCAP_QUOTE_TEE);
@@ -890,31 +859,32 @@ static VEIL_RESULT verify_dcap(enum veil_tee tee, const uint8_t *evidence, size_
                     want_tdx ? "TDX" : "SGX", veil_strerror(r.code)));
         return r;
     }
-    r = check(&c, "dcap.parse", VEIL_CHECK_PASS, NULL,
-              "%s quote v%u%s, %zu bytes (+%zu bytes zero padding)", want_tdx ? "TDX" : "SGX",
-              c.q.version, c.q.td.is_v15 ? " (TD report 1.5)" : "", c.q.quote_size,
-              n - c.q.quote_size);
-    if (!veil_ok(r)) {
-        return r;
-    }
-    r = veil_dcap_root_ca(&c.root);
-    if (veil_ok(r)) {
-        r = run_checks(&c);
-    }
-    X509_free(c.root);
+    GUARD(check(&c, "dcap.parse", VEIL_CHECK_PASS, NULL,
+                "%s quote v%u%s, %zu bytes (+%zu bytes zero padding)", want_tdx ? "TDX" : "SGX",
+                c.q.version, c.q.td.is_v15 ? " (TD report 1.5)" : "", c.q.quote_size,
+                n - c.q.quote_size));
+    r = run_checks(&c);
     sk_X509_pop_free(c.chain, X509_free);
     sk_X509_pop_free(c.built, X509_free);
     sk_X509_pop_free(c.signers, X509_free);
-    veil_dcap_collateral_free(&c.col);
-    if (c.tcb_parsed) {
-        veil_dcap_tcb_info_free(&c.tcb);
-    }
-    if (c.qe_parsed) {
-        veil_dcap_qe_identity_free(&c.qe);
-    }
     GUARD(r);
     ENSURE(veil_report_passed(report), VEIL_ERR_ATTEST);
     return VEIL_RESULT_OK;
+}
+
+/* Without a cache: the collateral is prepared for this one call. */
+static VEIL_RESULT verify_dcap(enum veil_tee tee, const uint8_t *evidence, size_t n,
+                               const struct veil_verify_opts *opts, struct veil_claims *claims,
+                               struct veil_report *report)
+{
+    struct veil_dcap_cache *cache = NULL;
+    veil_result r;
+
+    ENSURE_REF(opts);
+    GUARD(veil_dcap_cache_new(opts->collateral, &cache));
+    r = veil_dcap_verify_cached(tee, evidence, n, opts, cache, claims, report);
+    veil_dcap_cache_free(cache);
+    return r;
 }
 
 veil_result veil_verify_tdx(const uint8_t *evidence, size_t n, const struct veil_verify_opts *opts,

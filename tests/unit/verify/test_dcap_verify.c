@@ -408,9 +408,59 @@ static void test_azure_td_quote(void **state)
     veil_wr_free(&w);
 }
 
-VEIL_TEST_MAIN(test_azure_td_quote, test_gotdx_trailing_text_refused, test_dcapqvl_tdx_up_to_date,
-               test_dcapqvl_sgx_configuration_and_sw_hardening, test_gotdx_spr_v4_no_matching_level,
-               test_gotdx_spr_v4_expired_2053, test_dcapqvl_tdx_expired_now,
-               test_trustee_quote4_debug_td, test_trustee_quote6_out_of_date,
-               test_trustee_quote4_wrong_fmspc, test_gotdx_v5, test_trustee_quote5_v5,
-               test_occlum_debug_enclave)
+/* Prepared collateral is shared by many verifications and gives the same report as without it. */
+static void test_cache_reused(void **state)
+{
+    static const char *const col_paths[] = {"tdx/dcapqvl-tdx/tdx_quote_collateral.json", NULL};
+    struct veil_wr w;
+    struct veil_wr sgx;
+    struct veil_collateral col;
+    struct veil_dcap_cache *cache = NULL;
+    struct veil_verify_opts opts;
+    struct dcap_run plain;
+
+    (void)state;
+    dcap_load("tdx/dcapqvl-tdx/tdx_quote.bin", &w);
+    dcap_load("sgx/dcapqvl-sgx/sgx_quote.bin", &sgx);
+    dcap_collateral(&col, col_paths);
+    EXPECT_OK(veil_dcap_cache_new(&col, &cache));
+    memset(&opts, 0, sizeof(opts));
+    opts.at = dcap_time("2025-07-19T10:00:34Z");
+    dcap_verify_bytes(true, w.data, w.len, &col, opts.at, &plain);
+    EXPECT_ERR(plain.r, VEIL_OK);
+    for (int i = 0; i < 3; i++) {
+        struct dcap_run run;
+        veil_claims_init(&run.claims);
+        veil_report_init(&run.report);
+        run.r = veil_dcap_verify_cached(VEIL_TEE_TDX, w.data, w.len, &opts, cache, &run.claims,
+                                        &run.report);
+        EXPECT_ERR(run.r, VEIL_OK);
+        EXPECT_EQ(run.report.count, plain.report.count);
+        for (size_t j = 0; j < run.report.count; j++) {
+            EXPECT_STR_EQ(run.report.items[j].id, plain.report.items[j].id);
+            EXPECT_EQ(run.report.items[j].status, plain.report.items[j].status);
+        }
+        dcap_run_free(&run);
+        /* The TDX bundle has nothing for an SGX quote. */
+        veil_claims_init(&run.claims);
+        veil_report_init(&run.report);
+        run.r = veil_dcap_verify_cached(VEIL_TEE_SGX, sgx.data, sgx.len, &opts, cache, &run.claims,
+                                        &run.report);
+        EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
+        EXPECT_CHECK(&run, "dcap.tcb_info.signature", FAIL);
+        EXPECT_CHECK(&run, "dcap.qe_identity.signature", FAIL);
+        dcap_run_free(&run);
+    }
+    dcap_run_free(&plain);
+    veil_dcap_cache_free(cache);
+    veil_collateral_free(&col);
+    veil_wr_free(&sgx);
+    veil_wr_free(&w);
+}
+
+VEIL_TEST_MAIN(test_cache_reused, test_azure_td_quote, test_gotdx_trailing_text_refused,
+               test_dcapqvl_tdx_up_to_date, test_dcapqvl_sgx_configuration_and_sw_hardening,
+               test_gotdx_spr_v4_no_matching_level, test_gotdx_spr_v4_expired_2053,
+               test_dcapqvl_tdx_expired_now, test_trustee_quote4_debug_td,
+               test_trustee_quote6_out_of_date, test_trustee_quote4_wrong_fmspc, test_gotdx_v5,
+               test_trustee_quote5_v5, test_occlum_debug_enclave)
