@@ -371,6 +371,115 @@ static void test_crl_mutations(void **state)
     dcap_run_free(&run);
 }
 
-VEIL_TEST_MAIN(test_baselines_pass, test_signed_body_flips, test_signature_and_key_flips,
-               test_qe_report_flips, test_certificate_mutations, test_wrong_verifier,
-               test_tdx_module_signer, test_report_data, test_pcs_documents, test_crl_mutations)
+/* ---- Rebuilt quotes: the v4 quote of the fixture with another PEM chain in its certification
+ * data (lengths rewritten; the signed header and body are unchanged). */
+
+static void put_u32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint8_t *rebuild_v4(const struct fixture *f, const uint8_t *pem, size_t pem_size,
+                           size_t *out_size)
+{
+    size_t head = off_of(f, f->q.pck_chain_pem); /* everything up to the PEM */
+    size_t n = head + pem_size;
+    uint8_t *p = malloc(n);
+    size_t sig_len_off = f->q.signed_size;
+    size_t cert6_off = sig_len_off + 4 + 128;
+
+    EXPECT_EQ(f->q.version, 4);
+    memcpy(p, f->quote.data, head);
+    memcpy(p + head, pem, pem_size);
+    put_u32le(p + head - 4, (uint32_t)pem_size);                   /* type 5 size */
+    put_u32le(p + cert6_off + 2, (uint32_t)(n - (cert6_off + 6))); /* type 6 size */
+    put_u32le(p + sig_len_off, (uint32_t)(n - (sig_len_off + 4))); /* signature data size */
+    *out_size = n;
+    return p;
+}
+
+/* The k-th PEM block of the fixture's chain: [*start, *end). */
+static void pem_block(const struct fixture *f, int k, const uint8_t **start, size_t *size)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    const uint8_t *pem = f->q.pck_chain_pem;
+    size_t pem_size = f->q.pck_chain_pem_size;
+    const uint8_t *b = pem;
+    const uint8_t *e;
+
+    for (int i = 0; i <= k; i++) {
+        b = memmem(b, pem_size - (size_t)(b - pem), begin, sizeof(begin) - 1);
+        EXPECT_NOT_NULL(b);
+        if (i < k) {
+            b += sizeof(begin) - 1;
+        }
+    }
+    e = memmem(b, pem_size - (size_t)(b - pem), end, sizeof(end) - 1);
+    EXPECT_NOT_NULL(e);
+    *start = b;
+    *size = (size_t)(e - b) + sizeof(end) - 1;
+}
+
+static void run_chain(const struct fixture *f, const int *blocks, size_t count,
+                      struct dcap_run *run)
+{
+    uint8_t pem[8192];
+    size_t len = 0;
+    uint8_t *q;
+    size_t n;
+
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *b;
+        size_t size;
+        pem_block(f, blocks[i], &b, &size);
+        EXPECT_TRUE(len + size <= sizeof(pem));
+        memcpy(pem + len, b, size);
+        len += size;
+    }
+    q = rebuild_v4(f, pem, len, &n);
+    dcap_verify_bytes(true, q, n, &f->col, f->at, run);
+    free(q);
+}
+
+static void test_rebuilt_chains(void **state)
+{
+    static const int same[] = {0, 1, 2};
+    static const int no_root[] = {0, 1};
+    static const int ca_as_leaf[] = {1, 1, 2};
+    static const int no_ca[] = {0, 2};
+    struct fixture f;
+    struct dcap_run run;
+
+    (void)state;
+    fixture_load(&f, true);
+    run_chain(&f, same, 3, &run); /* the rebuilding itself changes nothing */
+    EXPECT_ERR(run.r, VEIL_OK);
+    dcap_run_free(&run);
+
+    run_chain(&f, no_root, 2, &run); /* anchored at the pinned root all the same */
+    EXPECT_ERR(run.r, VEIL_OK);
+    EXPECT_CHECK(&run, "dcap.root_pinned", PASS);
+    dcap_run_free(&run);
+
+    run_chain(&f, ca_as_leaf, 3, &run); /* a leaf without the SGX extension and the wrong key */
+    EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
+    EXPECT_CHECK(&run, "dcap.pck_extensions", FAIL);
+    EXPECT_CHECK(&run, "dcap.qe_report_signature", FAIL);
+    EXPECT_CHECK(&run, "dcap.tcb_info.fmspc", VEIL_CHECK_SKIP);
+    dcap_run_free(&run);
+
+    run_chain(&f, no_ca, 2, &run); /* the intermediate missing: no path to the root */
+    EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
+    EXPECT_CHECK(&run, "dcap.pck_chain", FAIL);
+    EXPECT_CHECK(&run, "dcap.crl.pck", VEIL_CHECK_SKIP);
+    dcap_run_free(&run);
+    fixture_free(&f);
+}
+
+VEIL_TEST_MAIN(test_rebuilt_chains, test_baselines_pass, test_signed_body_flips,
+               test_signature_and_key_flips, test_qe_report_flips, test_certificate_mutations,
+               test_wrong_verifier, test_tdx_module_signer, test_report_data, test_pcs_documents,
+               test_crl_mutations)
