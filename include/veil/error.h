@@ -30,6 +30,18 @@
     X(VEIL_ERR_PROTO_LIMIT, 203, "a length in the input exceeds its limit")                        \
     X(VEIL_ERR_PROTO_ENCODING, 204, "invalid hex or base64 encoding")                              \
     X(VEIL_ERR_PROTO_KEY, 205, "not a valid key file")                                             \
+    X(VEIL_ERR_DCAP_QUOTE_VERSION, 240,                                                            \
+      "unsupported Intel DCAP quote version (SGX v3, TDX v4 and v5 are supported)")                \
+    X(VEIL_ERR_DCAP_QUOTE_KEY_TYPE, 241,                                                           \
+      "unsupported DCAP attestation key type (only ECDSA P-256 is supported)")                     \
+    X(VEIL_ERR_DCAP_QUOTE_TEE, 242, "DCAP quote is for another TEE type (SGX vs TDX)")             \
+    X(VEIL_ERR_DCAP_QUOTE_BODY, 243, "unsupported DCAP quote body type or body size")              \
+    X(VEIL_ERR_DCAP_CERT_DATA, 244,                                                                \
+      "unsupported or malformed certification data in the DCAP quote")                             \
+    X(VEIL_ERR_DCAP_TCB_INFO, 245, "malformed Intel TCB info JSON")                                \
+    X(VEIL_ERR_DCAP_QE_IDENTITY, 246, "malformed Intel QE identity JSON")                          \
+    X(VEIL_ERR_DCAP_COLLATERAL, 247, "malformed DCAP collateral bundle")                           \
+    X(VEIL_ERR_DCAP_PCK_EXTENSION, 248, "malformed Intel SGX extension in the PCK certificate")    \
     X(VEIL_ERR_MODEL_MAGIC, 220, "not a veil sealed model (bad magic)")                            \
     X(VEIL_ERR_MODEL_VERSION, 221, "unsupported sealed model format version")                      \
     X(VEIL_ERR_MODEL_SUITE, 222, "unsupported cipher suite or signature algorithm")                \
