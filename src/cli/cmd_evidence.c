@@ -18,17 +18,20 @@
 #define COLLATERAL_COUNT_MAX 64
 
 static const char usage[] =
-    "usage: veil evidence verify --tee snp|tdx|sgx --evidence FILE [--collateral PATH]...\n"
+    "usage: veil evidence verify --tee snp|tdx|sgx|sim --evidence FILE [--collateral PATH]...\n"
     "                            [--at RFC3339] [--report-data HEX] [--json]\n"
     "\n"
     "Verifies attestation evidence and prints the claims it establishes and every check, with\n"
     "what to do about each failure.\n"
     "\n"
-    "  --tee T             the evidence type: snp (AMD SEV-SNP report), tdx, sgx (Intel quotes)\n"
+    "  --tee T             the evidence type: snp (AMD SEV-SNP report), tdx, sgx (Intel quotes),\n"
+    "                      sim (the simulated TEE of veil sim: development only)\n"
     "  --evidence FILE     the evidence: raw bytes, hex or base64 (recognized by content); for\n"
     "                      snp, a 1184-byte report, optionally followed by its certificate table\n"
     "  --collateral PATH   a certificate/CRL/JSON file or a directory of them (repeatable):\n"
-    "                      VCEK or VLEK, ASK/ASVK (+ ARK, which must be AMD's), CRLs\n"
+    "                      VCEK or VLEK, ASK/ASVK (+ ARK, which must be AMD's), CRLs; PCK\n"
+    "                      chains, TCB info and QE identity JSON as Intel PCS serves them;\n"
+    "                      for sim, the sim root.pem\n"
     "  --at TIME           judge certificate validity at TIME (2025-06-01T00:00:00Z or\n"
     "                      2025-06-01); default now\n"
     "  --report-data HEX   expected report_data (a prefix of at most 64 bytes)\n"
@@ -234,8 +237,8 @@ static int run_verify(const struct evidence_args *a)
     int rc = CLI_EXIT_FAIL;
 
     memset(&opts, 0, sizeof(opts));
-    if (!veil_tee_parse(a->tee, &tee) || tee == VEIL_TEE_SIM) {
-        return cli_usage_error("evidence", "--tee must be snp, tdx or sgx (got '%s')", a->tee);
+    if (!veil_tee_parse(a->tee, &tee)) {
+        return cli_usage_error("evidence", "--tee must be snp, tdx, sgx or sim (got '%s')", a->tee);
     }
     if (a->at != NULL && !parse_time(a->at, &opts.at)) {
         return cli_usage_error("evidence", "--at: '%s' is not an RFC 3339 time", a->at);

@@ -133,7 +133,8 @@ VEIL_RESULT veil_collateral_add_bytes(struct veil_collateral *c, const uint8_t *
 /* ---- Verification. */
 
 struct veil_verify_opts {
-    time_t at; /* verification time: certificate and collateral validity are judged at it */
+    time_t at; /* verification time: certificate and collateral validity are judged at it;
+                  0 means now (veil_verify_evidence substitutes the clock) */
     const uint8_t *report_data; /* expected report_data (may be shorter: compared as prefix) */
     size_t report_data_size;    /* 0: not checked */
     const struct veil_collateral *collateral; /* may be NULL */
