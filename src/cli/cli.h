@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
+
+#include "verify/verify.h"
 
 struct veil_cmd {
     const char *name;
@@ -40,11 +43,24 @@ void cli_progress_init(struct cli_progress *p, const char *label, unsigned long 
 void cli_progress_update(void *ctx, unsigned long long done, unsigned long long total);
 void cli_progress_finish(struct cli_progress *p);
 
+/* RFC 3339 (2025-06-01T00:00:00Z, fractions and +hh:mm offsets allowed) or a bare date. */
+bool cli_parse_time(const char *s, time_t *out);
+
+/* Reads evidence from path (raw, hex or base64), loads collateral paths, verifies. On a usage or
+ * I/O problem prints one line and returns its exit code; otherwise CLI_EXIT_OK with the
+ * verifier's result in *result. */
+int cli_evidence_verify(const char *cmd, enum veil_tee tee, const char *path,
+                        const char *const *collateral, size_t collateral_count,
+                        const struct veil_verify_opts *opts, struct veil_claims *claims,
+                        struct veil_report *report, veil_result *result, size_t *ev_size,
+                        const char **kind);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 
 #endif

@@ -49,105 +49,6 @@ struct evidence_args {
     bool json;
 };
 
-static bool is_space(uint8_t c)
-{
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
-static bool is_hex(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool is_b64(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/' || c == '=' || c == '-' || c == '_';
-}
-
-/* Raw, hex or base64, told apart by content; text encodings may carry whitespace. */
-static VEIL_RESULT decode_evidence(struct veil_wr *in, struct veil_wr *out, const char **kind)
-{
-    size_t n = 0;
-    bool hex = true;
-    bool b64 = true;
-    bool url = false;
-    size_t got = 0;
-
-    for (size_t i = 0; i < in->len; i++) {
-        uint8_t c = in->data[i];
-        if (is_space(c)) {
-            continue;
-        }
-        hex = hex && is_hex(c);
-        b64 = b64 && is_b64(c);
-        url = url || c == '-' || c == '_';
-        in->data[n++] = c;
-    }
-    veil_wr_init(out, EVIDENCE_SIZE_MAX);
-    if (n == 0 || (!hex && !b64)) {
-        *kind = "raw"; /* out stays empty: the caller uses its own untouched copy */
-        return VEIL_RESULT_OK;
-    }
-    GUARD(veil_wr_reserve(out, n));
-    if (hex && n % 2 == 0) {
-        *kind = "hex";
-        GUARD(veil_hex_decode((const char *)in->data, n, out->data, out->size, &got));
-    } else {
-        *kind = "base64";
-        GUARD(veil_b64_decode((const char *)in->data, n, url ? VEIL_B64_URL : VEIL_B64_STD,
-                              out->data, out->size, &got));
-    }
-    out->len = got;
-    return VEIL_RESULT_OK;
-}
-
-/* RFC 3339 (2025-06-01T00:00:00Z, fractions and +hh:mm offsets allowed) or a bare date. */
-static bool parse_time(const char *s, time_t *out)
-{
-    struct tm tm;
-    const char *p;
-    long offset = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%d", &tm);
-    if (p == NULL) {
-        return false;
-    }
-    if (*p == 'T' || *p == 't') {
-        p = strptime(p + 1, "%H:%M:%S", &tm);
-        if (p == NULL) {
-            return false;
-        }
-        if (*p == '.') {
-            p++;
-            while (*p >= '0' && *p <= '9') {
-                p++;
-            }
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-            unsigned long h = 0;
-            unsigned long m = 0;
-            char hh[3] = {p[1], p[2], 0};
-            char mm[3] = {p[4], p[5], 0};
-            if (!cli_parse_uint(hh, 23, &h) || !cli_parse_uint(mm, 59, &m)) {
-                return false;
-            }
-            offset = (long)(h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
-            p += 6;
-        } else {
-            return false;
-        }
-    }
-    if (*p != '\0') {
-        return false;
-    }
-    *out = timegm(&tm) - offset;
-    return *out != (time_t)-1;
-}
-
 static int parse_args(int argc, char **argv, struct evidence_args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -223,24 +124,20 @@ static int run_verify(const struct evidence_args *a)
 {
     enum veil_tee tee;
     struct veil_verify_opts opts;
-    struct veil_collateral col;
     struct veil_claims claims;
     struct veil_report report;
-    struct veil_wr file;
-    struct veil_wr text;
-    struct veil_wr decoded;
     uint8_t rd[REPORT_DATA_MAX];
     size_t rd_size = 0;
+    size_t ev_size = 0;
     const char *kind = "raw";
-    const struct veil_wr *ev = &file;
-    veil_result r;
+    veil_result r = VEIL_RESULT_OK;
     int rc = CLI_EXIT_FAIL;
 
     memset(&opts, 0, sizeof(opts));
     if (!veil_tee_parse(a->tee, &tee)) {
         return cli_usage_error("evidence", "--tee must be snp, tdx, sgx or sim (got '%s')", a->tee);
     }
-    if (a->at != NULL && !parse_time(a->at, &opts.at)) {
+    if (a->at != NULL && !cli_parse_time(a->at, &opts.at)) {
         return cli_usage_error("evidence", "--at: '%s' is not an RFC 3339 time", a->at);
     }
     if (a->report_data != NULL && (!veil_ok(veil_hex_decode(a->report_data, strlen(a->report_data),
@@ -250,38 +147,15 @@ static int run_verify(const struct evidence_args *a)
     }
     opts.report_data = rd;
     opts.report_data_size = rd_size;
-    r = veil_file_read(a->evidence, EVIDENCE_SIZE_MAX, &file);
-    if (!veil_ok(r)) {
-        return cli_fail_err("evidence", a->evidence, veil_result_to_int(r));
-    }
-    veil_collateral_init(&col);
     veil_claims_init(&claims);
     veil_report_init(&report);
-    veil_wr_init(&decoded, EVIDENCE_SIZE_MAX);
-    /* Decode a copy: a raw file must reach the verifier byte for byte. */
-    veil_wr_init(&text, EVIDENCE_SIZE_MAX);
-    r = veil_wr_bytes(&text, file.data, file.len);
-    if (veil_ok(r)) {
-        r = decode_evidence(&text, &decoded, &kind);
-    }
-    if (veil_ok(r) && strcmp(kind, "raw") != 0) {
-        ev = &decoded;
-    }
-    if (!veil_ok(r)) {
-        rc = cli_fail_err("evidence", "decoding the evidence", veil_result_to_int(r));
+    rc = cli_evidence_verify("evidence", tee, a->evidence, a->collateral, a->collateral_count,
+                             &opts, &claims, &report, &r, &ev_size, &kind);
+    if (rc != CLI_EXIT_OK) {
         goto out_free;
     }
-    for (size_t i = 0; i < a->collateral_count; i++) {
-        r = veil_collateral_add_path(&col, a->collateral[i]);
-        if (!veil_ok(r)) {
-            rc = cli_fail_err("evidence", a->collateral[i], veil_result_to_int(r));
-            goto out_free;
-        }
-    }
-    opts.collateral = &col;
-    r = veil_verify_evidence(tee, ev->data, ev->len, &opts, &claims, &report);
     if (!a->json) {
-        (void)printf("evidence: %s, %zu bytes (%s)\n", a->evidence, ev->len, kind);
+        (void)printf("evidence: %s, %zu bytes (%s)\n", a->evidence, ev_size, kind);
     }
     rc = print_result(tee, &claims, &report, a->json);
     if (rc == CLI_EXIT_OK && !veil_ok(r)) {
@@ -291,12 +165,8 @@ static int run_verify(const struct evidence_args *a)
         }
     }
 out_free:
-    veil_wr_free(&text);
-    veil_wr_free(&decoded);
-    veil_wr_free(&file);
     veil_report_free(&report);
     veil_claims_free(&claims);
-    veil_collateral_free(&col);
     return rc;
 }
 
