@@ -16,97 +16,33 @@
 #include "attest/sim.h"
 #include "base/file.h"
 #include "crypto/crypto.h"
+#include "crypto/x509.h"
 
 #define SIM_CERT_DAYS 3650
 #define SIM_FILE_MAX  16384
 
-static VEIL_RESULT add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509_EXTENSION *ext;
-    int ok;
-
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    ENSURE(ext != NULL, VEIL_ERR_INTERNAL_OSSL);
-    ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    GUARD_OSSL(ok, VEIL_ERR_INTERNAL_OSSL);
-    return VEIL_RESULT_OK;
-}
-
-/* A certificate for key, signed by signer (self-signed when issuer is NULL). */
+/* A sim certificate: the root (self-signed CA) or the chip (signed by the root). */
 static VEIL_RESULT make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *signer,
                              X509 **out)
 {
-    X509 *cert = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    uint8_t serial[16];
-    BIGNUM *bn = NULL;
-    veil_result r = veil_result_of(VEIL_ERR_INTERNAL_OSSL);
-    bool ca = issuer == NULL;
+    struct veil_x509_params p = {cn, 60L * 60 * 24 * SIM_CERT_DAYS, issuer == NULL, NULL, false};
 
-    if (cert == NULL || name == NULL || RAND_bytes(serial, sizeof(serial)) != 1) {
-        goto out;
-    }
-    serial[0] &= 0x7f;
-    bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    if (bn == NULL || X509_set_version(cert, X509_VERSION_3) != 1 ||
-        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-                                   0) != 1 ||
-        X509_set_subject_name(cert, name) != 1 ||
-        X509_set_issuer_name(cert, ca ? name : X509_get_subject_name(issuer)) != 1 ||
-        X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL ||
-        X509_gmtime_adj(X509_getm_notAfter(cert), 60L * 60 * 24 * SIM_CERT_DAYS) == NULL ||
-        X509_set_pubkey(cert, key) != 1) {
-        goto out;
-    }
-    r = add_ext(cert, ca ? cert : issuer, NID_basic_constraints,
-                ca ? "critical,CA:TRUE" : "CA:FALSE");
-    if (veil_ok(r)) {
-        r = add_ext(cert, ca ? cert : issuer, NID_key_usage,
-                    ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-    }
-    if (veil_ok(r)) {
-        r = add_ext(cert, ca ? cert : issuer, NID_subject_key_identifier, "hash");
-    }
-    if (veil_ok(r) && !ca) {
-        r = add_ext(cert, issuer, NID_authority_key_identifier, "keyid:always");
-    }
-    if (veil_ok(r) && X509_sign(cert, signer, EVP_sha384()) <= 0) {
-        r = veil_result_of(VEIL_ERR_INTERNAL_OSSL);
-    }
-    if (veil_ok(r)) {
-        *out = cert;
-        cert = NULL;
-    }
-out:
-    if (!veil_ok(r)) {
-        veil_ossl_drain(__func__);
-    }
-    BN_free(bn);
-    X509_NAME_free(name);
-    X509_free(cert);
-    return r;
+    return veil_x509_make(key, &p, issuer, signer, out);
 }
 
 static VEIL_RESULT write_pem_cert(const char *dir, const char *file, X509 *cert)
 {
     char path[4096];
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
+    struct veil_wr w;
     veil_result r;
 
-    ENSURE(bio != NULL, VEIL_ERR_NOMEM);
     (void)snprintf(path, sizeof(path), "%s/%s", dir, file);
-    if (PEM_write_bio_X509(bio, cert) != 1 || (n = BIO_get_mem_data(bio, &p)) <= 0) {
-        BIO_free(bio);
-        BAIL(VEIL_ERR_INTERNAL_OSSL);
+    veil_wr_init(&w, SIM_FILE_MAX);
+    r = veil_x509_pem(cert, &w);
+    if (veil_ok(r)) {
+        r = veil_file_write_atomic(path, w.data, w.len, 0644, 0);
     }
-    r = veil_file_write_atomic(path, p, (size_t)n, 0644, 0);
-    BIO_free(bio);
+    veil_wr_free(&w);
     return r;
 }
 
