@@ -34,15 +34,14 @@ VEIL_RESULT veil_jws_verify(EVP_PKEY *key, const char *compact, size_t n, struct
 /* Signs claims (adds nothing); verify checks the signature and exp/nbf/iat against now (with
  * leeway_s), and returns the claims. */
 VEIL_RESULT veil_jwt_sign(EVP_PKEY *key, const json_t *claims, struct veil_wr *out);
-VEIL_RESULT veil_jwt_verify(EVP_PKEY *key, const char *token, size_t n, time_t now,
-                            long leeway_s, json_t **claims);
+VEIL_RESULT veil_jwt_verify(EVP_PKEY *key, const char *token, size_t n, time_t now, long leeway_s,
+                            json_t **claims);
 
 /* ---- JWE flattened JSON serialization, one recipient.
  * EC recipient (P-256/P-384): alg ECDH-ES+A256KW (Concat KDF, RFC 7518 4.6), enc A256GCM.
  * RSA recipient: alg RSA-OAEP-256, enc A256GCM. The protected header carries alg, enc (and epk).
  */
-VEIL_RESULT veil_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *plaintext, size_t n,
-                             json_t **out);
+VEIL_RESULT veil_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *plaintext, size_t n, json_t **out);
 /* recipient holds the private key; plaintext goes into a secret writer the caller initialised. */
 VEIL_RESULT veil_jwe_decrypt(EVP_PKEY *recipient, const json_t *jwe, struct veil_wr *plaintext);
 
