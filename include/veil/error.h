@@ -23,6 +23,10 @@
     X(VEIL_ERR_IO_PERMISSIONS, 106, "key file is readable by group or others; chmod 600 it")       \
     X(VEIL_ERR_IO_NOT_REGULAR, 107, "not a regular file")                                          \
     X(VEIL_ERR_IO_SHORT, 108, "file ended early")                                                  \
+    X(VEIL_ERR_STORE_DB, 120, "database error (see the log for SQLite's message)")                 \
+    X(VEIL_ERR_STORE_BUSY, 121, "database is locked by another process; try again")                \
+    X(VEIL_ERR_STORE_SCHEMA, 122, "database schema is newer than this program; upgrade veil")      \
+    X(VEIL_ERR_STORE_NOT_FOUND, 123, "no such resource, policy or session in the store")           \
     /* PROTO: the bytes we were given are malformed */                                             \
     X(VEIL_ERR_PROTO, 200, "malformed input")                                                      \
     X(VEIL_ERR_PROTO_TRUNCATED, 201, "input is truncated")                                         \
@@ -57,6 +61,8 @@
       "SEV-SNP report signature algorithm is not 1 (ECDSA P-384 with SHA-384)")                    \
     X(VEIL_ERR_SNP_FIELD, 234, "SEV-SNP attestation report has an invalid field value")            \
     X(VEIL_ERR_SNP_CERT_TABLE, 235, "malformed SEV-SNP extended-report certificate table")         \
+    X(VEIL_ERR_STORE_PATH, 280,                                                                    \
+      "invalid resource path: want repo/type/tag, segments of [A-Za-z0-9._-] of 1..128 bytes")     \
     /* CRYPTO: authentication or signature checks refused the input */                             \
     X(VEIL_ERR_CRYPTO, 300, "cryptographic operation failed")                                      \
     X(VEIL_ERR_MODEL_SIGNER, 301, "sealed model was signed by a different key than the one given") \
@@ -70,6 +76,10 @@
     X(VEIL_ERR_MODEL_IDENTITY, 306,                                                                \
       "sealed model is not the one expected (name, version or model id differ)")                   \
     X(VEIL_ERR_CRYPTO_KEY, 307, "key is of an unsupported type or malformed")                      \
+    X(VEIL_ERR_STORE_NONCE_USED, 320, "session nonce was already used: the evidence is a replay")  \
+    X(VEIL_ERR_STORE_NONCE_EXPIRED, 321, "session nonce has passed its deadline")                  \
+    X(VEIL_ERR_STORE_AUDIT_BROKEN, 322,                                                            \
+      "audit log hash chain is broken: a record was edited, removed or reordered")                 \
     /* ATTEST: evidence rejected */                                                                \
     X(VEIL_ERR_ATTEST, 400, "attestation evidence rejected")                                       \
     /* ATTEST 410-449: AMD SEV-SNP (410-411 used inside the verifier, which returns ATTEST) */     \

@@ -33,9 +33,13 @@ VEIL_RESULT veil_store_resource_put(struct veil_store *s, const char *path, cons
  * when absent; VEIL_ERR_CRYPTO when the wrapped bytes fail to authenticate. */
 VEIL_RESULT veil_store_resource_get(struct veil_store *s, const char *path, struct veil_wr *out,
                                     int64_t *version);
+/* A given version (the history is kept; rollback and audits read old versions). */
+VEIL_RESULT veil_store_resource_get_version(struct veil_store *s, const char *path, int64_t version,
+                                            struct veil_wr *out);
 
-/* Policies: for a resource path, or "repo/*" for every resource of a repository. The policy for
- * a resource is its own if set, else its repository's; lookups return the latest version. */
+/* Policies: for a resource path, or "repo/\*" (repo, slash, star) for every resource of a
+ * repository. The policy for a resource is its own if set, else its repository's; lookups return
+ * the latest version. */
 VEIL_RESULT veil_store_policy_set(struct veil_store *s, const char *target, const char *json,
                                   size_t n, int64_t *version);
 VEIL_RESULT veil_store_policy_get(struct veil_store *s, const char *resource_path,
@@ -66,6 +70,10 @@ VEIL_RESULT veil_store_session_get(struct veil_store *s, const uint8_t id[32],
                                    struct veil_store_session *out);
 /* Marks the nonce used; VEIL_ERR_STORE_NONCE_USED if it already was (atomic: one winner). */
 VEIL_RESULT veil_store_session_use_nonce(struct veil_store *s, const uint8_t id[32]);
+/* The same, and also refused (VEIL_ERR_STORE_NONCE_EXPIRED) once now >= nonce_expires_at, in
+ * the same atomic UPDATE. veil_store_session_use_nonce uses the wall clock. */
+VEIL_RESULT veil_store_session_use_nonce_at(struct veil_store *s, const uint8_t id[32],
+                                            int64_t now);
 VEIL_RESULT veil_store_session_attest(struct veil_store *s, const uint8_t id[32],
                                       const char *tee_pubkey_json, const char *claims_json,
                                       int64_t expires_at);
@@ -101,5 +109,13 @@ VEIL_RESULT veil_store_audit_foreach(struct veil_store *s, int64_t from_seq,
 /* Recomputes the chain. *count = records checked; on failure *bad_seq = first bad record and
  * VEIL_ERR_STORE_AUDIT_BROKEN (edited, dropped or reordered). */
 VEIL_RESULT veil_store_audit_verify(struct veil_store *s, int64_t *count, int64_t *bad_seq);
+/* The last record's seq and hash (0 and 32 zero bytes when empty). The chain cannot show that
+ * its tail was cut off: an operator notes the head elsewhere and checks it later with
+ * veil_store_audit_verify_head, which also fails (bad_seq = head_seq) if that record is gone or
+ * differs. */
+VEIL_RESULT veil_store_audit_head(struct veil_store *s, int64_t *seq, uint8_t hash[32]);
+VEIL_RESULT veil_store_audit_verify_head(struct veil_store *s, int64_t head_seq,
+                                         const uint8_t head_hash[32], int64_t *count,
+                                         int64_t *bad_seq);
 
 #endif

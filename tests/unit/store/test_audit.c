@@ -1,0 +1,303 @@
+#include "sql_raw.h"
+#include "store_test.h"
+
+#define RECORDS 5
+
+struct event_buf {
+    char reasons[64];
+    char resource[32];
+};
+
+/* Record i of the test log (deterministic, so two stores can hold the same chain). */
+static void make_event(int i, struct event_buf *b, struct veil_audit_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    snprintf(b->reasons, sizeof(b->reasons), "record %d: all conditions met", i);
+    snprintf(b->resource, sizeof(b->resource), "repo/key/%d", i);
+    ev->time = 1700000000 + i;
+    ev->kind = "release";
+    ev->requester = "127.0.0.1:5555";
+    ev->tee = "snp";
+    ev->chip_id = "00ff";
+    ev->measurement = "abcd";
+    ev->tcb = "{\"snp\":23}";
+    ev->policy = "repo/*";
+    ev->policy_version = 2;
+    ev->resource = b->resource;
+    ev->decision = "allow";
+    ev->reasons = b->reasons;
+}
+
+static void append_records(struct veil_store *s, int count)
+{
+    struct veil_audit_event ev;
+    struct event_buf b;
+    int64_t seq = 0;
+
+    for (int i = 0; i < count; i++) {
+        make_event(i, &b, &ev);
+        EXPECT_OK(veil_store_audit_append(s, &ev, &seq));
+        EXPECT_EQ(seq, i + 1);
+    }
+}
+
+/* want_count: records that verified before the first bad one. */
+static void expect_broken(struct store_fixture *f, int64_t want_bad, int64_t want_count)
+{
+    int64_t count = -1;
+    int64_t bad = -1;
+
+    EXPECT_ERR(veil_store_audit_verify(f->s, &count, &bad), VEIL_ERR_STORE_AUDIT_BROKEN);
+    EXPECT_EQ(bad, want_bad);
+    EXPECT_EQ(count, want_count);
+}
+
+/* As an attacker with the sqlite3 tool would: the triggers go first. */
+static void tamper(struct store_fixture *f, const char *sql)
+{
+    sql_raw(f->db, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;");
+    sql_raw(f->db, sql);
+}
+
+static void test_chain_verifies(void **state)
+{
+    struct store_fixture f;
+    uint8_t head[32];
+    uint8_t zero[32] = {0};
+    int64_t count = -1;
+    int64_t bad = -1;
+    int64_t seq = -1;
+
+    (void)state;
+    fixture_open(&f);
+    EXPECT_OK(veil_store_audit_head(f.s, &seq, head));
+    EXPECT_EQ(seq, 0);
+    EXPECT_BYTES_EQ(head, zero, 32);
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, &bad));
+    EXPECT_EQ(count, 0);
+    append_records(f.s, 3);
+    fixture_reopen(&f);
+    append_records(f.s, 0);
+    {
+        struct veil_audit_event ev = {.time = 1, .kind = "attest", .decision = "deny"};
+
+        /* NULL strings are recorded as "". */
+        EXPECT_OK(veil_store_audit_append(f.s, &ev, &seq));
+        EXPECT_EQ(seq, 4);
+        ev.kind = "other";
+        EXPECT_ERR(veil_store_audit_append(f.s, &ev, &seq), VEIL_ERR_USAGE);
+        ev.kind = "refuse";
+        ev.decision = "maybe";
+        EXPECT_ERR(veil_store_audit_append(f.s, &ev, &seq), VEIL_ERR_USAGE);
+    }
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, &bad));
+    EXPECT_EQ(count, 4);
+    EXPECT_EQ(bad, 0);
+    EXPECT_OK(veil_store_audit_head(f.s, &seq, head));
+    EXPECT_EQ(seq, 4);
+    EXPECT_BYTES_NE(head, zero, 32);
+    EXPECT_OK(veil_store_audit_verify_head(f.s, seq, head, &count, &bad));
+    fixture_close(&f);
+}
+
+static void test_triggers_refuse_changes(void **state)
+{
+    struct store_fixture f;
+    sqlite3 *db = NULL;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, 2);
+    assert_int_equal(sqlite3_open(f.db, &db), SQLITE_OK);
+    EXPECT_NE(sqlite3_exec(db, "UPDATE audit SET decision = 'deny'", NULL, NULL, NULL), SQLITE_OK);
+    EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit WHERE seq = 2", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_OK(veil_store_audit_verify(f.s, NULL, NULL));
+    fixture_close(&f);
+}
+
+static void test_edited_field(void **state)
+{
+    struct store_fixture f;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f, "UPDATE audit SET decision = 'deny' WHERE seq = 3");
+    expect_broken(&f, 3, 2);
+    fixture_close(&f);
+
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f, "UPDATE audit SET policy_version = 3 WHERE seq = 5");
+    expect_broken(&f, 5, 4);
+    fixture_close(&f);
+
+    /* A stored hash overwritten. */
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f, "UPDATE audit SET hash = zeroblob(32) WHERE seq = 2");
+    expect_broken(&f, 2, 1);
+    fixture_close(&f);
+}
+
+/* An attacker who edits record 3 and gives it its correct new hash: record 4 no longer links. */
+static void test_edited_and_rehashed(void **state)
+{
+    struct store_fixture f;
+    struct store_fixture scratch;
+    struct veil_audit_event ev;
+    struct event_buf b;
+    uint8_t hash[32];
+    char sql[256];
+    int64_t seq = 0;
+    int n;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    /* The same chain up to 2, then record 3 as the attacker wants it, hashed by the library. */
+    fixture_open(&scratch);
+    append_records(scratch.s, 2);
+    make_event(2, &b, &ev);
+    ev.decision = "deny";
+    EXPECT_OK(veil_store_audit_append(scratch.s, &ev, &seq));
+    EXPECT_OK(veil_store_audit_head(scratch.s, &seq, hash));
+    EXPECT_EQ(seq, 3);
+    fixture_close(&scratch);
+    n = snprintf(sql, sizeof(sql), "UPDATE audit SET decision = 'deny', hash = x'");
+    for (int i = 0; i < 32; i++) {
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%02x", hash[i]);
+    }
+    snprintf(sql + n, sizeof(sql) - (size_t)n, "' WHERE seq = 3");
+    tamper(&f, sql);
+    expect_broken(&f, 4, 3);
+    fixture_close(&f);
+}
+
+static void test_dropped_record(void **state)
+{
+    struct store_fixture f;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f, "DELETE FROM audit WHERE seq = 3");
+    expect_broken(&f, 4, 2); /* the record after the gap */
+    fixture_close(&f);
+
+    /* Renumbered to hide the gap: the record now at 3 does not hash to what it says. */
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f,
+           "DELETE FROM audit WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4;"
+           " UPDATE audit SET seq = 4 WHERE seq = 5;");
+    expect_broken(&f, 3, 2);
+    fixture_close(&f);
+
+    /* The first record dropped. */
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f, "DELETE FROM audit WHERE seq = 1");
+    expect_broken(&f, 2, 0);
+    fixture_close(&f);
+}
+
+static void test_swapped_records(void **state)
+{
+    struct store_fixture f;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f,
+           "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3;"
+           " UPDATE audit SET seq = 3 WHERE seq = -1;");
+    expect_broken(&f, 2, 1);
+    fixture_close(&f);
+
+    /* Contents swapped, seq columns left in place. */
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    tamper(&f,
+           "UPDATE audit SET resource = CASE seq WHEN 3 THEN 'repo/key/3' ELSE 'repo/key/2' END,"
+           " reasons = CASE seq WHEN 3 THEN 'record 3: all conditions met'"
+           " ELSE 'record 2: all conditions met' END WHERE seq IN (3, 4)");
+    expect_broken(&f, 3, 2);
+    fixture_close(&f);
+}
+
+static void test_truncated_tail_needs_the_head(void **state)
+{
+    struct store_fixture f;
+    uint8_t head[32];
+    int64_t seq = 0;
+    int64_t count = -1;
+    int64_t bad = -1;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    EXPECT_OK(veil_store_audit_head(f.s, &seq, head));
+    EXPECT_EQ(seq, RECORDS);
+    tamper(&f, "DELETE FROM audit WHERE seq > 3");
+    /* The chain alone cannot tell (docs/STORE.md)... */
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, &bad));
+    EXPECT_EQ(count, 3);
+    /* ...the head noted elsewhere does. */
+    EXPECT_ERR(veil_store_audit_verify_head(f.s, seq, head, &count, &bad),
+               VEIL_ERR_STORE_AUDIT_BROKEN);
+    EXPECT_EQ(bad, RECORDS);
+    fixture_close(&f);
+
+    /* A tail rewritten after the noted head was taken. */
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    EXPECT_OK(veil_store_audit_head(f.s, &seq, head));
+    head[0] ^= 1;
+    EXPECT_ERR(veil_store_audit_verify_head(f.s, seq, head, &count, &bad),
+               VEIL_ERR_STORE_AUDIT_BROKEN);
+    EXPECT_EQ(bad, RECORDS);
+    fixture_close(&f);
+}
+
+struct collected {
+    int count;
+    int64_t first_seq;
+    char last_resource[32];
+};
+
+static void collect(void *ctx, const struct veil_audit_record *r)
+{
+    struct collected *c = ctx;
+
+    if (c->count == 0) {
+        c->first_seq = r->seq;
+    }
+    c->count++;
+    EXPECT_STR_EQ(r->ev.kind, "release");
+    EXPECT_STR_EQ(r->ev.tcb, "{\"snp\":23}");
+    EXPECT_EQ(r->ev.policy_version, 2);
+    EXPECT_EQ(r->ev.time, 1700000000 + r->seq - 1);
+    snprintf(c->last_resource, sizeof(c->last_resource), "%s", r->ev.resource);
+}
+
+static void test_foreach(void **state)
+{
+    struct store_fixture f;
+    struct collected c;
+
+    (void)state;
+    fixture_open(&f);
+    append_records(f.s, RECORDS);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(veil_store_audit_foreach(f.s, 2, collect, &c));
+    EXPECT_EQ(c.count, RECORDS - 1);
+    EXPECT_EQ(c.first_seq, 2);
+    EXPECT_STR_EQ(c.last_resource, "repo/key/4");
+    fixture_close(&f);
+}
+
+VEIL_TEST_MAIN(test_chain_verifies, test_triggers_refuse_changes, test_edited_field,
+               test_edited_and_rehashed, test_dropped_record, test_swapped_records,
+               test_truncated_tail_needs_the_head, test_foreach)
