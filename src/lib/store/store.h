@@ -50,13 +50,13 @@ VEIL_RESULT veil_store_policy_foreach(struct veil_store *s,
 /* Sessions (the kbs-session-id cookie). id is 32 random bytes; nonce single-use with a deadline. */
 struct veil_store_session {
     uint8_t id[32];
-    char nonce[64];      /* base64url of 32 random bytes */
+    char nonce[64]; /* base64url of 32 random bytes */
     char tee[16];
     int64_t created_at;
     int64_t nonce_expires_at;
     bool nonce_used;
     bool attested;
-    int64_t expires_at;  /* session lifetime after attestation */
+    int64_t expires_at;    /* session lifetime after attestation */
     char *tee_pubkey_json; /* the bound ephemeral key (JWK JSON), NULL before attestation */
     char *claims_json;     /* verified claims, NULL before attestation */
 };
@@ -78,14 +78,14 @@ struct veil_audit_event {
     const char *kind;      /* "attest" | "release" | "refuse" */
     const char *requester; /* remote address */
     const char *tee;
-    const char *chip_id;   /* hex, may be "" */
+    const char *chip_id; /* hex, may be "" */
     const char *measurement;
     const char *tcb;
-    const char *policy;    /* policy target, "" if none */
+    const char *policy; /* policy target, "" if none */
     int64_t policy_version;
-    const char *resource;  /* "" for attestations */
-    const char *decision;  /* "allow" | "deny" | "error" */
-    const char *reasons;   /* human text, may be long; never key material */
+    const char *resource; /* "" for attestations */
+    const char *decision; /* "allow" | "deny" | "error" */
+    const char *reasons;  /* human text, may be long; never key material */
 };
 struct veil_audit_record {
     int64_t seq;
