@@ -19,6 +19,8 @@
 #include "base/result.h"
 
 #define VEIL_JOSE_SIZE_MAX (1u << 20) /* any JOSE object we accept */
+/* The largest plaintext veil_jwe_encrypt takes: its JWE stays under VEIL_JOSE_SIZE_MAX. */
+#define VEIL_JWE_PLAINTEXT_SIZE_MAX (VEIL_JOSE_SIZE_MAX / 4 * 3 - 4096)
 
 /* ---- JWK: public keys only (kty EC with crv P-256 or P-384, RSA, OKP Ed25519). */
 VEIL_RESULT veil_jwk_from_json(const json_t *jwk, EVP_PKEY **out);
@@ -34,15 +36,14 @@ VEIL_RESULT veil_jws_verify(EVP_PKEY *key, const char *compact, size_t n, struct
 /* Signs claims (adds nothing); verify checks the signature and exp/nbf/iat against now (with
  * leeway_s), and returns the claims. */
 VEIL_RESULT veil_jwt_sign(EVP_PKEY *key, const json_t *claims, struct veil_wr *out);
-VEIL_RESULT veil_jwt_verify(EVP_PKEY *key, const char *token, size_t n, time_t now,
-                            long leeway_s, json_t **claims);
+VEIL_RESULT veil_jwt_verify(EVP_PKEY *key, const char *token, size_t n, time_t now, long leeway_s,
+                            json_t **claims);
 
 /* ---- JWE flattened JSON serialization, one recipient.
  * EC recipient (P-256/P-384): alg ECDH-ES+A256KW (Concat KDF, RFC 7518 4.6), enc A256GCM.
  * RSA recipient: alg RSA-OAEP-256, enc A256GCM. The protected header carries alg, enc (and epk).
  */
-VEIL_RESULT veil_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *plaintext, size_t n,
-                             json_t **out);
+VEIL_RESULT veil_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *plaintext, size_t n, json_t **out);
 /* recipient holds the private key; plaintext goes into a secret writer the caller initialised. */
 VEIL_RESULT veil_jwe_decrypt(EVP_PKEY *recipient, const json_t *jwe, struct veil_wr *plaintext);
 
