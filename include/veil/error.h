@@ -63,6 +63,19 @@
     X(VEIL_ERR_SNP_CERT_TABLE, 235, "malformed SEV-SNP extended-report certificate table")         \
     X(VEIL_ERR_STORE_PATH, 280,                                                                    \
       "invalid resource path: want repo/type/tag, segments of [A-Za-z0-9._-] of 1..128 bytes")     \
+    X(VEIL_ERR_JOSE, 260, "malformed JOSE object: not JSON, not an object, or not three parts")    \
+    X(VEIL_ERR_JOSE_MEMBER, 261, "JOSE object has an unknown, missing or mistyped member")         \
+    X(VEIL_ERR_JOSE_ALG, 262,                                                                      \
+      "JOSE algorithm refused: none, HMAC, unknown, or not the algorithm of the key")              \
+    X(VEIL_ERR_JOSE_CRIT, 263, "JOSE header marks extensions as critical; none are supported")     \
+    X(VEIL_ERR_JOSE_LENGTH, 264,                                                                   \
+      "JOSE field has the wrong length (IV, tag, wrapped key, coordinate or signature)")           \
+    X(VEIL_ERR_JWK_PRIVATE, 265, "JWK carries private key members; only public keys are accepted") \
+    X(VEIL_ERR_JWK_KEY, 266,                                                                       \
+      "JWK is not a valid public key (point not on the curve, modulus or exponent out of range)")  \
+    X(VEIL_ERR_JWE_EPK, 267, "JWE ephemeral key is not an EC key on the recipient's curve")        \
+    X(VEIL_ERR_JWT_CLAIMS, 268,                                                                    \
+      "JWT claims are not a JSON object, or exp/nbf/iat is missing or not an integer")             \
     /* CRYPTO: authentication or signature checks refused the input */                             \
     X(VEIL_ERR_CRYPTO, 300, "cryptographic operation failed")                                      \
     X(VEIL_ERR_MODEL_SIGNER, 301, "sealed model was signed by a different key than the one given") \
@@ -80,6 +93,12 @@
     X(VEIL_ERR_STORE_NONCE_EXPIRED, 321, "session nonce has passed its deadline")                  \
     X(VEIL_ERR_STORE_AUDIT_BROKEN, 322,                                                            \
       "audit log hash chain is broken: a record was edited, removed or reordered")                 \
+    X(VEIL_ERR_JWS_SIGNATURE, 310, "JWS signature does not verify with the given key")             \
+    X(VEIL_ERR_JWE_DECRYPT, 311,                                                                   \
+      "JWE does not decrypt: wrong key, or the header, wrapped key, IV, ciphertext or tag "        \
+      "changed")                                                                                   \
+    X(VEIL_ERR_JWT_EXPIRED, 312, "JWT has expired")                                                \
+    X(VEIL_ERR_JWT_NOT_YET_VALID, 313, "JWT is not valid yet (nbf or iat lies in the future)")     \
     /* ATTEST: evidence rejected */                                                                \
     X(VEIL_ERR_ATTEST, 400, "attestation evidence rejected")                                       \
     /* ATTEST 410-449: AMD SEV-SNP (410-411 used inside the verifier, which returns ATTEST) */     \

@@ -19,6 +19,8 @@
 #include "base/result.h"
 
 #define VEIL_JOSE_SIZE_MAX (1u << 20) /* any JOSE object we accept */
+/* The largest plaintext veil_jwe_encrypt takes: its JWE stays under VEIL_JOSE_SIZE_MAX. */
+#define VEIL_JWE_PLAINTEXT_SIZE_MAX (VEIL_JOSE_SIZE_MAX / 4 * 3 - 4096)
 
 /* ---- JWK: public keys only (kty EC with crv P-256 or P-384, RSA, OKP Ed25519). */
 VEIL_RESULT veil_jwk_from_json(const json_t *jwk, EVP_PKEY **out);
