@@ -348,13 +348,24 @@ static VEIL_RESULT create_private(const char *db_path)
 veil_result veil_store_open(const char *db_path, const char *kek_path, struct veil_store **out)
 {
     struct veil_store *s = NULL;
+    pthread_mutexattr_t attr;
     veil_result r;
     int rc;
 
     ENSURE(db_path != NULL && kek_path != NULL && out != NULL, VEIL_ERR_USAGE);
     s = calloc(1, sizeof(*s));
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+    /* Error-checking: a foreach callback that calls back into the store asserts, not hangs. */
+    if (pthread_mutexattr_init(&attr) != 0) {
+        free(s);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    if (rc == 0) {
+        rc = pthread_mutex_init(&s->lock, &attr);
+    }
+    (void)pthread_mutexattr_destroy(&attr);
+    if (rc != 0) {
         free(s);
         BAIL(VEIL_ERR_NOMEM);
     }
