@@ -146,8 +146,8 @@ veil_result store_check(struct veil_store *s, int rc, const char *what)
         return VEIL_RESULT_OK;
     }
     /* SQLite's message names tables and constraints, never bound values. */
-    veil_log(VEIL_LOG_WARN, "what=%s sqlite=%d msg=\"%s\"", what, rc,
-             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    veil_log(VEIL_LOG_WARN, "sqlite=%d %s (in: %s)", rc,
+             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), what);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
         BAIL(VEIL_ERR_STORE_BUSY);
     }
