@@ -146,8 +146,8 @@ veil_result store_check(struct veil_store *s, int rc, const char *what)
         return VEIL_RESULT_OK;
     }
     /* SQLite's message names tables and constraints, never bound values. */
-    veil_log(VEIL_LOG_WARN, "what=%s sqlite=%d msg=\"%s\"", what, rc,
-             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    veil_log(VEIL_LOG_WARN, "sqlite=%d %s (in: %s)", rc,
+             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), what);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
         BAIL(VEIL_ERR_STORE_BUSY);
     }
@@ -348,13 +348,24 @@ static VEIL_RESULT create_private(const char *db_path)
 veil_result veil_store_open(const char *db_path, const char *kek_path, struct veil_store **out)
 {
     struct veil_store *s = NULL;
+    pthread_mutexattr_t attr;
     veil_result r;
     int rc;
 
     ENSURE(db_path != NULL && kek_path != NULL && out != NULL, VEIL_ERR_USAGE);
     s = calloc(1, sizeof(*s));
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+    /* Error-checking: a foreach callback that calls back into the store asserts, not hangs. */
+    if (pthread_mutexattr_init(&attr) != 0) {
+        free(s);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    if (rc == 0) {
+        rc = pthread_mutex_init(&s->lock, &attr);
+    }
+    (void)pthread_mutexattr_destroy(&attr);
+    if (rc != 0) {
         free(s);
         BAIL(VEIL_ERR_NOMEM);
     }

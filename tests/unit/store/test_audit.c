@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <sys/wait.h>
+
 #include "sql_raw.h"
 #include "store_test.h"
 
@@ -298,6 +301,61 @@ static void test_foreach(void **state)
     fixture_close(&f);
 }
 
+#define APPENDERS          4
+#define APPENDS_PER_WRITER 25
+
+static void *appender(void *arg)
+{
+    struct veil_store *s = arg;
+
+    append_records(s, 0);
+    for (int i = 0; i < APPENDS_PER_WRITER; i++) {
+        struct veil_audit_event ev = {.time = i, .kind = "attest", .decision = "allow"};
+
+        if (!veil_ok(veil_store_audit_append(s, &ev, NULL))) {
+            return s; /* non-NULL: failed */
+        }
+    }
+    return NULL;
+}
+
+/* Threads sharing one handle, and processes with their own: the chain stays one chain. */
+static void test_concurrent_appends(void **state)
+{
+    struct store_fixture f;
+    pthread_t t[APPENDERS];
+    pid_t pid[2];
+    int64_t count = -1;
+    int status = 0;
+    void *ret;
+
+    (void)state;
+    fixture_open(&f);
+    for (int p = 0; p < 2; p++) {
+        pid[p] = fork();
+        assert_true(pid[p] >= 0);
+        if (pid[p] == 0) {
+            struct veil_store *s = NULL;
+
+            _exit(veil_ok(veil_store_open(f.db, f.kek, &s)) && appender(s) == NULL ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < APPENDERS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, appender, f.s), 0);
+    }
+    for (int i = 0; i < APPENDERS; i++) {
+        assert_int_equal(pthread_join(t[i], &ret), 0);
+        EXPECT_NULL(ret);
+    }
+    for (int p = 0; p < 2; p++) {
+        assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, NULL));
+    EXPECT_EQ(count, (APPENDERS + 2) * APPENDS_PER_WRITER);
+    fixture_close(&f);
+}
+
 VEIL_TEST_MAIN(test_chain_verifies, test_triggers_refuse_changes, test_edited_field,
                test_edited_and_rehashed, test_dropped_record, test_swapped_records,
-               test_truncated_tail_needs_the_head, test_foreach)
+               test_truncated_tail_needs_the_head, test_foreach, test_concurrent_appends)

@@ -117,5 +117,30 @@ static void test_kek_file_checks(void **state)
     fixture_close(&f);
 }
 
+static void test_not_a_database(void **state)
+{
+    struct store_fixture f;
+    struct veil_store *s = NULL;
+    char junk[128];
+    char missing[160];
+    FILE *fp;
+
+    (void)state;
+    fixture_open(&f);
+    fixture_path(&f, "junk.db", junk, sizeof(junk));
+    fp = fopen(junk, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200; i++) {
+        fputs("this is not an SQLite database. ", fp);
+    }
+    fclose(fp);
+    EXPECT_ERR(veil_store_open(junk, f.kek, &s), VEIL_ERR_STORE_DB);
+    EXPECT_NULL(s);
+    fixture_path(&f, "no/such/dir.db", missing, sizeof(missing));
+    EXPECT_ERR(veil_store_open(missing, f.kek, &s), VEIL_ERR_IO_OPEN);
+    EXPECT_ERR(veil_store_open(NULL, f.kek, &s), VEIL_ERR_USAGE);
+    fixture_close(&f);
+}
+
 VEIL_TEST_MAIN(test_create_and_reopen, test_schema_wal_and_version, test_newer_schema_refused,
-               test_kek_file_checks)
+               test_kek_file_checks, test_not_a_database)
