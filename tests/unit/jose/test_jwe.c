@@ -184,6 +184,15 @@ static void test_usage(void **state)
     veil_wr_init(&w, 4096);
     EXPECT_ERR(veil_jwe_decrypt(b, jwe, &w), VEIL_ERR_USAGE);
     veil_wr_free(&w);
+    /* The plaintext fits a writer of exactly its size, and not one byte less. */
+    veil_wr_init_secret(&w, strlen(interop_plaintext));
+    EXPECT_OK(veil_jwe_decrypt(b, jwe, &w));
+    EXPECT_EQ(w.len, strlen(interop_plaintext));
+    veil_wr_free(&w);
+    veil_wr_init_secret(&w, strlen(interop_plaintext) - 1);
+    EXPECT_ERR(veil_jwe_decrypt(b, jwe, &w), VEIL_ERR_PROTO_LIMIT);
+    EXPECT_EQ(w.len, 0);
+    veil_wr_free(&w);
     /* A signing key is no recipient. */
     EXPECT_ERR(veil_jwe_encrypt(ed, pt, sizeof(pt), &out), VEIL_ERR_CRYPTO_KEY);
     expect_decrypt(ed, jwe, VEIL_ERR_CRYPTO_KEY, NULL, 0);
