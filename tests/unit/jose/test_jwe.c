@@ -124,6 +124,7 @@ static void round_trip(EVP_PKEY *key, size_t n)
     size_t len = 0;
     EVP_PKEY *pub = NULL;
     json_t *jwk = NULL;
+    char *text_sorted;
     struct veil_wr w;
 
     EXPECT_NOT_NULL(key);
@@ -137,6 +138,14 @@ static void round_trip(EVP_PKEY *key, size_t n)
         veil_jose_b64_decode_json(json_object_get(jwe, "protected"), text, sizeof(text), &len));
     EXPECT_OK(veil_jose_json_load(text, len, sizeof(text), &header));
     EXPECT_STR_EQ(json_string_value(json_object_get(header, "enc")), "A256GCM");
+    /* The Trustee client does not use the received "protected" string as AAD: it re-serializes
+     * the parsed header (serde_json, compact, alg, enc, then the other members sorted) and
+     * encodes that. So the header must be exactly its own compact, key-sorted dump. */
+    text_sorted = json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS);
+    EXPECT_NOT_NULL(text_sorted);
+    EXPECT_EQ(strlen(text_sorted), len);
+    EXPECT_BYTES_EQ(text_sorted, text, len);
+    free(text_sorted);
     if (EVP_PKEY_is_a(key, "RSA")) {
         EXPECT_STR_EQ(json_string_value(json_object_get(header, "alg")), "RSA-OAEP-256");
         EXPECT_EQ(json_object_size(header), 2);
