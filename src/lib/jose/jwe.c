@@ -483,6 +483,7 @@ static VEIL_RESULT open_content(const uint8_t cek[CEK_SIZE], const struct jwe_in
     size_t ct_max = ct_b64 / 4 * 3 + (ct_b64 % 4 > 1 ? ct_b64 % 4 - 1 : 0);
     uint8_t iv[IV_SIZE];
     uint8_t tag[TAG_SIZE];
+    uint8_t empty[1] = {0};
     struct veil_gcm g = {NULL, 0};
     uint8_t *dst;
     size_t n = 0;
@@ -492,8 +493,12 @@ static VEIL_RESULT open_content(const uint8_t cek[CEK_SIZE], const struct jwe_in
                                      json_string_length(in->j[J_IV].value), iv, sizeof(iv)));
     GUARD(veil_jose_b64_decode_exact(json_string_value(in->j[J_TAG].value),
                                      json_string_length(in->j[J_TAG].value), tag, sizeof(tag)));
-    GUARD(veil_wr_reserve(plaintext, ct_max + 1));
-    dst = plaintext->data + plaintext->len;
+    if (ct_max > 0) {
+        GUARD(veil_wr_reserve(plaintext, ct_max));
+        dst = plaintext->data + plaintext->len;
+    } else {
+        dst = empty; /* GCM still checks the tag of an empty message */
+    }
     r = veil_jose_b64_decode(json_string_value(ct_json), ct_b64, dst, ct_max, &n);
     if (veil_ok(r)) {
         r = veil_gcm_init(&g, cek, 0);

@@ -158,12 +158,22 @@ static VEIL_RESULT raw_verify(EVP_PKEY *key, enum veil_jose_kind kind, const uin
 
 static VEIL_RESULT header_text(enum veil_jose_kind kind, const char *typ, char **out)
 {
-    json_t *h = json_object();
+    json_t *h;
+    json_t *t = NULL;
     char *text = NULL;
 
-    ENSURE(h != NULL, VEIL_ERR_NOMEM);
-    if (json_object_set_new(h, "alg", json_string(veil_jws_alg_of(kind))) == 0 &&
-        (typ == NULL || json_object_set_new(h, "typ", json_string(typ)) == 0)) {
+    if (typ != NULL) {
+        t = json_string(typ);
+        ENSURE(t != NULL, VEIL_ERR_USAGE); /* not UTF-8 */
+    }
+    h = json_object();
+    if (h == NULL) {
+        json_decref(t);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    if (json_object_set_new(h, "alg", json_string(veil_jws_alg_of(kind))) != 0) {
+        json_decref(t);
+    } else if (t == NULL || json_object_set_new(h, "typ", t) == 0) {
         text = json_dumps(h, JSON_COMPACT);
     }
     json_decref(h);

@@ -124,6 +124,7 @@ static void round_trip(EVP_PKEY *key, size_t n)
     size_t len = 0;
     EVP_PKEY *pub = NULL;
     json_t *jwk = NULL;
+    char *text_sorted;
     struct veil_wr w;
 
     EXPECT_NOT_NULL(key);
@@ -137,6 +138,14 @@ static void round_trip(EVP_PKEY *key, size_t n)
         veil_jose_b64_decode_json(json_object_get(jwe, "protected"), text, sizeof(text), &len));
     EXPECT_OK(veil_jose_json_load(text, len, sizeof(text), &header));
     EXPECT_STR_EQ(json_string_value(json_object_get(header, "enc")), "A256GCM");
+    /* The Trustee client does not use the received "protected" string as AAD: it re-serializes
+     * the parsed header (serde_json, compact, alg, enc, then the other members sorted) and
+     * encodes that. So the header must be exactly its own compact, key-sorted dump. */
+    text_sorted = json_dumps(header, JSON_COMPACT | JSON_SORT_KEYS);
+    EXPECT_NOT_NULL(text_sorted);
+    EXPECT_EQ(strlen(text_sorted), len);
+    EXPECT_BYTES_EQ(text_sorted, text, len);
+    free(text_sorted);
     if (EVP_PKEY_is_a(key, "RSA")) {
         EXPECT_STR_EQ(json_string_value(json_object_get(header, "alg")), "RSA-OAEP-256");
         EXPECT_EQ(json_object_size(header), 2);
@@ -183,6 +192,15 @@ static void test_usage(void **state)
     /* The plaintext writer must be a secret one. */
     veil_wr_init(&w, 4096);
     EXPECT_ERR(veil_jwe_decrypt(b, jwe, &w), VEIL_ERR_USAGE);
+    veil_wr_free(&w);
+    /* The plaintext fits a writer of exactly its size, and not one byte less. */
+    veil_wr_init_secret(&w, strlen(interop_plaintext));
+    EXPECT_OK(veil_jwe_decrypt(b, jwe, &w));
+    EXPECT_EQ(w.len, strlen(interop_plaintext));
+    veil_wr_free(&w);
+    veil_wr_init_secret(&w, strlen(interop_plaintext) - 1);
+    EXPECT_ERR(veil_jwe_decrypt(b, jwe, &w), VEIL_ERR_PROTO_LIMIT);
+    EXPECT_EQ(w.len, 0);
     veil_wr_free(&w);
     /* A signing key is no recipient. */
     EXPECT_ERR(veil_jwe_encrypt(ed, pt, sizeof(pt), &out), VEIL_ERR_CRYPTO_KEY);

@@ -256,63 +256,16 @@ static void test_rsa_limits(void **state)
     n[len - 1] ^= 1;
     expect_rsa(n, 128, "AQAB", VEIL_ERR_JWK_KEY);
     expect_rsa(n + 1, len - 1, "AQAB", VEIL_ERR_JWK_KEY);
+    /* A made-up odd modulus of the right size parses, and parses every time (OpenSSL's RSA
+     * public check would run Miller-Rabin with random bases on it). */
+    n[7] ^= 0x5a;
+    for (int i = 0; i < 16; i++) {
+        expect_rsa(n, len, "AQAB", VEIL_OK);
+    }
     /* 8200 bits. */
     memset(n, 0xc3, sizeof(n));
     expect_rsa(n, sizeof(n), "AQAB", VEIL_ERR_JWK_KEY);
 }
 
-static void test_b64(void **state)
-{
-    uint8_t out[8];
-    size_t len = 99;
-
-    (void)state;
-    EXPECT_OK(veil_jose_b64_decode("", 0, out, sizeof(out), &len));
-    EXPECT_EQ(len, 0);
-    EXPECT_OK(veil_jose_b64_decode("AQAB", 4, out, sizeof(out), &len));
-    EXPECT_EQ(len, 3);
-    EXPECT_ERR(veil_jose_b64_decode("AQ==", 4, out, sizeof(out), &len), VEIL_ERR_PROTO_ENCODING);
-    EXPECT_ERR(veil_jose_b64_decode("AR", 2, out, sizeof(out), &len), VEIL_ERR_PROTO_ENCODING);
-    EXPECT_ERR(veil_jose_b64_decode("A", 1, out, sizeof(out), &len), VEIL_ERR_PROTO_ENCODING);
-    EXPECT_ERR(veil_jose_b64_decode("AQ/B", 4, out, sizeof(out), &len), VEIL_ERR_PROTO_ENCODING);
-    EXPECT_ERR(veil_jose_b64_decode("AQAB AQAB", 9, out, sizeof(out), &len),
-               VEIL_ERR_PROTO_ENCODING);
-    EXPECT_ERR(veil_jose_b64_decode("AAAAAAAAAAAAAA", 14, out, sizeof(out), &len),
-               VEIL_ERR_PROTO_LIMIT);
-    EXPECT_OK(veil_jose_b64_decode_exact("AQAB", 4, out, 3));
-    EXPECT_ERR(veil_jose_b64_decode_exact("AQAB", 4, out, 2), VEIL_ERR_JOSE_LENGTH);
-    EXPECT_ERR(veil_jose_b64_decode_exact("AQ", 2, out, 3), VEIL_ERR_JOSE_LENGTH);
-}
-
-static void test_members_schema(void **state)
-{
-    struct veil_jose_member m[] = {
-        {"a", VEIL_JOSE_STRING, true, 0, NULL},
-        {"b", VEIL_JOSE_INTEGER, false, 0, NULL},
-        {"c", VEIL_JOSE_OBJECT, false, 0, NULL},
-        {"z", VEIL_JOSE_ANY, false, VEIL_ERR_JOSE_CRIT, NULL},
-    };
-    json_t *j = J("{\"a\":\"x\",\"b\":1,\"c\":{}}");
-    json_t *k = json_object();
-
-    (void)state;
-    EXPECT_OK(veil_jose_members(j, m, 4));
-    EXPECT_NOT_NULL(m[2].value);
-    EXPECT_NULL(m[3].value);
-    EXPECT_EQ(json_object_set_new(j, "z", json_null()), 0);
-    EXPECT_ERR(veil_jose_members(j, m, 4), VEIL_ERR_JOSE_CRIT);
-    EXPECT_EQ(json_object_del(j, "z"), 0);
-    EXPECT_EQ(json_object_set_new(j, "b", json_real(1.5)), 0);
-    EXPECT_ERR(veil_jose_members(j, m, 4), VEIL_ERR_JOSE_MEMBER);
-    /* A key with an embedded NUL is not "a". */
-    EXPECT_EQ(json_object_setn_new(k, "a\0b", 3, json_string("x")), 0);
-    EXPECT_ERR(veil_jose_members(k, m, 4), VEIL_ERR_JOSE_MEMBER);
-    EXPECT_EQ(json_object_clear(k), 0);
-    EXPECT_ERR(veil_jose_members(k, m, 4), VEIL_ERR_JOSE_MEMBER); /* "a" is required */
-    json_decref(k);
-    json_decref(j);
-}
-
 VEIL_TEST_MAIN(test_rfc7638_rsa_thumbprint, test_rfc8037_ed25519_thumbprint, test_round_trips,
-               test_key_kinds, test_ec_points, test_members, test_okp, test_rsa_limits, test_b64,
-               test_members_schema)
+               test_key_kinds, test_ec_points, test_members, test_okp, test_rsa_limits)

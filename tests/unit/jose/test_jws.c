@@ -142,6 +142,10 @@ static void round_trip(EVP_PKEY *key, const char *alg)
     EXPECT_OK(veil_jws_verify(pub, (const char *)token.data + 1, token.len - 1, &out));
     EXPECT_EQ(out.len, sizeof(payload));
     EXPECT_BYTES_EQ(out.data, payload, sizeof(payload));
+    /* typ must be UTF-8; the writer is left as it was. */
+    len = token.len;
+    EXPECT_ERR(veil_jws_sign(key, "\xff", payload, sizeof(payload), &token), VEIL_ERR_USAGE);
+    EXPECT_EQ(token.len, len);
     /* An empty payload too. */
     veil_wr_reset(&token);
     veil_wr_reset(&out);
