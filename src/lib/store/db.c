@@ -127,6 +127,24 @@ void store_unlock(struct veil_store *s)
     VEIL_ASSERT(rc == 0);
 }
 
+void store_lock_ephemeral(struct veil_store *s)
+{
+    store_lock(s);
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        veil_log(VEIL_LOG_WARN, "cannot relax synchronous for a session write: %s",
+                 sqlite3_errmsg(s->db));
+    }
+}
+
+void store_unlock_ephemeral(struct veil_store *s)
+{
+    /* Never leave the connection relaxed: audit and resource commits must fsync. */
+    int rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+
+    VEIL_ASSERT(rc == SQLITE_OK);
+    store_unlock(s);
+}
+
 sqlite3_stmt *store_stmt(struct veil_store *s, enum store_stmt id)
 {
     VEIL_ASSERT(id < STMT_COUNT_ && s->stmt[id] != NULL);

@@ -65,7 +65,7 @@ veil_result veil_store_session_create(struct veil_store *s, const struct veil_st
     ENSURE(s != NULL && ss != NULL, VEIL_ERR_USAGE);
     ENSURE(field_ok(ss->nonce, sizeof(ss->nonce)) && field_ok(ss->tee, sizeof(ss->tee)),
            VEIL_ERR_USAGE);
-    store_lock(s);
+    store_lock_ephemeral(s);
     st = store_stmt(s, STMT_SESSION_INSERT);
     r = session_bind(s, st, ss);
     if (veil_ok(r)) {
@@ -73,7 +73,7 @@ veil_result veil_store_session_create(struct veil_store *s, const struct veil_st
     } else {
         store_stmt_done(st);
     }
-    store_unlock(s);
+    store_unlock_ephemeral(s);
     return r;
 }
 
@@ -203,9 +203,9 @@ veil_result veil_store_session_use_nonce_at(struct veil_store *s, const uint8_t 
     veil_result r;
 
     ENSURE(s != NULL && id != NULL, VEIL_ERR_USAGE);
-    store_lock(s);
+    store_lock_ephemeral(s);
     r = use_nonce(s, id, now);
-    store_unlock(s);
+    store_unlock_ephemeral(s);
     return r;
 }
 
@@ -251,9 +251,9 @@ veil_result veil_store_session_attest(struct veil_store *s, const uint8_t id[32]
 
     ENSURE(s != NULL && id != NULL && tee_pubkey_json != NULL && claims_json != NULL,
            VEIL_ERR_USAGE);
-    store_lock(s);
+    store_lock_ephemeral(s);
     r = attest(s, id, tee_pubkey_json, claims_json, expires_at);
-    store_unlock(s);
+    store_unlock_ephemeral(s);
     return r;
 }
 
@@ -263,7 +263,7 @@ veil_result veil_store_session_expire(struct veil_store *s, int64_t now, int64_t
     veil_result r;
 
     ENSURE_REF(s);
-    store_lock(s);
+    store_lock_ephemeral(s);
     st = store_stmt(s, STMT_SESSION_EXPIRE);
     r = store_bind_int64(s, st, 1, now);
     if (veil_ok(r)) {
@@ -274,6 +274,6 @@ veil_result veil_store_session_expire(struct veil_store *s, int64_t now, int64_t
     if (veil_ok(r) && removed != NULL) {
         *removed = sqlite3_changes64(s->db);
     }
-    store_unlock(s);
+    store_unlock_ephemeral(s);
     return r;
 }
