@@ -15,6 +15,13 @@
 
 #include "base/encoding.h"
 
+bool veil_path_join(char *out, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf(out, size, "%s/%s", dir, name);
+
+    return n >= 0 && (size_t)n < size;
+}
+
 veil_result veil_read_full(int fd, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;

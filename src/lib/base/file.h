@@ -2,11 +2,15 @@
 #ifndef VEIL_BASE_FILE_H
 #define VEIL_BASE_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "base/buf.h"
 #include "base/secret.h"
+
+/* out = dir + "/" + name; false (out unspecified) if it does not fit. */
+bool veil_path_join(char *out, size_t size, const char *dir, const char *name);
 
 /* Reads a whole regular file of at most max bytes into w (which it initialises). */
 VEIL_RESULT veil_file_read(const char *path, size_t max, struct veil_wr *w);
