@@ -1,0 +1,204 @@
+/* Key broker client over libcurl (see client.h). */
+#include "kbs/client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "jose/jose.h"
+#include "kbs/proto.h"
+
+#define CLIENT_BODY_MAX (1u << 20)
+
+struct exchange {
+    CURL *curl;
+    struct veil_wr body;
+    long status;
+    char *why;
+    size_t why_size;
+};
+
+__attribute__((format(printf, 3, 4))) static veil_result fail(struct exchange *x, int code,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+
+    if (x->why != NULL && x->why_size > 0) {
+        va_start(ap, fmt);
+        (void)vsnprintf(x->why, x->why_size, fmt, ap);
+        va_end(ap);
+    }
+    return veil_result_of(code);
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    struct veil_wr *w = ud;
+
+    return veil_ok(veil_wr_bytes(w, p, size * n)) ? size * n : 0;
+}
+
+/* The detail of an RFC 7807 error body, or the body itself. */
+static void error_detail(const struct veil_wr *body, char *out, size_t size)
+{
+    json_t *j = json_loadb((const char *)body->data, body->len, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    const char *slash = type != NULL ? strrchr(type, '/') : NULL;
+
+    if (detail != NULL) {
+        (void)snprintf(out, size, "%s: %s", slash != NULL ? slash + 1 : "error", detail);
+    } else {
+        (void)snprintf(out, size, "%.*s", (int)(body->len > 200 ? 200 : body->len),
+                       body->data != NULL ? (const char *)body->data : "");
+    }
+    json_decref(j);
+}
+
+/* One request; a status other than 200 is an error naming the step. */
+static VEIL_RESULT call(struct exchange *x, const struct veil_kbs_client_opts *o, const char *step,
+                        const char *path, const struct veil_wr *post)
+{
+    char url[2048];
+    struct curl_slist *h = NULL;
+    CURLcode cc;
+    char detail[1024];
+
+    veil_wr_reset(&x->body);
+    (void)snprintf(url, sizeof(url), "%s%s", o->url, path);
+    curl_easy_setopt(x->curl, CURLOPT_URL, url);
+    if (post != NULL) {
+        h = curl_slist_append(NULL, "Content-Type: application/json");
+        curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, post->data);
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE, (long)post->len);
+    } else {
+        curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
+    }
+    cc = curl_easy_perform(x->curl);
+    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h);
+    if (cc != CURLE_OK) {
+        return fail(x, VEIL_ERR_IO, "%s: cannot reach the key broker: %s", step,
+                    curl_easy_strerror(cc));
+    }
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->status != 200) {
+        error_detail(&x->body, detail, sizeof(detail));
+        return fail(x, x->status == 403 ? VEIL_ERR_POLICY : VEIL_ERR_ATTEST,
+                    "%s: key broker answered %ld %s", step, x->status, detail);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* Builds the Attestation body: runtime data {nonce, tee-pubkey} bound into fresh evidence. */
+static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_client_opts *o,
+                                    const char *nonce, EVP_PKEY *eph, struct veil_wr *out)
+{
+    json_t *jwk = NULL;
+    json_t *rd = NULL;
+    uint8_t report_data[64] = {0};
+    struct veil_wr evidence;
+    veil_result r;
+
+    veil_wr_init(&evidence, VEIL_KBS_EVIDENCE_SIZE_MAX);
+    r = veil_jwk_to_json(eph, &jwk);
+    if (veil_ok(r)) {
+        r = veil_kbs_runtime_data_build(nonce, jwk, &rd);
+    }
+    if (veil_ok(r)) {
+        r = veil_kbs_runtime_data_hash(rd, report_data);
+    }
+    if (veil_ok(r)) {
+        r = o->attester(o->attester_ctx, report_data, &evidence);
+        if (!veil_ok(r)) {
+            r = fail(x, r.code, "evidence: the attester failed: %s", veil_strerror(r.code));
+        }
+    }
+    if (veil_ok(r)) {
+        r = veil_kbs_attestation_build(rd, evidence.data, evidence.len, out);
+    }
+    veil_wr_free(&evidence);
+    json_decref(rd);
+    json_decref(jwk);
+    return r;
+}
+
+static VEIL_RESULT decrypt(struct exchange *x, EVP_PKEY *eph, struct veil_wr *secret)
+{
+    json_t *jwe = json_loadb((const char *)x->body.data, x->body.len, JSON_REJECT_DUPLICATES, NULL);
+    veil_result r;
+
+    if (jwe == NULL) {
+        return fail(x, VEIL_ERR_PROTO, "resource: the answer is not JSON");
+    }
+    r = veil_jwe_decrypt(eph, jwe, secret);
+    json_decref(jwe);
+    if (!veil_ok(r)) {
+        return fail(x, r.code, "resource: cannot decrypt the JWE: %s", veil_strerror(r.code));
+    }
+    return VEIL_RESULT_OK;
+}
+
+veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
+                           struct veil_wr *secret, char *why, size_t why_size)
+{
+    struct exchange x = {NULL, {0}, 0, why, why_size};
+    struct veil_wr req;
+    char nonce[128];
+    char path[512];
+    EVP_PKEY *eph = NULL;
+    veil_result r;
+
+    if (!veil_kbs_resource_path_valid(resource)) {
+        return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
+    }
+    x.curl = curl_easy_init();
+    ENSURE(x.curl != NULL, VEIL_ERR_NOMEM);
+    veil_wr_init(&x.body, CLIENT_BODY_MAX);
+    veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
+    curl_easy_setopt(x.curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(x.curl, CURLOPT_WRITEDATA, &x.body);
+    curl_easy_setopt(x.curl, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory only */
+    curl_easy_setopt(x.curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
+    curl_easy_setopt(x.curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    if (o->cacert != NULL) {
+        curl_easy_setopt(x.curl, CURLOPT_CAINFO, o->cacert);
+    }
+    r = veil_kbs_request_build(o->tee, &req);
+    if (veil_ok(r)) {
+        r = call(&x, o, "auth", "/kbs/v0/auth", &req);
+    }
+    if (veil_ok(r) &&
+        !veil_ok(veil_kbs_challenge_parse(x.body.data, x.body.len, nonce, sizeof(nonce)))) {
+        r = fail(&x, VEIL_ERR_PROTO, "auth: the challenge is malformed");
+    }
+    if (veil_ok(r)) {
+        eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        r = eph != NULL ? VEIL_RESULT_OK : veil_result_of(VEIL_ERR_INTERNAL_OSSL);
+    }
+    if (veil_ok(r)) {
+        veil_wr_reset(&req);
+        r = attestation_body(&x, o, nonce, eph, &req);
+    }
+    if (veil_ok(r)) {
+        r = call(&x, o, "attest", "/kbs/v0/attest", &req);
+    }
+    if (veil_ok(r)) {
+        (void)snprintf(path, sizeof(path), "/kbs/v0/resource/%s", resource);
+        r = call(&x, o, "resource", path, NULL);
+    }
+    if (veil_ok(r)) {
+        r = decrypt(&x, eph, secret);
+    }
+    EVP_PKEY_free(eph);
+    veil_wr_free(&req);
+    veil_wr_free(&x.body);
+    curl_easy_cleanup(x.curl);
+    return r;
+}

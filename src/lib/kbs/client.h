@@ -1,0 +1,33 @@
+/*
+ * The key broker client (the TEE side of docs/PROTOCOL.kbs.md): auth, evidence binding a fresh
+ * ephemeral key and the broker's nonce, attest, fetch, decrypt. Used by `veil attest fetch` and
+ * by veil-serve at start-up. The ephemeral private key never leaves this function.
+ */
+#ifndef VEIL_KBS_CLIENT_H
+#define VEIL_KBS_CLIENT_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/result.h"
+#include "verify/verify.h"
+
+/* Produces evidence whose report data is report_data (64 bytes). */
+typedef veil_result (*veil_kbs_attester_fn)(void *ctx, const uint8_t report_data[64],
+                                            struct veil_wr *evidence);
+
+struct veil_kbs_client_opts {
+    const char *url;    /* https://host:port (no trailing path) */
+    const char *cacert; /* PEM file that authenticates the broker's TLS certificate */
+    enum veil_tee tee;
+    veil_kbs_attester_fn attester;
+    void *attester_ctx;
+    long timeout_s;
+};
+
+/* Fetches repo/type/tag into secret (a secret writer the caller initialised). On failure, why
+ * says which step failed and what the broker said ("attest: 401 AttestationFailed: ..."). */
+VEIL_RESULT veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
+                           struct veil_wr *secret, char *why, size_t why_size);
+
+#endif
