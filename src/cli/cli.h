@@ -61,6 +61,8 @@ int cmd_open(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_kbs(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 
 #endif

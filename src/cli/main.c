@@ -19,6 +19,8 @@ static const struct veil_cmd commands[] = {
     {"open", "verify and decrypt a .veil file", cmd_open},
     {"inspect", "show a .veil file's header and manifest as JSON (no key needed)", cmd_inspect},
     {"evidence", "verify attestation evidence (SEV-SNP, TDX, SGX, sim)", cmd_evidence},
+    {"kbs", "administer a key broker (init, resource put, policy set, audit)", cmd_kbs},
+    {"attest", "run the key broker protocol as a TEE (fetch)", cmd_attest},
     {"policy", "validate a release policy, or test it offline over evidence", cmd_policy},
     {"sim", "a simulated TEE platform for development (init, attest)", cmd_sim},
     {"version", "print the version", cmd_version},
