@@ -1,0 +1,146 @@
+/*
+ * Load generator for veil-kbs: full key releases (auth + attest with sim evidence + resource +
+ * JWE decryption), each on a new connection as a starting TEE would make it.
+ *   bench_kbs URL CACERT SIMDIR RESOURCE THREADS SECONDS [RATE_PER_S]
+ * RATE_PER_S (optional) paces the whole load to that many releases per second (open loop).
+ * Prints releases/s and latency percentiles.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "attest/sim.h"
+#include "kbs/client.h"
+
+#define LAT_MAX 1000000
+
+static struct veil_sim_platform plat;
+static const char *url;
+static const char *cacert;
+static const char *resource;
+static double deadline;
+static double rate;
+static double start;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static double *lat;
+static size_t lat_count;
+static size_t failures;
+static unsigned long long issued;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static veil_result attester(void *ctx, const uint8_t rd[64], struct veil_wr *ev)
+{
+    struct veil_sim_guest g = {0};
+
+    (void)ctx;
+    return veil_sim_attest(&plat, &g, rd, ev);
+}
+
+static void *worker(void *arg)
+{
+    struct veil_kbs_client_opts o = {url, cacert, VEIL_TEE_SIM, attester, NULL, 30};
+    char why[512];
+
+    (void)arg;
+    for (;;) {
+        struct veil_wr secret;
+        double t0;
+        double t1;
+        veil_result r;
+        if (rate > 0) {
+            /* Open loop: release k is due at start + k / rate. */
+            double due;
+            pthread_mutex_lock(&mu);
+            due = start + (double)issued++ / rate;
+            pthread_mutex_unlock(&mu);
+            while (now_s() < due) {
+                struct timespec ts = {0, 200000};
+                (void)nanosleep(&ts, NULL);
+            }
+        }
+        t0 = now_s();
+        if (t0 > deadline) {
+            break;
+        }
+        veil_wr_init_secret(&secret, 4096);
+        r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
+        veil_wr_free(&secret);
+        t1 = now_s();
+        pthread_mutex_lock(&mu);
+        if (!veil_ok(r)) {
+            if (failures++ == 0) {
+                (void)fprintf(stderr, "first failure: %s\n", why);
+            }
+        } else if (lat_count < LAT_MAX) {
+            lat[lat_count++] = (t1 - t0) * 1000.0;
+        }
+        pthread_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    pthread_t th[64];
+    long threads;
+    double seconds;
+    double elapsed;
+
+    if (argc < 7) {
+        (void)fprintf(stderr,
+                      "usage: bench_kbs URL CACERT SIMDIR RESOURCE THREADS SECONDS [RATE]\n");
+        return 2;
+    }
+    url = argv[1];
+    cacert = argv[2];
+    resource = argv[4];
+    threads = strtol(argv[5], NULL, 10);
+    seconds = strtod(argv[6], NULL);
+    rate = argc > 7 ? strtod(argv[7], NULL) : 0;
+    if (threads < 1 || threads > 64 || seconds <= 0 ||
+        !veil_ok(veil_sim_platform_load(argv[3], &plat))) {
+        (void)fprintf(stderr, "bad arguments or sim platform\n");
+        return 2;
+    }
+    lat = malloc(sizeof(double) * LAT_MAX);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    start = now_s();
+    deadline = start + seconds;
+    for (long i = 0; i < threads; i++) {
+        (void)pthread_create(&th[i], NULL, worker, NULL);
+    }
+    for (long i = 0; i < threads; i++) {
+        (void)pthread_join(th[i], NULL);
+    }
+    elapsed = now_s() - start;
+    qsort(lat, lat_count, sizeof(double), cmp);
+    (void)printf(
+        "releases %zu failures %zu seconds %.1f releases_per_s %.1f p50_ms %.2f p99_ms %.2f "
+        "max_ms %.2f\n",
+        lat_count, failures, elapsed, (double)lat_count / elapsed,
+        lat_count > 0 ? lat[lat_count / 2] : 0.0, lat_count > 0 ? lat[lat_count * 99 / 100] : 0.0,
+        lat_count > 0 ? lat[lat_count - 1] : 0.0);
+    veil_sim_platform_free(&plat);
+    free(lat);
+    curl_global_cleanup();
+    return failures == 0 ? 0 : 1;
+}
