@@ -1,0 +1,62 @@
+/*
+ * Attested TLS (docs/PROTOCOL.ratls.md): a server's TLS 1.3 certificate carries TEE evidence in
+ * the TCG DICE extension (OID 2.23.133.5.4.9, the interoperable RA-TLS format: a CBOR tag naming
+ * the evidence type around the evidence bytes); the evidence's report data binds SHA-256 of the
+ * certificate's SubjectPublicKeyInfo (DER). Clients verify the evidence and their policy inside
+ * the TLS handshake, before a byte of their data leaves.
+ */
+#ifndef VEIL_RATLS_H
+#define VEIL_RATLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "base/buf.h"
+#include "base/result.h"
+#include "policy/policy.h"
+#include "verify/verify.h"
+
+#define VEIL_RATLS_OID "2.23.133.5.4.9"
+
+/* Produces evidence of type tee whose report data is report_data (64 bytes). */
+typedef veil_result (*veil_ratls_attester_fn)(void *ctx, const uint8_t report_data[64],
+                                              struct veil_wr *evidence);
+
+/* Report data: SHA-256(SPKI DER of key) || (nonce ? SHA-256(nonce) : 32 zero bytes). */
+VEIL_RESULT veil_ratls_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t nonce_size,
+                                   uint8_t out[64]);
+
+/* A self-signed certificate for key (CN, validity), with the evidence extension. */
+VEIL_RESULT veil_ratls_cert_make(EVP_PKEY *key, const char *cn, long validity_s, enum veil_tee tee,
+                                 veil_ratls_attester_fn attester, void *attester_ctx, X509 **out);
+
+/* The evidence in a certificate (VEIL_ERR_PROTO if the extension is missing or malformed). */
+VEIL_RESULT veil_ratls_cert_evidence(X509 *cert, enum veil_tee *tee, struct veil_wr *evidence);
+
+/* What a client requires of a server. */
+struct veil_ratls_verifier {
+    const struct veil_policy *policy;         /* required */
+    const struct veil_collateral *collateral; /* may be NULL */
+    time_t at;                                /* 0: now */
+    /* Filled by the verification (owned by the verifier; veil_ratls_verifier_reset frees): */
+    struct veil_claims claims;
+    struct veil_report report;
+    struct veil_policy_decision decision;
+    char failure[1024]; /* one line, set when verification refused the server */
+};
+void veil_ratls_verifier_init(struct veil_ratls_verifier *v, const struct veil_policy *policy,
+                              const struct veil_collateral *collateral);
+void veil_ratls_verifier_reset(struct veil_ratls_verifier *v);
+
+/* Verifies a certificate: evidence extension present, evidence verifies, report data binds the
+ * certificate's key, policy allows. VEIL_ERR_ATTEST / VEIL_ERR_POLICY with v->failure set. */
+VEIL_RESULT veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert);
+
+/* Makes ctx (a client context) verify servers this way during the handshake (TLS 1.3 only). */
+VEIL_RESULT veil_ratls_client_ctx(SSL_CTX *ctx, struct veil_ratls_verifier *v);
+
+#endif
