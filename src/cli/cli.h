@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "verify/fetch.h"
 #include "verify/verify.h"
 
 struct veil_cmd {
@@ -46,14 +47,15 @@ void cli_progress_finish(struct cli_progress *p);
 /* RFC 3339 (2025-06-01T00:00:00Z, fractions and +hh:mm offsets allowed) or a bare date. */
 bool cli_parse_time(const char *s, time_t *out);
 
-/* Reads evidence from path (raw, hex or base64), loads collateral paths, verifies. On a usage or
+/* Reads evidence from path (raw, hex or base64), loads collateral paths (and fetches online
+ * collateral when fetch is not NULL), verifies. On a usage or
  * I/O problem prints one line and returns its exit code; otherwise CLI_EXIT_OK with the
  * verifier's result in *result. */
 int cli_evidence_verify(const char *cmd, enum veil_tee tee, const char *path,
                         const char *const *collateral, size_t collateral_count,
-                        const struct veil_verify_opts *opts, struct veil_claims *claims,
-                        struct veil_report *report, veil_result *result, size_t *ev_size,
-                        const char **kind);
+                        const struct veil_fetch *fetch, const struct veil_verify_opts *opts,
+                        struct veil_claims *claims, struct veil_report *report, veil_result *result,
+                        size_t *ev_size, const char **kind);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_seal(int argc, char **argv);

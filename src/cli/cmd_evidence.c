@@ -10,6 +10,7 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "cli.h"
+#include "verify/fetch.h"
 #include "verify/verify.h"
 #include <veil/veil.h>
 
@@ -20,6 +21,7 @@
 static const char usage[] =
     "usage: veil evidence verify --tee snp|tdx|sgx|sim --evidence FILE [--collateral PATH]...\n"
     "                            [--at RFC3339] [--report-data HEX] [--json]\n"
+    "                            [--fetch [--cache DIR] [--kds-url URL] [--pcs-url URL]]\n"
     "\n"
     "Verifies attestation evidence and prints the claims it establishes and every check, with\n"
     "what to do about each failure.\n"
@@ -36,6 +38,11 @@ static const char usage[] =
     "                      2025-06-01); default now\n"
     "  --report-data HEX   expected report_data (a prefix of at most 64 bytes)\n"
     "  --json              print one JSON object instead of text\n"
+    "  --fetch             also fetch what the evidence needs online: the VCEK and AMD chain\n"
+    "                      from AMD KDS (snp), TCB info, QE identity and CRLs from Intel PCS\n"
+    "                      (tdx, sgx); fetched collateral is verified like any other\n"
+    "  --cache DIR         keep fetched collateral in DIR (CRLs and TCB data for a day)\n"
+    "  --kds-url, --pcs-url, --intel-certs-url, --fetch-cacert   other servers (mirrors, tests)\n"
     "\n"
     "exit status: 0 every check passed, 1 verification failed, 2 usage error\n";
 
@@ -47,6 +54,8 @@ struct evidence_args {
     const char *at;
     const char *report_data;
     bool json;
+    bool fetching;
+    struct veil_fetch fetch;
 };
 
 static int parse_args(int argc, char **argv, struct evidence_args *a)
@@ -57,6 +66,10 @@ static int parse_args(int argc, char **argv, struct evidence_args *a)
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "--json") == 0) {
             a->json = true;
+            continue;
+        }
+        if (strcmp(opt, "--fetch") == 0) {
+            a->fetching = true;
             continue;
         }
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
@@ -80,6 +93,16 @@ static int parse_args(int argc, char **argv, struct evidence_args *a)
             a->at = val;
         } else if (strcmp(opt, "--report-data") == 0) {
             a->report_data = val;
+        } else if (strcmp(opt, "--cache") == 0) {
+            a->fetch.cache_dir = val;
+        } else if (strcmp(opt, "--kds-url") == 0) {
+            a->fetch.amd_kds = val;
+        } else if (strcmp(opt, "--pcs-url") == 0) {
+            a->fetch.intel_pcs = val;
+        } else if (strcmp(opt, "--intel-certs-url") == 0) {
+            a->fetch.intel_certs = val;
+        } else if (strcmp(opt, "--fetch-cacert") == 0) {
+            a->fetch.cacert = val;
         } else {
             return cli_usage_error("evidence", "unknown option %s", opt);
         }
@@ -150,7 +173,8 @@ static int run_verify(const struct evidence_args *a)
     veil_claims_init(&claims);
     veil_report_init(&report);
     rc = cli_evidence_verify("evidence", tee, a->evidence, a->collateral, a->collateral_count,
-                             &opts, &claims, &report, &r, &ev_size, &kind);
+                             a->fetching ? &a->fetch : NULL, &opts, &claims, &report, &r, &ev_size,
+                             &kind);
     if (rc != CLI_EXIT_OK) {
         goto out_free;
     }

@@ -145,8 +145,8 @@ static int policy_test(const struct policy_args *a)
     veil_claims_init(&claims);
     veil_report_init(&report);
     veil_policy_decision_init(&d);
-    rc = cli_evidence_verify("policy", tee, a->evidence, a->collateral, a->collateral_count, &opts,
-                             &claims, &report, &vr, &ev_size, &kind);
+    rc = cli_evidence_verify("policy", tee, a->evidence, a->collateral, a->collateral_count, NULL,
+                             &opts, &claims, &report, &vr, &ev_size, &kind);
     if (rc != CLI_EXIT_OK) {
         goto out;
     }

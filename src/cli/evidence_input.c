@@ -112,9 +112,9 @@ bool cli_parse_time(const char *s, time_t *out)
 
 int cli_evidence_verify(const char *cmd, enum veil_tee tee, const char *path,
                         const char *const *collateral, size_t collateral_count,
-                        const struct veil_verify_opts *opts, struct veil_claims *claims,
-                        struct veil_report *report, veil_result *result, size_t *ev_size,
-                        const char **kind)
+                        const struct veil_fetch *fetch, const struct veil_verify_opts *opts,
+                        struct veil_claims *claims, struct veil_report *report, veil_result *result,
+                        size_t *ev_size, const char **kind)
 {
     struct veil_verify_opts o = *opts;
     struct veil_collateral col;
@@ -150,6 +150,15 @@ int cli_evidence_verify(const char *cmd, enum veil_tee tee, const char *path,
         r = veil_collateral_add_path(&col, collateral[i]);
         if (!veil_ok(r)) {
             rc = cli_fail_err(cmd, collateral[i], veil_result_to_int(r));
+            goto out;
+        }
+    }
+    if (fetch != NULL) {
+        char why[1024] = "";
+        r = veil_fetch_collateral(fetch, tee, ev->data, ev->len, &col, why, sizeof(why));
+        if (!veil_ok(r)) {
+            rc = cli_fail(cmd, "online collateral: %s",
+                          why[0] != '\0' ? why : veil_strerror(r.code));
             goto out;
         }
     }
