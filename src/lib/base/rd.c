@@ -19,7 +19,7 @@ size_t veil_rd_left(const struct veil_rd *r)
 
 const uint8_t *veil_rd_ptr(const struct veil_rd *r)
 {
-    return r->data + r->off;
+    return r->data != NULL ? r->data + r->off : r->data;
 }
 
 static VEIL_RESULT rd_take(struct veil_rd *r, size_t n, const uint8_t **p)
@@ -27,7 +27,8 @@ static VEIL_RESULT rd_take(struct veil_rd *r, size_t n, const uint8_t **p)
     ENSURE_REF(r);
     VEIL_ASSERT(r->off <= r->size);
     ENSURE(n <= r->size - r->off, VEIL_ERR_PROTO_TRUNCATED);
-    *p = r->data + r->off;
+    /* An empty reader may have data == NULL: no arithmetic on it, not even + 0. */
+    *p = r->data != NULL ? r->data + r->off : r->data;
     r->off += n;
     return VEIL_RESULT_OK;
 }

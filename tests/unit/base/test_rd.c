@@ -105,5 +105,22 @@ static void test_every_prefix_of_a_message_fails_cleanly(void **state)
     }
 }
 
-VEIL_TEST_MAIN(test_integers_both_endians, test_short_read_leaves_cursor,
-               test_vectors_respect_limits, test_every_prefix_of_a_message_fails_cleanly)
+static void test_empty_reader_over_null(void **state)
+{
+    struct veil_rd r;
+    struct veil_rd sub;
+    uint8_t b;
+
+    (void)state;
+    veil_rd_init(&r, NULL, 0);
+    EXPECT_OK(veil_rd_bytes(&r, &b, 0));
+    EXPECT_OK(veil_rd_sub(&r, 0, &sub));
+    EXPECT_OK(veil_rd_skip(&r, 0));
+    EXPECT_ERR(veil_rd_u8(&r, &b), VEIL_ERR_PROTO_TRUNCATED);
+    EXPECT_NULL(veil_rd_ptr(&r));
+    EXPECT_OK(veil_rd_done(&r));
+}
+
+VEIL_TEST_MAIN(test_empty_reader_over_null, test_integers_both_endians,
+               test_short_read_leaves_cursor, test_vectors_respect_limits,
+               test_every_prefix_of_a_message_fails_cleanly)
