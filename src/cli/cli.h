@@ -44,5 +44,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_onnx(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static int cmd_version(int argc, char **argv)
 
 static const struct veil_cmd commands[] = {
     {"version", "print the version", cmd_version},
+    {"onnx", "check, run and benchmark ONNX models with the built-in engine", cmd_onnx},
 };
 
 static void show_usage(FILE *f)

@@ -1,0 +1,85 @@
+/* Helpers shared by the operator files (op_*.c) and the operator registry. */
+#ifndef VEIL_ENGINE_OPS_H
+#define VEIL_ENGINE_OPS_H
+
+#include "engine/graph.h"
+
+/* Input k, or NULL if absent (optional) or beyond the node's inputs. */
+static inline const struct veil_tensor *veil_op_in(const struct veil_op_ctx *c, uint32_t k)
+{
+    return k < c->in_count ? c->in[k] : NULL;
+}
+
+/* Input k, which must be present. */
+VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t);
+/* The node must have between lo and hi inputs and at least out_min outputs. */
+VEIL_RESULT veil_op_arity(const struct veil_op_ctx *c, uint32_t lo, uint32_t hi, uint32_t out_min);
+/* Normalizes an axis in [-rank, rank) (or [-rank-1, rank] when extra is 1). */
+VEIL_RESULT veil_op_axis(int64_t axis, uint32_t rank, uint32_t extra, uint32_t *out);
+/* numpy broadcasting of n shapes. */
+VEIL_RESULT veil_op_bcast_shape(const struct veil_tensor *const *ts, uint32_t n, uint32_t *rank,
+                                int64_t *dims);
+/* Output k gets this type and shape. */
+VEIL_RESULT veil_op_out(struct veil_op_ctx *c, uint32_t k, int32_t dtype, uint32_t rank,
+                        const int64_t *dims);
+/* Output k gets the type and shape of t. */
+VEIL_RESULT veil_op_out_like(struct veil_op_ctx *c, uint32_t k, const struct veil_tensor *t);
+/* Reads a 1-D integer tensor (shape, axes, pads...) of at most max elements. */
+VEIL_RESULT veil_op_ints(const struct veil_tensor *t, size_t max, int64_t *v, size_t *count);
+/* Product of dims [from, to). */
+size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
+
+/* Broadcast iteration over an output shape with up to 3 inputs. */
+#define VEIL_BCAST_MAX 3
+struct veil_bcast {
+    uint32_t rank;
+    uint32_t n;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    int64_t idx[VEIL_ENGINE_RANK_MAX];
+    size_t stride[VEIL_BCAST_MAX][VEIL_ENGINE_RANK_MAX];
+    size_t off[VEIL_BCAST_MAX];
+};
+
+void veil_bcast_init(struct veil_bcast *b, const struct veil_tensor *out,
+                     const struct veil_tensor *const *ins, uint32_t n);
+
+static inline void veil_bcast_next(struct veil_bcast *b)
+{
+    for (uint32_t d = b->rank; d-- > 0;) {
+        b->idx[d]++;
+        for (uint32_t k = 0; k < b->n; k++) {
+            b->off[k] += b->stride[k][d];
+        }
+        if (b->idx[d] < b->dims[d]) {
+            return;
+        }
+        for (uint32_t k = 0; k < b->n; k++) {
+            b->off[k] -= b->stride[k][d] * (size_t)b->dims[d];
+        }
+        b->idx[d] = 0;
+    }
+}
+
+/* Splits [0, n) over the frame's threads and calls fn(ctx, begin, end) on each part. */
+typedef void (*veil_par_fn)(void *ctx, size_t begin, size_t end);
+VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
+                             void *ctx);
+
+/* Row-major float GEMM: C[m,n] = alpha * op(A) op(B) + beta * C, op = transpose when t*. */
+void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
+
+#define VEIL_OP_DECL(x) extern const struct veil_op veil_op_##x;
+#define VEIL_OP_LIST(X)                                                                            \
+    X(Add)                                                                                         \
+    X(Sub) X(Mul) X(Div) X(Pow) X(Mod) X(And) X(Or) X(Xor) X(Equal) X(Less) X(Greater)             \
+        X(LessOrEqual) X(GreaterOrEqual) X(BitShift) X(Max) X(Min) X(Sum) X(Mean) X(PRelu)         \
+            X(Where) X(Abs) X(Neg) X(Sign) X(Ceil) X(Floor) X(Round) X(Sqrt) X(Reciprocal) X(Exp)  \
+                X(Log) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh)       \
+                    X(Acosh) X(Atanh) X(Erf) X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(Softsign)    \
+                        X(Elu) X(Selu) X(LeakyRelu) X(HardSigmoid) X(HardSwish) X(ThresholdedRelu) \
+                            X(Celu) X(Not) X(IsNaN) X(IsInf) X(Shrink) X(Clip) X(Identity)         \
+                                X(Dropout) X(Mish)
+VEIL_OP_LIST(VEIL_OP_DECL)
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * TensorProto <-> tensor. protobuf-c does the wire parsing; this file bounds what it produced:
+ * the type, the rank, every dim, the element count (overflow-checked) and the data size, which
+ * must match the shape exactly. raw_data is read through the bounded reader.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "engine/graph.h"
+
+#define TENSOR_PB_SIZE_MAX (VEIL_ENGINE_TENSOR_SIZE_MAX + ((size_t)1 << 20))
+
+static VEIL_RESULT typed_count(const Onnx__TensorProto *p, int32_t dtype, size_t *n)
+{
+    switch (dtype) {
+        case VEIL_DT_FLOAT:
+            *n = p->n_float_data;
+            break;
+        case VEIL_DT_DOUBLE:
+            *n = p->n_double_data;
+            break;
+        case VEIL_DT_INT64:
+            *n = p->n_int64_data;
+            break;
+        case VEIL_DT_UINT32:
+        case VEIL_DT_UINT64:
+            *n = p->n_uint64_data;
+            break;
+        case VEIL_DT_INT32:
+        case VEIL_DT_INT16:
+        case VEIL_DT_INT8:
+        case VEIL_DT_UINT16:
+        case VEIL_DT_UINT8:
+        case VEIL_DT_BOOL:
+        case VEIL_DT_FLOAT16:
+        case VEIL_DT_BFLOAT16:
+            *n = p->n_int32_data;
+            break;
+        default:
+            BAIL(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    }
+    return VEIL_RESULT_OK;
+}
+
+static void typed_fill(const Onnx__TensorProto *p, struct veil_tensor *t)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        switch (t->dtype) {
+            case VEIL_DT_FLOAT:
+                ((float *)t->data)[i] = p->float_data[i];
+                break;
+            case VEIL_DT_DOUBLE:
+                ((double *)t->data)[i] = p->double_data[i];
+                break;
+            case VEIL_DT_INT64:
+                ((int64_t *)t->data)[i] = p->int64_data[i];
+                break;
+            case VEIL_DT_UINT64:
+                ((uint64_t *)t->data)[i] = p->uint64_data[i];
+                break;
+            case VEIL_DT_UINT32:
+                ((uint32_t *)t->data)[i] = (uint32_t)p->uint64_data[i];
+                break;
+            case VEIL_DT_FLOAT16:
+            case VEIL_DT_BFLOAT16:
+                /* the 16 bits are stored in an int32 */
+                ((uint16_t *)t->data)[i] = (uint16_t)(uint32_t)p->int32_data[i];
+                break;
+            default:
+                veil_tensor_set_i64(t, i, p->int32_data[i]);
+                break;
+        }
+    }
+}
+
+VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t)
+{
+    struct veil_tensor out = {0};
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    int32_t dtype = p->has_data_type ? p->data_type : VEIL_DT_UNDEFINED;
+
+    ENSURE(!p->has_data_location || p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
+           VEIL_ERR_ENGINE_EXTERNAL);
+    ENSURE(p->n_external_data == 0, VEIL_ERR_ENGINE_EXTERNAL);
+    ENSURE(p->segment == NULL, VEIL_ERR_ENGINE_TENSOR);
+    ENSURE(dtype != VEIL_DT_UNDEFINED, VEIL_ERR_ENGINE_TENSOR);
+    ENSURE(veil_dtype_size(dtype) != 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    ENSURE(p->n_dims <= VEIL_ENGINE_RANK_MAX, VEIL_ERR_ENGINE_LIMIT);
+    for (size_t i = 0; i < p->n_dims; i++) {
+        ENSURE(p->dims[i] >= 0, VEIL_ERR_ENGINE_TENSOR);
+        dims[i] = p->dims[i];
+    }
+    GUARD(veil_tensor_shape(&out, dtype, (uint32_t)p->n_dims, dims));
+    if (p->has_raw_data) {
+        struct veil_rd rd;
+        veil_rd_init(&rd, p->raw_data.data, p->raw_data.len);
+        ENSURE(p->raw_data.len == out.size, VEIL_ERR_ENGINE_TENSOR);
+        GUARD(veil_tensor_alloc(&out));
+        veil_result r = veil_rd_bytes(&rd, out.data, out.size);
+        if (veil_ok(r)) {
+            r = veil_rd_done(&rd);
+        }
+        if (!veil_ok(r)) {
+            veil_tensor_free(&out);
+            BAIL(VEIL_ERR_ENGINE_TENSOR);
+        }
+        if (dtype == VEIL_DT_BOOL) {
+            uint8_t *b = out.data;
+            for (size_t i = 0; i < out.count; i++) {
+                b[i] = b[i] != 0;
+            }
+        }
+    } else {
+        size_t n = 0;
+        GUARD(typed_count(p, dtype, &n));
+        ENSURE(n == out.count, VEIL_ERR_ENGINE_TENSOR);
+        GUARD(veil_tensor_alloc(&out));
+        typed_fill(p, &out);
+    }
+    *t = out;
+    return VEIL_RESULT_OK;
+}
+
+struct cap_alloc {
+    ProtobufCAllocator a;
+    size_t used;
+    size_t max;
+};
+
+static void *cap_alloc_fn(void *ctx, size_t n)
+{
+    struct cap_alloc *c = ctx;
+    if (n > c->max - c->used) {
+        return NULL;
+    }
+    c->used += n;
+    return malloc(n);
+}
+
+static void cap_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+VEIL_RESULT veil_tensor_decode(const void *data, size_t size, struct veil_tensor *t, char **name)
+{
+    struct cap_alloc ca = {{cap_alloc_fn, cap_free_fn, NULL}, 0, 0};
+    Onnx__TensorProto *p;
+    veil_result r;
+
+    ENSURE(size <= TENSOR_PB_SIZE_MAX, VEIL_ERR_ENGINE_LIMIT);
+    ca.a.allocator_data = &ca;
+    ca.max = 8 * size + ((size_t)1 << 20);
+    p = onnx__tensor_proto__unpack(&ca.a, size, data);
+    ENSURE(p != NULL, VEIL_ERR_ENGINE_TENSOR);
+    r = veil_tensor_from_proto(p, t);
+    if (veil_ok(r) && name != NULL) {
+        *name = NULL;
+        if (p->name != NULL) {
+            *name = strdup(p->name);
+            if (*name == NULL) {
+                veil_tensor_free(t);
+                r = veil_result_of(VEIL_ERR_NOMEM);
+            }
+        }
+    }
+    onnx__tensor_proto__free_unpacked(p, &ca.a);
+    return r;
+}
+
+VEIL_RESULT veil_tensor_encode(const struct veil_tensor *t, const char *name, uint8_t **out,
+                               size_t *out_size)
+{
+    Onnx__TensorProto p = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    uint8_t *buf;
+    size_t n;
+
+    for (uint32_t i = 0; i < t->rank; i++) {
+        dims[i] = t->dims[i];
+    }
+    p.n_dims = t->rank;
+    p.dims = dims;
+    p.has_data_type = 1;
+    p.data_type = t->dtype;
+    p.has_raw_data = 1;
+    p.raw_data.len = t->size;
+    p.raw_data.data = t->data;
+    p.name = (char *)(uintptr_t)name;
+    n = onnx__tensor_proto__get_packed_size(&p);
+    buf = malloc(n > 0 ? n : 1);
+    ENSURE(buf != NULL, VEIL_ERR_NOMEM);
+    VEIL_ASSERT(onnx__tensor_proto__pack(&p, buf) == n);
+    *out = buf;
+    *out_size = n;
+    return VEIL_RESULT_OK;
+}
