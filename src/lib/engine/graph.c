@@ -283,18 +283,14 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
     return VEIL_RESULT_OK;
 }
 
-static VEIL_RESULT node_deps(const struct veil_engine_graph *g, const struct veil_engine_node *n,
-                             uint32_t k, int32_t *producer)
+/* The node (proto order) producing input k (or implicit input) of n, or -1. */
+static int32_t node_dep(const struct veil_engine_graph *g, const struct veil_engine_node *n,
+                        uint32_t k)
 {
-    uint32_t v = k < n->in_count ? (uint32_t)n->in[k] : n->implicit[k - n->in_count];
-    *producer = -1;
-    if (k < n->in_count && n->in[k] == VEIL_NO_VALUE) {
-        return VEIL_RESULT_OK;
+    if (k < n->in_count) {
+        return n->in[k] == VEIL_NO_VALUE ? -1 : g->values[n->in[k]].producer;
     }
-    if (g->values[v].kind == VEIL_VALUE_NODE) {
-        *producer = g->values[v].producer;
-    }
-    return VEIL_RESULT_OK;
+    return g->values[n->implicit[k - n->in_count]].producer;
 }
 
 /* Kahn's algorithm over producer -> consumer edges; a cycle leaves nodes unsorted. */
@@ -315,8 +311,7 @@ static VEIL_RESULT topo_sort(struct veil_engine_graph *g)
     for (uint32_t i = 0; i < nn; i++) {
         const struct veil_engine_node *n = &g->nodes[i];
         for (uint32_t k = 0; k < n->in_count + n->implicit_count; k++) {
-            int32_t p;
-            (void)node_deps(g, n, k, &p);
+            int32_t p = node_dep(g, n, k);
             if (p >= 0) {
                 first[p + 1]++;
                 edge_count++;
@@ -338,8 +333,7 @@ static VEIL_RESULT topo_sort(struct veil_engine_graph *g)
         for (uint32_t i = 0; i < nn; i++) {
             const struct veil_engine_node *n = &g->nodes[i];
             for (uint32_t k = 0; k < n->in_count + n->implicit_count; k++) {
-                int32_t p;
-                (void)node_deps(g, n, k, &p);
+                int32_t p = node_dep(g, n, k);
                 if (p >= 0) {
                     edges[first[p] + fill[p]++] = i;
                     indeg[i]++;

@@ -37,8 +37,8 @@ VEIL_RESULT veil_op_arity(const struct veil_op_ctx *c, uint32_t lo, uint32_t hi,
 
 VEIL_RESULT veil_op_axis(int64_t axis, uint32_t rank, uint32_t extra, uint32_t *out)
 {
-    int64_t r = (int64_t)rank + (int64_t)extra;
-    ENSURE(axis >= -r && axis < r, VEIL_ERR_ENGINE_ATTR);
+    int64_t r = (int64_t)rank;
+    ENSURE(axis >= -r && axis < r + (int64_t)extra, VEIL_ERR_ENGINE_ATTR);
     *out = (uint32_t)(axis < 0 ? axis + r : axis);
     return VEIL_RESULT_OK;
 }

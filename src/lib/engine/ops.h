@@ -14,7 +14,7 @@ static inline const struct veil_tensor *veil_op_in(const struct veil_op_ctx *c, 
 VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t);
 /* The node must have between lo and hi inputs and at least out_min outputs. */
 VEIL_RESULT veil_op_arity(const struct veil_op_ctx *c, uint32_t lo, uint32_t hi, uint32_t out_min);
-/* Normalizes an axis in [-rank, rank) (or [-rank-1, rank] when extra is 1). */
+/* Normalizes an axis in [-rank, rank + extra); a negative axis counts from rank. */
 VEIL_RESULT veil_op_axis(int64_t axis, uint32_t rank, uint32_t extra, uint32_t *out);
 /* numpy broadcasting of n shapes. */
 VEIL_RESULT veil_op_bcast_shape(const struct veil_tensor *const *ts, uint32_t n, uint32_t *rank,
@@ -26,6 +26,14 @@ VEIL_RESULT veil_op_out(struct veil_op_ctx *c, uint32_t k, int32_t dtype, uint32
 VEIL_RESULT veil_op_out_like(struct veil_op_ctx *c, uint32_t k, const struct veil_tensor *t);
 /* Reads a 1-D integer tensor (shape, axes, pads...) of at most max elements. */
 VEIL_RESULT veil_op_ints(const struct veil_tensor *t, size_t max, int64_t *v, size_t *count);
+/* Copies n int64s; src may be NULL when n is 0 (attribute absent). */
+static inline void veil_op_copy_ints(int64_t *dst, const int64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
 /* Product of dims [from, to). */
 size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
 
@@ -69,17 +77,43 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 
+/* Sliding-window geometry shared by Conv and the pools (N-d spatial, NC... layout). */
+struct veil_geom {
+    uint32_t sp; /* spatial rank */
+    int64_t in[VEIL_ENGINE_RANK_MAX];
+    int64_t kernel[VEIL_ENGINE_RANK_MAX];
+    int64_t stride[VEIL_ENGINE_RANK_MAX];
+    int64_t dil[VEIL_ENGINE_RANK_MAX];
+    int64_t pad_begin[VEIL_ENGINE_RANK_MAX];
+    int64_t pad_end[VEIL_ENGINE_RANK_MAX];
+    int64_t out[VEIL_ENGINE_RANK_MAX];
+};
+
+/* kernel: from W (Conv) or the kernel_shape attribute (pools, when kernel is NULL). */
+VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *x,
+                         const int64_t *kernel, bool ceil_mode, struct veil_geom *g);
+
 #define VEIL_OP_DECL(x) extern const struct veil_op veil_op_##x;
-#define VEIL_OP_LIST(X)                                                                            \
-    X(Add)                                                                                         \
-    X(Sub) X(Mul) X(Div) X(Pow) X(Mod) X(And) X(Or) X(Xor) X(Equal) X(Less) X(Greater)             \
-        X(LessOrEqual) X(GreaterOrEqual) X(BitShift) X(Max) X(Min) X(Sum) X(Mean) X(PRelu)         \
-            X(Where) X(Abs) X(Neg) X(Sign) X(Ceil) X(Floor) X(Round) X(Sqrt) X(Reciprocal) X(Exp)  \
-                X(Log) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh)       \
-                    X(Acosh) X(Atanh) X(Erf) X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(Softsign)    \
-                        X(Elu) X(Selu) X(LeakyRelu) X(HardSigmoid) X(HardSwish) X(ThresholdedRelu) \
-                            X(Celu) X(Not) X(IsNaN) X(IsInf) X(Shrink) X(Clip) X(Identity)         \
-                                X(Dropout) X(Mish)
+/* clang-format off */
+#define VEIL_OP_LIST(X) \
+    X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Mod) X(And) X(Or) X(Xor) X(Equal) X(Less) X(Greater) \
+    X(LessOrEqual) X(GreaterOrEqual) X(BitShift) X(Max) X(Min) X(Sum) X(Mean) X(PRelu) \
+    X(Where) \
+    X(Abs) X(Neg) X(Sign) X(Ceil) X(Floor) X(Round) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Sin) \
+    X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh) X(Acosh) X(Atanh) X(Erf) \
+    X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(Softsign) X(Elu) X(Selu) X(LeakyRelu) \
+    X(HardSigmoid) X(HardSwish) X(ThresholdedRelu) X(Celu) X(Not) X(IsNaN) X(IsInf) X(Shrink) \
+    X(Clip) X(Identity) X(Dropout) X(Mish) \
+    X(Constant) X(Shape) X(Size) X(Cast) X(CastLike) X(Reshape) X(Flatten) X(Squeeze) \
+    X(Unsqueeze) X(ConstantOfShape) X(Range) X(EyeLike) \
+    X(Concat) X(Split) X(Slice) X(Transpose) X(Gather) X(GatherElements) X(ScatterElements) \
+    X(Expand) X(Tile) X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) \
+    X(ReduceSum) X(ReduceMean) X(ReduceMax) X(ReduceMin) X(ReduceProd) X(ReduceL1) X(ReduceL2) \
+    X(ReduceLogSum) X(ReduceLogSumExp) X(ReduceSumSquare) X(ArgMax) X(ArgMin) X(Softmax) \
+    X(LogSoftmax) X(Hardmax) X(CumSum) \
+    X(MatMul) X(Gemm) X(Conv) X(MaxPool) X(AveragePool) X(LpPool) X(GlobalAveragePool) \
+    X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN)
+/* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
 #endif

@@ -97,8 +97,8 @@ VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tenso
         veil_rd_init(&rd, p->raw_data.data, p->raw_data.len);
         ENSURE(p->raw_data.len == out.size, VEIL_ERR_ENGINE_TENSOR);
         GUARD(veil_tensor_alloc(&out));
-        veil_result r = veil_rd_bytes(&rd, out.data, out.size);
-        if (veil_ok(r)) {
+        veil_result r = out.size > 0 ? veil_rd_bytes(&rd, out.data, out.size) : VEIL_RESULT_OK;
+        if (veil_ok(r) && out.size > 0) {
             r = veil_rd_done(&rd);
         }
         if (!veil_ok(r)) {

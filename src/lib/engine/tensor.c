@@ -218,7 +218,7 @@ uint16_t veil_f32_to_bf16(float f)
     if (isnan(f)) {
         return (uint16_t)((x >> 16) | 0x40);
     }
-    x += 0x7fff + ((x >> 16) & 1);
+    /* truncation, as the ONNX reference implementation (1.12) does */
     return (uint16_t)(x >> 16);
 }
 
