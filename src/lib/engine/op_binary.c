@@ -258,6 +258,21 @@ static VEIL_RESULT bin_kind(const struct veil_op_ctx *c, enum bin *k)
     BAIL(VEIL_ERR_INTERNAL);
 }
 
+/* PRelu's slope broadcasts numpy-style; a 1-D slope of X's channel count (as older exporters
+ * write it) is per channel: viewed as [C, 1, ..., 1]. */
+static void prelu_slope(const struct veil_tensor *x, const struct veil_tensor *b,
+                        struct veil_tensor *view)
+{
+    veil_tensor_view(b, view);
+    if (b->rank == 1 && x->rank >= 3 && b->dims[0] == x->dims[1] && b->dims[0] != 1 &&
+        b->dims[0] != x->dims[x->rank - 1]) {
+        view->rank = x->rank - 1;
+        for (uint32_t d = 1; d < view->rank; d++) {
+            view->dims[d] = 1;
+        }
+    }
+}
+
 static VEIL_RESULT bin_shape(struct veil_op_ctx *c)
 {
     enum bin k;
@@ -276,7 +291,14 @@ static VEIL_RESULT bin_shape(struct veil_op_ctx *c)
     ENSURE(k == B_POW || a->dtype == b->dtype, VEIL_ERR_ENGINE_SHAPE);
     ENSURE(!bin_is_logic(k) || a->dtype == VEIL_DT_BOOL, VEIL_ERR_ENGINE_SHAPE);
     ENSURE((k != B_SHL && k != B_SHR) || veil_dtype_is_int(a->dtype), VEIL_ERR_ENGINE_SHAPE);
-    GUARD(veil_op_bcast_shape((const struct veil_tensor *const[]){a, b}, 2, &rank, dims));
+    if (k == B_PRELU) {
+        struct veil_tensor slope;
+        prelu_slope(a, b, &slope);
+        b = &slope;
+        GUARD(veil_op_bcast_shape((const struct veil_tensor *const[]){a, b}, 2, &rank, dims));
+    } else {
+        GUARD(veil_op_bcast_shape((const struct veil_tensor *const[]){a, b}, 2, &rank, dims));
+    }
     if (k == B_PRELU) {
         /* the slope broadcasts to X, not the other way round */
         ENSURE(rank == a->rank, VEIL_ERR_ENGINE_SHAPE);
@@ -292,6 +314,11 @@ static VEIL_RESULT bin_run(struct veil_op_ctx *c)
 {
     enum bin k;
     GUARD(bin_kind(c, &k));
+    if (k == B_PRELU) {
+        struct veil_tensor slope;
+        prelu_slope(c->in[0], c->in[1], &slope);
+        return bin_apply(k, c->in[0], &slope, c->out[0]);
+    }
     return bin_apply(k, c->in[0], c->in[1], c->out[0]);
 }
 
