@@ -112,7 +112,8 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(ReduceLogSum) X(ReduceLogSumExp) X(ReduceSumSquare) X(ArgMax) X(ArgMin) X(Softmax) \
     X(LogSoftmax) X(Hardmax) X(CumSum) \
     X(MatMul) X(Gemm) X(Conv) X(MaxPool) X(AveragePool) X(LpPool) X(GlobalAveragePool) \
-    X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN)
+    X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN) \
+    X(If) X(Loop) X(Scan) X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
