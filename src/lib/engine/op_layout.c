@@ -785,6 +785,7 @@ const struct veil_op veil_op_GatherElements = {"GatherElements", gather_el_shape
                                                false};
 const struct veil_op veil_op_ScatterElements = {"ScatterElements", scatter_el_shape, scatter_el_run,
                                                 false};
+const struct veil_op veil_op_Scatter = {"Scatter", scatter_el_shape, scatter_el_run, false};
 const struct veil_op veil_op_Expand = {"Expand", expand_shape, expand_run, false};
 const struct veil_op veil_op_Tile = {"Tile", tile_shape, tile_run, false};
 const struct veil_op veil_op_Pad = {"Pad", pad_shape, pad_run, false};

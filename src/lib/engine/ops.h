@@ -113,7 +113,9 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(LogSoftmax) X(Hardmax) X(CumSum) \
     X(MatMul) X(Gemm) X(Conv) X(MaxPool) X(AveragePool) X(LpPool) X(GlobalAveragePool) \
     X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN) \
-    X(If) X(Loop) X(Scan) X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss)
+    X(If) X(Loop) X(Scan) X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) \
+    X(TopK) X(OneHot) X(Compress) X(GatherND) X(ScatterND) X(NonZero) X(ReverseSequence) \
+    X(MaxUnpool) X(Scatter)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
