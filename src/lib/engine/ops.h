@@ -115,7 +115,9 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN) \
     X(If) X(Loop) X(Scan) X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) \
     X(TopK) X(OneHot) X(Compress) X(GatherND) X(ScatterND) X(NonZero) X(ReverseSequence) \
-    X(MaxUnpool) X(Scatter)
+    X(MaxUnpool) X(Scatter) \
+    X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(MatMulInteger) \
+    X(ConvInteger) X(QLinearMatMul) X(QLinearConv)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
