@@ -117,7 +117,8 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(TopK) X(OneHot) X(Compress) X(GatherND) X(ScatterND) X(NonZero) X(ReverseSequence) \
     X(MaxUnpool) X(Scatter) \
     X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(MatMulInteger) \
-    X(ConvInteger) X(QLinearMatMul) X(QLinearConv) X(Resize) X(Upsample)
+    X(ConvInteger) X(QLinearMatMul) X(QLinearConv) X(Resize) X(Upsample) \
+    X(ConvTranspose) X(RNN) X(GRU) X(LSTM)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
