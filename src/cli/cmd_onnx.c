@@ -46,18 +46,11 @@ static veil_result read_tensor(const char *path, struct veil_tensor *t, char **n
     return r;
 }
 
+/* From a file, so initializers may use external data beside the model. */
 static veil_result load_model(const char *path, struct veil_engine_diag *diag,
                               struct veil_engine_model **m)
 {
-    struct veil_wr w;
-    veil_result r = veil_file_read(path, VEIL_ENGINE_MODEL_SIZE_MAX, &w);
-    if (!veil_ok(r)) {
-        (void)snprintf(diag->what, sizeof(diag->what), "%s: %s", path, veil_strerror(r.code));
-        return r;
-    }
-    r = veil_engine_load(w.data, w.len, diag, m);
-    veil_wr_free(&w);
-    return r;
+    return veil_engine_load_file(path, diag, m);
 }
 
 /* The ONNX 1.12 backend tests store bfloat16 data as uint16 tensors: relabel them. */

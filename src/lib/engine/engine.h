@@ -103,6 +103,10 @@ struct veil_engine_diag {
 /* Loads a model from memory. Initializers must be embedded (external data is refused). */
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out);
+/* Loads a model file; initializers may then keep their data in external files beneath the
+ * model's directory (relative locations only, no "..", no symlinks). */
+VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
+                                  struct veil_engine_model **out);
 void veil_engine_free(struct veil_engine_model *m);
 /* Worker threads for heavy kernels (1..VEIL_ENGINE_THREADS_MAX; 0 = all cores). */
 VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned threads);

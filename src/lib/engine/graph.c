@@ -164,7 +164,7 @@ static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__Gra
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
         if (veil_ok(r)) {
-            r = veil_tensor_from_proto(tp, &g->values[v].init);
+            r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
         }
         if (!veil_ok(r)) {
             diag_set(diag, "initializer %zu '%.64s': %s", i, tp->name ? tp->name : "",

@@ -68,6 +68,7 @@ struct veil_engine_model {
     Onnx__ModelProto *proto;
     int64_t opset;
     unsigned threads;
+    int ext_dirfd; /* directory for external data while loading, or -1 */
     struct veil_engine_graph *main;
 };
 
@@ -78,6 +79,9 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
 void veil_graph_free(struct veil_engine_graph *g);
 /* TensorProto -> tensor, every size bounded (initializers, Constant, attributes). */
 VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t);
+/* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
+VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
+                                       struct veil_tensor *t);
 
 /* ---- run time ---- */
 

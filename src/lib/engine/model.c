@@ -3,11 +3,14 @@
  * multiple of the input size (a hostile file cannot make the parser allocate without bound); the
  * graph builder then bounds everything else.
  */
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "engine/graph.h"
 
 /* protobuf-c structs are larger than their wire form; real models stay well below this. */
@@ -67,13 +70,49 @@ static VEIL_RESULT parse(const void *data, size_t size, struct veil_engine_model
     return VEIL_RESULT_OK;
 }
 
+static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
+                        struct veil_engine_model **out);
+
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out)
+{
+    return load(data, size, -1, diag, out);
+}
+
+VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
+                                  struct veil_engine_model **out)
+{
+    struct veil_wr w;
+    char *copy = strdup(path);
+    int dirfd;
+    veil_result r;
+
+    if (diag != NULL) {
+        diag->what[0] = '\0';
+    }
+    ENSURE(copy != NULL, VEIL_ERR_NOMEM);
+    dirfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    ENSURE(dirfd >= 0, VEIL_ERR_IO_OPEN);
+    r = veil_file_read(path, VEIL_ENGINE_MODEL_SIZE_MAX, &w);
+    if (veil_ok(r)) {
+        r = load(w.data, w.len, dirfd, diag, out);
+        veil_wr_free(&w);
+    } else if (diag != NULL) {
+        (void)snprintf(diag->what, sizeof(diag->what), "%s: %s", path, veil_strerror(r.code));
+    }
+    (void)close(dirfd);
+    return r;
+}
+
+static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
+                        struct veil_engine_model **out)
 {
     struct veil_engine_model *m = calloc(1, sizeof(*m));
     veil_result r;
 
     ENSURE(m != NULL, VEIL_ERR_NOMEM);
+    m->ext_dirfd = dirfd;
     if (diag != NULL) {
         diag->what[0] = '\0';
     }
@@ -97,6 +136,7 @@ VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_d
         goto fail;
     }
     m->threads = 0;
+    m->ext_dirfd = -1; /* the directory is only read while loading */
     *out = m;
     return VEIL_RESULT_OK;
 fail:
@@ -238,6 +278,7 @@ VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, cha
     struct veil_engine_model m = {0};
     veil_result r;
 
+    m.ext_dirfd = -1;
     VEIL_ASSERT(buf_size > 0);
     buf[0] = '\0';
     r = parse(data, size, &m);

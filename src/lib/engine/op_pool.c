@@ -53,7 +53,7 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
     GUARD(veil_attr_int(c, "count_include_pad", 0, &include_pad));
     GUARD(veil_attr_int(c, "storage_order", 0, &order));
     GUARD(veil_attr_int(c, "p", 2, &p));
-    ENSURE(order == 0, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+    ENSURE(order == 0 || order == 1, VEIL_ERR_ENGINE_ATTR);
     isz = veil_op_span(x, 2, x->rank);
     osz = veil_op_span(y, 2, y->rank);
     for (uint32_t i = 0; i < g.sp; i++) {
@@ -73,6 +73,7 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
             for (size_t kr = 0; kr < ksz; kr++) {
                 size_t t = kr;
                 size_t off = 0;
+                size_t off_cm = 0; /* column-major, for storage_order 1 */
                 bool inside = true;
                 bool in_pad = true;
                 int64_t pos[VEIL_ENGINE_RANK_MAX];
@@ -86,6 +87,9 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
                     in_pad &= pos[i] >= -g.pad_begin[i] && pos[i] < g.in[i] + g.pad_end[i];
                     off = off * (size_t)g.in[i] + (size_t)(pos[i] < 0 ? 0 : pos[i]);
                 }
+                for (uint32_t i = g.sp; i-- > 0;) {
+                    off_cm = off_cm * (size_t)g.in[i] + (size_t)(pos[i] < 0 ? 0 : pos[i]);
+                }
                 if (!inside) {
                     count += (kind == P_AVG && include_pad && in_pad) ? 1 : 0;
                     continue;
@@ -95,7 +99,7 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
                 if (kind == P_MAX) {
                     if (v > acc || best < 0) {
                         acc = v;
-                        best = (int64_t)(pl * isz + off);
+                        best = (int64_t)(pl * isz + (order ? off_cm : off));
                     }
                 } else if (kind == P_LP) {
                     acc += pow(fabs(v), (double)p);

@@ -3,10 +3,17 @@
  * the type, the rank, every dim, the element count (overflow-checked) and the data size, which
  * must match the shape exactly. raw_data is read through the bounded reader.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "engine/graph.h"
 
 #define TENSOR_PB_SIZE_MAX (VEIL_ENGINE_TENSOR_SIZE_MAX + ((size_t)1 << 20))
@@ -74,15 +81,117 @@ static void typed_fill(const Onnx__TensorProto *p, struct veil_tensor *t)
     }
 }
 
+/* A relative path below the model's directory: no absolute path, no ".." component. */
+static VEIL_RESULT check_location(const char *loc)
+{
+    size_t n;
+    ENSURE(loc != NULL, VEIL_ERR_ENGINE_EXTERNAL);
+    n = strnlen(loc, VEIL_ENGINE_NAME_SIZE_MAX);
+    ENSURE(n > 0 && n < VEIL_ENGINE_NAME_SIZE_MAX && loc[0] != '/', VEIL_ERR_ENGINE_EXTERNAL);
+    for (const char *c = loc; c != NULL && *c != '\0';) {
+        const char *slash = strchr(c, '/');
+        size_t len = slash != NULL ? (size_t)(slash - c) : strlen(c);
+        ENSURE(!(len == 2 && c[0] == '.' && c[1] == '.'), VEIL_ERR_ENGINE_EXTERNAL);
+        c = slash != NULL ? slash + 1 : NULL;
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT parse_u64(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+    ENSURE(s != NULL && *s != '\0', VEIL_ERR_ENGINE_EXTERNAL);
+    for (; *s != '\0'; s++) {
+        ENSURE(*s >= '0' && *s <= '9', VEIL_ERR_ENGINE_EXTERNAL);
+        ENSURE(x <= (UINT64_MAX - 9) / 10, VEIL_ERR_ENGINE_EXTERNAL);
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return VEIL_RESULT_OK;
+}
+
+/* Opens loc beneath dirfd: no symlinks, no escaping the directory (openat2), or, where the kernel
+ * lacks openat2, only a plain file name directly in the directory. */
+static int open_beneath(int dirfd, const char *loc)
+{
+    struct open_how how;
+    long fd;
+
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    fd = syscall(SYS_openat2, dirfd, loc, &how, sizeof(how));
+    if (fd < 0 && errno == ENOSYS && strchr(loc, '/') == NULL) {
+        return openat(dirfd, loc, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
+    return (int)fd;
+}
+
+/* Reads t's data from the external file named by p (location, offset, length). */
+static VEIL_RESULT read_external(const Onnx__TensorProto *p, int dirfd, struct veil_tensor *t)
+{
+    const char *loc = NULL;
+    uint64_t off = 0;
+    uint64_t len = t->size;
+    struct stat st;
+    size_t got = 0;
+    veil_result r;
+    int fd;
+
+    ENSURE(dirfd >= 0, VEIL_ERR_ENGINE_EXTERNAL);
+    ENSURE(p->n_external_data <= 16, VEIL_ERR_ENGINE_EXTERNAL);
+    for (size_t i = 0; i < p->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *kv = p->external_data[i];
+        ENSURE(kv->key != NULL, VEIL_ERR_ENGINE_EXTERNAL);
+        if (strcmp(kv->key, "location") == 0) {
+            loc = kv->value;
+        } else if (strcmp(kv->key, "offset") == 0) {
+            GUARD(parse_u64(kv->value, &off));
+        } else if (strcmp(kv->key, "length") == 0) {
+            GUARD(parse_u64(kv->value, &len));
+        }
+    }
+    GUARD(check_location(loc));
+    ENSURE(len == t->size, VEIL_ERR_ENGINE_TENSOR);
+    fd = open_beneath(dirfd, loc);
+    ENSURE(fd >= 0, VEIL_ERR_IO_OPEN);
+    r = veil_result_of(VEIL_ERR_ENGINE_TENSOR);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        off <= (uint64_t)st.st_size && t->size <= (uint64_t)st.st_size - off &&
+        lseek(fd, (off_t)off, SEEK_SET) == (off_t)off) {
+        r = veil_tensor_alloc(t);
+        if (veil_ok(r) && t->size > 0) {
+            r = veil_read_full(fd, t->data, t->size, &got);
+            if (veil_ok(r) && got != t->size) {
+                r = veil_result_of(VEIL_ERR_ENGINE_TENSOR);
+            }
+        }
+        if (!veil_ok(r)) {
+            veil_tensor_free(t);
+        }
+    }
+    (void)close(fd);
+    return r;
+}
+
 VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t)
+{
+    return veil_tensor_from_proto_ext(p, -1, t);
+}
+
+VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, struct veil_tensor *t)
 {
     struct veil_tensor out = {0};
     int64_t dims[VEIL_ENGINE_RANK_MAX];
     int32_t dtype = p->has_data_type ? p->data_type : VEIL_DT_UNDEFINED;
+    bool external =
+        p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
 
-    ENSURE(!p->has_data_location || p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
-           VEIL_ERR_ENGINE_EXTERNAL);
-    ENSURE(p->n_external_data == 0, VEIL_ERR_ENGINE_EXTERNAL);
+    ENSURE(!p->has_data_location || external ||
+               p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
+           VEIL_ERR_ENGINE_TENSOR);
+    ENSURE(external || p->n_external_data == 0, VEIL_ERR_ENGINE_TENSOR);
+    ENSURE(!external || dirfd >= 0, VEIL_ERR_ENGINE_EXTERNAL);
     ENSURE(p->segment == NULL, VEIL_ERR_ENGINE_TENSOR);
     ENSURE(dtype != VEIL_DT_UNDEFINED, VEIL_ERR_ENGINE_TENSOR);
     ENSURE(veil_dtype_size(dtype) != 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
@@ -92,7 +201,10 @@ VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tenso
         dims[i] = p->dims[i];
     }
     GUARD(veil_tensor_shape(&out, dtype, (uint32_t)p->n_dims, dims));
-    if (p->has_raw_data) {
+    if (external) {
+        ENSURE(!p->has_raw_data, VEIL_ERR_ENGINE_TENSOR);
+        GUARD(read_external(p, dirfd, &out));
+    } else if (p->has_raw_data) {
         struct veil_rd rd;
         veil_rd_init(&rd, p->raw_data.data, p->raw_data.len);
         ENSURE(p->raw_data.len == out.size, VEIL_ERR_ENGINE_TENSOR);

@@ -1,4 +1,8 @@
 /* engine model loading: hostile and malformed models fail with the right error, never crash. */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/file.h"
 #include "engine/graph.h"
 #include "veil_test.h"
 
@@ -439,9 +443,106 @@ static void test_shape_limits(void **state)
                VEIL_ERR_ENGINE_LIMIT);
 }
 
+/* External data: allowed from a file (beneath its directory), refused from memory. */
+struct ext_fixture {
+    char dir[64];
+    char model[96];
+    char data[96];
+};
+
+static void ext_write(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+    close(fd);
+}
+
+static veil_result ext_load(struct mb *b, struct ext_fixture *f, const char *loc,
+                            const char *offset, const char *length)
+{
+    Onnx__StringStringEntryProto kv[3];
+    Onnx__StringStringEntryProto *kvp[3];
+    size_t nkv = 0;
+    struct veil_engine_model *m = NULL;
+    veil_result r;
+    size_t n;
+    uint8_t *p;
+
+    for (int i = 0; i < 3; i++) {
+        Onnx__StringStringEntryProto e = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+        kv[i] = e;
+        kvp[i] = &kv[i];
+    }
+    kv[nkv].key = (char *)"location";
+    kv[nkv++].value = (char *)loc;
+    if (offset != NULL) {
+        kv[nkv].key = (char *)"offset";
+        kv[nkv++].value = (char *)offset;
+    }
+    if (length != NULL) {
+        kv[nkv].key = (char *)"length";
+        kv[nkv++].value = (char *)length;
+    }
+    b->init.n_float_data = 0;
+    b->init.has_data_location = 1;
+    b->init.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    b->init.n_external_data = nkv;
+    b->init.external_data = kvp;
+    p = mb_pack(b, &n);
+    ext_write(f->model, p, n);
+    free(p);
+    r = veil_engine_load_file(f->model, NULL, &m);
+    if (veil_ok(r)) {
+        EXPECT_EQ(m->main->values[0].init.count, 4);
+        EXPECT_TRUE(((float *)m->main->values[0].init.data)[3] == 7.0f);
+        veil_engine_free(m);
+    }
+    return r;
+}
+
+static void test_external_data(void **state)
+{
+    struct ext_fixture f;
+    struct mb b;
+    float data[6] = {0, 0, 4, 5, 6, 7}; /* the tensor starts at byte 8 */
+    (void)state;
+
+    (void)snprintf(f.dir, sizeof(f.dir), "/tmp/veil-engine-XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    (void)snprintf(f.model, sizeof(f.model), "%s/model.onnx", f.dir);
+    (void)snprintf(f.data, sizeof(f.data), "%s/w.bin", f.dir);
+    ext_write(f.data, data, sizeof(data));
+    mb_init(&b, "Add");
+    EXPECT_OK(ext_load(&b, &f, "w.bin", "8", "16"));
+    EXPECT_OK(ext_load(&b, &f, "./w.bin", "8", NULL));
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "12", NULL), VEIL_ERR_ENGINE_TENSOR);   /* past the end */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "8", "12"), VEIL_ERR_ENGINE_TENSOR);    /* wrong length */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "-1", NULL), VEIL_ERR_ENGINE_EXTERNAL); /* not a number */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "99999999999999999999999", NULL),
+               VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "../w.bin", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "a/../../w.bin", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "/etc/passwd", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "missing.bin", NULL, NULL), VEIL_ERR_IO_OPEN);
+    /* the same model from memory: external data refused */
+    {
+        struct veil_engine_model *m = NULL;
+        struct veil_wr w;
+        EXPECT_OK(ext_load(&b, &f, "w.bin", "8", NULL));
+        EXPECT_OK(veil_file_read(f.model, 1 << 20, &w));
+        EXPECT_ERR(veil_engine_load(w.data, w.len, NULL, &m), VEIL_ERR_ENGINE_EXTERNAL);
+        veil_wr_free(&w);
+    }
+    unlink(f.model);
+    unlink(f.data);
+    rmdir(f.dir);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits)
+               test_shape_limits, test_external_data)
