@@ -201,6 +201,55 @@ static void conv_part(void *ctx, size_t begin, size_t end)
     free(col);
 }
 
+/* One (batch, group) with the GEMM split over column blocks across threads. */
+struct conv_cols {
+    const struct conv_job *j;
+    const float *col;
+    float *y;
+    size_t gr;
+};
+
+static void conv_cols_part(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_cols *cc = ctx;
+    const struct conv_job *j = cc->j;
+    size_t c0 = begin * 64;
+    size_t c1 = end * 64 < j->osz ? end * 64 : j->osz;
+    veil_sgemm(false, false, j->cout_g, c1 - c0, j->cin_g * j->krn, 1.0f,
+               j->w + cc->gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, cc->col + c0,
+               j->osz, 0.0f, cc->y + c0, j->osz);
+}
+
+static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    float *col = malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
+    size_t cin = j->cin_g * j->groups;
+    size_t cout = j->cout_g * j->groups;
+
+    ENSURE(col != NULL, VEIL_ERR_NOMEM);
+    for (size_t n = 0; n < batch; n++) {
+        for (size_t gr = 0; gr < j->groups; gr++) {
+            const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
+            float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
+            struct conv_cols cc = {j, col, y, gr};
+            veil_result r;
+            im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+            r = veil_op_parallel(c, (j->osz + 63) / 64, 1, conv_cols_part, &cc);
+            if (!veil_ok(r)) {
+                free(col);
+                return r;
+            }
+            for (size_t m = 0; j->bias != NULL && m < j->cout_g; m++) {
+                for (size_t o = 0; o < j->osz; o++) {
+                    y[m * j->osz + o] += j->bias[gr * j->cout_g + m];
+                }
+            }
+        }
+    }
+    free(col);
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT conv_run(struct veil_op_ctx *c)
 {
     struct veil_geom g;
@@ -222,6 +271,9 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     j.isz = veil_op_span(c->in[0], 2, c->in[0]->rank);
     ENSURE(j.cin_g * j.krn <= VEIL_ENGINE_TENSOR_SIZE_MAX / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);
+    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {
+        return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);
+    }
     GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
     ENSURE(!j.failed, VEIL_ERR_NOMEM);
     return VEIL_RESULT_OK;

@@ -77,18 +77,24 @@ struct mm_job {
     size_t *boff;
 };
 
-/* Work item i = (batch, row block of 16). */
+#define MM_ROWS 16
+#define MM_COLS 256
+
+/* Work item = (batch, block of 16 rows, block of 256 columns). */
 static void mm_part(void *ctx, size_t begin, size_t end)
 {
     struct mm_job *j = ctx;
     const struct mm_plan *p = j->p;
-    size_t blocks = (p->m + 15) / 16;
+    size_t rblocks = (p->m + MM_ROWS - 1) / MM_ROWS;
+    size_t cblocks = (p->n + MM_COLS - 1) / MM_COLS;
     for (size_t w = begin; w < end; w++) {
-        size_t bi = w / blocks;
-        size_t r0 = (w % blocks) * 16;
-        size_t rows = p->m - r0 < 16 ? p->m - r0 : 16;
-        veil_sgemm(false, false, rows, p->n, p->k, 1.0f, j->a + j->aoff[bi] + r0 * p->k, p->k,
-                   j->b + j->boff[bi], p->n, 0.0f, j->o + (bi * p->m + r0) * p->n, p->n);
+        size_t bi = w / (rblocks * cblocks);
+        size_t r0 = (w / cblocks % rblocks) * MM_ROWS;
+        size_t c0 = (w % cblocks) * MM_COLS;
+        size_t rows = p->m - r0 < MM_ROWS ? p->m - r0 : MM_ROWS;
+        size_t cols = p->n - c0 < MM_COLS ? p->n - c0 : MM_COLS;
+        veil_sgemm(false, false, rows, cols, p->k, 1.0f, j->a + j->aoff[bi] + r0 * p->k, p->k,
+                   j->b + j->boff[bi] + c0, p->n, 0.0f, j->o + (bi * p->m + r0) * p->n + c0, p->n);
     }
 }
 
@@ -117,8 +123,9 @@ static VEIL_RESULT matmul_run(struct veil_op_ctx *c)
     }
     if (a->dtype == VEIL_DT_FLOAT) {
         struct mm_job j = {&p, a->data, b->data, o->data, aoff, boff};
-        size_t work = p.batch * ((p.m + 15) / 16);
-        veil_result r = veil_op_parallel(c, work, 1 + 65536 / (16 * p.n * p.k + 1), mm_part, &j);
+        size_t work = p.batch * ((p.m + MM_ROWS - 1) / MM_ROWS) * ((p.n + MM_COLS - 1) / MM_COLS);
+        size_t per = MM_ROWS * (p.n < MM_COLS ? p.n : MM_COLS) * p.k + 1;
+        veil_result r = veil_op_parallel(c, work, 1 + (1 << 18) / per, mm_part, &j);
         free(aoff);
         free(boff);
         return r;

@@ -7,6 +7,8 @@
 
 #define IN_MAX 4
 
+static unsigned run_threads = 1;
+
 /* Builds and runs a one-node model: inputs i0..i{n-1} (graph inputs), outputs o0..o{m-1}. */
 static veil_result run_one(const char *op, uint32_t nin, const struct veil_tensor *ins,
                            Onnx__AttributeProto **attrs, size_t nattr, uint32_t nout,
@@ -63,6 +65,7 @@ static veil_result run_one(const char *op, uint32_t nin, const struct veil_tenso
     r = veil_engine_load(buf, size, NULL, &model);
     free(buf);
     if (veil_ok(r)) {
+        EXPECT_OK(veil_engine_set_threads(model, run_threads));
         r = veil_engine_run(model, ins, outs, NULL);
         veil_engine_free(model);
     }
@@ -317,6 +320,40 @@ static void test_half_precision(void **state)
     EXPECT_TRUE(veil_f64_to_u64(-1e300) == (uint64_t)INT64_MIN);
 }
 
+/* The threaded paths (column-split Conv, block-split MatMul) give the single-thread result. */
+static void test_threads_agree(void **state)
+{
+    struct veil_tensor in[2];
+    struct veil_tensor one[1] = {{0}};
+    struct veil_tensor many[1] = {{0}};
+    int64_t dx[4] = {1, 3, 24, 24};
+    int64_t dw[4] = {5, 3, 3, 3};
+    int64_t da[2] = {40, 300};
+    int64_t db[2] = {300, 270};
+    (void)state;
+
+    for (int pass = 0; pass < 2; pass++) {
+        make(&in[0], VEIL_DT_FLOAT, pass ? 2 : 4, pass ? da : dx, NULL);
+        make(&in[1], VEIL_DT_FLOAT, pass ? 2 : 4, pass ? db : dw, NULL);
+        for (size_t i = 0; i < in[0].count; i++) {
+            ((float *)in[0].data)[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+        }
+        for (size_t i = 0; i < in[1].count; i++) {
+            ((float *)in[1].data)[i] = (float)((i * 104729) % 89) / 44.0f - 1.0f;
+        }
+        run_threads = 1;
+        EXPECT_OK(run_one(pass ? "MatMul" : "Conv", 2, in, NULL, 0, 1, one));
+        run_threads = 4;
+        EXPECT_OK(run_one(pass ? "MatMul" : "Conv", 2, in, NULL, 0, 1, many));
+        run_threads = 1;
+        EXPECT_TRUE(veil_tensor_same_shape(&one[0], &many[0]));
+        EXPECT_BYTES_EQ(one[0].data, many[0].data, one[0].size);
+        free_n(one, 1);
+        free_n(many, 1);
+        free_n(in, 2);
+    }
+}
+
 VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
-               test_conv, test_half_precision)
+               test_conv, test_half_precision, test_threads_agree)
