@@ -26,6 +26,7 @@
 #define VEIL_ENGINE_DEPTH_MAX       8              /* nested subgraphs */
 #define VEIL_ENGINE_NAME_SIZE_MAX   4096
 #define VEIL_ENGINE_THREADS_MAX     256
+#define VEIL_ENGINE_LOOP_MAX        ((int64_t)1 << 24)
 
 /* ONNX TensorProto.DataType codes. */
 enum veil_dtype {
@@ -110,6 +111,11 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
 void veil_engine_free(struct veil_engine_model *m);
 /* Worker threads for heavy kernels (1..VEIL_ENGINE_THREADS_MAX; 0 = all cores). */
 VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned threads);
+
+/* Tighter run-time limits than the defaults (VEIL_ENGINE_TENSOR_SIZE_MAX bytes per tensor,
+ * VEIL_ENGINE_LOOP_MAX iterations per Loop): for serving untrusted models, and for fuzzing. */
+VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
+                                   int64_t loop_iterations_max);
 
 size_t veil_engine_input_count(const struct veil_engine_model *m);
 const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);

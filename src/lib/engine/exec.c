@@ -107,6 +107,11 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     c.out_count = n->out_count;
     c.out = out;
     r = n->op->shape(&c);
+    for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
+        if (out[k]->size > f->graph->model->tensor_size_max) {
+            r = veil_result_of(VEIL_ERR_ENGINE_LIMIT);
+        }
+    }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
             r = pool_take(f->pool, out[k]);

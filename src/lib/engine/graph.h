@@ -68,7 +68,9 @@ struct veil_engine_model {
     Onnx__ModelProto *proto;
     int64_t opset;
     unsigned threads;
-    int ext_dirfd; /* directory for external data while loading, or -1 */
+    size_t tensor_size_max;      /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
+    int64_t loop_iterations_max; /* per Loop node execution */
+    int ext_dirfd;               /* directory for external data while loading, or -1 */
     struct veil_engine_graph *main;
 };
 

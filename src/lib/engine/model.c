@@ -136,6 +136,8 @@ static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_en
         goto fail;
     }
     m->threads = 0;
+    m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
+    m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
     m->ext_dirfd = -1; /* the directory is only read while loading */
     *out = m;
     return VEIL_RESULT_OK;
@@ -160,6 +162,17 @@ VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned thread
 {
     ENSURE(threads <= VEIL_ENGINE_THREADS_MAX, VEIL_ERR_USAGE_LIMIT);
     m->threads = threads;
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
+                                   int64_t loop_iterations_max)
+{
+    ENSURE(tensor_size_max <= VEIL_ENGINE_TENSOR_SIZE_MAX, VEIL_ERR_USAGE_LIMIT);
+    ENSURE(loop_iterations_max >= 0 && loop_iterations_max <= VEIL_ENGINE_LOOP_MAX,
+           VEIL_ERR_USAGE_LIMIT);
+    m->tensor_size_max = tensor_size_max;
+    m->loop_iterations_max = loop_iterations_max;
     return VEIL_RESULT_OK;
 }
 

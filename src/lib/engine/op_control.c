@@ -8,8 +8,6 @@
 
 #include "engine/ops.h"
 
-#define LOOP_ITERATIONS_MAX ((int64_t)1 << 24)
-
 static VEIL_RESULT run_sub(const struct veil_op_ctx *c, const struct veil_engine_graph *g,
                            const struct veil_tensor *const *in, uint32_t nin,
                            struct veil_tensor *out)
@@ -60,7 +58,7 @@ static VEIL_RESULT if_run(struct veil_op_ctx *c)
 
 /* Stacks n same-shaped tensors along a new axis ax. */
 static VEIL_RESULT stack(const struct veil_tensor *parts, size_t n, uint32_t ax, bool reverse,
-                         int32_t dtype_if_empty, struct veil_tensor *out)
+                         int32_t dtype_if_empty, size_t size_max, struct veil_tensor *out)
 {
     int64_t dims[VEIL_ENGINE_RANK_MAX];
     const struct veil_tensor *p0 = n > 0 ? &parts[0] : NULL;
@@ -78,6 +76,7 @@ static VEIL_RESULT stack(const struct veil_tensor *parts, size_t n, uint32_t ax,
                VEIL_ERR_ENGINE_SHAPE);
     }
     GUARD(veil_tensor_shape(out, p0 != NULL ? p0->dtype : dtype_if_empty, rank, dims));
+    ENSURE(out->size <= size_max, VEIL_ERR_ENGINE_LIMIT);
     GUARD(veil_tensor_alloc(out));
     if (n == 0) {
         return VEIL_RESULT_OK;
@@ -100,10 +99,14 @@ struct collect {
     struct veil_tensor *t;
     size_t n;
     size_t cap;
+    size_t bytes;
 };
 
-static VEIL_RESULT collect_push(struct collect *col, struct veil_tensor *t)
+/* The stacked result must fit the tensor limit, so the parts must too. */
+static VEIL_RESULT collect_push(struct collect *col, struct veil_tensor *t, size_t size_max)
 {
+    ENSURE(t->size <= size_max - col->bytes, VEIL_ERR_ENGINE_LIMIT);
+    col->bytes += t->size;
     if (col->n == col->cap) {
         size_t cap = col->cap == 0 ? 16 : col->cap * 2;
         struct veil_tensor *nt = realloc(col->t, cap * sizeof(*nt));
@@ -168,7 +171,7 @@ static VEIL_RESULT loop_iterate(struct veil_op_ctx *c, const struct veil_engine_
     GUARD(veil_tensor_alloc(&iter));
     r = veil_tensor_alloc(&cond_t);
     for (int64_t i = 0; veil_ok(r) && i < max && cond; i++) {
-        if (i >= LOOP_ITERATIONS_MAX) {
+        if (i >= c->frame->graph->model->loop_iterations_max) {
             r = veil_result_of(VEIL_ERR_ENGINE_LIMIT);
             break;
         }
@@ -191,7 +194,8 @@ static VEIL_RESULT loop_iterate(struct veil_op_ctx *c, const struct veil_engine_
             memset(&s->res[1 + k], 0, sizeof(s->res[1 + k]));
         }
         for (uint32_t k = 0; k < s->scans && veil_ok(r); k++) {
-            r = collect_push(&s->col[k], &s->res[1 + s->carried + k]);
+            r = collect_push(&s->col[k], &s->res[1 + s->carried + k],
+                             c->frame->graph->model->tensor_size_max);
         }
         free_all(s->res, s->carried + s->scans + 1);
     }
@@ -224,7 +228,8 @@ static VEIL_RESULT loop_run(struct veil_op_ctx *c)
     r = loop_iterate(c, g, &s);
     for (uint32_t k = 0; veil_ok(r) && k < s.scans; k++) {
         int32_t dt = VEIL_DT_FLOAT;
-        r = stack(s.col[k].t, s.col[k].n, 0, false, dt, c->out[s.carried + k]);
+        r = stack(s.col[k].t, s.col[k].n, 0, false, dt, c->frame->graph->model->tensor_size_max,
+                  c->out[s.carried + k]);
     }
     if (veil_ok(r)) {
         for (uint32_t k = 0; k < s.carried; k++) {
@@ -372,7 +377,8 @@ static VEIL_RESULT scan_step(struct veil_op_ctx *c, const struct scan_attrs *a, 
         memset(&s->res[k], 0, sizeof(s->res[k]));
     }
     for (uint32_t k = 0; k < a->nout && veil_ok(r); k++) {
-        r = collect_push(&s->col[k], &s->res[a->nstate + k]);
+        r = collect_push(&s->col[k], &s->res[a->nstate + k],
+                         c->frame->graph->model->tensor_size_max);
     }
     free_all(s->res, c->out_count);
     return r;
@@ -411,7 +417,7 @@ static VEIL_RESULT scan_run(struct veil_op_ctx *c)
     }
     for (uint32_t k = 0; k < a->nout && veil_ok(r); k++) {
         r = stack(s.col[k].t, s.col[k].n, a->out_axis[k], a->out_rev[k], VEIL_DT_FLOAT,
-                  c->out[a->nstate + k]);
+                  c->frame->graph->model->tensor_size_max, c->out[a->nstate + k]);
     }
     if (veil_ok(r)) {
         for (uint32_t k = 0; k < a->nstate; k++) {

@@ -269,7 +269,7 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     j.krn = veil_op_span(c->in[1], 2, c->in[1]->rank);
     j.osz = veil_op_span(c->out[0], 2, c->out[0]->rank);
     j.isz = veil_op_span(c->in[0], 2, c->in[0]->rank);
-    ENSURE(j.cin_g * j.krn <= VEIL_ENGINE_TENSOR_SIZE_MAX / (j.osz + 1) / sizeof(float),
+    ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);
     if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {
         return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);

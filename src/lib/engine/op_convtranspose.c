@@ -123,8 +123,7 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
     krn = veil_op_span(w, 2, w->rank);
     isz = veil_op_span(x, 2, x->rank);
     osz = veil_op_span(y, 2, y->rank);
-    ENSURE(mg * krn <= VEIL_ENGINE_TENSOR_SIZE_MAX / (isz + 1) / sizeof(float),
-           VEIL_ERR_ENGINE_LIMIT);
+    ENSURE(mg * krn <= veil_op_size_max(c) / (isz + 1) / sizeof(float), VEIL_ERR_ENGINE_LIMIT);
     cols = malloc(mg * krn * isz * sizeof(float) + 1);
     ENSURE(cols != NULL, VEIL_ERR_NOMEM);
     for (int64_t n = 0; n < x->dims[0]; n++) {

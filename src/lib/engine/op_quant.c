@@ -223,7 +223,9 @@ static VEIL_RESULT int_product(const struct veil_op_ctx *c, bool conv, const str
         if (conv && bzp != NULL && bzp->count > 1) {
             /* per output channel: the first axis of W */
             r = veil_tensor_shape(&sb, dt, b->rank, b->dims);
-            ENSURE(!veil_ok(r) || bzp->count == (size_t)b->dims[0], VEIL_ERR_ENGINE_SHAPE);
+            if (veil_ok(r) && (b->rank == 0 || bzp->count != (size_t)b->dims[0])) {
+                r = veil_result_of(VEIL_ERR_ENGINE_SHAPE);
+            }
             if (veil_ok(r)) {
                 r = veil_tensor_alloc(&sb);
             }
@@ -313,9 +315,10 @@ static VEIL_RESULT qlinear(struct veil_op_ctx *c, bool conv, bool run)
         double a_s = veil_tensor_get_f64(as, 0);
         double y_s = veil_tensor_get_f64(ys, 0);
         double y_z = veil_tensor_get_f64(yzp, 0);
-        ENSURE(bias == NULL || bias->count == ch, VEIL_ERR_ENGINE_SHAPE);
-        ENSURE(bs->count == 1 || bs->count == ch, VEIL_ERR_ENGINE_SHAPE);
-        for (size_t i = 0; i < res.count; i++) {
+        if ((bias != NULL && bias->count != ch) || (bs->count != 1 && bs->count != ch)) {
+            r = veil_result_of(VEIL_ERR_ENGINE_SHAPE);
+        }
+        for (size_t i = 0; veil_ok(r) && i < res.count; i++) {
             size_t k = (i / inner) % ch;
             double acc = veil_tensor_get_f64(&res, i);
             double b_s = veil_tensor_get_f64(bs, bs->count == 1 ? 0 : k);

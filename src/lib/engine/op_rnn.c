@@ -171,8 +171,13 @@ static VEIL_RESULT rnn_plan(const struct veil_op_ctx *c, struct rnn *r)
     const struct veil_tensor *c0 = r->kind == K_LSTM ? veil_op_in(c, 6) : NULL;
     const struct veil_tensor *p = r->kind == K_LSTM ? veil_op_in(c, 7) : NULL;
     size_t state = (size_t)(r->dirs * r->batch * r->hidden);
-    ENSURE(b == NULL || b->count == (size_t)(r->dirs * 2 * r->gates * r->hidden),
+    /* the kernel reads B, initial_h, initial_c and P as float */
+    ENSURE(b == NULL || (b->dtype == VEIL_DT_FLOAT &&
+                         b->count == (size_t)(r->dirs * 2 * r->gates * r->hidden)),
            VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(h0 == NULL || h0->dtype == VEIL_DT_FLOAT, VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(c0 == NULL || c0->dtype == VEIL_DT_FLOAT, VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(p == NULL || p->dtype == VEIL_DT_FLOAT, VEIL_ERR_ENGINE_SHAPE);
     ENSURE(sl == NULL || (veil_dtype_is_int(sl->dtype) && sl->count == (size_t)r->batch),
            VEIL_ERR_ENGINE_SHAPE);
     ENSURE(h0 == NULL || h0->count == state, VEIL_ERR_ENGINE_SHAPE);

@@ -10,6 +10,12 @@ static inline const struct veil_tensor *veil_op_in(const struct veil_op_ctx *c, 
     return k < c->in_count ? c->in[k] : NULL;
 }
 
+/* The run's cap on any one tensor or kernel scratch buffer, in bytes. */
+static inline size_t veil_op_size_max(const struct veil_op_ctx *c)
+{
+    return c->frame != NULL ? c->frame->graph->model->tensor_size_max : VEIL_ENGINE_TENSOR_SIZE_MAX;
+}
+
 /* Input k, which must be present. */
 VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t);
 /* The node must have between lo and hi inputs and at least out_min outputs. */
