@@ -181,7 +181,8 @@ out:
     return st;
 }
 
-static enum check_status check_dir(const char *dir, bool skip, char *why, size_t why_size)
+static enum check_status check_dir(const char *dir, bool skip, bool plan, char *why,
+                                   size_t why_size)
 {
     struct veil_engine_model *m = NULL;
     struct veil_engine_diag diag = {{0}};
@@ -195,6 +196,12 @@ static enum check_status check_dir(const char *dir, bool skip, char *why, size_t
     if (!veil_ok(r)) {
         (void)snprintf(why, why_size, "load: %s", diag.what);
         return skip_or_fail(r, skip);
+    }
+    if (plan) {
+        /* A model whose input shapes are symbolic, or whose planning run on zero inputs fails
+         * (inputs that carry shapes or divisors), runs unplanned: the plan is an optimization. */
+        (void)veil_engine_plan(m, &diag);
+        diag.what[0] = '\0';
     }
     for (;; sets++) {
         (void)snprintf(path, sizeof(path), "%s/test_data_set_%zu", dir, sets);
@@ -218,6 +225,7 @@ static int onnx_check(int argc, char **argv)
 {
     bool skip = false;
     bool quiet = false;
+    bool plan = false;
     size_t counts[4] = {0};
     int first = 1;
 
@@ -226,6 +234,8 @@ static int onnx_check(int argc, char **argv)
             skip = true;
         } else if (strcmp(argv[first], "--quiet") == 0) {
             quiet = true;
+        } else if (strcmp(argv[first], "--plan") == 0) {
+            plan = true;
         } else {
             return cli_usage_error(CMD, "check: unknown option %s", argv[first]);
         }
@@ -235,7 +245,7 @@ static int onnx_check(int argc, char **argv)
     }
     for (int i = first; i < argc; i++) {
         char why[512] = "";
-        enum check_status st = check_dir(argv[i], skip, why, sizeof(why));
+        enum check_status st = check_dir(argv[i], skip, plan, why, sizeof(why));
         static const char *const label[] = {"pass", "FAIL", "skip-op", "skip-type"};
         counts[st]++;
         if (!quiet || st != CHECK_PASS) {
@@ -385,7 +395,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
     }
     r = load_model(model, &diag, &m);
     if (!veil_ok(r)) {
-        return cli_fail(CMD, "%s: %s", model, diag.what);
+        return cli_fail(CMD, "%s: %s", model, diag.what[0] ? diag.what : veil_strerror(r.code));
     }
     if (veil_engine_input_count(m) > INPUTS_MAX || veil_engine_output_count(m) > INPUTS_MAX) {
         rc = cli_fail(CMD, "%s: too many inputs or outputs", model);
@@ -405,6 +415,18 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
     if (rc != CLI_EXIT_OK) {
         goto out;
     }
+    if (bench) {
+        size_t arena;
+        size_t planned;
+        size_t total;
+        r = veil_engine_plan(m, &diag);
+        if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total))) {
+            (void)printf("plan: %zu intermediates, arena %zu bytes (%zu without reuse)\n", planned,
+                         arena, total);
+        } else {
+            (void)printf("plan: none (%s)\n", veil_strerror(r.code));
+        }
+    }
     lat = calloc(bench ? iters : 1, sizeof(*lat));
     if (lat == NULL) {
         rc = cli_fail(CMD, "out of memory");
@@ -415,7 +437,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         r = veil_engine_run(m, in, out, &diag);
         lat[it] = now_s() - t0;
         if (!veil_ok(r)) {
-            rc = cli_fail(CMD, "%s: %s", model, diag.what);
+            rc = cli_fail(CMD, "%s: %s", model, diag.what[0] ? diag.what : veil_strerror(r.code));
             goto out;
         }
         if (bench) {
@@ -447,14 +469,15 @@ out:
 static void usage(FILE *f)
 {
     (void)fprintf(f,
-                  "usage: veil onnx check [--skip-unsupported] [--quiet] DIR...\n"
+                  "usage: veil onnx check [--skip-unsupported] [--plan] [--quiet] DIR...\n"
                   "       veil onnx run MODEL --input name=file.pb ... -o DIR [--threads N]\n"
                   "       veil onnx bench MODEL [--threads N] [--iterations K] "
                   "[--input name=file.pb ...]\n\n"
                   "check runs ONNX backend-test directories (model.onnx, test_data_set_N/) and\n"
                   "compares every output (rtol %g, atol %g); exit 0 only if all pass.\n"
                   "--skip-unsupported counts models with operators or types the engine lacks as\n"
-                  "skipped instead of failed.\n",
+                  "skipped instead of failed. --plan runs with a static memory plan where the\n"
+                  "model's input shapes are static.\n",
                   RTOL, ATOL);
 }
 

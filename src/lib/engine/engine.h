@@ -117,6 +117,16 @@ VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned thread
 VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
                                    int64_t loop_iterations_max);
 
+/* Static shape inference and memory planning: with every input's shape static, one planning run
+ * on zero inputs infers every value's type and shape, and intermediates get offsets in one
+ * arena, reused between values whose lifetimes do not overlap. Later runs with the same shapes
+ * use the arena; other shapes fall back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's
+ * shape is not static. */
+VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag);
+/* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
+VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
+                                  size_t *planned, size_t *total_size);
+
 size_t veil_engine_input_count(const struct veil_engine_model *m);
 const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of input i; unknown or symbolic dims are -1, dtype 0 if unknown. */

@@ -85,6 +85,25 @@ __attribute__((format(printf, 2, 3))) static void diag_set(struct veil_engine_di
     va_end(ap);
 }
 
+/* Places a planned intermediate in the arena when its run-time shape is the planned one. */
+static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t)
+{
+    const struct veil_tensor *want;
+    if (f->arena == NULL || v == VEIL_NO_VALUE || f->plan->offset[v] == SIZE_MAX) {
+        return false;
+    }
+    want = &f->plan->shape[v];
+    if (want->dtype != t->dtype || !veil_tensor_same_shape(want, t)) {
+        return false;
+    }
+    t->data = f->arena + f->plan->offset[v];
+    t->borrowed = true;
+    if (t->size > 0) {
+        memset(t->data, 0, t->size);
+    }
+    return true;
+}
+
 static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engine_node *n,
                             const struct veil_tensor **in, struct veil_tensor **out,
                             struct veil_tensor *scratch)
@@ -112,9 +131,19 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
             r = veil_result_of(VEIL_ERR_ENGINE_LIMIT);
         }
     }
+    if (veil_ok(r) && f->record != NULL) {
+        for (uint32_t k = 0; k < n->out_count; k++) {
+            if (n->out[k] != VEIL_NO_VALUE) {
+                f->record[n->out[k]] = *out[k];
+                f->record[n->out[k]].data = NULL;
+            }
+        }
+    }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
-            r = pool_take(f->pool, out[k]);
+            if (!arena_take(f, n->out[k], out[k])) {
+                r = pool_take(f->pool, out[k]);
+            }
         }
     }
     if (veil_ok(r)) {
@@ -199,6 +228,9 @@ out_free:
     return r;
 }
 
+static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tensor *const *inputs,
+                             uint32_t input_count, struct veil_tensor *outputs);
+
 VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
                            const struct veil_engine_frame *parent, struct veil_engine_pool *pool,
                            unsigned threads, const struct veil_tensor *const *inputs,
@@ -206,14 +238,41 @@ VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
                            struct veil_engine_diag *diag)
 {
     struct veil_engine_frame f = {0};
-    veil_result r;
-    uint32_t done = 0;
 
     f.graph = g;
     f.parent = parent;
     f.pool = pool;
     f.threads = threads;
     f.diag = diag;
+    return graph_run(f, inputs, input_count, outputs);
+}
+
+VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
+                                unsigned threads, const struct veil_tensor *const *inputs,
+                                uint32_t input_count, struct veil_tensor *outputs,
+                                struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
+                                uint8_t *arena, struct veil_tensor *record)
+{
+    struct veil_engine_frame f = {0};
+
+    f.graph = g;
+    f.pool = pool;
+    f.threads = threads;
+    f.diag = diag;
+    f.plan = plan;
+    f.arena = plan != NULL ? arena : NULL;
+    f.record = record;
+    return graph_run(f, inputs, input_count, outputs);
+}
+
+static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tensor *const *inputs,
+                             uint32_t input_count, struct veil_tensor *outputs)
+{
+    const struct veil_engine_graph *g = f.graph;
+    struct veil_engine_pool *pool = f.pool;
+    veil_result r;
+    uint32_t done = 0;
+
     f.vals = calloc(g->value_count > 0 ? g->value_count : 1, sizeof(*f.vals));
     ENSURE(f.vals != NULL, VEIL_ERR_NOMEM);
     r = frame_bind(&f, inputs, input_count);

@@ -61,6 +61,17 @@ struct veil_engine_graph {
     int32_t building; /* node whose subgraphs are being built */
 };
 
+/* A static memory plan of the main graph for one set of input shapes (veil_engine_plan):
+ * each planned intermediate has an offset in one arena; lifetimes that overlap never share bytes.
+ * shape[v] is the inferred type and shape of every value (data NULL); rank UINT32_MAX if unknown.
+ */
+struct veil_engine_plan {
+    size_t arena_size;
+    size_t *offset; /* per value; SIZE_MAX = not planned (inputs, outputs, control flow) */
+    struct veil_tensor *shape;
+    uint32_t planned_count;
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
@@ -68,9 +79,10 @@ struct veil_engine_model {
     Onnx__ModelProto *proto;
     int64_t opset;
     unsigned threads;
-    size_t tensor_size_max;      /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
-    int64_t loop_iterations_max; /* per Loop node execution */
-    int ext_dirfd;               /* directory for external data while loading, or -1 */
+    size_t tensor_size_max;        /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
+    int64_t loop_iterations_max;   /* per Loop node execution */
+    int ext_dirfd;                 /* directory for external data while loading, or -1 */
+    struct veil_engine_plan *plan; /* static memory plan (veil_engine_plan), or NULL */
     struct veil_engine_graph *main;
 };
 
@@ -101,6 +113,9 @@ struct veil_engine_frame {
     struct veil_engine_pool *pool;
     unsigned threads;
     struct veil_engine_diag *diag;
+    uint8_t *arena; /* main graph with a plan that fits: intermediates here */
+    const struct veil_engine_plan *plan;
+    struct veil_tensor *record; /* planning run: every value's inferred shape */
 };
 
 /* Runs g with the given inputs (borrowed), results into outputs (owned by the caller). */
@@ -110,6 +125,13 @@ VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
                            uint32_t input_count, struct veil_tensor *outputs,
                            struct veil_engine_diag *diag);
 void veil_pool_free(struct veil_engine_pool *p);
+/* The main graph's run with an optional plan/arena (run) or shape recording (planning). */
+VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
+                                unsigned threads, const struct veil_tensor *const *inputs,
+                                uint32_t input_count, struct veil_tensor *outputs,
+                                struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
+                                uint8_t *arena, struct veil_tensor *record);
+void veil_plan_free(struct veil_engine_plan *p);
 
 #define VEIL_OP_IN_MAX VEIL_ENGINE_IO_COUNT_MAX
 

@@ -93,6 +93,9 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
     ENSURE(copy != NULL, VEIL_ERR_NOMEM);
     dirfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(copy);
+    if (dirfd < 0 && diag != NULL) {
+        (void)snprintf(diag->what, sizeof(diag->what), "%s: cannot open its directory", path);
+    }
     ENSURE(dirfd >= 0, VEIL_ERR_IO_OPEN);
     r = veil_file_read(path, VEIL_ENGINE_MODEL_SIZE_MAX, &w);
     if (veil_ok(r)) {
@@ -152,6 +155,7 @@ void veil_engine_free(struct veil_engine_model *m)
         return;
     }
     veil_graph_free(m->main);
+    veil_plan_free(m->plan);
     if (m->proto != NULL) {
         onnx__model_proto__free_unpacked(m->proto, &m->alloc);
     }
@@ -243,6 +247,7 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
 {
     struct veil_engine_pool pool = {0};
     const struct veil_tensor **in;
+    uint8_t *arena = NULL;
     size_t n = m->main->input_count;
     veil_result r;
 
@@ -254,9 +259,17 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
     for (size_t i = 0; i < n; i++) {
         in[i] = &inputs[i];
     }
-    r = veil_graph_run(m->main, NULL, &pool, m->threads > 0 ? m->threads : threads_default(), in,
-                       (uint32_t)n, outputs, diag);
+    if (m->plan != NULL) {
+        arena = aligned_alloc(64, (m->plan->arena_size + 63) / 64 * 64 + 64);
+        if (arena == NULL) {
+            free(in);
+            BAIL(VEIL_ERR_NOMEM);
+        }
+    }
+    r = veil_graph_run_main(m->main, &pool, m->threads > 0 ? m->threads : threads_default(), in,
+                            (uint32_t)n, outputs, diag, m->plan, arena, NULL);
     veil_pool_free(&pool);
+    free(arena);
     free(in);
     return r;
 }

@@ -540,9 +540,91 @@ static void test_external_data(void **state)
     rmdir(f.dir);
 }
 
+/* Static shape inference and memory planning on a chain X -> Relu -> Neg -> Relu -> Neg -> Y:
+ * the three intermediates need only two slots, and planned runs give the unplanned result. */
+static void test_plan(void **state)
+{
+    static const char *const ops[4] = {"Relu", "Neg", "Relu", "Neg"};
+    static char *names[5] = {(char *)"X", (char *)"a", (char *)"b", (char *)"c", (char *)"Y"};
+    struct mb b;
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    Onnx__TensorShapeProto__Dimension dims[2];
+    Onnx__TensorShapeProto__Dimension *dimp[2];
+    struct veil_engine_model *m = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y1 = {0};
+    struct veil_tensor y2 = {0};
+    int64_t shape[2] = {64, 3};
+    size_t arena;
+    size_t planned;
+    size_t total;
+    (void)state;
+
+    mb_init(&b, "Relu");
+    for (int i = 0; i < 2; i++) {
+        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        dims[i] = d;
+        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        dims[i].dim_value = shape[i];
+        dimp[i] = &dims[i];
+    }
+    sh.n_dim = 2;
+    sh.dim = dimp;
+    tt.has_elem_type = 1;
+    tt.elem_type = VEIL_DT_FLOAT;
+    tt.shape = &sh;
+    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp.tensor_type = &tt;
+    b.in.type = &tp;
+    b.graph.n_initializer = 0;
+    for (int i = 0; i < 4; i++) {
+        b.nodes[i].op_type = (char *)ops[i];
+        b.nodes[i].n_input = 1;
+        b.nodes[i].input = &names[i];
+        b.nodes[i].n_output = 1;
+        b.nodes[i].output = &names[i + 1];
+    }
+    b.graph.n_node = 4;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (size_t i = 0; i < x.count; i++) {
+        ((float *)x.data)[i] = (float)i - 90.0f;
+    }
+    EXPECT_OK(veil_engine_run(m, &x, &y1, NULL));
+    EXPECT_ERR(veil_engine_plan_info(m, &arena, &planned, &total), VEIL_ERR_USAGE);
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
+    EXPECT_EQ(planned, 3);
+    EXPECT_EQ(total, 3 * x.size);
+    EXPECT_EQ(arena, 2 * x.size); /* a and c share a slot */
+    EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+    EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
+    veil_tensor_free(&y2);
+    /* another input shape: runs unplanned, still right */
+    veil_tensor_free(&x);
+    shape[0] = 5;
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+    EXPECT_EQ(y2.count, 15);
+    veil_tensor_free(&y2);
+    veil_tensor_free(&y1);
+    veil_tensor_free(&x);
+    veil_engine_free(m);
+    /* a symbolic input dim: nothing to plan */
+    dims[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+    dims[0].dim_param = (char *)"N";
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_ERR(veil_engine_plan(m, NULL), VEIL_ERR_ENGINE_INPUT);
+    veil_engine_free(m);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data)
+               test_shape_limits, test_external_data, test_plan)
