@@ -200,7 +200,8 @@ static enum check_status check_dir(const char *dir, bool skip, bool plan, char *
     if (plan) {
         /* A model whose input shapes are symbolic, or whose planning run on zero inputs fails
          * (inputs that carry shapes or divisors), runs unplanned: the plan is an optimization. */
-        (void)veil_engine_plan(m, &diag);
+        veil_result pr = veil_engine_plan(m, &diag);
+        (void)pr;
         diag.what[0] = '\0';
     }
     for (;; sets++) {
