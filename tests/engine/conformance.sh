@@ -27,6 +27,12 @@ for suite in node pytorch-converted pytorch-operator simple; do
     fi
     echo "$suite: $(tail -n 1 "$tmp/$suite.txt")"
 done
+# the node suite again with static memory plans (veil_engine_plan) where input shapes are static
+rc=0
+"$veil" onnx check --plan --quiet --skip-unsupported "$data/node"/*/ >"$tmp/node-plan.txt" 2>&1 || rc=$?
+grep -E '^FAIL' "$tmp/node-plan.txt" || true
+echo "node with --plan: $(tail -n 1 "$tmp/node-plan.txt")"
+[ "$rc" -eq 0 ] || status=1
 # node tests that are not training, random or string operators
 excluded='/test_(adagrad|adam|momentum|nesterov_momentum|training_dropout|gradient|bernoulli|random|strnorm|string|regex|cast_.*STRING|castlike_.*STRING|cast_STRING|castlike_STRING)'
 counted=$(grep -vE "$excluded" "$tmp/node.txt" | grep -E '^(pass|FAIL|skip)' || true)
