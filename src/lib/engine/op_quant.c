@@ -153,9 +153,9 @@ static VEIL_RESULT shifted(const struct veil_tensor *x, const struct veil_tensor
                            int32_t dt, struct veil_tensor *out)
 {
     GUARD(veil_tensor_shape(out, dt, x->rank, x->dims));
-    if (zp != NULL && zp->count > 1) {
+    if (zp != NULL && zp->count != 1) {
         size_t want = x->rank >= 2 ? (size_t)x->dims[is_b ? x->rank - 1 : x->rank - 2] : 0;
-        ENSURE(zp->count == want, VEIL_ERR_ENGINE_SHAPE);
+        ENSURE(zp->count == want && want > 0, VEIL_ERR_ENGINE_SHAPE);
     }
     GUARD(veil_tensor_alloc(out));
     for (size_t i = 0; i < x->count; i++) {
