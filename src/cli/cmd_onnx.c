@@ -148,7 +148,7 @@ static enum check_status check_set(struct veil_engine_model *m, const char *set,
         (void)snprintf(path, sizeof(path), "%s/input_%zu.pb", set, k);
         r = read_tensor(path, &in[k], NULL);
         if (!veil_ok(r)) {
-            (void)snprintf(why, why_size, "%s: %s", path, veil_strerror(r.code));
+            (void)snprintf(why, why_size, "%.300s: %s", path, veil_strerror(r.code));
             st = skip_or_fail(r, skip);
             goto out;
         }
@@ -165,11 +165,11 @@ static enum check_status check_set(struct veil_engine_model *m, const char *set,
         (void)snprintf(path, sizeof(path), "%s/output_%zu.pb", set, k);
         r = read_tensor(path, &want, NULL);
         if (!veil_ok(r)) {
-            (void)snprintf(why, why_size, "%s: %s", path, veil_strerror(r.code));
+            (void)snprintf(why, why_size, "%.300s: %s", path, veil_strerror(r.code));
             st = skip_or_fail(r, skip);
         } else if (!compare(&out[k], &want, detail, sizeof(detail))) {
-            (void)snprintf(why, why_size, "output %zu (%s): %s", k, veil_engine_output_name(m, k),
-                           detail);
+            (void)snprintf(why, why_size, "output %zu (%.64s): %s", k,
+                           veil_engine_output_name(m, k), detail);
             st = CHECK_FAIL;
         }
         veil_tensor_free(&want);

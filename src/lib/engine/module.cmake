@@ -20,3 +20,14 @@ set_source_files_properties(${veil_onnx_gen_dir}/onnx.pb-c.c PROPERTIES GENERATE
 target_sources(veil_obj PRIVATE ${veil_onnx_gen_dir}/onnx.pb-c.c)
 target_include_directories(veil_obj SYSTEM PUBLIC ${veil_onnx_gen_dir})
 target_link_libraries(veil_obj PUBLIC PkgConfig::PROTOBUF_C m)
+
+# OpenBLAS (Debian libopenblas-dev) for large float GEMMs when present; the reference kernel in
+# ops.c is always built and used for small products (bench/engine/bench_sgemm compares them).
+option(VEIL_OPENBLAS "Use OpenBLAS for large GEMMs in the engine when available" ON)
+if(VEIL_OPENBLAS)
+  pkg_check_modules(OPENBLAS IMPORTED_TARGET openblas)
+  if(OPENBLAS_FOUND)
+    target_compile_definitions(veil_obj PRIVATE VEIL_HAVE_OPENBLAS=1)
+    target_link_libraries(veil_obj PUBLIC PkgConfig::OPENBLAS)
+  endif()
+endif()

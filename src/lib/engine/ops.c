@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if VEIL_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
 #define VEIL_OP_ENTRY(x) &veil_op_##x,
 static const struct veil_op *const ops[] = {VEIL_OP_LIST(VEIL_OP_ENTRY)};
 
@@ -173,8 +177,58 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
     return VEIL_RESULT_OK;
 }
 
+#if VEIL_HAVE_OPENBLAS
+/* Products smaller than this stay on the reference kernel (call overhead dominates). */
+#define BLAS_MIN_WORK ((size_t)1 << 17)
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static bool blas_on = true;
+
+/* The engine splits work over its own threads: OpenBLAS runs single-threaded inside each part.
+ * VEIL_ENGINE_GEMM=reference turns it off (for comparisons). */
+static void blas_init(void)
+{
+    const char *e = getenv("VEIL_ENGINE_GEMM");
+    blas_on = e == NULL || strcmp(e, "reference") != 0;
+    openblas_set_num_threads(1);
+}
+
+static bool blas_fits(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc)
+{
+    const size_t lim = (size_t)INT32_MAX;
+    /* bench/engine/bench_sgemm: OpenBLAS wins 4-9x from 64^3 up, but loses on single-row
+     * products (vector x matrix), which stay on the reference kernel */
+    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 4 &&
+           m * n * k >= BLAS_MIN_WORK;
+}
+#endif
+
+bool veil_sgemm_uses_blas(void)
+{
+#if VEIL_HAVE_OPENBLAS
+    (void)pthread_once(&blas_once, blas_init);
+    return blas_on;
+#else
+    return false;
+#endif
+}
+
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
+{
+#if VEIL_HAVE_OPENBLAS
+    if (veil_sgemm_uses_blas() && blas_fits(m, n, k, lda, ldb, ldc)) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb,
+                    beta, cm, (blasint)ldc);
+        return;
+    }
+#endif
+    veil_sgemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, cm, ldc);
+}
+
+void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                    size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
 {
     enum { KB = 256 };
     for (size_t i = 0; i < m; i++) {

@@ -79,7 +79,12 @@ typedef void (*veil_par_fn)(void *ctx, size_t begin, size_t end);
 VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
                              void *ctx);
 
-/* Row-major float GEMM: C[m,n] = alpha * op(A) op(B) + beta * C, op = transpose when t*. */
+/* Row-major float GEMM: C[m,n] = alpha * op(A) op(B) + beta * C, op = transpose when t*.
+ * Large products go to OpenBLAS when the build has it (and VEIL_ENGINE_GEMM is not "reference");
+ * veil_sgemm_ref is the plain C kernel. */
+bool veil_sgemm_uses_blas(void);
+void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                    size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 
