@@ -131,7 +131,8 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(ConvInteger) X(QLinearMatMul) X(QLinearConv) X(Resize) X(Upsample) \
     X(ConvTranspose) X(RNN) X(GRU) X(LSTM) \
     X(MeanVarianceNormalization) X(Det) X(Einsum) X(Unique) X(HannWindow) X(HammingWindow) \
-    X(BlackmanWindow) X(DFT) X(STFT) X(NonMaxSuppression) X(RoiAlign) X(GridSample)
+    X(BlackmanWindow) X(DFT) X(STFT) X(NonMaxSuppression) X(RoiAlign) X(GridSample) \
+    X(TfIdfVectorizer)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
