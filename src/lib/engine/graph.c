@@ -272,6 +272,17 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
     for (size_t a = 0; a < np->n_attribute; a++) {
         const Onnx__AttributeProto *ap = np->attribute[a];
         GUARD(check_name(ap->name));
+        if (ap->t != NULL) {
+            /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
+            struct veil_tensor t = {0};
+            veil_result r = veil_tensor_from_proto(ap->t, &t);
+            veil_tensor_free(&t);
+            if (!veil_ok(r)) {
+                diag_set(diag, "node %u (%.64s): attribute '%.64s': %s", i, np->op_type,
+                         ap->name != NULL ? ap->name : "", veil_strerror(r.code));
+                return r;
+            }
+        }
         ENSURE(ap->n_graphs == 0, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
         if (ap->g == NULL) {
             continue;

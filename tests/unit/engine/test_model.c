@@ -622,9 +622,44 @@ static void test_plan(void **state)
     veil_engine_free(m);
 }
 
+/* A malformed tensor in a node attribute (Constant's value) fails the load, not the run. */
+static void test_bad_attribute_tensor(void **state)
+{
+    struct mb b;
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto *ap = &a;
+    Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[1] = {3};
+    float v[2] = {1, 2};
+    char *out[1] = {(char *)"Y"};
+    (void)state;
+
+    mb_init(&b, "Constant");
+    t.has_data_type = 1;
+    t.data_type = VEIL_DT_FLOAT;
+    t.n_dims = 1;
+    t.dims = dims;
+    t.n_float_data = 2; /* 3 elements declared */
+    t.float_data = v;
+    a.name = (char *)"value";
+    a.has_type = 1;
+    a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    a.t = &t;
+    b.nodes[0].n_input = 0;
+    b.nodes[0].n_output = 1;
+    b.nodes[0].output = out;
+    b.nodes[0].n_attribute = 1;
+    b.nodes[0].attribute = &ap;
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+    t.n_float_data = 0;
+    t.has_data_location = 1;
+    t.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    expect_load_err(&b, VEIL_ERR_ENGINE_EXTERNAL);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data, test_plan)
+               test_shape_limits, test_external_data, test_plan, test_bad_attribute_tensor)
