@@ -710,6 +710,89 @@ static VEIL_RESULT stft_run(struct veil_op_ctx *c)
     return VEIL_RESULT_OK;
 }
 
+/* ---- MelWeightMatrix: triangular mel filters, as the ONNX reference computes them ---- */
+struct mel {
+    int64_t bins;
+    int64_t dft;
+    int64_t rate;
+    double lo;
+    double hi;
+};
+
+static VEIL_RESULT mel_params(const struct veil_op_ctx *c, struct mel *m)
+{
+    for (uint32_t k = 0; k < 5; k++) {
+        ENSURE(c->in[k]->count == 1, VEIL_ERR_ENGINE_SHAPE);
+    }
+    m->bins = veil_tensor_get_i64(c->in[0], 0);
+    m->dft = veil_tensor_get_i64(c->in[1], 0);
+    m->rate = veil_tensor_get_i64(c->in[2], 0);
+    m->lo = veil_tensor_get_f64(c->in[3], 0);
+    m->hi = veil_tensor_get_f64(c->in[4], 0);
+    ENSURE(m->bins >= 1 && m->bins <= 65536 && m->dft >= 1 && m->dft <= (1 << 24) && m->rate >= 1 &&
+               isfinite(m->lo) && isfinite(m->hi) && m->lo >= 0 && m->hi >= m->lo,
+           VEIL_ERR_ENGINE_SHAPE);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT mel_shape(struct veil_op_ctx *c)
+{
+    struct mel m;
+    int64_t dt;
+    int64_t dims[2];
+
+    GUARD(veil_op_arity(c, 5, 5, 1));
+    GUARD(mel_params(c, &m));
+    GUARD(veil_attr_int(c, "output_datatype", VEIL_DT_FLOAT, &dt));
+    ENSURE(dt > 0 && dt <= INT32_MAX, VEIL_ERR_ENGINE_ATTR);
+    dims[0] = m.dft / 2 + 1;
+    dims[1] = m.bins;
+    return veil_op_out(c, 0, (int32_t)dt, 2, dims);
+}
+
+static VEIL_RESULT mel_run(struct veil_op_ctx *c)
+{
+    struct mel m;
+    struct veil_tensor *y = c->out[0];
+    int64_t *edge;
+    int64_t rows;
+    double lo_mel;
+    double hi_mel;
+    double step;
+
+    GUARD(mel_params(c, &m));
+    rows = m.dft / 2 + 1;
+    edge = malloc((size_t)(m.bins + 2) * sizeof(*edge));
+    ENSURE(edge != NULL, VEIL_ERR_NOMEM);
+    lo_mel = 2595.0 * log10(1.0 + m.lo / 700.0);
+    hi_mel = 2595.0 * log10(1.0 + m.hi / 700.0);
+    step = (hi_mel - lo_mel) / (double)(m.bins + 2); /* as the ONNX 1.12 reference does */
+    for (int64_t i = 0; i < m.bins + 2; i++) {
+        double hz = 700.0 * (pow(10.0, ((double)i * step + lo_mel) / 2595.0) - 1.0);
+        double bin = floor((double)(m.dft + 1) * hz / (double)m.rate);
+        edge[i] = bin < 0 ? 0 : (bin > (double)(rows - 1) ? rows - 1 : (int64_t)bin);
+    }
+    for (int64_t i = 0; i < m.bins; i++) {
+        int64_t l = edge[i];
+        int64_t ctr = edge[i + 1];
+        int64_t h = edge[i + 2];
+        if (ctr == l) {
+            veil_tensor_set_f64(y, (size_t)(ctr * m.bins + i), 1.0);
+        } else {
+            for (int64_t j = l; j <= ctr; j++) {
+                veil_tensor_set_f64(y, (size_t)(j * m.bins + i),
+                                    (double)(j - l) / (double)(ctr - l));
+            }
+        }
+        for (int64_t j = ctr; j < h; j++) {
+            veil_tensor_set_f64(y, (size_t)(j * m.bins + i), (double)(h - j) / (double)(h - ctr));
+        }
+    }
+    free(edge);
+    return VEIL_RESULT_OK;
+}
+
+const struct veil_op veil_op_MelWeightMatrix = {"MelWeightMatrix", mel_shape, mel_run, false};
 const struct veil_op veil_op_MeanVarianceNormalization = {"MeanVarianceNormalization", mvn_shape,
                                                           mvn_run, false};
 const struct veil_op veil_op_Det = {"Det", det_shape, det_run, false};

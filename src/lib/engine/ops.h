@@ -132,7 +132,7 @@ VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *
     X(ConvTranspose) X(RNN) X(GRU) X(LSTM) \
     X(MeanVarianceNormalization) X(Det) X(Einsum) X(Unique) X(HannWindow) X(HammingWindow) \
     X(BlackmanWindow) X(DFT) X(STFT) X(NonMaxSuppression) X(RoiAlign) X(GridSample) \
-    X(TfIdfVectorizer)
+    X(TfIdfVectorizer) X(MelWeightMatrix)
 /* clang-format on */
 VEIL_OP_LIST(VEIL_OP_DECL)
 
