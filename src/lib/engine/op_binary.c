@@ -388,8 +388,11 @@ static VEIL_RESULT where_run(struct veil_op_ctx *c)
 
     veil_bcast_init(&it, out, c->in, 3);
     for (size_t i = 0; i < out->count; i++, veil_bcast_next(&it)) {
-        const uint8_t *src = cond[it.off[0]] ? &x[it.off[1] * es] : &y[it.off[2] * es];
-        memcpy(&o[i * es], src, es);
+        if (cond[it.off[0]]) {
+            veil_op_elem(o, i, x, it.off[1], es);
+        } else {
+            veil_op_elem(o, i, y, it.off[2], es);
+        }
     }
     return VEIL_RESULT_OK;
 }

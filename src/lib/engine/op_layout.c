@@ -252,7 +252,7 @@ static VEIL_RESULT slice_run(struct veil_op_ctx *c)
         for (uint32_t d = 0; d < x->rank; d++) {
             off += (size_t)(p.start[d] + idx[d] * p.step[d]) * xs[d];
         }
-        memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, es);
+        veil_op_elem(y->data, i, x->data, off, es);
         for (uint32_t d = y->rank; d-- > 0;) {
             if (++idx[d] < y->dims[d]) {
                 break;
@@ -314,7 +314,7 @@ static VEIL_RESULT transpose_run(struct veil_op_ctx *c)
         ps[d] = xs[perm[d]];
     }
     for (size_t i = 0; i < y->count; i++) {
-        memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, es);
+        veil_op_elem(y->data, i, x->data, off, es);
         for (uint32_t d = y->rank; d-- > 0;) {
             off += ps[d];
             if (++idx[d] < y->dims[d]) {
@@ -448,7 +448,7 @@ static VEIL_RESULT elements_run(struct veil_op_ctx *c, bool scatter)
             off += (size_t)(d == ax ? k : idx[d]) * xs[d];
         }
         if (!scatter) {
-            memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, es);
+            veil_op_elem(y->data, i, x->data, off, es);
         } else if (strcmp(red, "none") == 0) {
             memcpy((uint8_t *)y->data + off * es, (const uint8_t *)c->in[2]->data + i * es, es);
         } else {
@@ -503,8 +503,7 @@ static VEIL_RESULT expand_run(struct veil_op_ctx *c)
     size_t es = esize(c->in[0]);
     veil_bcast_init(&it, c->out[0], c->in, 1);
     for (size_t i = 0; i < c->out[0]->count; i++, veil_bcast_next(&it)) {
-        memcpy((uint8_t *)c->out[0]->data + i * es,
-               (const uint8_t *)c->in[0]->data + it.off[0] * es, es);
+        veil_op_elem(c->out[0]->data, i, c->in[0]->data, it.off[0], es);
     }
     return VEIL_RESULT_OK;
 }
@@ -545,7 +544,7 @@ static VEIL_RESULT tile_run(struct veil_op_ctx *c)
         for (uint32_t d = 0; d < x->rank; d++) {
             off += (size_t)(idx[d] % x->dims[d]) * xs[d];
         }
-        memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, es);
+        veil_op_elem(y->data, i, x->data, off, es);
         for (uint32_t d = y->rank; d-- > 0;) {
             if (++idx[d] < y->dims[d]) {
                 break;
@@ -668,7 +667,7 @@ static VEIL_RESULT pad_run(struct veil_op_ctx *c)
                 veil_tensor_set_f64(y, i, value);
             }
         } else {
-            memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, es);
+            veil_op_elem(y->data, i, x->data, off, es);
         }
         for (uint32_t d = y->rank; d-- > 0;) {
             if (++idx[d] < y->dims[d]) {

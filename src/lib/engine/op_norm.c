@@ -36,9 +36,18 @@ static VEIL_RESULT bn_run(struct veil_op_ctx *c)
             double mean = veil_tensor_get_f64(c->in[3], k);
             double var = veil_tensor_get_f64(c->in[4], k);
             double mul = scale / sqrt(var + eps);
+            size_t base = (b * ch + k) * sp;
+            if (x->dtype == VEIL_DT_FLOAT) {
+                const float *px = (const float *)x->data + base;
+                float *py = (float *)c->out[0]->data + base;
+                for (size_t i = 0; i < sp; i++) {
+                    py[i] = (float)(((double)px[i] - mean) * mul + bias);
+                }
+                continue;
+            }
             for (size_t i = 0; i < sp; i++) {
-                size_t o = (b * ch + k) * sp + i;
-                veil_tensor_set_f64(c->out[0], o, (veil_tensor_get_f64(x, o) - mean) * mul + bias);
+                veil_tensor_set_f64(c->out[0], base + i,
+                                    (veil_tensor_get_f64(x, base + i) - mean) * mul + bias);
             }
         }
     }

@@ -2,6 +2,8 @@
 #ifndef VEIL_ENGINE_OPS_H
 #define VEIL_ENGINE_OPS_H
 
+#include <string.h>
+
 #include "engine/graph.h"
 
 /* Input k, or NULL if absent (optional) or beyond the node's inputs. */
@@ -37,6 +39,29 @@ static inline void veil_op_copy_ints(int64_t *dst, const int64_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         dst[i] = src[i];
+    }
+}
+
+/* Copies element i of src to element j of dst, es bytes each (typed for the common sizes:
+ * a variable-size memcpy per element is a call per element). */
+static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, size_t es)
+{
+    switch (es) {
+        case 4:
+            ((uint32_t *)dst)[j] = ((const uint32_t *)src)[i];
+            break;
+        case 8:
+            ((uint64_t *)dst)[j] = ((const uint64_t *)src)[i];
+            break;
+        case 2:
+            ((uint16_t *)dst)[j] = ((const uint16_t *)src)[i];
+            break;
+        case 1:
+            ((uint8_t *)dst)[j] = ((const uint8_t *)src)[i];
+            break;
+        default:
+            memcpy((uint8_t *)dst + j * es, (const uint8_t *)src + i * es, es);
+            break;
     }
 }
 
