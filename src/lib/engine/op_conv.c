@@ -131,9 +131,57 @@ struct conv_job {
     bool failed;
 };
 
+/* 1-D and 2-D im2col without a division per element (the common cases). */
+static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, size_t osz, float *col)
+{
+    bool one = g->sp == 1;
+    int64_t ih_n = one ? 1 : g->in[0];
+    int64_t iw_n = g->in[g->sp - 1];
+    int64_t kh_n = one ? 1 : g->kernel[0];
+    int64_t kw_n = g->kernel[g->sp - 1];
+    int64_t oh_n = one ? 1 : g->out[0];
+    int64_t ow_n = g->out[g->sp - 1];
+    int64_t sh = one ? 1 : g->stride[0];
+    int64_t sw = g->stride[g->sp - 1];
+    int64_t dh = one ? 1 : g->dil[0];
+    int64_t dw = g->dil[g->sp - 1];
+    int64_t ph = one ? 0 : g->pad_begin[0];
+    int64_t pw = g->pad_begin[g->sp - 1];
+    size_t isz = (size_t)(ih_n * iw_n);
+
+    for (size_t ch = 0; ch < cin; ch++) {
+        const float *xc = x + ch * isz;
+        for (int64_t kh = 0; kh < kh_n; kh++) {
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                float *row =
+                    col + ((ch * (size_t)kh_n + (size_t)kh) * (size_t)kw_n + (size_t)kw) * osz;
+                for (int64_t oh = 0; oh < oh_n; oh++) {
+                    int64_t ih = oh * sh - ph + kh * dh;
+                    float *r = row + (size_t)(oh * ow_n);
+                    if (ih < 0 || ih >= ih_n) {
+                        for (int64_t ow = 0; ow < ow_n; ow++) {
+                            r[ow] = 0.0f;
+                        }
+                        continue;
+                    }
+                    const float *xr = xc + (size_t)(ih * iw_n);
+                    for (int64_t ow = 0; ow < ow_n; ow++) {
+                        int64_t iw = ow * sw - pw + kw * dw;
+                        r[ow] = iw >= 0 && iw < iw_n ? xr[iw] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void im2col(const struct veil_geom *g, const float *x, size_t cin, size_t krn, size_t osz,
                    float *col)
 {
+    if (g->sp <= 2) {
+        im2col_2d(g, x, cin, osz, col);
+        return;
+    }
     int64_t kidx[VEIL_ENGINE_RANK_MAX];
     int64_t oidx[VEIL_ENGINE_RANK_MAX];
     size_t isz = 1;
