@@ -91,6 +91,12 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
                              const Onnx__GraphProto *gp, uint32_t depth,
                              struct veil_engine_diag *diag, struct veil_engine_graph **out);
 void veil_graph_free(struct veil_engine_graph *g);
+/* Message nesting in protobuf wire bytes, checked against the schema before protobuf-c (which
+ * recurses once per level) sees them: deeper than VEIL_ENGINE_PB_DEPTH_MAX is
+ * VEIL_ERR_ENGINE_LIMIT, malformed wire format VEIL_ERR_ENGINE_MODEL. */
+#define VEIL_ENGINE_PB_DEPTH_MAX 100
+VEIL_RESULT veil_pb_check_nesting(const void *data, size_t size,
+                                  const ProtobufCMessageDescriptor *d);
 /* TensorProto -> tensor, every size bounded (initializers, Constant, attributes). */
 VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t);
 /* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */

@@ -64,6 +64,7 @@ static VEIL_RESULT parse(const void *data, size_t size, struct veil_engine_model
     m->alloc.allocator_data = m;
     m->alloc_max = size <= (SIZE_MAX - ALLOC_SLACK) / ALLOC_FACTOR ? size * ALLOC_FACTOR : SIZE_MAX;
     m->alloc_max += ALLOC_SLACK;
+    GUARD(veil_pb_check_nesting(data, size, &onnx__model_proto__descriptor));
     m->proto = onnx__model_proto__unpack(&m->alloc, size, data);
     ENSURE(m->proto != NULL, VEIL_ERR_ENGINE_MODEL);
     ENSURE(m->proto->graph != NULL, VEIL_ERR_ENGINE_MODEL);

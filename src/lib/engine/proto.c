@@ -234,6 +234,77 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, st
     return VEIL_RESULT_OK;
 }
 
+/* ---- nesting check before protobuf-c (whose unpacking recurses once per nested message) ---- */
+
+static VEIL_RESULT rd_varint(struct veil_rd *r, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t b;
+        GUARD(veil_rd_u8(r, &b));
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return VEIL_RESULT_OK;
+        }
+    }
+    BAIL(VEIL_ERR_ENGINE_MODEL);
+}
+
+/* Walks the wire format of one message of type d: every sub-message field is descended into,
+ * at most depth_left levels; anything malformed is VEIL_ERR_ENGINE_MODEL. */
+static VEIL_RESULT check_nesting(struct veil_rd *r, const ProtobufCMessageDescriptor *d,
+                                 uint32_t depth_left)
+{
+    ENSURE(depth_left > 0, VEIL_ERR_ENGINE_LIMIT);
+    while (veil_rd_left(r) > 0) {
+        uint64_t key;
+        uint64_t len;
+        struct veil_rd sub;
+        const ProtobufCFieldDescriptor *f;
+
+        if (!veil_ok(rd_varint(r, &key))) {
+            BAIL(VEIL_ERR_ENGINE_MODEL);
+        }
+        switch (key & 7) {
+            case 0: /* varint */
+                ENSURE(veil_ok(rd_varint(r, &len)), VEIL_ERR_ENGINE_MODEL);
+                break;
+            case 1: /* 64-bit */
+                ENSURE(veil_ok(veil_rd_skip(r, 8)), VEIL_ERR_ENGINE_MODEL);
+                break;
+            case 5: /* 32-bit */
+                ENSURE(veil_ok(veil_rd_skip(r, 4)), VEIL_ERR_ENGINE_MODEL);
+                break;
+            case 2: /* length-delimited: a sub-message when the schema says so */
+                ENSURE(veil_ok(rd_varint(r, &len)), VEIL_ERR_ENGINE_MODEL);
+                ENSURE(len <= veil_rd_left(r), VEIL_ERR_ENGINE_MODEL);
+                ENSURE(veil_ok(veil_rd_sub(r, (size_t)len, &sub)), VEIL_ERR_ENGINE_MODEL);
+                f = key >> 3 <= UINT32_MAX
+                        ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                        : NULL;
+                if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    GUARD(check_nesting(&sub, f->descriptor, depth_left - 1));
+                }
+                break;
+            default: /* groups (3, 4) are not used by onnx.proto; 6, 7 do not exist */
+                BAIL(VEIL_ERR_ENGINE_MODEL);
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_pb_check_nesting(const void *data, size_t size,
+                                  const ProtobufCMessageDescriptor *d)
+{
+    struct veil_rd r;
+    if (size == 0) {
+        return VEIL_RESULT_OK;
+    }
+    veil_rd_init(&r, data, size);
+    return check_nesting(&r, d, VEIL_ENGINE_PB_DEPTH_MAX);
+}
+
 struct cap_alloc {
     ProtobufCAllocator a;
     size_t used;
@@ -265,6 +336,8 @@ VEIL_RESULT veil_tensor_decode(const void *data, size_t size, struct veil_tensor
     ENSURE(size <= TENSOR_PB_SIZE_MAX, VEIL_ERR_ENGINE_LIMIT);
     ca.a.allocator_data = &ca;
     ca.max = 8 * size + ((size_t)1 << 20);
+    r = veil_pb_check_nesting(data, size, &onnx__tensor_proto__descriptor);
+    ENSURE(veil_ok(r), r.code == VEIL_ERR_ENGINE_LIMIT ? r.code : VEIL_ERR_ENGINE_TENSOR);
     p = onnx__tensor_proto__unpack(&ca.a, size, data);
     ENSURE(p != NULL, VEIL_ERR_ENGINE_TENSOR);
     r = veil_tensor_from_proto(p, t);

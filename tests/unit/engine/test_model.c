@@ -657,9 +657,56 @@ static void test_bad_attribute_tensor(void **state)
     expect_load_err(&b, VEIL_ERR_ENGINE_EXTERNAL);
 }
 
+/* Messages nested deeper than protobuf-c can unpack without exhausting the stack are refused
+ * before protobuf-c sees them (Model.graph -> Graph.node -> Node.attribute -> Attribute.g -> ...).
+ */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    return n;
+}
+
+/* Wraps buf[off..size) in field `num` (length-delimited), writing backwards; returns new off. */
+static size_t wrap(uint8_t *buf, size_t off, size_t size, uint32_t num)
+{
+    uint8_t hdr[20];
+    size_t n = put_varint(hdr, (uint64_t)num << 3 | 2);
+    n += put_varint(hdr + n, size - off);
+    assert_true(off >= n);
+    memcpy(buf + off - n, hdr, n);
+    return off - n;
+}
+
+static void test_deep_nesting(void **state)
+{
+    enum { SIZE = 1 << 20 };
+    uint8_t *buf = malloc(SIZE);
+    size_t off = SIZE;
+    struct veil_engine_model *m = NULL;
+    static const uint8_t group[] = {0x0b, 0x0c}; /* field 1 as a (deprecated) group */
+    (void)state;
+
+    assert_non_null(buf);
+    for (int i = 0; i < 20000; i++) {
+        off = wrap(buf, off, SIZE, 6); /* AttributeProto.g */
+        off = wrap(buf, off, SIZE, 5); /* NodeProto.attribute */
+        off = wrap(buf, off, SIZE, 1); /* GraphProto.node */
+    }
+    off = wrap(buf, off, SIZE, 7); /* ModelProto.graph */
+    EXPECT_ERR(veil_engine_load(buf + off, SIZE - off, NULL, &m), VEIL_ERR_ENGINE_LIMIT);
+    EXPECT_ERR(veil_engine_load(group, sizeof(group), NULL, &m), VEIL_ERR_ENGINE_MODEL);
+    EXPECT_NULL(m);
+    free(buf);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data, test_plan, test_bad_attribute_tensor)
+               test_shape_limits, test_external_data, test_plan, test_bad_attribute_tensor,
+               test_deep_nesting)
