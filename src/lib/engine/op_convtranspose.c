@@ -103,6 +103,35 @@ static VEIL_RESULT ct_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, VEIL_DT_FLOAT, c->in[0]->rank, dims);
 }
 
+/* Scatters the GEMM columns into the 2-D output without a division per element. */
+static void col2im_2d(const struct ct_geom *g, const float *cols, size_t mg, size_t isz, float *y)
+{
+    size_t osz = (size_t)(g->out[0] * g->out[1]);
+    for (size_t m = 0; m < mg; m++) {
+        for (int64_t kh = 0; kh < g->k[0]; kh++) {
+            for (int64_t kw = 0; kw < g->k[1]; kw++) {
+                const float *col =
+                    cols +
+                    ((m * (size_t)g->k[0] + (size_t)kh) * (size_t)g->k[1] + (size_t)kw) * isz;
+                for (int64_t ih = 0; ih < g->in[0]; ih++) {
+                    int64_t oh = ih * g->stride[0] - g->pad[0] + kh * g->dil[0];
+                    if (oh < 0 || oh >= g->out[0]) {
+                        continue;
+                    }
+                    float *yr = y + m * osz + (size_t)(oh * g->out[1]);
+                    const float *cr = col + (size_t)(ih * g->in[1]);
+                    for (int64_t iw = 0; iw < g->in[1]; iw++) {
+                        int64_t ow = iw * g->stride[1] - g->pad[1] + kw * g->dil[1];
+                        if (ow >= 0 && ow < g->out[1]) {
+                            yr[ow] += cr[iw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 static VEIL_RESULT ct_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -134,6 +163,10 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
             float *yg = (float *)y->data + ((size_t)n * (size_t)y->dims[1] + (size_t)gr * mg) * osz;
             veil_sgemm(true, false, mg * krn, isz, cg, 1.0f, wg, mg * krn, xg, isz, 0.0f, cols,
                        isz);
+            if (g.sp == 2) {
+                col2im_2d(&g, cols, mg, isz, yg);
+                continue;
+            }
             for (size_t m = 0; m < mg; m++) {
                 for (size_t kr = 0; kr < krn; kr++) {
                     int64_t kidx[VEIL_ENGINE_RANK_MAX];
