@@ -27,6 +27,7 @@
 #define VEIL_ENGINE_NAME_SIZE_MAX   4096
 #define VEIL_ENGINE_THREADS_MAX     256
 #define VEIL_ENGINE_LOOP_MAX        ((int64_t)1 << 24)
+#define VEIL_ENGINE_WORK_MAX        ((uint64_t)1 << 40) /* ~multiply-adds in one node */
 
 /* ONNX TensorProto.DataType codes. */
 enum veil_dtype {
@@ -113,9 +114,11 @@ void veil_engine_free(struct veil_engine_model *m);
 VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned threads);
 
 /* Tighter run-time limits than the defaults (VEIL_ENGINE_TENSOR_SIZE_MAX bytes per tensor,
- * VEIL_ENGINE_LOOP_MAX iterations per Loop): for serving untrusted models, and for fuzzing. */
+ * VEIL_ENGINE_LOOP_MAX iterations per Loop, VEIL_ENGINE_WORK_MAX units of work per node, roughly
+ * multiply-adds): for serving untrusted models, and for fuzzing. Exceeding one fails the run
+ * with VEIL_ERR_ENGINE_LIMIT instead of allocating or computing without end. */
 VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
-                                   int64_t loop_iterations_max);
+                                   int64_t loop_iterations_max, uint64_t work_max);
 
 /* Static shape inference and memory planning: with every input's shape static, one planning run
  * on zero inputs infers every value's type and shape, and intermediates get offsets in one

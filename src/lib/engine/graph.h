@@ -81,6 +81,7 @@ struct veil_engine_model {
     unsigned threads;
     size_t tensor_size_max;        /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
     int64_t loop_iterations_max;   /* per Loop node execution */
+    uint64_t work_max;             /* per node execution, ~multiply-adds */
     int ext_dirfd;                 /* directory for external data while loading, or -1 */
     struct veil_engine_plan *plan; /* static memory plan (veil_engine_plan), or NULL */
     struct veil_engine_graph *main;

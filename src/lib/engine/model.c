@@ -142,6 +142,7 @@ static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_en
     m->threads = 0;
     m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
     m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
+    m->work_max = VEIL_ENGINE_WORK_MAX;
     m->ext_dirfd = -1; /* the directory is only read while loading */
     *out = m;
     return VEIL_RESULT_OK;
@@ -171,13 +172,15 @@ VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned thread
 }
 
 VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
-                                   int64_t loop_iterations_max)
+                                   int64_t loop_iterations_max, uint64_t work_max)
 {
+    ENSURE(work_max <= VEIL_ENGINE_WORK_MAX, VEIL_ERR_USAGE_LIMIT);
     ENSURE(tensor_size_max <= VEIL_ENGINE_TENSOR_SIZE_MAX, VEIL_ERR_USAGE_LIMIT);
     ENSURE(loop_iterations_max >= 0 && loop_iterations_max <= VEIL_ENGINE_LOOP_MAX,
            VEIL_ERR_USAGE_LIMIT);
     m->tensor_size_max = tensor_size_max;
     m->loop_iterations_max = loop_iterations_max;
+    m->work_max = work_max;
     return VEIL_RESULT_OK;
 }
 

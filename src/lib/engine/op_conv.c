@@ -317,6 +317,7 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     j.krn = veil_op_span(c->in[1], 2, c->in[1]->rank);
     j.osz = veil_op_span(c->out[0], 2, c->out[0]->rank);
     j.isz = veil_op_span(c->in[0], 2, c->in[0]->rank);
+    GUARD(veil_op_work(c, c->out[0]->count, j.cin_g, j.krn, 1));
     ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);
     if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {

@@ -152,6 +152,7 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
     krn = veil_op_span(w, 2, w->rank);
     isz = veil_op_span(x, 2, x->rank);
     osz = veil_op_span(y, 2, y->rank);
+    GUARD(veil_op_work(c, x->count, mg, krn, 1));
     ENSURE(mg * krn <= veil_op_size_max(c) / (isz + 1) / sizeof(float), VEIL_ERR_ENGINE_LIMIT);
     cols = malloc(mg * krn * isz * sizeof(float) + 1);
     ENSURE(cols != NULL, VEIL_ERR_NOMEM);

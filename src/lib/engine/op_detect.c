@@ -84,6 +84,7 @@ static VEIL_RESULT nms_select(const struct veil_op_ctx *c, int64_t *out, size_t 
     size_t n = 0;
 
     GUARD(nms_params(c, &p));
+    GUARD(veil_op_work(c, (uint64_t)boxes->dims[0], (uint64_t)scores->dims[1], nb, nb));
     cand = malloc((nb + 1) * sizeof(*cand));
     sel = malloc((nb + 1) * sizeof(*sel));
     if (cand == NULL || sel == NULL) {
@@ -231,6 +232,8 @@ static VEIL_RESULT roi_run(struct veil_op_ctx *c)
         gh = gh < 0 ? 0 : (gh > 1024 ? 1024 : gh);
         gw = gw < 0 ? 0 : (gw > 1024 ? 1024 : gw);
         double count = (double)(gh * gw > 0 ? gh * gw : 1);
+        GUARD(veil_op_work(c, (uint64_t)x->dims[1], (uint64_t)(a.oh * a.ow), (uint64_t)gh,
+                           (uint64_t)gw));
         for (int64_t ch = 0; ch < x->dims[1]; ch++) {
             size_t plane = ((size_t)b * (size_t)x->dims[1] + (size_t)ch) * (size_t)(H * W);
             for (int64_t ph = 0; ph < a.oh; ph++) {
@@ -422,6 +425,7 @@ static VEIL_RESULT gs_run(struct veil_op_ctx *c)
     int64_t WO = g->dims[2];
 
     GUARD(gs_attrs(c, &a));
+    GUARD(veil_op_work(c, c->out[0]->count, 16, 1, 1));
     for (int64_t n = 0; n < x->dims[0]; n++) {
         for (int64_t ch = 0; ch < x->dims[1]; ch++) {
             size_t plane = ((size_t)n * (size_t)x->dims[1] + (size_t)ch) * (size_t)(H * W);

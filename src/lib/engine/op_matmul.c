@@ -109,6 +109,7 @@ static VEIL_RESULT matmul_run(struct veil_op_ctx *c)
     size_t *boff;
 
     GUARD(mm_plan(a, b, &p));
+    GUARD(veil_op_work(c, p.batch, p.m, p.n, p.k));
     aoff = calloc(p.batch > 0 ? p.batch : 1, sizeof(*aoff));
     boff = calloc(p.batch > 0 ? p.batch : 1, sizeof(*boff));
     if (aoff == NULL || boff == NULL) {
@@ -228,6 +229,7 @@ static VEIL_RESULT gemm_run(struct veil_op_ctx *c)
     struct gemm_job j;
 
     GUARD(gemm_attrs(c, &g));
+    GUARD(veil_op_work(c, g.m, g.n, g.k, 1));
     if (cc != NULL && g.beta != 0.0f) {
         struct veil_bcast it;
         const float *pc = cc->data;

@@ -112,8 +112,10 @@ static VEIL_RESULT det_run(struct veil_op_ctx *c)
     const struct veil_tensor *x = c->in[0];
     size_t n = (size_t)x->dims[x->rank - 1];
     size_t mats = veil_op_span(x, 0, x->rank - 2);
-    double *a = malloc((n * n + 1) * sizeof(*a));
+    double *a;
 
+    GUARD(veil_op_work(c, mats, n, n, n));
+    a = malloc((n * n + 1) * sizeof(*a));
     ENSURE(a != NULL, VEIL_ERR_NOMEM);
     for (size_t m = 0; m < mats; m++) {
         double det = 1.0;
@@ -296,8 +298,11 @@ static VEIL_RESULT einsum_shape(struct veil_op_ctx *c)
         ENSURE(c->in[k]->dtype == c->in[0]->dtype, VEIL_ERR_ENGINE_SHAPE);
     }
     for (uint32_t i = 0; i < e.nletters; i++) {
-        ENSURE(e.size[i] == 0 || work <= ((size_t)1 << 34) / (size_t)e.size[i],
-               VEIL_ERR_ENGINE_LIMIT);
+        if (e.size[i] == 0) {
+            work = 0;
+            break;
+        }
+        GUARD(veil_op_work(c, work, (uint64_t)e.size[i], e.nin, 1));
         work *= (size_t)e.size[i];
     }
     for (uint32_t i = 0; i < e.len[e.nin]; i++) {
@@ -397,7 +402,7 @@ static VEIL_RESULT uniq_plan(const struct veil_op_ctx *c, struct uniq *u, size_t
         u->n = (size_t)x->dims[*ax];
         u->inner = veil_op_span(x, *ax + 1, x->rank);
     }
-    ENSURE(u->n <= ((size_t)1 << 20), VEIL_ERR_ENGINE_LIMIT); /* quadratic reference kernel */
+    GUARD(veil_op_work(c, u->n, u->n, u->outer * u->inner, 1)); /* quadratic reference kernel */
     *first = calloc(u->n + 1, sizeof(size_t));
     *inv = calloc(u->n + 1, sizeof(size_t));
     *count = calloc(u->n + 1, sizeof(size_t));
@@ -604,6 +609,7 @@ static VEIL_RESULT dft_run(struct veil_op_ctx *c)
     inner = veil_op_span(x, ax + 1, x->rank - 1);
     nin = (size_t)x->dims[ax];
     nout = (size_t)y->dims[ax];
+    GUARD(veil_op_work(c, outer * inner, nout, (uint64_t)len, 1));
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {
             for (size_t k = 0; k < nout; k++) {
@@ -687,6 +693,7 @@ static VEIL_RESULT stft_run(struct veil_op_ctx *c)
     size_t bins = (size_t)y->dims[2];
 
     GUARD(stft_plan(c, &step, &flen, &frames, &one));
+    GUARD(veil_op_work(c, (uint64_t)x->dims[0], (uint64_t)frames, bins, (uint64_t)flen));
     for (int64_t b = 0; b < x->dims[0]; b++) {
         for (int64_t f = 0; f < frames; f++) {
             for (size_t k = 0; k < bins; k++) {

@@ -192,6 +192,7 @@ static VEIL_RESULT lrn_run(struct veil_op_ctx *c)
     GUARD(veil_attr_float(c, "beta", 0.75f, &beta));
     GUARD(veil_attr_float(c, "bias", 1.0f, &bias));
     GUARD(veil_attr_int(c, "size", 0, &size));
+    GUARD(veil_op_work(c, x->count, (uint64_t)size, 1, 1));
     for (int64_t b = 0; b < x->dims[0]; b++) {
         for (int64_t k = 0; k < ch; k++) {
             int64_t lo = k - (size - 1) / 2;

@@ -57,8 +57,10 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
     isz = veil_op_span(x, 2, x->rank);
     osz = veil_op_span(y, 2, y->rank);
     for (uint32_t i = 0; i < g.sp; i++) {
+        GUARD(veil_op_work(c, ksz, (uint64_t)g.kernel[i], 1, 1));
         ksz *= (size_t)g.kernel[i];
     }
+    GUARD(veil_op_work(c, planes, osz, ksz, 1));
     for (size_t pl = 0; pl < planes; pl++) {
         for (size_t o = 0; o < osz; o++) {
             int64_t oidx[VEIL_ENGINE_RANK_MAX];

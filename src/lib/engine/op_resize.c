@@ -270,6 +270,9 @@ static VEIL_RESULT resize_run_k(struct veil_op_ctx *c, bool upsample)
     size_t acc = 1;
 
     GUARD(rplan_make(c, upsample, &p));
+    GUARD(veil_op_work(
+        c, y->count, p.mode == RM_NEAREST ? 1 : (p.mode == RM_LINEAR ? 2 : 4), r,
+        (uint64_t)1 << (p.mode == RM_NEAREST ? 0 : (p.mode == RM_LINEAR ? r : 2 * r))));
     for (uint32_t d = r; d-- > 0;) {
         xs[d] = acc;
         acc *= (size_t)x->dims[d];

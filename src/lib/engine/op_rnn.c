@@ -336,6 +336,8 @@ static VEIL_RESULT rnn_run(struct veil_op_ctx *c)
     double *buf;
 
     GUARD(rnn_plan(c, &r));
+    GUARD(veil_op_work(c, (uint64_t)(r.dirs * r.batch * r.seq), r.gates, (uint64_t)r.hidden,
+                       (uint64_t)(r.input + r.hidden)));
     if (r.kind != K_LSTM) {
         c0 = NULL;
         pp = NULL;

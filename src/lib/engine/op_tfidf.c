@@ -97,6 +97,7 @@ static VEIL_RESULT tfidf_run(struct veil_op_ctx *c)
     size_t len = (size_t)x->dims[x->rank - 1];
 
     GUARD(tfidf_attrs(c, &t));
+    GUARD(veil_op_work(c, rows * len, (uint64_t)(t.skip + 1) * (uint64_t)t.max_n, t.npool + 1, 1));
     for (size_t r = 0; r < rows; r++) {
         float *yr = y + r * (size_t)t.out;
         for (size_t i = 0; i < len; i++) {

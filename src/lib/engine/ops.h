@@ -18,6 +18,26 @@ static inline size_t veil_op_size_max(const struct veil_op_ctx *c)
     return c->frame != NULL ? c->frame->graph->model->tensor_size_max : VEIL_ENGINE_TENSOR_SIZE_MAX;
 }
 
+/* The node's work (the product of up to 4 factors, ~multiply-adds) must fit the model's budget:
+ * a hostile model then fails with VEIL_ERR_ENGINE_LIMIT instead of computing for hours. */
+static inline VEIL_RESULT veil_op_work(const struct veil_op_ctx *c, uint64_t a, uint64_t b,
+                                       uint64_t d, uint64_t e)
+{
+    uint64_t max = c->frame != NULL ? c->frame->graph->model->work_max : VEIL_ENGINE_WORK_MAX;
+    uint64_t f[4] = {a, b, d, e};
+    uint64_t w = 1;
+    for (int i = 0; i < 4; i++) {
+        if (f[i] == 0) {
+            return VEIL_RESULT_OK;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        ENSURE(w <= max / f[i], VEIL_ERR_ENGINE_LIMIT);
+        w *= f[i];
+    }
+    return VEIL_RESULT_OK;
+}
+
 /* Input k, which must be present. */
 VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t);
 /* The node must have between lo and hi inputs and at least out_min outputs. */

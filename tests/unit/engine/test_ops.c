@@ -8,6 +8,7 @@
 #define IN_MAX 4
 
 static unsigned run_threads = 1;
+static uint64_t run_work_max = VEIL_ENGINE_WORK_MAX;
 
 /* Builds and runs a one-node model: inputs i0..i{n-1} (graph inputs), outputs o0..o{m-1}. */
 static veil_result run_one(const char *op, uint32_t nin, const struct veil_tensor *ins,
@@ -66,6 +67,8 @@ static veil_result run_one(const char *op, uint32_t nin, const struct veil_tenso
     free(buf);
     if (veil_ok(r)) {
         EXPECT_OK(veil_engine_set_threads(model, run_threads));
+        EXPECT_OK(veil_engine_set_limits(model, VEIL_ENGINE_TENSOR_SIZE_MAX, VEIL_ENGINE_LOOP_MAX,
+                                         run_work_max));
         r = veil_engine_run(model, ins, outs, NULL);
         veil_engine_free(model);
     }
@@ -354,6 +357,26 @@ static void test_threads_agree(void **state)
     }
 }
 
+/* The per-node work budget turns an expensive node into an error, not a long computation. */
+static void test_work_budget(void **state)
+{
+    struct veil_tensor in[2];
+    struct veil_tensor out[1] = {{0}};
+    int64_t da[2] = {40, 300};
+    int64_t db[2] = {300, 270};
+    (void)state;
+
+    make(&in[0], VEIL_DT_FLOAT, 2, da, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 2, db, NULL);
+    run_work_max = 40 * 300 * 270 - 1;
+    EXPECT_ERR(run_one("MatMul", 2, in, NULL, 0, 1, out), VEIL_ERR_ENGINE_LIMIT);
+    run_work_max = 40 * 300 * 270;
+    EXPECT_OK(run_one("MatMul", 2, in, NULL, 0, 1, out));
+    run_work_max = VEIL_ENGINE_WORK_MAX;
+    free_n(out, 1);
+    free_n(in, 2);
+}
+
 VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
-               test_conv, test_half_precision, test_threads_agree)
+               test_conv, test_half_precision, test_threads_agree, test_work_budget)
