@@ -139,7 +139,35 @@ static VEIL_RESULT ln_run(struct veil_op_ctx *c)
     GUARD(veil_op_axis(axis, x->rank, 0, &ax));
     size_t rows = veil_op_span(x, 0, ax);
     size_t n = veil_op_span(x, ax, x->rank);
-    for (size_t r = 0; r < rows; r++) {
+    bool f32 = x->dtype == VEIL_DT_FLOAT && scale->dtype == VEIL_DT_FLOAT && scale->count == n &&
+               (bias == NULL || (bias->dtype == VEIL_DT_FLOAT && bias->count == n));
+    for (size_t r = 0; f32 && r < rows; r++) {
+        const float *xr = (const float *)x->data + r * n;
+        float *yr = (float *)c->out[0]->data + r * n;
+        const float *sc = scale->data;
+        const float *bi = bias != NULL ? bias->data : NULL;
+        double mean = 0;
+        double var = 0;
+        for (size_t i = 0; i < n; i++) {
+            mean += xr[i];
+        }
+        mean /= (double)(n > 0 ? n : 1);
+        for (size_t i = 0; i < n; i++) {
+            var += ((double)xr[i] - mean) * ((double)xr[i] - mean);
+        }
+        var /= (double)(n > 0 ? n : 1);
+        double inv = 1.0 / sqrt(var + eps);
+        for (size_t i = 0; i < n; i++) {
+            yr[i] = (float)(((double)xr[i] - mean) * inv * sc[i] + (bi != NULL ? bi[i] : 0.0));
+        }
+        if (c->out_count > 1) {
+            veil_tensor_set_f64(c->out[1], r, mean);
+        }
+        if (c->out_count > 2) {
+            veil_tensor_set_f64(c->out[2], r, inv);
+        }
+    }
+    for (size_t r = 0; !f32 && r < rows; r++) {
         double mean = 0;
         double var = 0;
         for (size_t i = 0; i < n; i++) {

@@ -239,6 +239,28 @@ static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
     return veil_op_out_like(c, 0, c->in[0]);
 }
 
+/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). */
+static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double mx = -INFINITY;
+        double sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            mx = xr[j] > mx ? xr[j] : mx;
+        }
+        for (size_t j = 0; j < n; j++) {
+            sum += exp((double)xr[j] - mx);
+        }
+        double ls = log(sum);
+        for (size_t j = 0; j < n; j++) {
+            double d = (double)xr[j] - mx;
+            yr[j] = (float)(log_softmax ? d - ls : exp(d) / sum);
+        }
+    }
+}
+
 static VEIL_RESULT smax_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -261,6 +283,10 @@ static VEIL_RESULT smax_run(struct veil_op_ctx *c)
     } else {
         n = (size_t)x->dims[ax];
         inner = veil_op_span(x, ax + 1, x->rank);
+    }
+    if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
+        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L');
+        return VEIL_RESULT_OK;
     }
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {
