@@ -446,4 +446,187 @@ out:
 
 const struct veil_op veil_op_If = {"If", if_shape, if_run, true};
 const struct veil_op veil_op_Loop = {"Loop", loop_shape, loop_run, true};
-const struct veil_op veil_op_Scan = {"Scan", scan_shape, scan_run, true};
+/* ---- Scan-8: a batch axis first, optional sequence_lens as input 0, directions ---- */
+struct scan8 {
+    uint32_t first;  /* index of the first state input (1: after sequence_lens) */
+    uint32_t nstate; /* loop state variables */
+    uint32_t nscan;  /* scan inputs */
+    uint32_t nout;   /* scan outputs */
+    int64_t batch;
+    int64_t len;
+};
+
+static VEIL_RESULT scan8_attrs(const struct veil_op_ctx *c, struct scan8 *a)
+{
+    const struct veil_engine_graph *g = veil_attr_graph(c, "body");
+    const struct veil_tensor *sl = veil_op_in(c, 0);
+    int64_t nscan;
+
+    ENSURE(g != NULL && c->in_count >= 2, VEIL_ERR_ENGINE_SHAPE);
+    GUARD(veil_attr_int(c, "num_scan_inputs", 0, &nscan));
+    a->first = 1;
+    ENSURE(nscan >= 1 && nscan <= (int64_t)(c->in_count - a->first), VEIL_ERR_ENGINE_ATTR);
+    a->nscan = (uint32_t)nscan;
+    a->nstate = c->in_count - a->first - a->nscan;
+    ENSURE(c->out_count >= a->nstate, VEIL_ERR_ENGINE_SHAPE);
+    a->nout = c->out_count - a->nstate;
+    ENSURE(g->input_count == a->nstate + a->nscan && g->output_count == c->out_count,
+           VEIL_ERR_ENGINE_GRAPH);
+    for (uint32_t k = a->first; k < c->in_count; k++) {
+        ENSURE(c->in[k] != NULL && c->in[k]->rank >= 1, VEIL_ERR_ENGINE_SHAPE);
+        ENSURE(c->in[k]->dims[0] == c->in[a->first]->dims[0], VEIL_ERR_ENGINE_SHAPE);
+    }
+    a->batch = c->in[a->first]->dims[0];
+    a->len = -1;
+    for (uint32_t k = 0; k < a->nscan; k++) {
+        const struct veil_tensor *x = c->in[a->first + a->nstate + k];
+        ENSURE(x->rank >= 2 && (a->len < 0 || a->len == x->dims[1]), VEIL_ERR_ENGINE_SHAPE);
+        a->len = x->dims[1];
+    }
+    /* per-batch lengths other than the full length would need padded outputs */
+    for (size_t b = 0; sl != NULL && b < sl->count; b++) {
+        ENSURE(veil_tensor_get_i64(sl, b) == a->len, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* One batch entry: states and scan inputs already sliced to that entry. */
+static VEIL_RESULT scan8_batch(struct veil_op_ctx *c, const struct scan8 *a,
+                               struct veil_tensor *state, const struct veil_tensor *scan,
+                               struct loop_state *s, struct veil_tensor *slices)
+{
+    const struct veil_engine_graph *g = veil_attr_graph(c, "body");
+    const int64_t *dirs;
+    size_t ndirs;
+    veil_result r = VEIL_RESULT_OK;
+
+    GUARD(veil_attr_ints(c, "directions", &dirs, &ndirs));
+    ENSURE(ndirs == 0 || ndirs == a->nscan, VEIL_ERR_ENGINE_ATTR);
+    for (int64_t t = 0; t < a->len && veil_ok(r); t++) {
+        for (uint32_t k = 0; k < a->nscan && veil_ok(r); k++) {
+            size_t at = ndirs && dirs[k] ? (size_t)(a->len - 1 - t) : (size_t)t;
+            r = take_slice(&scan[k], 0, at, &slices[k]);
+        }
+        for (uint32_t k = 0; k < a->nstate; k++) {
+            s->in[k] = &state[k];
+        }
+        for (uint32_t k = 0; k < a->nscan; k++) {
+            s->in[a->nstate + k] = &slices[k];
+        }
+        if (veil_ok(r)) {
+            r = run_sub(c, g, s->in, a->nstate + a->nscan, s->res);
+        }
+        free_all(slices, a->nscan);
+        if (!veil_ok(r)) {
+            break;
+        }
+        for (uint32_t k = 0; k < a->nstate; k++) {
+            veil_tensor_free(&state[k]);
+            state[k] = s->res[k];
+            memset(&s->res[k], 0, sizeof(s->res[k]));
+        }
+        for (uint32_t k = 0; k < a->nout && veil_ok(r); k++) {
+            r = collect_push(&s->col[k], &s->res[a->nstate + k],
+                             c->frame->graph->model->tensor_size_max);
+        }
+        free_all(s->res, c->out_count);
+    }
+    return r;
+}
+
+static VEIL_RESULT scan8_run(struct veil_op_ctx *c)
+{
+    struct scan8 a;
+    struct loop_state s = {0};
+    struct veil_tensor *state;
+    struct veil_tensor *scan;
+    struct veil_tensor *slices;
+    struct collect *final;
+    size_t size_max = c->frame->graph->model->tensor_size_max;
+    veil_result r;
+
+    GUARD(scan8_attrs(c, &a));
+    state = calloc(a.nstate + 1, sizeof(*state));
+    scan = calloc(a.nscan + 1, sizeof(*scan));
+    slices = calloc(a.nscan + 1, sizeof(*slices));
+    final = calloc(c->out_count + 1, sizeof(*final)); /* per output: one entry per batch */
+    s.res = calloc(c->out_count + 1, sizeof(*s.res));
+    s.in = calloc(a.nstate + a.nscan + 1, sizeof(*s.in));
+    s.col = calloc(a.nout + 1, sizeof(*s.col));
+    r = veil_result_of(VEIL_ERR_NOMEM);
+    if (state == NULL || scan == NULL || slices == NULL || final == NULL || s.res == NULL ||
+        s.in == NULL || s.col == NULL) {
+        goto out;
+    }
+    r = VEIL_RESULT_OK;
+    for (int64_t b = 0; b < a.batch && veil_ok(r); b++) {
+        for (uint32_t k = 0; k < a.nstate && veil_ok(r); k++) {
+            r = take_slice(c->in[a.first + k], 0, (size_t)b, &state[k]);
+        }
+        for (uint32_t k = 0; k < a.nscan && veil_ok(r); k++) {
+            r = take_slice(c->in[a.first + a.nstate + k], 0, (size_t)b, &scan[k]);
+        }
+        if (veil_ok(r)) {
+            r = scan8_batch(c, &a, state, scan, &s, slices);
+        }
+        for (uint32_t k = 0; k < a.nout && veil_ok(r); k++) {
+            struct veil_tensor stacked = {0};
+            r = stack(s.col[k].t, s.col[k].n, 0, false, VEIL_DT_FLOAT, size_max, &stacked);
+            if (veil_ok(r)) {
+                r = collect_push(&final[a.nstate + k], &stacked, size_max);
+            }
+            veil_tensor_free(&stacked);
+            free_all(s.col[k].t, s.col[k].n);
+            s.col[k].n = 0;
+            s.col[k].bytes = 0;
+        }
+        for (uint32_t k = 0; k < a.nstate && veil_ok(r); k++) {
+            r = collect_push(&final[k], &state[k], size_max);
+        }
+        free_all(state, a.nstate);
+        free_all(scan, a.nscan);
+    }
+    for (uint32_t k = 0; k < c->out_count && veil_ok(r); k++) {
+        r = stack(final[k].t, final[k].n, 0, false, VEIL_DT_FLOAT, size_max, c->out[k]);
+    }
+    if (!veil_ok(r)) {
+        for (uint32_t k = 0; k < c->out_count; k++) {
+            veil_tensor_free(c->out[k]);
+        }
+    }
+out:
+    if (final != NULL) {
+        collect_free(final, c->out_count);
+    }
+    if (s.col != NULL) {
+        collect_free(s.col, a.nout);
+    }
+    if (state != NULL) {
+        free_all(state, a.nstate);
+    }
+    if (scan != NULL) {
+        free_all(scan, a.nscan);
+    }
+    free(state);
+    free(scan);
+    free(slices);
+    free(s.res);
+    free(s.in);
+    return r;
+}
+
+static VEIL_RESULT scan_any_shape(struct veil_op_ctx *c)
+{
+    struct scan8 a;
+    if (c->opset < 9) {
+        return scan8_attrs(c, &a);
+    }
+    return scan_shape(c);
+}
+
+static VEIL_RESULT scan_any_run(struct veil_op_ctx *c)
+{
+    return c->opset < 9 ? scan8_run(c) : scan_run(c);
+}
+
+const struct veil_op veil_op_Scan = {"Scan", scan_any_shape, scan_any_run, true};
