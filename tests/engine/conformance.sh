@@ -27,6 +27,18 @@ for suite in node pytorch-converted pytorch-operator simple; do
     fi
     echo "$suite: $(tail -n 1 "$tmp/$suite.txt")"
 done
+# every skip must be an expected one
+unexpected=0
+for suite in node pytorch-converted pytorch-operator simple; do
+    while read -r line; do
+        name="$suite/$(basename "$(echo "$line" | awk '{print $2}' | sed 's|/*:*$||')")"
+        if ! grep -qxF "$name" "$(dirname "$0")/expected_skips.txt"; then
+            echo "UNEXPECTED SKIP $name: $line"
+            unexpected=1
+        fi
+    done < <(grep -E '^skip' "$tmp/$suite.txt" || true)
+done
+[ "$unexpected" -eq 0 ] || status=1
 # the node suite again with static memory plans (veil_engine_plan) where input shapes are static
 rc=0
 "$veil" onnx check --plan --quiet --skip-unsupported "$data/node"/*/ >"$tmp/node-plan.txt" 2>&1 || rc=$?
