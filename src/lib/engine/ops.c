@@ -213,6 +213,16 @@ bool veil_sgemm_uses_blas(void)
 #endif
 }
 
+void veil_sgemm_set_blas(bool on)
+{
+#if VEIL_HAVE_OPENBLAS
+    (void)pthread_once(&blas_once, blas_init);
+    blas_on = on;
+#else
+    (void)on;
+#endif
+}
+
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
 {

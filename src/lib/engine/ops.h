@@ -128,6 +128,8 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
  * Large products go to OpenBLAS when the build has it (and VEIL_ENGINE_GEMM is not "reference");
  * veil_sgemm_ref is the plain C kernel. */
 bool veil_sgemm_uses_blas(void);
+/* Benchmarks only: switch the OpenBLAS dispatch off (false) or back on (no-op without it). */
+void veil_sgemm_set_blas(bool on);
 void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                     size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
