@@ -3,12 +3,14 @@
  * veil onnx run MODEL --input name=file.pb ... -o DIR
  * veil onnx bench MODEL [--threads N] [--iterations K] [--input name=file.pb ...]
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "cli.h"
@@ -222,21 +224,87 @@ static enum check_status check_dir(const char *dir, bool skip, bool plan, char *
     return st;
 }
 
+struct check_opts {
+    bool skip;
+    bool quiet;
+    bool plan;
+    size_t counts[4];
+};
+
+static void check_one(struct check_opts *o, const char *dir)
+{
+    static const char *const label[] = {"pass", "FAIL", "skip-op", "skip-type"};
+    char why[512] = "";
+    enum check_status st = check_dir(dir, o->skip, o->plan, why, sizeof(why));
+    o->counts[st]++;
+    if (!o->quiet || st != CHECK_PASS) {
+        (void)printf("%-9s %s%s%s\n", label[st], dir, why[0] ? ": " : "", why);
+    }
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory without model.onnx is a suite: each subdirectory (sorted) is a test. */
+static void check_path(struct check_opts *o, const char *dir)
+{
+    char path[4096];
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+
+    (void)snprintf(path, sizeof(path), "%s/model.onnx", dir);
+    if (!is_dir(dir) || access(path, F_OK) == 0 || (d = opendir(dir)) == NULL) {
+        check_one(o, dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        (void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (!is_dir(path)) {
+            continue;
+        }
+        if (n == cap) {
+            size_t nc = cap == 0 ? 64 : cap * 2;
+            char **nn = realloc(names, nc * sizeof(*nn));
+            if (nn == NULL) {
+                break;
+            }
+            names = nn;
+            cap = nc;
+        }
+        names[n] = strdup(path);
+        if (names[n] != NULL) {
+            n++;
+        }
+    }
+    (void)closedir(d);
+    qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        check_one(o, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
 static int onnx_check(int argc, char **argv)
 {
-    bool skip = false;
-    bool quiet = false;
-    bool plan = false;
-    size_t counts[4] = {0};
+    struct check_opts o = {0};
     int first = 1;
 
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--skip-unsupported") == 0) {
-            skip = true;
+            o.skip = true;
         } else if (strcmp(argv[first], "--quiet") == 0) {
-            quiet = true;
+            o.quiet = true;
         } else if (strcmp(argv[first], "--plan") == 0) {
-            plan = true;
+            o.plan = true;
         } else {
             return cli_usage_error(CMD, "check: unknown option %s", argv[first]);
         }
@@ -245,19 +313,14 @@ static int onnx_check(int argc, char **argv)
         return cli_usage_error(CMD, "check: no test directory given");
     }
     for (int i = first; i < argc; i++) {
-        char why[512] = "";
-        enum check_status st = check_dir(argv[i], skip, plan, why, sizeof(why));
-        static const char *const label[] = {"pass", "FAIL", "skip-op", "skip-type"};
-        counts[st]++;
-        if (!quiet || st != CHECK_PASS) {
-            (void)printf("%-9s %s%s%s\n", label[st], argv[i], why[0] ? ": " : "", why);
-        }
+        check_path(&o, argv[i]);
     }
     (void)printf(
         "%zu passed, %zu failed, %zu skipped (unsupported op), %zu skipped (unsupported "
         "type)\n",
-        counts[CHECK_PASS], counts[CHECK_FAIL], counts[CHECK_SKIP_OP], counts[CHECK_SKIP_TYPE]);
-    return counts[CHECK_FAIL] == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        o.counts[CHECK_PASS], o.counts[CHECK_FAIL], o.counts[CHECK_SKIP_OP],
+        o.counts[CHECK_SKIP_TYPE]);
+    return o.counts[CHECK_FAIL] == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 /* name=file.pb pairs bound to model inputs by name (or by position when the name is empty). */
@@ -474,7 +537,8 @@ static void usage(FILE *f)
                   "       veil onnx run MODEL --input name=file.pb ... -o DIR [--threads N]\n"
                   "       veil onnx bench MODEL [--threads N] [--iterations K] "
                   "[--input name=file.pb ...]\n\n"
-                  "check runs ONNX backend-test directories (model.onnx, test_data_set_N/) and\n"
+                  "check runs ONNX backend-test directories (model.onnx, test_data_set_N/), or\n"
+                  "every such subdirectory of a directory without model.onnx, and\n"
                   "compares every output (rtol %g, atol %g); exit 0 only if all pass.\n"
                   "--skip-unsupported counts models with operators or types the engine lacks as\n"
                   "skipped instead of failed. --plan runs with a static memory plan where the\n"
