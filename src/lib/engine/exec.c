@@ -8,13 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "engine/graph.h"
 
 #define POOL_KEEP_MAX 64
 
+/* Pooled buffers may hold Constant weights or activations: wiped before they are freed. */
 void veil_pool_free(struct veil_engine_pool *p)
 {
     for (size_t i = 0; i < p->count; i++) {
+        OPENSSL_cleanse(p->ptr[i], p->size[i]);
         free(p->ptr[i]);
     }
     free(p->ptr);
@@ -39,7 +43,8 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
     }
     t->data = p->ptr[best];
     t->borrowed = false;
-    memset(t->data, 0, need);
+    /* all of it: the tail must not keep an earlier tensor's bytes once the size is forgotten */
+    memset(t->data, 0, p->size[best]);
     p->count--;
     p->ptr[best] = p->ptr[p->count];
     p->size[best] = p->size[p->count];
@@ -69,6 +74,8 @@ static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
         p->size[p->count] = t->size > 0 ? t->size : 1;
         p->count++;
         t->data = NULL;
+    } else {
+        OPENSSL_cleanse(t->data, t->size);
     }
     veil_tensor_free(t);
 }

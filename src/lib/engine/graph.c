@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #define TABLE_EMPTY UINT32_MAX
 #define VALUE_MAX   ((size_t)1 << 24)
 
@@ -165,6 +167,10 @@ static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__Gra
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
         if (veil_ok(r)) {
             r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
+        }
+        if (veil_ok(r)) {
+            /* one plaintext copy of the weights is enough: drop (and wipe) the parsed one */
+            veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)tp, &g->model->alloc);
         }
         if (!veil_ok(r)) {
             diag_set(diag, "initializer %zu '%.64s': %s", i, tp->name ? tp->name : "",
@@ -472,6 +478,9 @@ void veil_graph_free(struct veil_engine_graph *g)
         return;
     }
     for (uint32_t i = 0; i < g->value_count; i++) {
+        if (g->values[i].init.data != NULL && !g->values[i].init.borrowed) {
+            OPENSSL_cleanse(g->values[i].init.data, g->values[i].init.size);
+        }
         veil_tensor_free(&g->values[i].init);
     }
     if (g->nodes != NULL) {

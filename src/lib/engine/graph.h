@@ -100,6 +100,8 @@ VEIL_RESULT veil_pb_check_nesting(const void *data, size_t size,
                                   const ProtobufCMessageDescriptor *d);
 /* TensorProto -> tensor, every size bounded (initializers, Constant, attributes). */
 VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t);
+/* Frees (wiping) the data fields of a parsed TensorProto once it has been converted. */
+void veil_tensor_proto_drop_data(Onnx__TensorProto *p, ProtobufCAllocator *a);
 /* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
 VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "base/file.h"
 #include "engine/graph.h"
 
@@ -20,19 +22,37 @@
 #define OPSET_MAX     18
 #define DEFAULT_OPSET OPSET_MAX
 
+/* The parsed model holds plaintext weights: every block protobuf-c allocates carries its size in
+ * a 16-byte header (keeping 16-byte alignment) so that it is wiped when freed. */
+#define BLOCK_HEADER 16
+
 static void *cap_alloc(void *ctx, size_t n)
 {
     struct veil_engine_model *m = ctx;
-    if (n > m->alloc_max - m->alloc_used) {
+    uint8_t *p;
+    if (n > m->alloc_max - m->alloc_used || n > SIZE_MAX - BLOCK_HEADER) {
+        return NULL;
+    }
+    p = malloc(n + BLOCK_HEADER);
+    if (p == NULL) {
         return NULL;
     }
     m->alloc_used += n;
-    return malloc(n);
+    memcpy(p, &n, sizeof(n));
+    return p + BLOCK_HEADER;
 }
 
-static void cap_free(void *ctx, void *p)
+static void cap_free(void *ctx, void *q)
 {
+    uint8_t *p;
+    size_t n;
     (void)ctx;
+    if (q == NULL) {
+        return;
+    }
+    p = (uint8_t *)q - BLOCK_HEADER;
+    memcpy(&n, p, sizeof(n));
+    OPENSSL_cleanse(q, n);
     free(p);
 }
 

@@ -174,6 +174,31 @@ static VEIL_RESULT read_external(const Onnx__TensorProto *p, int dirfd, struct v
     return r;
 }
 
+void veil_tensor_proto_drop_data(Onnx__TensorProto *p, ProtobufCAllocator *a)
+{
+    /* the allocator wipes what it frees */
+    if (p->raw_data.data != NULL) {
+        a->free(a->allocator_data, p->raw_data.data);
+    }
+    p->raw_data.data = NULL;
+    p->raw_data.len = 0;
+    p->has_raw_data = 0;
+#define DROP(field, count)                        \
+    do {                                          \
+        if (p->field != NULL) {                   \
+            a->free(a->allocator_data, p->field); \
+        }                                         \
+        p->field = NULL;                          \
+        p->count = 0;                             \
+    } while (0)
+    DROP(float_data, n_float_data);
+    DROP(int32_data, n_int32_data);
+    DROP(int64_data, n_int64_data);
+    DROP(double_data, n_double_data);
+    DROP(uint64_data, n_uint64_data);
+#undef DROP
+}
+
 VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t)
 {
     return veil_tensor_from_proto_ext(p, -1, t);
