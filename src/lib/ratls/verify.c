@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ratls/ratls.h"
 
@@ -79,6 +80,24 @@ static VEIL_RESULT check_evidence(struct veil_ratls_verifier *v, X509 *cert, enu
                   veil_tee_name(tee), veil_strerror(r.code));
 }
 
+/* The certificate's own validity period, at v->at (0: now); the handshake does not check it
+ * because the callback replaces OpenSSL's chain verification. */
+static VEIL_RESULT check_validity(struct veil_ratls_verifier *v, X509 *cert)
+{
+    time_t at = v->at != 0 ? v->at : time(NULL);
+
+    if (X509_cmp_time(X509_get0_notBefore(cert), &at) >= 0) {
+        return refuse(
+            v, VEIL_ERR_ATTEST,
+            "ratls.validity: the certificate is not valid yet (or its date is unreadable)");
+    }
+    if (X509_cmp_time(X509_get0_notAfter(cert), &at) <= 0) {
+        return refuse(v, VEIL_ERR_ATTEST,
+                      "ratls.validity: the certificate has expired (or its date is unreadable)");
+    }
+    return VEIL_RESULT_OK;
+}
+
 veil_result veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert)
 {
     struct veil_wr ev;
@@ -97,7 +116,10 @@ veil_result veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert)
         return refuse(v, VEIL_ERR_ATTEST, "ratls.extension: %s (OID %s)", veil_strerror(r.code),
                       VEIL_RATLS_OID);
     }
-    r = check_evidence(v, cert, tee, &ev);
+    r = check_validity(v, cert);
+    if (veil_ok(r)) {
+        r = check_evidence(v, cert, tee, &ev);
+    }
     veil_wr_free(&ev);
     GUARD(r);
     /* The binding proves the key is the TEE's; the self-signature covers the other fields. */

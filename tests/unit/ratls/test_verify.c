@@ -1,4 +1,6 @@
 /* Making and verifying attested TLS certificates: the good case and each refusal. */
+#include <time.h>
+
 #include <openssl/x509v3.h>
 
 #include "crypto/x509.h"
@@ -216,5 +218,26 @@ static void test_tampered(void **state)
     EVP_PKEY_free(key);
 }
 
+static void test_validity(void **state)
+{
+    EVP_PKEY *key = ratls_key();
+    X509 *cert = ratls_cert(&fx.trusted, &fx.guest, key);
+    struct veil_ratls_verifier v;
+
+    (void)state;
+    veil_ratls_verifier_init(&v, &fx.policy, &fx.roots);
+    v.at = time(NULL) + 2 * 3600; /* the certificate lives for an hour */
+    EXPECT_ERR(veil_ratls_cert_verify(&v, cert), VEIL_ERR_ATTEST);
+    EXPECT_NOT_NULL(strstr(v.failure, "ratls.validity: the certificate has expired"));
+    v.at = time(NULL) - 2 * 3600; /* valid from an hour ago */
+    EXPECT_ERR(veil_ratls_cert_verify(&v, cert), VEIL_ERR_ATTEST);
+    EXPECT_NOT_NULL(strstr(v.failure, "not valid yet"));
+    v.at = time(NULL) + 60;
+    EXPECT_OK(veil_ratls_cert_verify(&v, cert));
+    veil_ratls_verifier_reset(&v);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
 VEIL_TEST_MAIN_WITH(setup, teardown, test_good, test_report_data, test_no_extension, test_other_key,
-                    test_policy_refuses, test_untrusted_platform, test_tampered)
+                    test_policy_refuses, test_untrusted_platform, test_tampered, test_validity)
