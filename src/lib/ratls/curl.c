@@ -19,6 +19,9 @@ veil_result veil_ratls_curl_setup(CURL *curl, struct veil_ratls_verifier *v)
             curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK &&
+            /* no CA bundle: the callback decides, so none need be installed */
+            curl_easy_setopt(curl, CURLOPT_CAINFO, NULL) == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_CAPATH, NULL) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, install) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, v) == CURLE_OK,
         VEIL_ERR_INTERNAL);
