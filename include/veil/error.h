@@ -61,6 +61,10 @@
       "SEV-SNP report signature algorithm is not 1 (ECDSA P-384 with SHA-384)")                    \
     X(VEIL_ERR_SNP_FIELD, 234, "SEV-SNP attestation report has an invalid field value")            \
     X(VEIL_ERR_SNP_CERT_TABLE, 235, "malformed SEV-SNP extended-report certificate table")         \
+    /* PROTO 250-259: attested TLS certificates */                                                 \
+    X(VEIL_ERR_RATLS_EXTENSION, 250,                                                               \
+      "certificate has no attested TLS evidence extension, or it is malformed")                    \
+    X(VEIL_ERR_RATLS_TAG, 251, "attested TLS evidence has an unknown or unsupported CBOR tag")     \
     X(VEIL_ERR_STORE_PATH, 280,                                                                    \
       "invalid resource path: want repo/type/tag, segments of [A-Za-z0-9._-] of 1..128 bytes")     \
     X(VEIL_ERR_JOSE, 260, "malformed JOSE object: not JSON, not an object, or not three parts")    \

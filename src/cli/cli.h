@@ -67,5 +67,6 @@ int cmd_kbs(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_onnx(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
 
 #endif

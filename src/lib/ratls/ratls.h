@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -21,6 +22,23 @@
 #include "verify/verify.h"
 
 #define VEIL_RATLS_OID "2.23.133.5.4.9"
+
+/* CBOR tags naming the evidence type (docs/PROTOCOL.ratls.md). 60000 is registered with IANA
+ * for Intel TEE quotes (an array holding the quote); the others are veil's own, taken from the
+ * first-come-first-served range and not registered. */
+#define VEIL_RATLS_TAG_INTEL_QUOTE   UINT64_C(60000)
+#define VEIL_RATLS_TAG_SNP           UINT64_C(0x56454901) /* "VEI" 1 */
+#define VEIL_RATLS_TAG_SIM           UINT64_C(0x56454904) /* "VEI" 4 */
+#define VEIL_RATLS_EVIDENCE_SIZE_MAX (64u << 10)
+#define VEIL_RATLS_EXT_SIZE_MAX      (VEIL_RATLS_EVIDENCE_SIZE_MAX + 32u)
+
+/* The extension value: tag(bstr evidence), or 60000([bstr quote]) for TDX and SGX. */
+VEIL_RESULT veil_ratls_ext_encode(enum veil_tee tee, const uint8_t *evidence, size_t n,
+                                  struct veil_wr *out);
+/* Strict decoding: definite lengths, shortest heads, a known tag, no trailing bytes, sizes
+ * capped. evidence receives a copy (VEIL_ERR_RATLS_EXTENSION / VEIL_ERR_RATLS_TAG). */
+VEIL_RESULT veil_ratls_ext_decode(const uint8_t *data, size_t n, enum veil_tee *tee,
+                                  struct veil_wr *evidence);
 
 /* Produces evidence of type tee whose report data is report_data (64 bytes). */
 typedef veil_result (*veil_ratls_attester_fn)(void *ctx, const uint8_t report_data[64],
@@ -58,5 +76,34 @@ VEIL_RESULT veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert);
 
 /* Makes ctx (a client context) verify servers this way during the handshake (TLS 1.3 only). */
 VEIL_RESULT veil_ratls_client_ctx(SSL_CTX *ctx, struct veil_ratls_verifier *v);
+
+/* ---- Server side and the simulated TEE (additions). */
+
+/* A TLS 1.3-only server context presenting cert with key (both borrowed: the context takes its
+ * own references). */
+VEIL_RESULT veil_ratls_server_ctx(X509 *cert, EVP_PKEY *key, SSL_CTX **out);
+
+/* An attester over the simulated TEE: ctx is a struct veil_ratls_sim_ctx. */
+struct veil_sim_platform;
+struct veil_sim_guest;
+struct veil_ratls_sim_ctx {
+    const struct veil_sim_platform *platform;
+    const struct veil_sim_guest *guest;
+};
+veil_result veil_ratls_sim_attester(void *ctx, const uint8_t report_data[64],
+                                    struct veil_wr *evidence);
+
+/* ---- Clients over libcurl (curl.c). */
+
+/* Makes a libcurl easy handle verify the server with v inside the handshake: TLS 1.3 only,
+ * https only, no session resumption, no host name check (the server's identity is its attested
+ * key, not a name). v must outlive every transfer on the handle. */
+VEIL_RESULT veil_ratls_curl_setup(CURL *curl, struct veil_ratls_verifier *v);
+
+/* Reads a policy file and collateral paths into a verifier's parts. On failure why holds one
+ * sentence. */
+VEIL_RESULT veil_ratls_load(const char *policy_path, const char *const *collateral,
+                            size_t collateral_count, struct veil_policy *policy,
+                            struct veil_collateral *coll, char *why, size_t why_size);
 
 #endif
