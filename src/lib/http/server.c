@@ -127,6 +127,9 @@ static VEIL_RESULT worker_init(struct veil_http_server *s, struct worker *w, uin
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)s->opts.headers_size_max);
     evhttp_set_timeout(w->http, s->opts.timeout_s);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    /* A body over the limit is read and discarded before the 413 goes out, so that a client
+     * still sending sees the answer instead of a reset connection. */
+    (void)evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(w->http, dispatch, s);
     if (s->opts.tls != NULL) {
         evhttp_set_bevcb(w->http, tls_bev, s->opts.tls);
