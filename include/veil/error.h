@@ -76,6 +76,17 @@
     X(VEIL_ERR_JWE_EPK, 267, "JWE ephemeral key is not an EC key on the recipient's curve")        \
     X(VEIL_ERR_JWT_CLAIMS, 268,                                                                    \
       "JWT claims are not a JSON object, or exp/nbf/iat is missing or not an integer")             \
+    X(VEIL_ERR_ENGINE_MODEL, 240, "not a valid ONNX model (protobuf does not parse or is empty)")  \
+    X(VEIL_ERR_ENGINE_LIMIT, 241, "ONNX model exceeds an engine limit (size, count, rank, depth)") \
+    X(VEIL_ERR_ENGINE_GRAPH, 242,                                                                  \
+      "ONNX graph is invalid: a value is undefined, defined twice, or the graph has a cycle")      \
+    X(VEIL_ERR_ENGINE_TENSOR, 243,                                                                 \
+      "ONNX tensor is malformed: its data does not match its type and shape")                      \
+    X(VEIL_ERR_ENGINE_EXTERNAL, 244,                                                               \
+      "ONNX tensor uses external data, which is allowed only when loading from a directory")       \
+    X(VEIL_ERR_ENGINE_ATTR, 245, "ONNX node attribute is missing, of the wrong type or invalid")   \
+    X(VEIL_ERR_ENGINE_SHAPE, 246, "tensor shapes or types do not fit the operator")                \
+    X(VEIL_ERR_ENGINE_INDEX, 247, "an index or value in tensor data is out of range")              \
     /* CRYPTO: authentication or signature checks refused the input */                             \
     X(VEIL_ERR_CRYPTO, 300, "cryptographic operation failed")                                      \
     X(VEIL_ERR_MODEL_SIGNER, 301, "sealed model was signed by a different key than the one given") \
@@ -116,6 +127,11 @@
       "refusing to write to stdout: output cannot be held back until the whole file "              \
       "has verified; use a file, or --unsafe-stream if a consumer can discard it")                 \
     X(VEIL_ERR_USAGE_LIMIT, 702, "value out of range")                                             \
+    X(VEIL_ERR_ENGINE_UNSUPPORTED_OP, 710,                                                         \
+      "the model uses an operator the engine does not support")                                    \
+    X(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE, 711,                                                       \
+      "the model uses a tensor type the engine does not support for this operator")                \
+    X(VEIL_ERR_ENGINE_INPUT, 712, "model input is missing, unknown, or of the wrong type or rank") \
     /* INTERNAL: a bug or a library failure we did not expect */                                   \
     X(VEIL_ERR_INTERNAL, 800, "internal error")                                                    \
     X(VEIL_ERR_INTERNAL_OSSL, 801, "OpenSSL call failed")                                          \

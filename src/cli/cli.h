@@ -64,5 +64,6 @@ int cmd_policy(int argc, char **argv);
 int cmd_kbs(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_onnx(int argc, char **argv);
 
 #endif

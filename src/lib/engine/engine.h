@@ -1,0 +1,153 @@
+/*
+ * engine: the ONNX inference engine (docs/internals/engine.md).
+ *
+ * A model is loaded from memory (veil_engine_load): protobuf-c parses the ModelProto with a
+ * capped allocator, then every count, name, dim, index and data size in it is bounded before use
+ * while the graph is built (values resolved by name, nodes sorted topologically, operators looked
+ * up, initializers converted to tensors, last uses computed for buffer reuse). A run
+ * (veil_engine_run) infers each node's output shapes from its actual inputs, takes output
+ * buffers from a pool of freed intermediates, runs the kernel and releases inputs after their
+ * last use.
+ */
+#ifndef VEIL_ENGINE_ENGINE_H
+#define VEIL_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/result.h"
+
+#define VEIL_ENGINE_RANK_MAX        8
+#define VEIL_ENGINE_MODEL_SIZE_MAX  ((size_t)2 << 30) /* protobuf's own 2 GiB limit */
+#define VEIL_ENGINE_TENSOR_SIZE_MAX ((size_t)4 << 30) /* bytes in any one tensor */
+#define VEIL_ENGINE_NODE_COUNT_MAX  ((size_t)1 << 20)
+#define VEIL_ENGINE_IO_COUNT_MAX    ((size_t)4096) /* inputs or outputs of one node or graph */
+#define VEIL_ENGINE_DEPTH_MAX       8              /* nested subgraphs */
+#define VEIL_ENGINE_NAME_SIZE_MAX   4096
+#define VEIL_ENGINE_THREADS_MAX     256
+#define VEIL_ENGINE_LOOP_MAX        ((int64_t)1 << 24)
+#define VEIL_ENGINE_WORK_MAX        ((uint64_t)1 << 40) /* ~multiply-adds in one node */
+
+/* ONNX TensorProto.DataType codes. */
+enum veil_dtype {
+    VEIL_DT_UNDEFINED = 0,
+    VEIL_DT_FLOAT = 1,
+    VEIL_DT_UINT8 = 2,
+    VEIL_DT_INT8 = 3,
+    VEIL_DT_UINT16 = 4,
+    VEIL_DT_INT16 = 5,
+    VEIL_DT_INT32 = 6,
+    VEIL_DT_INT64 = 7,
+    VEIL_DT_STRING = 8,
+    VEIL_DT_BOOL = 9,
+    VEIL_DT_FLOAT16 = 10,
+    VEIL_DT_DOUBLE = 11,
+    VEIL_DT_UINT32 = 12,
+    VEIL_DT_UINT64 = 13,
+    VEIL_DT_BFLOAT16 = 16,
+};
+
+struct veil_tensor {
+    int32_t dtype;
+    uint32_t rank;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    size_t count; /* elements */
+    size_t size;  /* bytes: count * element size */
+    void *data;   /* at least one byte allocated when owned, even for empty tensors */
+    bool borrowed;
+};
+
+/* Bytes per element, or 0 for a type the engine does not hold. */
+size_t veil_dtype_size(int32_t dtype);
+const char *veil_dtype_name(int32_t dtype);
+/* Sets type and shape, checking every dim (>= 0), the element count and the byte size (no
+ * overflow, below VEIL_ENGINE_TENSOR_SIZE_MAX). Does not touch data. */
+VEIL_RESULT veil_tensor_shape(struct veil_tensor *t, int32_t dtype, uint32_t rank,
+                              const int64_t *dims);
+/* Allocates zeroed data for the shape set by veil_tensor_shape. */
+VEIL_RESULT veil_tensor_alloc(struct veil_tensor *t);
+/* A new owned copy of src. */
+VEIL_RESULT veil_tensor_copy(const struct veil_tensor *src, struct veil_tensor *dst);
+/* A borrowed view of src (shares its data). */
+void veil_tensor_view(const struct veil_tensor *src, struct veil_tensor *dst);
+void veil_tensor_free(struct veil_tensor *t);
+bool veil_tensor_same_shape(const struct veil_tensor *a, const struct veil_tensor *b);
+
+/* Element access through double / int64 for any numeric dtype (shape inputs, slow paths). */
+double veil_tensor_get_f64(const struct veil_tensor *t, size_t i);
+int64_t veil_tensor_get_i64(const struct veil_tensor *t, size_t i);
+void veil_tensor_set_f64(struct veil_tensor *t, size_t i, double v);
+void veil_tensor_set_i64(struct veil_tensor *t, size_t i, int64_t v);
+bool veil_dtype_is_float(int32_t dtype);
+bool veil_dtype_is_int(int32_t dtype);
+float veil_f16_to_f32(uint16_t h);
+uint16_t veil_f32_to_f16(float f);
+float veil_bf16_to_f32(uint16_t h);
+uint16_t veil_f32_to_bf16(float f);
+/* Saturating float -> integer conversion (C leaves out-of-range conversion undefined). */
+int64_t veil_f64_to_i64(double v);
+uint64_t veil_f64_to_u64(double v);
+
+/* TensorProto bytes (a test data set's input_K.pb) -> tensor, and back. */
+VEIL_RESULT veil_tensor_decode(const void *data, size_t size, struct veil_tensor *t, char **name);
+/* Encodes t as a TensorProto with raw_data; *out is malloc'd. */
+VEIL_RESULT veil_tensor_encode(const struct veil_tensor *t, const char *name, uint8_t **out,
+                               size_t *out_size);
+
+struct veil_engine_model;
+
+/* Optional detail of a load failure, for people: "node 12 (Conv): unsupported op". */
+struct veil_engine_diag {
+    char what[256];
+};
+
+/* Loads a model from memory. Initializers must be embedded (external data is refused). */
+VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
+                             struct veil_engine_model **out);
+/* Loads a model file; initializers may then keep their data in external files beneath the
+ * model's directory (relative locations only, no "..", no symlinks). */
+VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
+                                  struct veil_engine_model **out);
+void veil_engine_free(struct veil_engine_model *m);
+/* Worker threads for heavy kernels (1..VEIL_ENGINE_THREADS_MAX; 0 = all cores). */
+VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned threads);
+
+/* Tighter run-time limits than the defaults (VEIL_ENGINE_TENSOR_SIZE_MAX bytes per tensor,
+ * VEIL_ENGINE_LOOP_MAX iterations per Loop, VEIL_ENGINE_WORK_MAX units of work per node, roughly
+ * multiply-adds): for serving untrusted models, and for fuzzing. Exceeding one fails the run
+ * with VEIL_ERR_ENGINE_LIMIT instead of allocating or computing without end. */
+VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
+                                   int64_t loop_iterations_max, uint64_t work_max);
+
+/* Static shape inference and memory planning: with every input's shape static, one planning run
+ * on zero inputs infers every value's type and shape, and intermediates get offsets in one
+ * arena, reused between values whose lifetimes do not overlap. Later runs with the same shapes
+ * use the arena; other shapes fall back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's
+ * shape is not static. */
+VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag);
+/* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
+VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
+                                  size_t *planned, size_t *total_size);
+
+size_t veil_engine_input_count(const struct veil_engine_model *m);
+const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);
+/* The declared type and shape of input i; unknown or symbolic dims are -1, dtype 0 if unknown. */
+void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
+                            uint32_t *rank, int64_t *dims);
+size_t veil_engine_output_count(const struct veil_engine_model *m);
+const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i);
+
+/* Runs the model. inputs[i] is model input i (borrowed); outputs[i] receives model output i
+ * (owned by the caller: veil_tensor_free each). On failure no output is set. */
+VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
+                            struct veil_tensor *outputs, struct veil_engine_diag *diag);
+
+/* Does the engine implement this operator (default domain)? */
+bool veil_engine_op_supported(const char *op_type);
+/* Lists every operator type the model uses that the engine lacks, comma separated, into buf;
+ * returns VEIL_ERR_ENGINE_MODEL if the bytes are not a model. */
+VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, char *buf,
+                                              size_t buf_size);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * The executor: runs a built graph in topological order. Per node: shape inference on the actual
+ * inputs (dynamic shapes are resolved here), output buffers from the pool, the kernel, then every
+ * intermediate whose last reader this was goes back to the pool for the next nodes to reuse.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/graph.h"
+
+#define POOL_KEEP_MAX 64
+
+void veil_pool_free(struct veil_engine_pool *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        free(p->ptr[i]);
+    }
+    free(p->ptr);
+    free(p->size);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Best fit among pooled buffers no more than twice the request (plus a page). */
+static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
+{
+    size_t need = t->size > 0 ? t->size : 1;
+    size_t best = SIZE_MAX;
+
+    for (size_t i = 0; i < p->count; i++) {
+        if (p->size[i] >= need && p->size[i] - need <= need + 4096 &&
+            (best == SIZE_MAX || p->size[i] < p->size[best])) {
+            best = i;
+        }
+    }
+    if (best == SIZE_MAX) {
+        return veil_tensor_alloc(t);
+    }
+    t->data = p->ptr[best];
+    t->borrowed = false;
+    memset(t->data, 0, need);
+    p->count--;
+    p->ptr[best] = p->ptr[p->count];
+    p->size[best] = p->size[p->count];
+    return VEIL_RESULT_OK;
+}
+
+static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
+{
+    if (t->borrowed || t->data == NULL) {
+        veil_tensor_free(t);
+        return;
+    }
+    if (p->count == p->cap && p->cap < POOL_KEEP_MAX) {
+        size_t cap = p->cap == 0 ? 8 : p->cap * 2;
+        void **np = realloc(p->ptr, cap * sizeof(*np));
+        if (np != NULL) {
+            p->ptr = np;
+            size_t *ns = realloc(p->size, cap * sizeof(*ns));
+            if (ns != NULL) {
+                p->size = ns;
+                p->cap = cap;
+            }
+        }
+    }
+    if (p->count < p->cap) {
+        p->ptr[p->count] = t->data;
+        p->size[p->count] = t->size > 0 ? t->size : 1;
+        p->count++;
+        t->data = NULL;
+    }
+    veil_tensor_free(t);
+}
+
+__attribute__((format(printf, 2, 3))) static void diag_set(struct veil_engine_diag *d,
+                                                           const char *fmt, ...)
+{
+    va_list ap;
+    if (d == NULL || d->what[0] != '\0') {
+        return;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(d->what, sizeof(d->what), fmt, ap);
+    va_end(ap);
+}
+
+/* Places a planned intermediate in the arena when its run-time shape is the planned one. */
+static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t)
+{
+    const struct veil_tensor *want;
+    if (f->arena == NULL || v == VEIL_NO_VALUE || f->plan->offset[v] == SIZE_MAX) {
+        return false;
+    }
+    want = &f->plan->shape[v];
+    if (want->dtype != t->dtype || !veil_tensor_same_shape(want, t)) {
+        return false;
+    }
+    t->data = f->arena + f->plan->offset[v];
+    t->borrowed = true;
+    if (t->size > 0) {
+        memset(t->data, 0, t->size);
+    }
+    return true;
+}
+
+static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engine_node *n,
+                            const struct veil_tensor **in, struct veil_tensor **out,
+                            struct veil_tensor *scratch)
+{
+    struct veil_op_ctx c = {0};
+    veil_result r;
+
+    for (uint32_t k = 0; k < n->in_count; k++) {
+        in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : &f->vals[n->in[k]];
+    }
+    for (uint32_t k = 0; k < n->out_count; k++) {
+        out[k] = n->out[k] == VEIL_NO_VALUE ? &scratch[k] : &f->vals[n->out[k]];
+        VEIL_ASSERT(out[k]->data == NULL);
+    }
+    c.node = n;
+    c.frame = f;
+    c.opset = f->graph->model->opset;
+    c.in_count = n->in_count;
+    c.in = in;
+    c.out_count = n->out_count;
+    c.out = out;
+    r = n->op->shape(&c);
+    for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
+        if (out[k]->size > f->graph->model->tensor_size_max) {
+            r = veil_result_of(VEIL_ERR_ENGINE_LIMIT);
+        }
+    }
+    if (veil_ok(r) && f->record != NULL) {
+        for (uint32_t k = 0; k < n->out_count; k++) {
+            if (n->out[k] != VEIL_NO_VALUE) {
+                f->record[n->out[k]] = *out[k];
+                f->record[n->out[k]].data = NULL;
+            }
+        }
+    }
+    if (veil_ok(r) && !n->op->own_alloc) {
+        for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
+            if (!arena_take(f, n->out[k], out[k])) {
+                r = pool_take(f->pool, out[k]);
+            }
+        }
+    }
+    if (veil_ok(r)) {
+        r = n->op->run(&c);
+    }
+    return r;
+}
+
+static VEIL_RESULT frame_bind(struct veil_engine_frame *f, const struct veil_tensor *const *inputs,
+                              uint32_t input_count)
+{
+    const struct veil_engine_graph *g = f->graph;
+
+    ENSURE(input_count == g->input_count, VEIL_ERR_ENGINE_INPUT);
+    for (uint32_t i = 0; i < g->value_count; i++) {
+        const struct veil_engine_value *v = &g->values[i];
+        if (v->kind == VEIL_VALUE_INITIALIZER) {
+            veil_tensor_view(&v->init, &f->vals[i]);
+        } else if (v->kind == VEIL_VALUE_OUTER) {
+            VEIL_ASSERT(f->parent != NULL);
+            veil_tensor_view(&f->parent->vals[v->outer], &f->vals[i]);
+        }
+    }
+    for (uint32_t i = 0; i < input_count; i++) {
+        ENSURE(inputs[i] != NULL, VEIL_ERR_ENGINE_INPUT);
+        veil_tensor_view(inputs[i], &f->vals[g->inputs[i]]);
+    }
+    return VEIL_RESULT_OK;
+}
+
+static void frame_release(struct veil_engine_frame *f, uint32_t pos)
+{
+    const struct veil_engine_graph *g = f->graph;
+    const struct veil_engine_node *n = &g->nodes[g->order[pos]];
+
+    for (uint32_t k = 0; k < n->in_count + n->out_count; k++) {
+        int32_t v = k < n->in_count ? n->in[k] : n->out[k - n->in_count];
+        if (v != VEIL_NO_VALUE && g->values[v].kind == VEIL_VALUE_NODE &&
+            g->values[v].last_use == pos) {
+            pool_give(f->pool, &f->vals[v]);
+        }
+    }
+}
+
+static VEIL_RESULT frame_run(struct veil_engine_frame *f)
+{
+    const struct veil_engine_graph *g = f->graph;
+    size_t io = 1;
+    const struct veil_tensor **in;
+    struct veil_tensor **out;
+    struct veil_tensor *scratch;
+    veil_result r = VEIL_RESULT_OK;
+
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        io = g->nodes[i].in_count > io ? g->nodes[i].in_count : io;
+        io = g->nodes[i].out_count > io ? g->nodes[i].out_count : io;
+    }
+    in = calloc(io, sizeof(*in));
+    out = calloc(io, sizeof(*out));
+    scratch = calloc(io, sizeof(*scratch));
+    if (in == NULL || out == NULL || scratch == NULL) {
+        r = veil_result_of(VEIL_ERR_NOMEM);
+        goto out_free;
+    }
+    for (uint32_t pos = 0; pos < g->node_count && veil_ok(r); pos++) {
+        const struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        r = run_node(f, n, in, out, scratch);
+        for (uint32_t k = 0; k < n->out_count; k++) {
+            pool_give(f->pool, &scratch[k]);
+        }
+        if (!veil_ok(r)) {
+            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->proto->op_type,
+                     n->proto->name != NULL ? n->proto->name : "", veil_strerror(r.code));
+            break;
+        }
+        frame_release(f, pos);
+    }
+out_free:
+    free(in);
+    free(out);
+    free(scratch);
+    return r;
+}
+
+static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tensor *const *inputs,
+                             uint32_t input_count, struct veil_tensor *outputs);
+
+VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
+                           const struct veil_engine_frame *parent, struct veil_engine_pool *pool,
+                           unsigned threads, const struct veil_tensor *const *inputs,
+                           uint32_t input_count, struct veil_tensor *outputs,
+                           struct veil_engine_diag *diag)
+{
+    struct veil_engine_frame f = {0};
+
+    f.graph = g;
+    f.parent = parent;
+    f.pool = pool;
+    f.threads = threads;
+    f.diag = diag;
+    return graph_run(f, inputs, input_count, outputs);
+}
+
+VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
+                                unsigned threads, const struct veil_tensor *const *inputs,
+                                uint32_t input_count, struct veil_tensor *outputs,
+                                struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
+                                uint8_t *arena, struct veil_tensor *record)
+{
+    struct veil_engine_frame f = {0};
+
+    f.graph = g;
+    f.pool = pool;
+    f.threads = threads;
+    f.diag = diag;
+    f.plan = plan;
+    f.arena = plan != NULL ? arena : NULL;
+    f.record = record;
+    return graph_run(f, inputs, input_count, outputs);
+}
+
+static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tensor *const *inputs,
+                             uint32_t input_count, struct veil_tensor *outputs)
+{
+    const struct veil_engine_graph *g = f.graph;
+    struct veil_engine_pool *pool = f.pool;
+    veil_result r;
+    uint32_t done = 0;
+
+    f.vals = calloc(g->value_count > 0 ? g->value_count : 1, sizeof(*f.vals));
+    ENSURE(f.vals != NULL, VEIL_ERR_NOMEM);
+    r = frame_bind(&f, inputs, input_count);
+    if (veil_ok(r)) {
+        r = frame_run(&f);
+    }
+    while (veil_ok(r) && done < g->output_count) {
+        struct veil_tensor *v = &f.vals[g->outputs[done]];
+        if (v->data == NULL) {
+            r = veil_result_of(VEIL_ERR_ENGINE_GRAPH);
+            break;
+        }
+        if (v->borrowed) {
+            r = veil_tensor_copy(v, &outputs[done]);
+            if (!veil_ok(r)) {
+                break;
+            }
+        } else {
+            outputs[done] = *v; /* ownership moves to the caller */
+            memset(v, 0, sizeof(*v));
+            /* the same value may be listed twice as an output */
+            veil_tensor_view(&outputs[done], v);
+        }
+        done++;
+    }
+    if (!veil_ok(r)) {
+        for (uint32_t k = 0; k < done; k++) {
+            veil_tensor_free(&outputs[k]);
+        }
+    }
+    for (uint32_t i = 0; i < g->value_count; i++) {
+        pool_give(pool, &f.vals[i]);
+    }
+    free(f.vals);
+    return r;
+}

@@ -1,0 +1,182 @@
+/* engine internals: the built graph, the run-time frame and the operator interface. */
+#ifndef VEIL_ENGINE_GRAPH_H
+#define VEIL_ENGINE_GRAPH_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "engine/engine.h"
+#include "onnx.pb-c.h"
+
+enum veil_value_kind {
+    VEIL_VALUE_INPUT,       /* graph input, given by the caller */
+    VEIL_VALUE_INITIALIZER, /* constant from the model */
+    VEIL_VALUE_NODE,        /* produced by a node */
+    VEIL_VALUE_OUTER,       /* a subgraph's view of a value in an enclosing graph */
+};
+
+#define VEIL_NO_VALUE   (-1)
+#define VEIL_LAST_NEVER UINT32_MAX
+
+struct veil_engine_value {
+    const char *name; /* borrowed from the ModelProto */
+    enum veil_value_kind kind;
+    struct veil_tensor init; /* VEIL_VALUE_INITIALIZER */
+    uint32_t outer;          /* VEIL_VALUE_OUTER: index in the parent graph */
+    int32_t producer;        /* VEIL_VALUE_NODE: index of the node in proto order */
+    uint32_t last_use;       /* position (sorted order) of the last reader, or VEIL_LAST_NEVER */
+};
+
+struct veil_engine_graph;
+struct veil_op;
+
+struct veil_engine_node {
+    const Onnx__NodeProto *proto;
+    const struct veil_op *op;
+    uint32_t in_count;
+    uint32_t out_count;
+    int32_t *in;  /* value index or VEIL_NO_VALUE */
+    int32_t *out; /* value index or VEIL_NO_VALUE */
+    uint32_t implicit_count;
+    uint32_t *implicit;                /* outer values read by subgraphs of this node */
+    struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
+};
+
+struct veil_engine_graph {
+    struct veil_engine_graph *parent;
+    struct veil_engine_model *model;
+    const Onnx__GraphProto *proto;
+    struct veil_engine_value *values;
+    uint32_t value_count;
+    uint32_t value_cap;
+    struct veil_engine_node *nodes; /* in proto order */
+    uint32_t node_count;
+    uint32_t *order; /* topological order: indices into nodes */
+    uint32_t *inputs;
+    uint32_t input_count;
+    uint32_t *outputs;
+    uint32_t output_count;
+    /* name -> value index, open addressing */
+    uint32_t *table;
+    uint32_t table_size;
+    int32_t building; /* node whose subgraphs are being built */
+};
+
+/* A static memory plan of the main graph for one set of input shapes (veil_engine_plan):
+ * each planned intermediate has an offset in one arena; lifetimes that overlap never share bytes.
+ * shape[v] is the inferred type and shape of every value (data NULL); rank UINT32_MAX if unknown.
+ */
+struct veil_engine_plan {
+    size_t arena_size;
+    size_t *offset; /* per value; SIZE_MAX = not planned (inputs, outputs, control flow) */
+    struct veil_tensor *shape;
+    uint32_t planned_count;
+};
+
+struct veil_engine_model {
+    ProtobufCAllocator alloc;
+    size_t alloc_used;
+    size_t alloc_max;
+    Onnx__ModelProto *proto;
+    int64_t opset;
+    unsigned threads;
+    size_t tensor_size_max;        /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
+    int64_t loop_iterations_max;   /* per Loop node execution */
+    uint64_t work_max;             /* per node execution, ~multiply-adds */
+    int ext_dirfd;                 /* directory for external data while loading, or -1 */
+    struct veil_engine_plan *plan; /* static memory plan (veil_engine_plan), or NULL */
+    struct veil_engine_graph *main;
+};
+
+/* Builds a graph (and its subgraphs) from a GraphProto; depth counts nesting. */
+VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_graph *parent,
+                             const Onnx__GraphProto *gp, uint32_t depth,
+                             struct veil_engine_diag *diag, struct veil_engine_graph **out);
+void veil_graph_free(struct veil_engine_graph *g);
+/* Message nesting in protobuf wire bytes, checked against the schema before protobuf-c (which
+ * recurses once per level) sees them: deeper than VEIL_ENGINE_PB_DEPTH_MAX is
+ * VEIL_ERR_ENGINE_LIMIT, malformed wire format VEIL_ERR_ENGINE_MODEL. */
+#define VEIL_ENGINE_PB_DEPTH_MAX 100
+VEIL_RESULT veil_pb_check_nesting(const void *data, size_t size,
+                                  const ProtobufCMessageDescriptor *d);
+/* TensorProto -> tensor, every size bounded (initializers, Constant, attributes). */
+VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tensor *t);
+/* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
+VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
+                                       struct veil_tensor *t);
+
+/* ---- run time ---- */
+
+struct veil_engine_pool {
+    void **ptr;
+    size_t *size;
+    size_t count;
+    size_t cap;
+};
+
+struct veil_engine_frame {
+    const struct veil_engine_graph *graph;
+    const struct veil_engine_frame *parent;
+    struct veil_tensor *vals; /* value_count */
+    struct veil_engine_pool *pool;
+    unsigned threads;
+    struct veil_engine_diag *diag;
+    uint8_t *arena; /* main graph with a plan that fits: intermediates here */
+    const struct veil_engine_plan *plan;
+    struct veil_tensor *record; /* planning run: every value's inferred shape */
+};
+
+/* Runs g with the given inputs (borrowed), results into outputs (owned by the caller). */
+VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
+                           const struct veil_engine_frame *parent, struct veil_engine_pool *pool,
+                           unsigned threads, const struct veil_tensor *const *inputs,
+                           uint32_t input_count, struct veil_tensor *outputs,
+                           struct veil_engine_diag *diag);
+void veil_pool_free(struct veil_engine_pool *p);
+/* The main graph's run with an optional plan/arena (run) or shape recording (planning). */
+VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
+                                unsigned threads, const struct veil_tensor *const *inputs,
+                                uint32_t input_count, struct veil_tensor *outputs,
+                                struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
+                                uint8_t *arena, struct veil_tensor *record);
+void veil_plan_free(struct veil_engine_plan *p);
+
+#define VEIL_OP_IN_MAX VEIL_ENGINE_IO_COUNT_MAX
+
+struct veil_op_ctx {
+    const struct veil_engine_node *node;
+    const struct veil_engine_frame *frame;
+    int64_t opset;
+    uint32_t in_count;
+    const struct veil_tensor **in; /* NULL for an absent optional input */
+    uint32_t out_count;
+    struct veil_tensor **out; /* never NULL: absent outputs get a scratch tensor */
+};
+
+/* Every operator: shape() checks the inputs (types, ranks, attributes, data it depends on) and
+ * sets each output's type and shape; run() fills the outputs, which the executor allocated. An op
+ * with own_alloc allocates its outputs in run() (control flow). */
+struct veil_op {
+    const char *name;
+    VEIL_RESULT (*shape)(struct veil_op_ctx *c);
+    VEIL_RESULT (*run)(struct veil_op_ctx *c);
+    bool own_alloc;
+};
+
+const struct veil_op *veil_op_find(const char *name);
+
+/* Attributes of the current node. A missing attribute gives the default; a present one of the
+ * wrong type is VEIL_ERR_ENGINE_ATTR. */
+const Onnx__AttributeProto *veil_attr_find(const struct veil_op_ctx *c, const char *name);
+VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v);
+VEIL_RESULT veil_attr_float(const struct veil_op_ctx *c, const char *name, float def, float *v);
+VEIL_RESULT veil_attr_ints(const struct veil_op_ctx *c, const char *name, const int64_t **v,
+                           size_t *count);
+VEIL_RESULT veil_attr_floats(const struct veil_op_ctx *c, const char *name, const float **v,
+                             size_t *count);
+/* Copies a string attribute (NUL-free) into buf; def when absent. */
+VEIL_RESULT veil_attr_string(const struct veil_op_ctx *c, const char *name, const char *def,
+                             char *buf, size_t buf_size);
+/* The built subgraph of a GRAPH attribute, or NULL. */
+const struct veil_engine_graph *veil_attr_graph(const struct veil_op_ctx *c, const char *name);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * Model loading from memory. protobuf-c parses the ModelProto with an allocator capped at a
+ * multiple of the input size (a hostile file cannot make the parser allocate without bound); the
+ * graph builder then bounds everything else.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "engine/graph.h"
+
+/* protobuf-c structs are larger than their wire form; real models stay well below this. */
+#define ALLOC_FACTOR  16
+#define ALLOC_SLACK   ((size_t)64 << 20)
+#define OPSET_MIN     1
+#define OPSET_MAX     18
+#define DEFAULT_OPSET OPSET_MAX
+
+static void *cap_alloc(void *ctx, size_t n)
+{
+    struct veil_engine_model *m = ctx;
+    if (n > m->alloc_max - m->alloc_used) {
+        return NULL;
+    }
+    m->alloc_used += n;
+    return malloc(n);
+}
+
+static void cap_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static VEIL_RESULT find_opset(const Onnx__ModelProto *mp, int64_t *opset)
+{
+    *opset = 0;
+    ENSURE(mp->n_opset_import <= VEIL_ENGINE_IO_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+        if (o->domain == NULL || o->domain[0] == '\0' || strcmp(o->domain, "ai.onnx") == 0) {
+            ENSURE(o->has_version, VEIL_ERR_ENGINE_MODEL);
+            *opset = o->version;
+        }
+    }
+    if (*opset == 0) {
+        *opset = DEFAULT_OPSET; /* IR version 1/2 models had no opset import */
+    }
+    ENSURE(*opset >= OPSET_MIN && *opset <= OPSET_MAX, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT parse(const void *data, size_t size, struct veil_engine_model *m)
+{
+    ENSURE(data != NULL || size == 0, VEIL_ERR_USAGE);
+    ENSURE(size > 0, VEIL_ERR_ENGINE_MODEL);
+    ENSURE(size <= VEIL_ENGINE_MODEL_SIZE_MAX, VEIL_ERR_ENGINE_LIMIT);
+    m->alloc.alloc = cap_alloc;
+    m->alloc.free = cap_free;
+    m->alloc.allocator_data = m;
+    m->alloc_max = size <= (SIZE_MAX - ALLOC_SLACK) / ALLOC_FACTOR ? size * ALLOC_FACTOR : SIZE_MAX;
+    m->alloc_max += ALLOC_SLACK;
+    GUARD(veil_pb_check_nesting(data, size, &onnx__model_proto__descriptor));
+    m->proto = onnx__model_proto__unpack(&m->alloc, size, data);
+    ENSURE(m->proto != NULL, VEIL_ERR_ENGINE_MODEL);
+    ENSURE(m->proto->graph != NULL, VEIL_ERR_ENGINE_MODEL);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
+                        struct veil_engine_model **out);
+
+VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
+                             struct veil_engine_model **out)
+{
+    return load(data, size, -1, diag, out);
+}
+
+VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
+                                  struct veil_engine_model **out)
+{
+    struct veil_wr w;
+    char *copy = strdup(path);
+    int dirfd;
+    veil_result r;
+
+    if (diag != NULL) {
+        diag->what[0] = '\0';
+    }
+    ENSURE(copy != NULL, VEIL_ERR_NOMEM);
+    dirfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (dirfd < 0 && diag != NULL) {
+        (void)snprintf(diag->what, sizeof(diag->what), "%s: cannot open its directory", path);
+    }
+    ENSURE(dirfd >= 0, VEIL_ERR_IO_OPEN);
+    r = veil_file_read(path, VEIL_ENGINE_MODEL_SIZE_MAX, &w);
+    if (veil_ok(r)) {
+        r = load(w.data, w.len, dirfd, diag, out);
+        veil_wr_free(&w);
+    } else if (diag != NULL) {
+        (void)snprintf(diag->what, sizeof(diag->what), "%s: %s", path, veil_strerror(r.code));
+    }
+    (void)close(dirfd);
+    return r;
+}
+
+static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
+                        struct veil_engine_model **out)
+{
+    struct veil_engine_model *m = calloc(1, sizeof(*m));
+    veil_result r;
+
+    ENSURE(m != NULL, VEIL_ERR_NOMEM);
+    m->ext_dirfd = dirfd;
+    if (diag != NULL) {
+        diag->what[0] = '\0';
+    }
+    r = parse(data, size, m);
+    if (!veil_ok(r)) {
+        if (diag != NULL) {
+            (void)snprintf(diag->what, sizeof(diag->what), "%s", veil_strerror(r.code));
+        }
+        goto fail;
+    }
+    r = find_opset(m->proto, &m->opset);
+    if (!veil_ok(r)) {
+        if (diag != NULL) {
+            (void)snprintf(diag->what, sizeof(diag->what), "unsupported opset version %lld",
+                           (long long)m->opset);
+        }
+        goto fail;
+    }
+    r = veil_graph_build(m, NULL, m->proto->graph, 0, diag, &m->main);
+    if (!veil_ok(r)) {
+        goto fail;
+    }
+    m->threads = 0;
+    m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
+    m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
+    m->work_max = VEIL_ENGINE_WORK_MAX;
+    m->ext_dirfd = -1; /* the directory is only read while loading */
+    *out = m;
+    return VEIL_RESULT_OK;
+fail:
+    veil_engine_free(m);
+    return r;
+}
+
+void veil_engine_free(struct veil_engine_model *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    veil_graph_free(m->main);
+    veil_plan_free(m->plan);
+    if (m->proto != NULL) {
+        onnx__model_proto__free_unpacked(m->proto, &m->alloc);
+    }
+    free(m);
+}
+
+VEIL_RESULT veil_engine_set_threads(struct veil_engine_model *m, unsigned threads)
+{
+    ENSURE(threads <= VEIL_ENGINE_THREADS_MAX, VEIL_ERR_USAGE_LIMIT);
+    m->threads = threads;
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_size_max,
+                                   int64_t loop_iterations_max, uint64_t work_max)
+{
+    ENSURE(work_max <= VEIL_ENGINE_WORK_MAX, VEIL_ERR_USAGE_LIMIT);
+    ENSURE(tensor_size_max <= VEIL_ENGINE_TENSOR_SIZE_MAX, VEIL_ERR_USAGE_LIMIT);
+    ENSURE(loop_iterations_max >= 0 && loop_iterations_max <= VEIL_ENGINE_LOOP_MAX,
+           VEIL_ERR_USAGE_LIMIT);
+    m->tensor_size_max = tensor_size_max;
+    m->loop_iterations_max = loop_iterations_max;
+    m->work_max = work_max;
+    return VEIL_RESULT_OK;
+}
+
+size_t veil_engine_input_count(const struct veil_engine_model *m)
+{
+    return m->main->input_count;
+}
+
+const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i)
+{
+    VEIL_ASSERT(i < m->main->input_count);
+    return m->main->values[m->main->inputs[i]].name;
+}
+
+void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
+                            uint32_t *rank, int64_t *dims)
+{
+    const char *name = veil_engine_input_name(m, i);
+    const Onnx__GraphProto *g = m->proto->graph;
+
+    *dtype = 0;
+    *rank = 0;
+    for (size_t k = 0; k < g->n_input; k++) {
+        const Onnx__ValueInfoProto *vi = g->input[k];
+        const Onnx__TypeProto__Tensor *tt;
+        if (strcmp(vi->name, name) != 0 || vi->type == NULL ||
+            vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            continue;
+        }
+        tt = vi->type->tensor_type;
+        *dtype = tt->has_elem_type ? tt->elem_type : 0;
+        if (tt->shape == NULL || tt->shape->n_dim > VEIL_ENGINE_RANK_MAX) {
+            return;
+        }
+        *rank = (uint32_t)tt->shape->n_dim;
+        for (size_t d = 0; d < tt->shape->n_dim; d++) {
+            const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+            bool known = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                         dim->dim_value >= 0;
+            dims[d] = known ? dim->dim_value : -1;
+        }
+        return;
+    }
+}
+
+size_t veil_engine_output_count(const struct veil_engine_model *m)
+{
+    return m->main->output_count;
+}
+
+const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i)
+{
+    VEIL_ASSERT(i < m->main->output_count);
+    return m->main->values[m->main->outputs[i]].name;
+}
+
+static unsigned threads_default(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) {
+        return 1;
+    }
+    return n > VEIL_ENGINE_THREADS_MAX ? VEIL_ENGINE_THREADS_MAX : (unsigned)n;
+}
+
+VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
+                            struct veil_tensor *outputs, struct veil_engine_diag *diag)
+{
+    struct veil_engine_pool pool = {0};
+    const struct veil_tensor **in;
+    uint8_t *arena = NULL;
+    size_t n = m->main->input_count;
+    veil_result r;
+
+    if (diag != NULL) {
+        diag->what[0] = '\0';
+    }
+    in = calloc(n > 0 ? n : 1, sizeof(*in));
+    ENSURE(in != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        in[i] = &inputs[i];
+    }
+    if (m->plan != NULL) {
+        arena = aligned_alloc(64, (m->plan->arena_size + 63) / 64 * 64 + 64);
+        if (arena == NULL) {
+            free(in);
+            BAIL(VEIL_ERR_NOMEM);
+        }
+    }
+    r = veil_graph_run_main(m->main, &pool, m->threads > 0 ? m->threads : threads_default(), in,
+                            (uint32_t)n, outputs, diag, m->plan, arena, NULL);
+    veil_pool_free(&pool);
+    free(arena);
+    free(in);
+    return r;
+}
+
+static void list_graph_ops(const Onnx__GraphProto *g, uint32_t depth, char *buf, size_t buf_size)
+{
+    if (g == NULL || depth > VEIL_ENGINE_DEPTH_MAX) {
+        return;
+    }
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        const char *op = n->op_type != NULL ? n->op_type : "";
+        bool dflt = n->domain == NULL || n->domain[0] == '\0' || strcmp(n->domain, "ai.onnx") == 0;
+        if (!dflt || !veil_engine_op_supported(op)) {
+            size_t len = strlen(buf);
+            if (strstr(buf, op) == NULL && len + strlen(op) + 2 < buf_size) {
+                (void)snprintf(buf + len, buf_size - len, "%s%s", len > 0 ? "," : "", op);
+            }
+        }
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            list_graph_ops(n->attribute[a]->g, depth + 1, buf, buf_size);
+            for (size_t k = 0; k < n->attribute[a]->n_graphs; k++) {
+                list_graph_ops(n->attribute[a]->graphs[k], depth + 1, buf, buf_size);
+            }
+        }
+    }
+}
+
+VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, char *buf,
+                                              size_t buf_size)
+{
+    struct veil_engine_model m = {0};
+    veil_result r;
+
+    m.ext_dirfd = -1;
+    VEIL_ASSERT(buf_size > 0);
+    buf[0] = '\0';
+    r = parse(data, size, &m);
+    if (veil_ok(r)) {
+        list_graph_ops(m.proto->graph, 0, buf, buf_size);
+    }
+    if (m.proto != NULL) {
+        onnx__model_proto__free_unpacked(m.proto, &m.alloc);
+    }
+    return r;
+}
+
+bool veil_engine_op_supported(const char *op_type)
+{
+    return veil_op_find(op_type) != NULL;
+}

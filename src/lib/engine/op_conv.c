@@ -1,0 +1,331 @@
+/* Conv (N-d, groups, dilations, auto_pad) by im2col + GEMM, and the shared window geometry. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/ops.h"
+
+#define KERNEL_MAX ((int64_t)1 << 20)
+
+static VEIL_RESULT ints_or(const struct veil_op_ctx *c, const char *name, uint32_t n, int64_t def,
+                           int64_t *out)
+{
+    const int64_t *v;
+    size_t count;
+    GUARD(veil_attr_ints(c, name, &v, &count));
+    ENSURE(count == 0 || count == n, VEIL_ERR_ENGINE_ATTR);
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = count ? v[i] : def;
+    }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *x,
+                         const int64_t *kernel, bool ceil_mode, struct veil_geom *g)
+{
+    char pad[16];
+    int64_t pads[2 * VEIL_ENGINE_RANK_MAX];
+
+    ENSURE(x->rank >= 3, VEIL_ERR_ENGINE_SHAPE);
+    g->sp = x->rank - 2;
+    for (uint32_t i = 0; i < g->sp; i++) {
+        g->in[i] = x->dims[i + 2];
+    }
+    if (kernel != NULL) {
+        memcpy(g->kernel, kernel, g->sp * sizeof(*kernel));
+    } else {
+        const int64_t *k;
+        size_t n;
+        GUARD(veil_attr_ints(c, "kernel_shape", &k, &n));
+        ENSURE(n == g->sp, VEIL_ERR_ENGINE_ATTR);
+        veil_op_copy_ints(g->kernel, k, n);
+    }
+    GUARD(ints_or(c, "strides", g->sp, 1, g->stride));
+    GUARD(ints_or(c, "dilations", g->sp, 1, g->dil));
+    GUARD(ints_or(c, "pads", 2 * g->sp, 0, pads));
+    GUARD(veil_attr_string(c, "auto_pad", "NOTSET", pad, sizeof(pad)));
+    for (uint32_t i = 0; i < g->sp; i++) {
+        int64_t ek;
+        ENSURE(g->kernel[i] >= 1 && g->kernel[i] <= KERNEL_MAX, VEIL_ERR_ENGINE_ATTR);
+        ENSURE(g->stride[i] >= 1 && g->stride[i] <= KERNEL_MAX, VEIL_ERR_ENGINE_ATTR);
+        ENSURE(g->dil[i] >= 1 && g->dil[i] <= KERNEL_MAX, VEIL_ERR_ENGINE_ATTR);
+        ENSURE(pads[i] >= 0 && pads[i] <= KERNEL_MAX && pads[i + g->sp] >= 0 &&
+                   pads[i + g->sp] <= KERNEL_MAX,
+               VEIL_ERR_ENGINE_ATTR);
+        ek = (g->kernel[i] - 1) * g->dil[i] + 1;
+        if (strcmp(pad, "NOTSET") == 0) {
+            g->pad_begin[i] = pads[i];
+            g->pad_end[i] = pads[i + g->sp];
+        } else if (strcmp(pad, "VALID") == 0) {
+            g->pad_begin[i] = 0;
+            g->pad_end[i] = 0;
+        } else if (strcmp(pad, "SAME_UPPER") == 0 || strcmp(pad, "SAME_LOWER") == 0) {
+            int64_t o = (g->in[i] + g->stride[i] - 1) / g->stride[i];
+            int64_t total = (o - 1) * g->stride[i] + ek - g->in[i];
+            total = total < 0 ? 0 : total;
+            g->pad_begin[i] = pad[5] == 'U' ? total / 2 : total - total / 2;
+            g->pad_end[i] = total - g->pad_begin[i];
+        } else {
+            BAIL(VEIL_ERR_ENGINE_ATTR);
+        }
+        int64_t span = g->in[i] + g->pad_begin[i] + g->pad_end[i] - ek;
+        ENSURE(span >= 0, VEIL_ERR_ENGINE_SHAPE);
+        g->out[i] =
+            (ceil_mode ? (span + g->stride[i] - 1) / g->stride[i] : span / g->stride[i]) + 1;
+        if (ceil_mode && (g->out[i] - 1) * g->stride[i] >= g->in[i] + g->pad_begin[i]) {
+            g->out[i]--; /* the last window must start inside the input or left padding */
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT conv_geom(const struct veil_op_ctx *c, struct veil_geom *g, int64_t *group)
+{
+    const struct veil_tensor *x = c->in[0];
+    const struct veil_tensor *w = c->in[1];
+    const int64_t *ks;
+    size_t nks;
+
+    ENSURE(x->dtype == VEIL_DT_FLOAT && w->dtype == VEIL_DT_FLOAT,
+           VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    ENSURE(x->rank >= 3 && w->rank == x->rank, VEIL_ERR_ENGINE_SHAPE);
+    GUARD(veil_attr_int(c, "group", 1, group));
+    ENSURE(*group >= 1 && x->dims[1] % *group == 0 && w->dims[0] % *group == 0,
+           VEIL_ERR_ENGINE_ATTR);
+    ENSURE(w->dims[1] * *group == x->dims[1], VEIL_ERR_ENGINE_SHAPE);
+    GUARD(veil_attr_ints(c, "kernel_shape", &ks, &nks));
+    for (size_t i = 0; i < nks && i + 2 < w->rank; i++) {
+        ENSURE(ks[i] == w->dims[i + 2], VEIL_ERR_ENGINE_SHAPE);
+    }
+    GUARD(veil_op_geom(c, x, &w->dims[2], false, g));
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT conv_shape(struct veil_op_ctx *c)
+{
+    struct veil_geom g;
+    int64_t group;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    const struct veil_tensor *b;
+
+    GUARD(veil_op_arity(c, 2, 3, 1));
+    GUARD(conv_geom(c, &g, &group));
+    b = veil_op_in(c, 2);
+    ENSURE(b == NULL || (b->dtype == VEIL_DT_FLOAT && b->count == (size_t)c->in[1]->dims[0]),
+           VEIL_ERR_ENGINE_SHAPE);
+    dims[0] = c->in[0]->dims[0];
+    dims[1] = c->in[1]->dims[0];
+    for (uint32_t i = 0; i < g.sp; i++) {
+        dims[i + 2] = g.out[i];
+    }
+    return veil_op_out(c, 0, VEIL_DT_FLOAT, c->in[0]->rank, dims);
+}
+
+struct conv_job {
+    const struct veil_geom *g;
+    const float *x;
+    const float *w;
+    const float *bias;
+    float *y;
+    size_t cin_g, cout_g, groups, krn, osz, isz;
+    float *cols; /* one column buffer per part, allocated by the part */
+    bool failed;
+};
+
+/* 1-D and 2-D im2col without a division per element (the common cases). */
+static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, size_t osz, float *col)
+{
+    bool one = g->sp == 1;
+    int64_t ih_n = one ? 1 : g->in[0];
+    int64_t iw_n = g->in[g->sp - 1];
+    int64_t kh_n = one ? 1 : g->kernel[0];
+    int64_t kw_n = g->kernel[g->sp - 1];
+    int64_t oh_n = one ? 1 : g->out[0];
+    int64_t ow_n = g->out[g->sp - 1];
+    int64_t sh = one ? 1 : g->stride[0];
+    int64_t sw = g->stride[g->sp - 1];
+    int64_t dh = one ? 1 : g->dil[0];
+    int64_t dw = g->dil[g->sp - 1];
+    int64_t ph = one ? 0 : g->pad_begin[0];
+    int64_t pw = g->pad_begin[g->sp - 1];
+    size_t isz = (size_t)(ih_n * iw_n);
+
+    for (size_t ch = 0; ch < cin; ch++) {
+        const float *xc = x + ch * isz;
+        for (int64_t kh = 0; kh < kh_n; kh++) {
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                float *row =
+                    col + ((ch * (size_t)kh_n + (size_t)kh) * (size_t)kw_n + (size_t)kw) * osz;
+                for (int64_t oh = 0; oh < oh_n; oh++) {
+                    int64_t ih = oh * sh - ph + kh * dh;
+                    float *r = row + (size_t)(oh * ow_n);
+                    if (ih < 0 || ih >= ih_n) {
+                        for (int64_t ow = 0; ow < ow_n; ow++) {
+                            r[ow] = 0.0f;
+                        }
+                        continue;
+                    }
+                    const float *xr = xc + (size_t)(ih * iw_n);
+                    for (int64_t ow = 0; ow < ow_n; ow++) {
+                        int64_t iw = ow * sw - pw + kw * dw;
+                        r[ow] = iw >= 0 && iw < iw_n ? xr[iw] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void im2col(const struct veil_geom *g, const float *x, size_t cin, size_t krn, size_t osz,
+                   float *col)
+{
+    if (g->sp <= 2) {
+        im2col_2d(g, x, cin, osz, col);
+        return;
+    }
+    int64_t kidx[VEIL_ENGINE_RANK_MAX];
+    int64_t oidx[VEIL_ENGINE_RANK_MAX];
+    size_t isz = 1;
+    for (uint32_t i = 0; i < g->sp; i++) {
+        isz *= (size_t)g->in[i];
+    }
+    for (size_t ch = 0; ch < cin; ch++) {
+        for (size_t kr = 0; kr < krn; kr++) {
+            size_t t = kr;
+            for (uint32_t i = g->sp; i-- > 0;) {
+                kidx[i] = (int64_t)(t % (size_t)g->kernel[i]);
+                t /= (size_t)g->kernel[i];
+            }
+            float *row = &col[(ch * krn + kr) * osz];
+            for (size_t o = 0; o < osz; o++) {
+                size_t u = o;
+                size_t off = 0;
+                bool inside = true;
+                for (uint32_t i = g->sp; i-- > 0;) {
+                    oidx[i] = (int64_t)(u % (size_t)g->out[i]);
+                    u /= (size_t)g->out[i];
+                }
+                for (uint32_t i = 0; i < g->sp; i++) {
+                    int64_t p = oidx[i] * g->stride[i] - g->pad_begin[i] + kidx[i] * g->dil[i];
+                    if (p < 0 || p >= g->in[i]) {
+                        inside = false;
+                        break;
+                    }
+                    off = off * (size_t)g->in[i] + (size_t)p;
+                }
+                row[o] = inside ? x[ch * isz + off] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Work item = (batch, group). */
+static void conv_part(void *ctx, size_t begin, size_t end)
+{
+    struct conv_job *j = ctx;
+    float *col = malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
+    if (col == NULL) {
+        j->failed = true;
+        return;
+    }
+    for (size_t w = begin; w < end; w++) {
+        size_t n = w / j->groups;
+        size_t gr = w % j->groups;
+        size_t cin = j->cin_g * j->groups;
+        size_t cout = j->cout_g * j->groups;
+        const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
+        float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
+        im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+        veil_sgemm(false, false, j->cout_g, j->osz, j->cin_g * j->krn, 1.0f,
+                   j->w + gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, col, j->osz, 0.0f,
+                   y, j->osz);
+        if (j->bias != NULL) {
+            for (size_t m = 0; m < j->cout_g; m++) {
+                for (size_t o = 0; o < j->osz; o++) {
+                    y[m * j->osz + o] += j->bias[gr * j->cout_g + m];
+                }
+            }
+        }
+    }
+    free(col);
+}
+
+/* One (batch, group) with the GEMM split over column blocks across threads. */
+struct conv_cols {
+    const struct conv_job *j;
+    const float *col;
+    float *y;
+    size_t gr;
+};
+
+static void conv_cols_part(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_cols *cc = ctx;
+    const struct conv_job *j = cc->j;
+    size_t c0 = begin * 64;
+    size_t c1 = end * 64 < j->osz ? end * 64 : j->osz;
+    veil_sgemm(false, false, j->cout_g, c1 - c0, j->cin_g * j->krn, 1.0f,
+               j->w + cc->gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, cc->col + c0,
+               j->osz, 0.0f, cc->y + c0, j->osz);
+}
+
+static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    float *col = malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
+    size_t cin = j->cin_g * j->groups;
+    size_t cout = j->cout_g * j->groups;
+
+    ENSURE(col != NULL, VEIL_ERR_NOMEM);
+    for (size_t n = 0; n < batch; n++) {
+        for (size_t gr = 0; gr < j->groups; gr++) {
+            const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
+            float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
+            struct conv_cols cc = {j, col, y, gr};
+            veil_result r;
+            im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+            r = veil_op_parallel(c, (j->osz + 63) / 64, 1, conv_cols_part, &cc);
+            if (!veil_ok(r)) {
+                free(col);
+                return r;
+            }
+            for (size_t m = 0; j->bias != NULL && m < j->cout_g; m++) {
+                for (size_t o = 0; o < j->osz; o++) {
+                    y[m * j->osz + o] += j->bias[gr * j->cout_g + m];
+                }
+            }
+        }
+    }
+    free(col);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT conv_run(struct veil_op_ctx *c)
+{
+    struct veil_geom g;
+    int64_t group;
+    struct conv_job j = {0};
+    const struct veil_tensor *b = veil_op_in(c, 2);
+
+    GUARD(conv_geom(c, &g, &group));
+    j.g = &g;
+    j.x = c->in[0]->data;
+    j.w = c->in[1]->data;
+    j.bias = b != NULL ? b->data : NULL;
+    j.y = c->out[0]->data;
+    j.groups = (size_t)group;
+    j.cin_g = (size_t)c->in[1]->dims[1];
+    j.cout_g = (size_t)c->in[1]->dims[0] / j.groups;
+    j.krn = veil_op_span(c->in[1], 2, c->in[1]->rank);
+    j.osz = veil_op_span(c->out[0], 2, c->out[0]->rank);
+    j.isz = veil_op_span(c->in[0], 2, c->in[0]->rank);
+    GUARD(veil_op_work(c, c->out[0]->count, j.cin_g, j.krn, 1));
+    ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
+           VEIL_ERR_ENGINE_LIMIT);
+    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {
+        return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);
+    }
+    GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
+    ENSURE(!j.failed, VEIL_ERR_NOMEM);
+    return VEIL_RESULT_OK;
+}
+
+const struct veil_op veil_op_Conv = {"Conv", conv_shape, conv_run, false};

@@ -1,0 +1,387 @@
+/*
+ * Reductions (Reduce*), ArgMax/ArgMin, the Softmax family (Softmax, LogSoftmax, Hardmax) and
+ * CumSum. Accumulation is in double.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/ops.h"
+
+enum red { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQ };
+
+static VEIL_RESULT red_kind(const struct veil_op_ctx *c, enum red *k)
+{
+    static const struct {
+        const char *name;
+        enum red k;
+    } map[] = {
+        {"ReduceSum", R_SUM},        {"ReduceMean", R_MEAN},     {"ReduceMax", R_MAX},
+        {"ReduceMin", R_MIN},        {"ReduceProd", R_PROD},     {"ReduceL1", R_L1},
+        {"ReduceL2", R_L2},          {"ReduceLogSum", R_LOGSUM}, {"ReduceLogSumExp", R_LOGSUMEXP},
+        {"ReduceSumSquare", R_SUMSQ}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(map[i].name, c->node->op->name) == 0) {
+            *k = map[i].k;
+            return VEIL_RESULT_OK;
+        }
+    }
+    BAIL(VEIL_ERR_INTERNAL);
+}
+
+/* Which axes are reduced, and the output dims. */
+static VEIL_RESULT red_plan(const struct veil_op_ctx *c, bool *reduced, uint32_t *rank,
+                            int64_t *dims)
+{
+    const struct veil_tensor *x = c->in[0];
+    const struct veil_tensor *at = veil_op_in(c, 1);
+    int64_t axes[VEIL_ENGINE_RANK_MAX];
+    size_t n = 0;
+    int64_t keep;
+    int64_t noop;
+
+    GUARD(veil_attr_int(c, "keepdims", 1, &keep));
+    GUARD(veil_attr_int(c, "noop_with_empty_axes", 0, &noop));
+    if (at != NULL) {
+        GUARD(veil_op_ints(at, VEIL_ENGINE_RANK_MAX, axes, &n));
+    } else {
+        const int64_t *a;
+        GUARD(veil_attr_ints(c, "axes", &a, &n));
+        ENSURE(n <= VEIL_ENGINE_RANK_MAX, VEIL_ERR_ENGINE_ATTR);
+        veil_op_copy_ints(axes, a, n);
+    }
+    for (uint32_t d = 0; d < x->rank; d++) {
+        reduced[d] = n == 0 && !noop;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t ax;
+        GUARD(veil_op_axis(axes[i], x->rank, 0, &ax));
+        reduced[ax] = true;
+    }
+    *rank = 0;
+    for (uint32_t d = 0; d < x->rank; d++) {
+        if (!reduced[d]) {
+            dims[(*rank)++] = x->dims[d];
+        } else if (keep) {
+            dims[(*rank)++] = 1;
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT red_shape(struct veil_op_ctx *c)
+{
+    bool reduced[VEIL_ENGINE_RANK_MAX];
+    uint32_t rank;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+
+    GUARD(veil_op_arity(c, 1, 2, 1));
+    ENSURE(veil_dtype_is_float(c->in[0]->dtype) || veil_dtype_is_int(c->in[0]->dtype),
+           VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    GUARD(red_plan(c, reduced, &rank, dims));
+    return veil_op_out(c, 0, c->in[0]->dtype, rank, dims);
+}
+
+static VEIL_RESULT red_run(struct veil_op_ctx *c)
+{
+    const struct veil_tensor *x = c->in[0];
+    struct veil_tensor *y = c->out[0];
+    bool reduced[VEIL_ENGINE_RANK_MAX];
+    uint32_t rank;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    size_t ostride[VEIL_ENGINE_RANK_MAX];
+    int64_t idx[VEIL_ENGINE_RANK_MAX] = {0};
+    double *acc;
+    enum red k;
+    double init = 0;
+    size_t per;
+    size_t s = 1;
+    size_t off = 0;
+
+    GUARD(red_kind(c, &k));
+    GUARD(red_plan(c, reduced, &rank, dims));
+    for (uint32_t d = x->rank; d-- > 0;) {
+        ostride[d] = reduced[d] ? 0 : s;
+        s *= reduced[d] ? 1 : (size_t)x->dims[d];
+    }
+    per = y->count > 0 ? x->count / y->count : 0;
+    init = k == R_MAX ? -INFINITY : (k == R_MIN ? INFINITY : (k == R_PROD ? 1.0 : 0.0));
+    acc = malloc((y->count > 0 ? y->count : 1) * sizeof(*acc));
+    ENSURE(acc != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < y->count; i++) {
+        acc[i] = init;
+    }
+    for (size_t i = 0; i < x->count; i++) {
+        double v = veil_tensor_get_f64(x, i);
+        double *a = &acc[off];
+        switch (k) {
+            case R_MAX:
+                *a = (v > *a || isnan(v)) ? v : *a;
+                break;
+            case R_MIN:
+                *a = (v < *a || isnan(v)) ? v : *a;
+                break;
+            case R_PROD:
+                *a *= v;
+                break;
+            case R_L1:
+                *a += fabs(v);
+                break;
+            case R_L2:
+            case R_SUMSQ:
+                *a += v * v;
+                break;
+            case R_LOGSUMEXP:
+                *a += exp(v);
+                break;
+            default:
+                *a += v;
+                break;
+        }
+        for (uint32_t d = x->rank; d-- > 0;) {
+            off += ostride[d];
+            if (++idx[d] < x->dims[d]) {
+                break;
+            }
+            off -= ostride[d] * (size_t)x->dims[d];
+            idx[d] = 0;
+        }
+    }
+    for (size_t i = 0; i < y->count; i++) {
+        double v = acc[i];
+        if (k == R_MEAN) {
+            v = per > 0 ? v / (double)per : NAN;
+        } else if (k == R_L2) {
+            v = sqrt(v);
+        } else if (k == R_LOGSUM || k == R_LOGSUMEXP) {
+            v = log(v);
+        }
+        veil_tensor_set_f64(y, i, v);
+    }
+    free(acc);
+    return VEIL_RESULT_OK;
+}
+
+/* ---- ArgMax, ArgMin ---- */
+static VEIL_RESULT arg_plan(const struct veil_op_ctx *c, uint32_t *ax, int64_t *dims,
+                            uint32_t *rank)
+{
+    const struct veil_tensor *x = c->in[0];
+    int64_t axis;
+    int64_t keep;
+
+    GUARD(veil_attr_int(c, "axis", 0, &axis));
+    GUARD(veil_attr_int(c, "keepdims", 1, &keep));
+    GUARD(veil_op_axis(axis, x->rank, 0, ax));
+    ENSURE(x->dims[*ax] > 0, VEIL_ERR_ENGINE_SHAPE);
+    *rank = 0;
+    for (uint32_t d = 0; d < x->rank; d++) {
+        if (d != *ax) {
+            dims[(*rank)++] = x->dims[d];
+        } else if (keep) {
+            dims[(*rank)++] = 1;
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT arg_shape(struct veil_op_ctx *c)
+{
+    uint32_t ax;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    uint32_t rank;
+    GUARD(veil_op_arity(c, 1, 1, 1));
+    GUARD(arg_plan(c, &ax, dims, &rank));
+    return veil_op_out(c, 0, VEIL_DT_INT64, rank, dims);
+}
+
+static VEIL_RESULT arg_run(struct veil_op_ctx *c)
+{
+    const struct veil_tensor *x = c->in[0];
+    uint32_t ax;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    uint32_t rank;
+    int64_t last;
+    bool is_max = strcmp(c->node->op->name, "ArgMax") == 0;
+    size_t outer;
+    size_t inner;
+    size_t n;
+
+    GUARD(arg_plan(c, &ax, dims, &rank));
+    GUARD(veil_attr_int(c, "select_last_index", 0, &last));
+    outer = veil_op_span(x, 0, ax);
+    inner = veil_op_span(x, ax + 1, x->rank);
+    n = (size_t)x->dims[ax];
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t in = 0; in < inner; in++) {
+            size_t best = 0;
+            double bv = veil_tensor_get_f64(x, o * n * inner + in);
+            for (size_t j = 1; j < n; j++) {
+                double v = veil_tensor_get_f64(x, (o * n + j) * inner + in);
+                bool better =
+                    is_max ? (v > bv || (last && v == bv)) : (v < bv || (last && v == bv));
+                if (better) {
+                    bv = v;
+                    best = j;
+                }
+            }
+            ((int64_t *)c->out[0]->data)[o * inner + in] = (int64_t)best;
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* ---- Softmax, LogSoftmax, Hardmax ---- */
+static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
+{
+    GUARD(veil_op_arity(c, 1, 1, 1));
+    ENSURE(veil_dtype_is_float(c->in[0]->dtype), VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    return veil_op_out_like(c, 0, c->in[0]);
+}
+
+/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). */
+static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double mx = -INFINITY;
+        double sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            mx = xr[j] > mx ? xr[j] : mx;
+        }
+        for (size_t j = 0; j < n; j++) {
+            sum += exp((double)xr[j] - mx);
+        }
+        double ls = log(sum);
+        for (size_t j = 0; j < n; j++) {
+            double d = (double)xr[j] - mx;
+            yr[j] = (float)(log_softmax ? d - ls : exp(d) / sum);
+        }
+    }
+}
+
+static VEIL_RESULT smax_run(struct veil_op_ctx *c)
+{
+    const struct veil_tensor *x = c->in[0];
+    struct veil_tensor *y = c->out[0];
+    const char *name = c->node->op->name;
+    int64_t axis;
+    uint32_t ax;
+    size_t outer;
+    size_t inner;
+    size_t n;
+    bool legacy = c->opset < 13;
+
+    GUARD(veil_attr_int(c, "axis", legacy ? 1 : -1, &axis));
+    GUARD(veil_op_axis(axis, x->rank, 0, &ax));
+    outer = veil_op_span(x, 0, ax);
+    if (legacy) {
+        /* coerced to 2-D: [outer, everything from axis on] */
+        n = veil_op_span(x, ax, x->rank);
+        inner = 1;
+    } else {
+        n = (size_t)x->dims[ax];
+        inner = veil_op_span(x, ax + 1, x->rank);
+    }
+    if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
+        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L');
+        return VEIL_RESULT_OK;
+    }
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t in = 0; in < inner; in++) {
+            size_t base = o * n * inner + in;
+            double mx = -INFINITY;
+            size_t arg = 0;
+            double sum = 0;
+            for (size_t j = 0; j < n; j++) {
+                double v = veil_tensor_get_f64(x, base + j * inner);
+                if (v > mx) {
+                    mx = v;
+                    arg = j;
+                }
+            }
+            for (size_t j = 0; j < n; j++) {
+                sum += exp(veil_tensor_get_f64(x, base + j * inner) - mx);
+            }
+            for (size_t j = 0; j < n; j++) {
+                double v = veil_tensor_get_f64(x, base + j * inner);
+                double r;
+                if (name[0] == 'H') {
+                    r = j == arg ? 1.0 : 0.0;
+                } else if (name[0] == 'L') {
+                    r = v - mx - log(sum);
+                } else {
+                    r = exp(v - mx) / sum;
+                }
+                veil_tensor_set_f64(y, base + j * inner, r);
+            }
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* ---- CumSum ---- */
+static VEIL_RESULT cumsum_shape(struct veil_op_ctx *c)
+{
+    uint32_t ax;
+    GUARD(veil_op_arity(c, 2, 2, 1));
+    ENSURE(c->in[1]->count == 1 && veil_dtype_is_int(c->in[1]->dtype), VEIL_ERR_ENGINE_SHAPE);
+    GUARD(veil_op_axis(veil_tensor_get_i64(c->in[1], 0), c->in[0]->rank, 0, &ax));
+    return veil_op_out_like(c, 0, c->in[0]);
+}
+
+static VEIL_RESULT cumsum_run(struct veil_op_ctx *c)
+{
+    const struct veil_tensor *x = c->in[0];
+    struct veil_tensor *y = c->out[0];
+    uint32_t ax;
+    int64_t excl;
+    int64_t rev;
+    size_t outer;
+    size_t inner;
+    size_t n;
+
+    GUARD(veil_op_axis(veil_tensor_get_i64(c->in[1], 0), x->rank, 0, &ax));
+    GUARD(veil_attr_int(c, "exclusive", 0, &excl));
+    GUARD(veil_attr_int(c, "reverse", 0, &rev));
+    outer = veil_op_span(x, 0, ax);
+    inner = veil_op_span(x, ax + 1, x->rank);
+    n = (size_t)x->dims[ax];
+    for (size_t o = 0; o < outer; o++) {
+        for (size_t in = 0; in < inner; in++) {
+            double acc = 0;
+            for (size_t jj = 0; jj < n; jj++) {
+                size_t j = rev ? n - 1 - jj : jj;
+                size_t i = (o * n + j) * inner + in;
+                double v = veil_tensor_get_f64(x, i);
+                if (excl) {
+                    veil_tensor_set_f64(y, i, acc);
+                    acc += v;
+                } else {
+                    acc += v;
+                    veil_tensor_set_f64(y, i, acc);
+                }
+            }
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+#define RED_OP(n) const struct veil_op veil_op_##n = {#n, red_shape, red_run, false};
+RED_OP(ReduceSum)
+RED_OP(ReduceMean)
+RED_OP(ReduceMax)
+RED_OP(ReduceMin)
+RED_OP(ReduceProd)
+RED_OP(ReduceL1)
+RED_OP(ReduceL2)
+RED_OP(ReduceLogSum)
+RED_OP(ReduceLogSumExp)
+RED_OP(ReduceSumSquare)
+const struct veil_op veil_op_ArgMax = {"ArgMax", arg_shape, arg_run, false};
+const struct veil_op veil_op_ArgMin = {"ArgMin", arg_shape, arg_run, false};
+const struct veil_op veil_op_Softmax = {"Softmax", smax_shape, smax_run, false};
+const struct veil_op veil_op_LogSoftmax = {"LogSoftmax", smax_shape, smax_run, false};
+const struct veil_op veil_op_Hardmax = {"Hardmax", smax_shape, smax_run, false};
+const struct veil_op veil_op_CumSum = {"CumSum", cumsum_shape, cumsum_run, false};

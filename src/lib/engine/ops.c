@@ -1,0 +1,290 @@
+/* The operator registry and the helpers every operator file shares. */
+#include "engine/ops.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if VEIL_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#define VEIL_OP_ENTRY(x) &veil_op_##x,
+static const struct veil_op *const ops[] = {VEIL_OP_LIST(VEIL_OP_ENTRY)};
+
+const struct veil_op *veil_op_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (strcmp(ops[i]->name, name) == 0) {
+            return ops[i];
+        }
+    }
+    return NULL;
+}
+
+VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t)
+{
+    *t = veil_op_in(c, k);
+    ENSURE(*t != NULL, VEIL_ERR_ENGINE_SHAPE);
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_op_arity(const struct veil_op_ctx *c, uint32_t lo, uint32_t hi, uint32_t out_min)
+{
+    ENSURE(c->in_count >= lo && c->in_count <= hi, VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(c->out_count >= out_min, VEIL_ERR_ENGINE_SHAPE);
+    for (uint32_t k = 0; k < lo; k++) {
+        ENSURE(c->in[k] != NULL, VEIL_ERR_ENGINE_SHAPE);
+    }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_op_axis(int64_t axis, uint32_t rank, uint32_t extra, uint32_t *out)
+{
+    int64_t r = (int64_t)rank;
+    ENSURE(axis >= -r && axis < r + (int64_t)extra, VEIL_ERR_ENGINE_ATTR);
+    *out = (uint32_t)(axis < 0 ? axis + r : axis);
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_op_bcast_shape(const struct veil_tensor *const *ts, uint32_t n, uint32_t *rank,
+                                int64_t *dims)
+{
+    uint32_t r = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        r = ts[k]->rank > r ? ts[k]->rank : r;
+    }
+    for (uint32_t d = 0; d < r; d++) {
+        dims[d] = 1;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t shift = r - ts[k]->rank;
+        for (uint32_t d = 0; d < ts[k]->rank; d++) {
+            int64_t v = ts[k]->dims[d];
+            int64_t *o = &dims[d + shift];
+            if (*o == 1) {
+                *o = v;
+            } else {
+                ENSURE(v == 1 || v == *o, VEIL_ERR_ENGINE_SHAPE);
+            }
+        }
+    }
+    *rank = r;
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_op_out(struct veil_op_ctx *c, uint32_t k, int32_t dtype, uint32_t rank,
+                        const int64_t *dims)
+{
+    ENSURE(k < c->out_count, VEIL_ERR_ENGINE_SHAPE);
+    return veil_tensor_shape(c->out[k], dtype, rank, dims);
+}
+
+VEIL_RESULT veil_op_out_like(struct veil_op_ctx *c, uint32_t k, const struct veil_tensor *t)
+{
+    return veil_op_out(c, k, t->dtype, t->rank, t->dims);
+}
+
+VEIL_RESULT veil_op_ints(const struct veil_tensor *t, size_t max, int64_t *v, size_t *count)
+{
+    ENSURE(t->dtype == VEIL_DT_INT64 || t->dtype == VEIL_DT_INT32, VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(t->rank <= 1, VEIL_ERR_ENGINE_SHAPE);
+    ENSURE(t->count <= max, VEIL_ERR_ENGINE_LIMIT);
+    for (size_t i = 0; i < t->count; i++) {
+        v[i] = veil_tensor_get_i64(t, i);
+    }
+    *count = t->count;
+    return VEIL_RESULT_OK;
+}
+
+size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to)
+{
+    size_t n = 1;
+    for (uint32_t d = from; d < to && d < t->rank; d++) {
+        n *= (size_t)t->dims[d];
+    }
+    return n;
+}
+
+void veil_bcast_init(struct veil_bcast *b, const struct veil_tensor *out,
+                     const struct veil_tensor *const *ins, uint32_t n)
+{
+    VEIL_ASSERT(n <= VEIL_BCAST_MAX);
+    memset(b, 0, sizeof(*b));
+    b->rank = out->rank;
+    b->n = n;
+    for (uint32_t d = 0; d < out->rank; d++) {
+        b->dims[d] = out->dims[d];
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        size_t s = 1;
+        uint32_t shift = out->rank - ins[k]->rank;
+        for (uint32_t d = ins[k]->rank; d-- > 0;) {
+            b->stride[k][d + shift] = ins[k]->dims[d] == 1 ? 0 : s;
+            s *= (size_t)ins[k]->dims[d];
+        }
+    }
+}
+
+struct par_job {
+    veil_par_fn fn;
+    void *ctx;
+    size_t begin;
+    size_t end;
+};
+
+static void *par_main(void *arg)
+{
+    struct par_job *j = arg;
+    j->fn(j->ctx, j->begin, j->end);
+    return NULL;
+}
+
+VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
+                             void *ctx)
+{
+    unsigned threads = c->frame != NULL ? c->frame->threads : 1;
+    size_t parts;
+    struct par_job jobs[VEIL_ENGINE_THREADS_MAX];
+    pthread_t tids[VEIL_ENGINE_THREADS_MAX];
+    bool started[VEIL_ENGINE_THREADS_MAX];
+
+    grain = grain > 0 ? grain : 1;
+    parts = n / grain;
+    parts = parts < threads ? parts : threads;
+    if (parts <= 1) {
+        fn(ctx, 0, n);
+        return VEIL_RESULT_OK;
+    }
+    for (size_t i = 0; i < parts; i++) {
+        jobs[i].fn = fn;
+        jobs[i].ctx = ctx;
+        jobs[i].begin = n * i / parts;
+        jobs[i].end = n * (i + 1) / parts;
+        started[i] = false;
+    }
+    for (size_t i = 1; i < parts; i++) {
+        started[i] = pthread_create(&tids[i], NULL, par_main, &jobs[i]) == 0;
+    }
+    par_main(&jobs[0]);
+    for (size_t i = 1; i < parts; i++) {
+        if (started[i]) {
+            (void)pthread_join(tids[i], NULL);
+        } else {
+            par_main(&jobs[i]);
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+#if VEIL_HAVE_OPENBLAS
+/* Products smaller than this stay on the reference kernel (call overhead dominates). */
+#define BLAS_MIN_WORK ((size_t)1 << 17)
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static bool blas_on = true;
+
+/* The engine splits work over its own threads: OpenBLAS runs single-threaded inside each part.
+ * VEIL_ENGINE_GEMM=reference turns it off (for comparisons). */
+static void blas_init(void)
+{
+    const char *e = getenv("VEIL_ENGINE_GEMM");
+    blas_on = e == NULL || strcmp(e, "reference") != 0;
+    openblas_set_num_threads(1);
+}
+
+static bool blas_fits(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc)
+{
+    const size_t lim = (size_t)INT32_MAX;
+    /* bench/engine/bench_sgemm: OpenBLAS wins 4-9x from 64^3 up, but loses on single-row
+     * products (vector x matrix), which stay on the reference kernel */
+    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 4 &&
+           m * n * k >= BLAS_MIN_WORK;
+}
+#endif
+
+bool veil_sgemm_uses_blas(void)
+{
+#if VEIL_HAVE_OPENBLAS
+    (void)pthread_once(&blas_once, blas_init);
+    return blas_on;
+#else
+    return false;
+#endif
+}
+
+void veil_sgemm_set_blas(bool on)
+{
+#if VEIL_HAVE_OPENBLAS
+    (void)pthread_once(&blas_once, blas_init);
+    blas_on = on;
+#else
+    (void)on;
+#endif
+}
+
+void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
+{
+#if VEIL_HAVE_OPENBLAS
+    if (veil_sgemm_uses_blas() && blas_fits(m, n, k, lda, ldb, ldc)) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb,
+                    beta, cm, (blasint)ldc);
+        return;
+    }
+#endif
+    veil_sgemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, cm, ldc);
+}
+
+void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                    size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
+{
+    enum { KB = 256 };
+    for (size_t i = 0; i < m; i++) {
+        float *crow = &cm[i * ldc];
+        if (beta == 0.0f) {
+            for (size_t j = 0; j < n; j++) {
+                crow[j] = 0.0f;
+            }
+        } else if (beta != 1.0f) {
+            for (size_t j = 0; j < n; j++) {
+                crow[j] *= beta;
+            }
+        }
+    }
+    if (!tb) {
+        for (size_t p0 = 0; p0 < k; p0 += KB) {
+            size_t p1 = p0 + KB < k ? p0 + KB : k;
+            for (size_t i = 0; i < m; i++) {
+                float *crow = &cm[i * ldc];
+                for (size_t p = p0; p < p1; p++) {
+                    float av = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+                    const float *brow = &b[p * ldb];
+                    for (size_t j = 0; j < n; j++) {
+                        crow[j] += av * brow[j];
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        float *crow = &cm[i * ldc];
+        for (size_t j = 0; j < n; j++) {
+            const float *brow = &b[j * ldb];
+            float s = 0.0f;
+            if (!ta) {
+                const float *arow = &a[i * lda];
+                for (size_t p = 0; p < k; p++) {
+                    s += arow[p] * brow[p];
+                }
+            } else {
+                for (size_t p = 0; p < k; p++) {
+                    s += a[p * lda + i] * brow[p];
+                }
+            }
+            crow[j] += alpha * s;
+        }
+    }
+}

@@ -1,0 +1,186 @@
+/* Helpers shared by the operator files (op_*.c) and the operator registry. */
+#ifndef VEIL_ENGINE_OPS_H
+#define VEIL_ENGINE_OPS_H
+
+#include <string.h>
+
+#include "engine/graph.h"
+
+/* Input k, or NULL if absent (optional) or beyond the node's inputs. */
+static inline const struct veil_tensor *veil_op_in(const struct veil_op_ctx *c, uint32_t k)
+{
+    return k < c->in_count ? c->in[k] : NULL;
+}
+
+/* The run's cap on any one tensor or kernel scratch buffer, in bytes. */
+static inline size_t veil_op_size_max(const struct veil_op_ctx *c)
+{
+    return c->frame != NULL ? c->frame->graph->model->tensor_size_max : VEIL_ENGINE_TENSOR_SIZE_MAX;
+}
+
+/* The node's work (the product of up to 4 factors, ~multiply-adds) must fit the model's budget:
+ * a hostile model then fails with VEIL_ERR_ENGINE_LIMIT instead of computing for hours. */
+static inline VEIL_RESULT veil_op_work(const struct veil_op_ctx *c, uint64_t a, uint64_t b,
+                                       uint64_t d, uint64_t e)
+{
+    uint64_t max = c->frame != NULL ? c->frame->graph->model->work_max : VEIL_ENGINE_WORK_MAX;
+    uint64_t f[4] = {a, b, d, e};
+    uint64_t w = 1;
+    for (int i = 0; i < 4; i++) {
+        if (f[i] == 0) {
+            return VEIL_RESULT_OK;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        ENSURE(w <= max / f[i], VEIL_ERR_ENGINE_LIMIT);
+        w *= f[i];
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* Input k, which must be present. */
+VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t);
+/* The node must have between lo and hi inputs and at least out_min outputs. */
+VEIL_RESULT veil_op_arity(const struct veil_op_ctx *c, uint32_t lo, uint32_t hi, uint32_t out_min);
+/* Normalizes an axis in [-rank, rank + extra); a negative axis counts from rank. */
+VEIL_RESULT veil_op_axis(int64_t axis, uint32_t rank, uint32_t extra, uint32_t *out);
+/* numpy broadcasting of n shapes. */
+VEIL_RESULT veil_op_bcast_shape(const struct veil_tensor *const *ts, uint32_t n, uint32_t *rank,
+                                int64_t *dims);
+/* Output k gets this type and shape. */
+VEIL_RESULT veil_op_out(struct veil_op_ctx *c, uint32_t k, int32_t dtype, uint32_t rank,
+                        const int64_t *dims);
+/* Output k gets the type and shape of t. */
+VEIL_RESULT veil_op_out_like(struct veil_op_ctx *c, uint32_t k, const struct veil_tensor *t);
+/* Reads a 1-D integer tensor (shape, axes, pads...) of at most max elements. */
+VEIL_RESULT veil_op_ints(const struct veil_tensor *t, size_t max, int64_t *v, size_t *count);
+/* Copies n int64s; src may be NULL when n is 0 (attribute absent). */
+static inline void veil_op_copy_ints(int64_t *dst, const int64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
+/* Copies element i of src to element j of dst, es bytes each (typed for the common sizes:
+ * a variable-size memcpy per element is a call per element). */
+static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, size_t es)
+{
+    switch (es) {
+        case 4:
+            ((uint32_t *)dst)[j] = ((const uint32_t *)src)[i];
+            break;
+        case 8:
+            ((uint64_t *)dst)[j] = ((const uint64_t *)src)[i];
+            break;
+        case 2:
+            ((uint16_t *)dst)[j] = ((const uint16_t *)src)[i];
+            break;
+        case 1:
+            ((uint8_t *)dst)[j] = ((const uint8_t *)src)[i];
+            break;
+        default:
+            memcpy((uint8_t *)dst + j * es, (const uint8_t *)src + i * es, es);
+            break;
+    }
+}
+
+/* Product of dims [from, to). */
+size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
+
+/* Broadcast iteration over an output shape with up to 3 inputs. */
+#define VEIL_BCAST_MAX 3
+struct veil_bcast {
+    uint32_t rank;
+    uint32_t n;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    int64_t idx[VEIL_ENGINE_RANK_MAX];
+    size_t stride[VEIL_BCAST_MAX][VEIL_ENGINE_RANK_MAX];
+    size_t off[VEIL_BCAST_MAX];
+};
+
+void veil_bcast_init(struct veil_bcast *b, const struct veil_tensor *out,
+                     const struct veil_tensor *const *ins, uint32_t n);
+
+static inline void veil_bcast_next(struct veil_bcast *b)
+{
+    for (uint32_t d = b->rank; d-- > 0;) {
+        b->idx[d]++;
+        for (uint32_t k = 0; k < b->n; k++) {
+            b->off[k] += b->stride[k][d];
+        }
+        if (b->idx[d] < b->dims[d]) {
+            return;
+        }
+        for (uint32_t k = 0; k < b->n; k++) {
+            b->off[k] -= b->stride[k][d] * (size_t)b->dims[d];
+        }
+        b->idx[d] = 0;
+    }
+}
+
+/* Splits [0, n) over the frame's threads and calls fn(ctx, begin, end) on each part. */
+typedef void (*veil_par_fn)(void *ctx, size_t begin, size_t end);
+VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
+                             void *ctx);
+
+/* Row-major float GEMM: C[m,n] = alpha * op(A) op(B) + beta * C, op = transpose when t*.
+ * Large products go to OpenBLAS when the build has it (and VEIL_ENGINE_GEMM is not "reference");
+ * veil_sgemm_ref is the plain C kernel. */
+bool veil_sgemm_uses_blas(void);
+/* Benchmarks only: switch the OpenBLAS dispatch off (false) or back on (no-op without it). */
+void veil_sgemm_set_blas(bool on);
+void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                    size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
+void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
+
+/* Sliding-window geometry shared by Conv and the pools (N-d spatial, NC... layout). */
+struct veil_geom {
+    uint32_t sp; /* spatial rank */
+    int64_t in[VEIL_ENGINE_RANK_MAX];
+    int64_t kernel[VEIL_ENGINE_RANK_MAX];
+    int64_t stride[VEIL_ENGINE_RANK_MAX];
+    int64_t dil[VEIL_ENGINE_RANK_MAX];
+    int64_t pad_begin[VEIL_ENGINE_RANK_MAX];
+    int64_t pad_end[VEIL_ENGINE_RANK_MAX];
+    int64_t out[VEIL_ENGINE_RANK_MAX];
+};
+
+/* kernel: from W (Conv) or the kernel_shape attribute (pools, when kernel is NULL). */
+VEIL_RESULT veil_op_geom(const struct veil_op_ctx *c, const struct veil_tensor *x,
+                         const int64_t *kernel, bool ceil_mode, struct veil_geom *g);
+
+#define VEIL_OP_DECL(x) extern const struct veil_op veil_op_##x;
+/* clang-format off */
+#define VEIL_OP_LIST(X) \
+    X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Mod) X(And) X(Or) X(Xor) X(Equal) X(Less) X(Greater) \
+    X(LessOrEqual) X(GreaterOrEqual) X(BitShift) X(Max) X(Min) X(Sum) X(Mean) X(PRelu) \
+    X(Where) \
+    X(Abs) X(Neg) X(Sign) X(Ceil) X(Floor) X(Round) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Sin) \
+    X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh) X(Acosh) X(Atanh) X(Erf) \
+    X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(Softsign) X(Elu) X(Selu) X(LeakyRelu) \
+    X(HardSigmoid) X(HardSwish) X(ThresholdedRelu) X(Celu) X(Not) X(IsNaN) X(IsInf) X(Shrink) \
+    X(Clip) X(Identity) X(Dropout) X(Mish) \
+    X(Constant) X(Shape) X(Size) X(Cast) X(CastLike) X(Reshape) X(Flatten) X(Squeeze) \
+    X(Unsqueeze) X(ConstantOfShape) X(Range) X(EyeLike) \
+    X(Concat) X(Split) X(Slice) X(Transpose) X(Gather) X(GatherElements) X(ScatterElements) \
+    X(Expand) X(Tile) X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) \
+    X(ReduceSum) X(ReduceMean) X(ReduceMax) X(ReduceMin) X(ReduceProd) X(ReduceL1) X(ReduceL2) \
+    X(ReduceLogSum) X(ReduceLogSumExp) X(ReduceSumSquare) X(ArgMax) X(ArgMin) X(Softmax) \
+    X(LogSoftmax) X(Hardmax) X(CumSum) \
+    X(MatMul) X(Gemm) X(Conv) X(MaxPool) X(AveragePool) X(LpPool) X(GlobalAveragePool) \
+    X(GlobalMaxPool) X(BatchNormalization) X(InstanceNormalization) X(LayerNormalization) X(LRN) \
+    X(If) X(Loop) X(Scan) X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) \
+    X(TopK) X(OneHot) X(Compress) X(GatherND) X(ScatterND) X(NonZero) X(ReverseSequence) \
+    X(MaxUnpool) X(Scatter) \
+    X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(MatMulInteger) \
+    X(ConvInteger) X(QLinearMatMul) X(QLinearConv) X(Resize) X(Upsample) \
+    X(ConvTranspose) X(RNN) X(GRU) X(LSTM) \
+    X(MeanVarianceNormalization) X(Det) X(Einsum) X(Unique) X(HannWindow) X(HammingWindow) \
+    X(BlackmanWindow) X(DFT) X(STFT) X(NonMaxSuppression) X(RoiAlign) X(GridSample) \
+    X(TfIdfVectorizer) X(MelWeightMatrix)
+/* clang-format on */
+VEIL_OP_LIST(VEIL_OP_DECL)
+
+#endif

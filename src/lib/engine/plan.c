@@ -1,0 +1,218 @@
+/*
+ * Static shape inference and memory planning for the main graph (veil_engine_plan).
+ *
+ * When every model input has a static shape, one planning run on zero inputs infers the type and
+ * shape of every value (the operators' shape functions, with data-dependent shapes taken from
+ * the actual computation). Each intermediate then gets a lifetime [producer, last reader] in
+ * topological positions, and a greedy best-fit places the largest first at the lowest offset
+ * that does not overlap any placed intermediate whose lifetime intersects its own. Runs then put
+ * every intermediate whose run-time shape matches the plan into one arena; anything else (other
+ * input shapes, data-dependent sizes, control flow) falls back to the buffer pool.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/graph.h"
+
+#define PLAN_ALIGN 64
+
+struct interval {
+    uint32_t value;
+    uint32_t start;
+    uint32_t end;
+    size_t size;
+    size_t offset;
+};
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const struct interval *x = a;
+    const struct interval *y = b;
+    if (x->size != y->size) {
+        return x->size > y->size ? -1 : 1;
+    }
+    return (x->value > y->value) - (x->value < y->value);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const struct interval *const *x = a;
+    const struct interval *const *y = b;
+    return ((*x)->offset > (*y)->offset) - ((*x)->offset < (*y)->offset);
+}
+
+void veil_plan_free(struct veil_engine_plan *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    free(p->offset);
+    free(p->shape);
+    free(p);
+}
+
+/* Greedy best-fit offsets for the intervals (sorted by size, largest first). */
+static VEIL_RESULT place(struct interval *iv, size_t n, size_t *arena)
+{
+    const struct interval **live = malloc((n + 1) * sizeof(*live));
+    *arena = 0;
+    ENSURE(live != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = 0;
+        size_t off = 0;
+        for (size_t j = 0; j < i; j++) {
+            if (!(iv[j].end < iv[i].start || iv[i].end < iv[j].start)) {
+                live[nl++] = &iv[j];
+            }
+        }
+        qsort(live, nl, sizeof(*live), by_offset);
+        for (size_t j = 0; j < nl; j++) {
+            if (live[j]->offset >= off + iv[i].size) {
+                break; /* the gap before this one fits */
+            }
+            size_t end = live[j]->offset + live[j]->size;
+            off = end > off ? end : off;
+        }
+        iv[i].offset = off;
+        *arena = off + iv[i].size > *arena ? off + iv[i].size : *arena;
+    }
+    free(live);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT zero_inputs(const struct veil_engine_model *m, struct veil_tensor *in)
+{
+    for (size_t k = 0; k < veil_engine_input_count(m); k++) {
+        int32_t dtype;
+        uint32_t rank;
+        int64_t dims[VEIL_ENGINE_RANK_MAX];
+        veil_engine_input_info(m, k, &dtype, &rank, dims);
+        ENSURE(dtype != 0, VEIL_ERR_ENGINE_INPUT);
+        for (uint32_t d = 0; d < rank; d++) {
+            ENSURE(dims[d] >= 0, VEIL_ERR_ENGINE_INPUT); /* symbolic: nothing to plan for */
+        }
+        GUARD(veil_tensor_shape(&in[k], dtype, rank, dims));
+        GUARD(veil_tensor_alloc(&in[k]));
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* Lifetimes of the intermediates that can live in the arena. */
+static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct veil_tensor *rec,
+                             struct interval *iv, size_t *n)
+{
+    uint32_t *pos = calloc(g->node_count + 1, sizeof(*pos));
+    ENSURE(pos != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t p = 0; p < g->node_count; p++) {
+        pos[g->order[p]] = p;
+    }
+    *n = 0;
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        const struct veil_engine_value *val = &g->values[v];
+        if (val->kind != VEIL_VALUE_NODE || val->producer < 0 || rec[v].dtype == 0 ||
+            rec[v].size == 0 || val->last_use == VEIL_LAST_NEVER ||
+            g->nodes[val->producer].op->own_alloc) {
+            continue;
+        }
+        iv[*n].value = v;
+        iv[*n].start = pos[val->producer];
+        iv[*n].end = val->last_use;
+        iv[*n].size = (rec[v].size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+        (*n)++;
+    }
+    free(pos);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_tensor *rec,
+                              struct veil_engine_plan *p)
+{
+    struct interval *iv = calloc(g->value_count + 1, sizeof(*iv));
+    size_t n = 0;
+    veil_result r;
+
+    ENSURE(iv != NULL, VEIL_ERR_NOMEM);
+    r = intervals(g, rec, iv, &n);
+    if (veil_ok(r)) {
+        qsort(iv, n, sizeof(*iv), by_size_desc);
+        r = place(iv, n, &p->arena_size);
+    }
+    for (size_t i = 0; veil_ok(r) && i < n; i++) {
+        p->offset[iv[i].value] = iv[i].offset;
+    }
+    p->planned_count = (uint32_t)n;
+    free(iv);
+    return r;
+}
+
+VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag)
+{
+    const struct veil_engine_graph *g = m->main;
+    size_t nin = g->input_count;
+    size_t nout = g->output_count;
+    struct veil_tensor *in = calloc(nin + 1, sizeof(*in));
+    struct veil_tensor *out = calloc(nout + 1, sizeof(*out));
+    const struct veil_tensor **inp = calloc(nin + 1, sizeof(*inp));
+    struct veil_engine_plan *p = calloc(1, sizeof(*p));
+    struct veil_engine_pool pool = {0};
+    veil_result r = veil_result_of(VEIL_ERR_NOMEM);
+
+    if (in == NULL || out == NULL || inp == NULL || p == NULL) {
+        goto out;
+    }
+    p->offset = malloc((g->value_count + 1) * sizeof(*p->offset));
+    p->shape = calloc(g->value_count + 1, sizeof(*p->shape));
+    if (p->offset == NULL || p->shape == NULL) {
+        goto out;
+    }
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        p->offset[v] = SIZE_MAX;
+    }
+    r = zero_inputs(m, in);
+    for (size_t k = 0; k < nin; k++) {
+        inp[k] = &in[k];
+    }
+    if (veil_ok(r)) {
+        r = veil_graph_run_main(g, &pool, m->threads > 0 ? m->threads : 1, inp, (uint32_t)nin, out,
+                                diag, NULL, NULL, p->shape);
+    }
+    if (veil_ok(r)) {
+        for (size_t k = 0; k < nout; k++) {
+            veil_tensor_free(&out[k]);
+        }
+        r = build_plan(g, p->shape, p);
+    }
+    if (veil_ok(r)) {
+        veil_plan_free(m->plan);
+        m->plan = p;
+        p = NULL;
+    }
+out:
+    if (in != NULL) {
+        for (size_t k = 0; k < nin; k++) {
+            veil_tensor_free(&in[k]);
+        }
+    }
+    veil_pool_free(&pool);
+    veil_plan_free(p);
+    free(in);
+    free(out);
+    free(inp);
+    return r;
+}
+
+VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
+                                  size_t *planned, size_t *total_size)
+{
+    const struct veil_engine_graph *g = m->main;
+    ENSURE(m->plan != NULL, VEIL_ERR_USAGE);
+    *arena_size = m->plan->arena_size;
+    *planned = m->plan->planned_count;
+    *total_size = 0;
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        if (m->plan->offset[v] != SIZE_MAX) {
+            *total_size += m->plan->shape[v].size;
+        }
+    }
+    return VEIL_RESULT_OK;
+}

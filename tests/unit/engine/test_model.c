@@ -1,0 +1,712 @@
+/* engine model loading: hostile and malformed models fail with the right error, never crash. */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "engine/graph.h"
+#include "veil_test.h"
+
+/* A small model builder over the protobuf-c structs: Y = op(X, W) with W an initializer. */
+struct mb {
+    Onnx__ModelProto model;
+    Onnx__GraphProto graph;
+    Onnx__OperatorSetIdProto opset;
+    Onnx__OperatorSetIdProto *opsets[1];
+    Onnx__NodeProto nodes[4];
+    Onnx__NodeProto *node_ptrs[4];
+    char *node_in[4][2];
+    char *node_out[4][1];
+    Onnx__TensorProto init;
+    Onnx__TensorProto *inits[1];
+    int64_t init_dims[12];
+    float init_data[4];
+    Onnx__ValueInfoProto in;
+    Onnx__ValueInfoProto out;
+    Onnx__ValueInfoProto *ins[1];
+    Onnx__ValueInfoProto *outs[1];
+};
+
+static void mb_init(struct mb *b, const char *op)
+{
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto o = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+    Onnx__ValueInfoProto vi = ONNX__VALUE_INFO_PROTO__INIT;
+
+    memset(b, 0, sizeof(*b));
+    b->model = m;
+    b->graph = g;
+    b->opset = o;
+    b->opset.has_version = 1;
+    b->opset.version = 13;
+    b->opset.domain = (char *)"";
+    b->opsets[0] = &b->opset;
+    b->model.n_opset_import = 1;
+    b->model.opset_import = b->opsets;
+    b->model.has_ir_version = 1;
+    b->model.ir_version = 7;
+    b->model.graph = &b->graph;
+
+    b->init = t;
+    b->init.name = (char *)"W";
+    b->init.has_data_type = 1;
+    b->init.data_type = VEIL_DT_FLOAT;
+    b->init.n_dims = 1;
+    b->init_dims[0] = 4;
+    b->init.dims = b->init_dims;
+    for (int i = 0; i < 4; i++) {
+        b->init_data[i] = (float)i;
+    }
+    b->init.n_float_data = 4;
+    b->init.float_data = b->init_data;
+    b->inits[0] = &b->init;
+    b->graph.n_initializer = 1;
+    b->graph.initializer = b->inits;
+
+    b->in = vi;
+    b->in.name = (char *)"X";
+    b->out = vi;
+    b->out.name = (char *)"Y";
+    b->ins[0] = &b->in;
+    b->outs[0] = &b->out;
+    b->graph.n_input = 1;
+    b->graph.input = b->ins;
+    b->graph.n_output = 1;
+    b->graph.output = b->outs;
+
+    for (int i = 0; i < 4; i++) {
+        Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+        b->nodes[i] = n;
+        b->node_ptrs[i] = &b->nodes[i];
+    }
+    b->node_in[0][0] = (char *)"X";
+    b->node_in[0][1] = (char *)"W";
+    b->node_out[0][0] = (char *)"Y";
+    b->nodes[0].op_type = (char *)op;
+    b->nodes[0].n_input = 2;
+    b->nodes[0].input = b->node_in[0];
+    b->nodes[0].n_output = 1;
+    b->nodes[0].output = b->node_out[0];
+    b->graph.n_node = 1;
+    b->graph.node = b->node_ptrs;
+}
+
+static uint8_t *mb_pack(const struct mb *b, size_t *n)
+{
+    *n = onnx__model_proto__get_packed_size(&b->model);
+    uint8_t *p = malloc(*n + 1);
+    assert_non_null(p);
+    assert_int_equal(onnx__model_proto__pack(&b->model, p), *n);
+    return p;
+}
+
+static veil_result mb_load(const struct mb *b, struct veil_engine_model **m)
+{
+    size_t n;
+    uint8_t *p = mb_pack(b, &n);
+    struct veil_engine_diag diag;
+    veil_result r = veil_engine_load(p, n, &diag, m);
+    free(p);
+    return r;
+}
+
+static void expect_load_err(const struct mb *b, int32_t err)
+{
+    struct veil_engine_model *m = NULL;
+    EXPECT_ERR(mb_load(b, &m), err);
+    EXPECT_NULL(m);
+}
+
+static void test_valid_model_runs(void **state)
+{
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y = {0};
+    int64_t dim = 4;
+    (void)state;
+
+    mb_init(&b, "Add");
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_EQ(veil_engine_input_count(m), 1);
+    EXPECT_STR_EQ(veil_engine_input_name(m, 0), "X");
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (int i = 0; i < 4; i++) {
+        ((float *)x.data)[i] = 10.0f * (float)i;
+    }
+    EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_EQ(y.dtype, VEIL_DT_FLOAT);
+    EXPECT_EQ(y.count, 4);
+    for (int i = 0; i < 4; i++) {
+        EXPECT_TRUE(((float *)y.data)[i] == 11.0f * (float)i);
+    }
+    veil_tensor_free(&y);
+    /* a wrong input shape is an error, not a crash */
+    dim = 3;
+    veil_tensor_free(&x);
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    EXPECT_ERR(veil_engine_run(m, &x, &y, NULL), VEIL_ERR_ENGINE_SHAPE);
+    veil_tensor_free(&x);
+    veil_engine_free(m);
+}
+
+static void test_not_a_model(void **state)
+{
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34};
+    struct veil_engine_model *m = NULL;
+    (void)state;
+
+    EXPECT_ERR(veil_engine_load(junk, 0, NULL, &m), VEIL_ERR_ENGINE_MODEL);
+    EXPECT_ERR(veil_engine_load(junk, sizeof(junk), NULL, &m), VEIL_ERR_ENGINE_MODEL);
+    EXPECT_NULL(m);
+}
+
+static void test_truncated(void **state)
+{
+    struct mb b;
+    size_t n;
+    uint8_t *p;
+    (void)state;
+
+    mb_init(&b, "Add");
+    p = mb_pack(&b, &n);
+    for (size_t cut = 1; cut < n; cut++) {
+        struct veil_engine_model *m = NULL;
+        veil_result r = veil_engine_load(p, cut, NULL, &m);
+        if (veil_ok(r)) {
+            /* a cut at a field boundary can be a valid model (the opset import is last) */
+            EXPECT_TRUE(cut >= n - 6);
+            veil_engine_free(m);
+        } else {
+            EXPECT_NULL(m);
+        }
+    }
+    free(p);
+}
+
+static void test_no_graph(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.model.graph = NULL;
+    expect_load_err(&b, VEIL_ERR_ENGINE_MODEL);
+}
+
+static void test_raw_data_size_mismatch(void **state)
+{
+    struct mb b;
+    uint8_t raw[15] = {0};
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.n_float_data = 0;
+    b.init.has_raw_data = 1;
+    b.init.raw_data.data = raw;
+    b.init.raw_data.len = sizeof(raw); /* 4 floats need 16 */
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+}
+
+static void test_typed_data_count_mismatch(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.n_float_data = 3;
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+}
+
+static void test_negative_dim(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init_dims[0] = -4;
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+}
+
+static void test_dims_overflow(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.n_dims = 4;
+    for (int i = 0; i < 4; i++) {
+        b.init_dims[i] = (int64_t)1 << 20; /* 2^80 elements */
+    }
+    expect_load_err(&b, VEIL_ERR_ENGINE_LIMIT);
+    b.init.n_dims = 2;
+    b.init_dims[0] = INT64_MAX;
+    b.init_dims[1] = 2;
+    expect_load_err(&b, VEIL_ERR_ENGINE_LIMIT);
+}
+
+static void test_rank_too_big(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.n_dims = VEIL_ENGINE_RANK_MAX + 1;
+    for (int i = 0; i < VEIL_ENGINE_RANK_MAX + 1; i++) {
+        b.init_dims[i] = 1;
+    }
+    expect_load_err(&b, VEIL_ERR_ENGINE_LIMIT);
+}
+
+static void test_external_data_refused(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.n_float_data = 0;
+    b.init.has_data_location = 1;
+    b.init.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    expect_load_err(&b, VEIL_ERR_ENGINE_EXTERNAL);
+}
+
+static void test_bad_type(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.init.data_type = 99;
+    expect_load_err(&b, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    b.init.has_data_type = 0;
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+}
+
+static void test_undefined_input(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.node_in[0][1] = (char *)"nowhere";
+    expect_load_err(&b, VEIL_ERR_ENGINE_GRAPH);
+}
+
+static void test_undefined_output(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.out.name = (char *)"Z";
+    expect_load_err(&b, VEIL_ERR_ENGINE_GRAPH);
+}
+
+static void test_duplicate_definition(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.node_out[0][0] = (char *)"W"; /* W is already the initializer */
+    expect_load_err(&b, VEIL_ERR_ENGINE_GRAPH);
+}
+
+static void test_cycle(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    /* Y = Add(X, Z); Z = Relu(Y): a cycle */
+    b.node_in[0][1] = (char *)"Z";
+    b.node_in[1][0] = (char *)"Y";
+    b.node_out[1][0] = (char *)"Z";
+    b.nodes[1].op_type = (char *)"Relu";
+    b.nodes[1].n_input = 1;
+    b.nodes[1].input = b.node_in[1];
+    b.nodes[1].n_output = 1;
+    b.nodes[1].output = b.node_out[1];
+    b.graph.n_node = 2;
+    expect_load_err(&b, VEIL_ERR_ENGINE_GRAPH);
+}
+
+static void test_unsupported_op(void **state)
+{
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    struct veil_engine_diag diag;
+    size_t n;
+    uint8_t *p;
+    char ops[64];
+    (void)state;
+
+    mb_init(&b, "NoSuchOp");
+    p = mb_pack(&b, &n);
+    EXPECT_ERR(veil_engine_load(p, n, &diag, &m), VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+    EXPECT_NOT_NULL(strstr(diag.what, "NoSuchOp"));
+    EXPECT_OK(veil_engine_model_unsupported_ops(p, n, ops, sizeof(ops)));
+    EXPECT_STR_EQ(ops, "NoSuchOp");
+    free(p);
+    mb_init(&b, "Add");
+    b.nodes[0].domain = (char *)"com.example";
+    expect_load_err(&b, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+}
+
+static void test_opset_range(void **state)
+{
+    struct mb b;
+    (void)state;
+    mb_init(&b, "Add");
+    b.opset.version = 1000;
+    expect_load_err(&b, VEIL_ERR_ENGINE_UNSUPPORTED_OP);
+    b.opset.has_version = 0;
+    expect_load_err(&b, VEIL_ERR_ENGINE_MODEL);
+}
+
+static void test_subgraph_depth(void **state)
+{
+    enum { DEPTH = VEIL_ENGINE_DEPTH_MAX + 2 };
+    struct mb b;
+    Onnx__GraphProto graphs[DEPTH];
+    Onnx__NodeProto nodes[DEPTH];
+    Onnx__NodeProto *node_ptrs[DEPTH];
+    Onnx__AttributeProto attrs[DEPTH];
+    Onnx__AttributeProto *attr_ptrs[DEPTH];
+    (void)state;
+
+    mb_init(&b, "Add");
+    /* the Add node carries a graph attribute whose node carries one, ... DEPTH deep */
+    for (int i = 0; i < DEPTH; i++) {
+        Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+        Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+        Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+        graphs[i] = g;
+        nodes[i] = n;
+        attrs[i] = a;
+        nodes[i].op_type = (char *)"Identity";
+        attrs[i].name = (char *)"body";
+        attrs[i].has_type = 1;
+        attrs[i].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+        attrs[i].g = &graphs[i];
+        attr_ptrs[i] = &attrs[i];
+        node_ptrs[i] = &nodes[i];
+    }
+    for (int i = 0; i + 1 < DEPTH; i++) {
+        graphs[i].n_node = 1;
+        graphs[i].node = &node_ptrs[i + 1];
+        nodes[i + 1].n_attribute = 1;
+        nodes[i + 1].attribute = &attr_ptrs[i + 1];
+    }
+    b.nodes[0].n_attribute = 1;
+    b.nodes[0].attribute = &attr_ptrs[0];
+    expect_load_err(&b, VEIL_ERR_ENGINE_LIMIT);
+}
+
+static void test_tensor_roundtrip(void **state)
+{
+    struct veil_tensor t = {0};
+    struct veil_tensor u = {0};
+    int64_t dims[2] = {2, 3};
+    uint8_t *pb = NULL;
+    size_t n = 0;
+    char *name = NULL;
+    (void)state;
+
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_INT32, 2, dims));
+    EXPECT_OK(veil_tensor_alloc(&t));
+    for (size_t i = 0; i < t.count; i++) {
+        ((int32_t *)t.data)[i] = (int32_t)i - 3;
+    }
+    EXPECT_OK(veil_tensor_encode(&t, "t0", &pb, &n));
+    EXPECT_OK(veil_tensor_decode(pb, n, &u, &name));
+    EXPECT_STR_EQ(name, "t0");
+    EXPECT_TRUE(veil_tensor_same_shape(&t, &u));
+    EXPECT_BYTES_EQ(t.data, u.data, t.size);
+    veil_tensor_free(&u);
+    /* every truncation fails cleanly */
+    for (size_t cut = 0; cut < n; cut++) {
+        veil_result r = veil_tensor_decode(pb, cut, &u, NULL);
+        if (veil_ok(r)) {
+            veil_tensor_free(&u); /* a prefix can be a valid smaller message */
+        }
+    }
+    free(pb);
+    free(name);
+    veil_tensor_free(&t);
+}
+
+static void test_shape_limits(void **state)
+{
+    struct veil_tensor t = {0};
+    int64_t big[2] = {INT64_MAX, INT64_MAX};
+    int64_t neg[1] = {-1};
+    int64_t zero[3] = {0, INT64_MAX, 5};
+    (void)state;
+
+    EXPECT_ERR(veil_tensor_shape(&t, VEIL_DT_FLOAT, 2, big), VEIL_ERR_ENGINE_LIMIT);
+    EXPECT_ERR(veil_tensor_shape(&t, VEIL_DT_FLOAT, 1, neg), VEIL_ERR_ENGINE_SHAPE);
+    EXPECT_ERR(veil_tensor_shape(&t, VEIL_DT_FLOAT, 3, zero), VEIL_ERR_ENGINE_LIMIT);
+    EXPECT_ERR(veil_tensor_shape(&t, VEIL_DT_STRING, 0, NULL), VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    EXPECT_ERR(veil_tensor_shape(&t, VEIL_DT_FLOAT, VEIL_ENGINE_RANK_MAX + 1, big),
+               VEIL_ERR_ENGINE_LIMIT);
+}
+
+/* External data: allowed from a file (beneath its directory), refused from memory. */
+struct ext_fixture {
+    char dir[64];
+    char model[96];
+    char data[96];
+};
+
+static void ext_write(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+    close(fd);
+}
+
+static veil_result ext_load(struct mb *b, struct ext_fixture *f, const char *loc,
+                            const char *offset, const char *length)
+{
+    Onnx__StringStringEntryProto kv[3];
+    Onnx__StringStringEntryProto *kvp[3];
+    size_t nkv = 0;
+    struct veil_engine_model *m = NULL;
+    veil_result r;
+    size_t n;
+    uint8_t *p;
+
+    for (int i = 0; i < 3; i++) {
+        Onnx__StringStringEntryProto e = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+        kv[i] = e;
+        kvp[i] = &kv[i];
+    }
+    kv[nkv].key = (char *)"location";
+    kv[nkv++].value = (char *)loc;
+    if (offset != NULL) {
+        kv[nkv].key = (char *)"offset";
+        kv[nkv++].value = (char *)offset;
+    }
+    if (length != NULL) {
+        kv[nkv].key = (char *)"length";
+        kv[nkv++].value = (char *)length;
+    }
+    b->init.n_float_data = 0;
+    b->init.has_data_location = 1;
+    b->init.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    b->init.n_external_data = nkv;
+    b->init.external_data = kvp;
+    p = mb_pack(b, &n);
+    ext_write(f->model, p, n);
+    free(p);
+    r = veil_engine_load_file(f->model, NULL, &m);
+    if (veil_ok(r)) {
+        EXPECT_EQ(m->main->values[0].init.count, 4);
+        EXPECT_TRUE(((float *)m->main->values[0].init.data)[3] == 7.0f);
+        veil_engine_free(m);
+    }
+    return r;
+}
+
+static void test_external_data(void **state)
+{
+    struct ext_fixture f;
+    struct mb b;
+    float data[6] = {0, 0, 4, 5, 6, 7}; /* the tensor starts at byte 8 */
+    (void)state;
+
+    (void)snprintf(f.dir, sizeof(f.dir), "/tmp/veil-engine-XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    (void)snprintf(f.model, sizeof(f.model), "%s/model.onnx", f.dir);
+    (void)snprintf(f.data, sizeof(f.data), "%s/w.bin", f.dir);
+    ext_write(f.data, data, sizeof(data));
+    mb_init(&b, "Add");
+    EXPECT_OK(ext_load(&b, &f, "w.bin", "8", "16"));
+    EXPECT_OK(ext_load(&b, &f, "./w.bin", "8", NULL));
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "12", NULL), VEIL_ERR_ENGINE_TENSOR);   /* past the end */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "8", "12"), VEIL_ERR_ENGINE_TENSOR);    /* wrong length */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "-1", NULL), VEIL_ERR_ENGINE_EXTERNAL); /* not a number */
+    EXPECT_ERR(ext_load(&b, &f, "w.bin", "99999999999999999999999", NULL),
+               VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "../w.bin", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "a/../../w.bin", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "/etc/passwd", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "", NULL, NULL), VEIL_ERR_ENGINE_EXTERNAL);
+    EXPECT_ERR(ext_load(&b, &f, "missing.bin", NULL, NULL), VEIL_ERR_IO_OPEN);
+    /* the same model from memory: external data refused */
+    {
+        struct veil_engine_model *m = NULL;
+        struct veil_wr w;
+        EXPECT_OK(ext_load(&b, &f, "w.bin", "8", NULL));
+        EXPECT_OK(veil_file_read(f.model, 1 << 20, &w));
+        EXPECT_ERR(veil_engine_load(w.data, w.len, NULL, &m), VEIL_ERR_ENGINE_EXTERNAL);
+        veil_wr_free(&w);
+    }
+    unlink(f.model);
+    unlink(f.data);
+    rmdir(f.dir);
+}
+
+/* Static shape inference and memory planning on a chain X -> Relu -> Neg -> Relu -> Neg -> Y:
+ * the three intermediates need only two slots, and planned runs give the unplanned result. */
+static void test_plan(void **state)
+{
+    static const char *const ops[4] = {"Relu", "Neg", "Relu", "Neg"};
+    static char *names[5] = {(char *)"X", (char *)"a", (char *)"b", (char *)"c", (char *)"Y"};
+    struct mb b;
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    Onnx__TensorShapeProto__Dimension dims[2];
+    Onnx__TensorShapeProto__Dimension *dimp[2];
+    struct veil_engine_model *m = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y1 = {0};
+    struct veil_tensor y2 = {0};
+    int64_t shape[2] = {64, 3};
+    size_t arena;
+    size_t planned;
+    size_t total;
+    (void)state;
+
+    mb_init(&b, "Relu");
+    for (int i = 0; i < 2; i++) {
+        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        dims[i] = d;
+        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        dims[i].dim_value = shape[i];
+        dimp[i] = &dims[i];
+    }
+    sh.n_dim = 2;
+    sh.dim = dimp;
+    tt.has_elem_type = 1;
+    tt.elem_type = VEIL_DT_FLOAT;
+    tt.shape = &sh;
+    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp.tensor_type = &tt;
+    b.in.type = &tp;
+    b.graph.n_initializer = 0;
+    for (int i = 0; i < 4; i++) {
+        b.nodes[i].op_type = (char *)ops[i];
+        b.nodes[i].n_input = 1;
+        b.nodes[i].input = &names[i];
+        b.nodes[i].n_output = 1;
+        b.nodes[i].output = &names[i + 1];
+    }
+    b.graph.n_node = 4;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (size_t i = 0; i < x.count; i++) {
+        ((float *)x.data)[i] = (float)i - 90.0f;
+    }
+    EXPECT_OK(veil_engine_run(m, &x, &y1, NULL));
+    EXPECT_ERR(veil_engine_plan_info(m, &arena, &planned, &total), VEIL_ERR_USAGE);
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
+    EXPECT_EQ(planned, 3);
+    EXPECT_EQ(total, 3 * x.size);
+    EXPECT_EQ(arena, 2 * x.size); /* a and c share a slot */
+    EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+    EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
+    veil_tensor_free(&y2);
+    /* another input shape: runs unplanned, still right */
+    veil_tensor_free(&x);
+    shape[0] = 5;
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+    EXPECT_EQ(y2.count, 15);
+    veil_tensor_free(&y2);
+    veil_tensor_free(&y1);
+    veil_tensor_free(&x);
+    veil_engine_free(m);
+    /* a symbolic input dim: nothing to plan */
+    dims[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+    dims[0].dim_param = (char *)"N";
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_ERR(veil_engine_plan(m, NULL), VEIL_ERR_ENGINE_INPUT);
+    veil_engine_free(m);
+}
+
+/* A malformed tensor in a node attribute (Constant's value) fails the load, not the run. */
+static void test_bad_attribute_tensor(void **state)
+{
+    struct mb b;
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto *ap = &a;
+    Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[1] = {3};
+    float v[2] = {1, 2};
+    char *out[1] = {(char *)"Y"};
+    (void)state;
+
+    mb_init(&b, "Constant");
+    t.has_data_type = 1;
+    t.data_type = VEIL_DT_FLOAT;
+    t.n_dims = 1;
+    t.dims = dims;
+    t.n_float_data = 2; /* 3 elements declared */
+    t.float_data = v;
+    a.name = (char *)"value";
+    a.has_type = 1;
+    a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    a.t = &t;
+    b.nodes[0].n_input = 0;
+    b.nodes[0].n_output = 1;
+    b.nodes[0].output = out;
+    b.nodes[0].n_attribute = 1;
+    b.nodes[0].attribute = &ap;
+    expect_load_err(&b, VEIL_ERR_ENGINE_TENSOR);
+    t.n_float_data = 0;
+    t.has_data_location = 1;
+    t.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    expect_load_err(&b, VEIL_ERR_ENGINE_EXTERNAL);
+}
+
+/* Messages nested deeper than protobuf-c can unpack without exhausting the stack are refused
+ * before protobuf-c sees them (Model.graph -> Graph.node -> Node.attribute -> Attribute.g -> ...).
+ */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    return n;
+}
+
+/* Wraps buf[off..size) in field `num` (length-delimited), writing backwards; returns new off. */
+static size_t wrap(uint8_t *buf, size_t off, size_t size, uint32_t num)
+{
+    uint8_t hdr[20];
+    size_t n = put_varint(hdr, (uint64_t)num << 3 | 2);
+    n += put_varint(hdr + n, size - off);
+    assert_true(off >= n);
+    memcpy(buf + off - n, hdr, n);
+    return off - n;
+}
+
+static void test_deep_nesting(void **state)
+{
+    enum { SIZE = 1 << 20 };
+    uint8_t *buf = malloc(SIZE);
+    size_t off = SIZE;
+    struct veil_engine_model *m = NULL;
+    static const uint8_t group[] = {0x0b, 0x0c}; /* field 1 as a (deprecated) group */
+    (void)state;
+
+    assert_non_null(buf);
+    for (int i = 0; i < 20000; i++) {
+        off = wrap(buf, off, SIZE, 6); /* AttributeProto.g */
+        off = wrap(buf, off, SIZE, 5); /* NodeProto.attribute */
+        off = wrap(buf, off, SIZE, 1); /* GraphProto.node */
+    }
+    off = wrap(buf, off, SIZE, 7); /* ModelProto.graph */
+    EXPECT_ERR(veil_engine_load(buf + off, SIZE - off, NULL, &m), VEIL_ERR_ENGINE_LIMIT);
+    EXPECT_ERR(veil_engine_load(group, sizeof(group), NULL, &m), VEIL_ERR_ENGINE_MODEL);
+    EXPECT_NULL(m);
+    free(buf);
+}
+
+VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
+               test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
+               test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
+               test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
+               test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
+               test_shape_limits, test_external_data, test_plan, test_bad_attribute_tensor,
+               test_deep_nesting)
