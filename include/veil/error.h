@@ -76,17 +76,17 @@
     X(VEIL_ERR_JWE_EPK, 267, "JWE ephemeral key is not an EC key on the recipient's curve")        \
     X(VEIL_ERR_JWT_CLAIMS, 268,                                                                    \
       "JWT claims are not a JSON object, or exp/nbf/iat is missing or not an integer")             \
-    X(VEIL_ERR_ENGINE_MODEL, 240, "not a valid ONNX model (protobuf does not parse or is empty)")  \
-    X(VEIL_ERR_ENGINE_LIMIT, 241, "ONNX model exceeds an engine limit (size, count, rank, depth)") \
-    X(VEIL_ERR_ENGINE_GRAPH, 242,                                                                  \
+    X(VEIL_ERR_ENGINE_MODEL, 290, "not a valid ONNX model (protobuf does not parse or is empty)")  \
+    X(VEIL_ERR_ENGINE_LIMIT, 291, "ONNX model exceeds an engine limit (size, count, rank, depth)") \
+    X(VEIL_ERR_ENGINE_GRAPH, 292,                                                                  \
       "ONNX graph is invalid: a value is undefined, defined twice, or the graph has a cycle")      \
-    X(VEIL_ERR_ENGINE_TENSOR, 243,                                                                 \
+    X(VEIL_ERR_ENGINE_TENSOR, 293,                                                                 \
       "ONNX tensor is malformed: its data does not match its type and shape")                      \
-    X(VEIL_ERR_ENGINE_EXTERNAL, 244,                                                               \
+    X(VEIL_ERR_ENGINE_EXTERNAL, 294,                                                               \
       "ONNX tensor uses external data, which is allowed only when loading from a directory")       \
-    X(VEIL_ERR_ENGINE_ATTR, 245, "ONNX node attribute is missing, of the wrong type or invalid")   \
-    X(VEIL_ERR_ENGINE_SHAPE, 246, "tensor shapes or types do not fit the operator")                \
-    X(VEIL_ERR_ENGINE_INDEX, 247, "an index or value in tensor data is out of range")              \
+    X(VEIL_ERR_ENGINE_ATTR, 295, "ONNX node attribute is missing, of the wrong type or invalid")   \
+    X(VEIL_ERR_ENGINE_SHAPE, 296, "tensor shapes or types do not fit the operator")                \
+    X(VEIL_ERR_ENGINE_INDEX, 297, "an index or value in tensor data is out of range")              \
     /* CRYPTO: authentication or signature checks refused the input */                             \
     X(VEIL_ERR_CRYPTO, 300, "cryptographic operation failed")                                      \
     X(VEIL_ERR_MODEL_SIGNER, 301, "sealed model was signed by a different key than the one given") \
