@@ -136,6 +136,12 @@
     X(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE, 711,                                                       \
       "the model uses a tensor type the engine does not support for this operator")                \
     X(VEIL_ERR_ENGINE_INPUT, 712, "model input is missing, unknown, or of the wrong type or rank") \
+    /* USAGE 720-739: veil-serve (inference requests, start-up) */                                 \
+    X(VEIL_ERR_SERVE_REQUEST, 720,                                                                 \
+      "inference request is malformed: unknown key, wrong type, or shape and data disagree")       \
+    X(VEIL_ERR_SERVE_DATATYPE, 721, "tensor datatype is not supported by the inference server")    \
+    X(VEIL_ERR_SERVE_MODEL_SIZE, 722,                                                              \
+      "the sealed model's plaintext is empty or too large to load")                                \
     /* INTERNAL: a bug or a library failure we did not expect */                                   \
     X(VEIL_ERR_INTERNAL, 800, "internal error")                                                    \
     X(VEIL_ERR_INTERNAL_OSSL, 801, "OpenSSL call failed")                                          \

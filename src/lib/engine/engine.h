@@ -137,6 +137,9 @@ void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t
                             uint32_t *rank, int64_t *dims);
 size_t veil_engine_output_count(const struct veil_engine_model *m);
 const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i);
+/* The declared type and shape of output i, as veil_engine_input_info. */
+void veil_engine_output_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
+                             uint32_t *rank, int64_t *dims);
 
 /* Runs the model. inputs[i] is model input i (borrowed); outputs[i] receives model output i
  * (owned by the caller: veil_tensor_free each). On failure no output is set. */

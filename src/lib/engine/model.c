@@ -215,16 +215,14 @@ const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i)
     return m->main->values[m->main->inputs[i]].name;
 }
 
-void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
-                            uint32_t *rank, int64_t *dims)
+/* The declared tensor type and shape of name among a graph's value infos (inputs or outputs). */
+static void value_info(Onnx__ValueInfoProto *const *list, size_t count, const char *name,
+                       int32_t *dtype, uint32_t *rank, int64_t *dims)
 {
-    const char *name = veil_engine_input_name(m, i);
-    const Onnx__GraphProto *g = m->proto->graph;
-
     *dtype = 0;
     *rank = 0;
-    for (size_t k = 0; k < g->n_input; k++) {
-        const Onnx__ValueInfoProto *vi = g->input[k];
+    for (size_t k = 0; k < count; k++) {
+        const Onnx__ValueInfoProto *vi = list[k];
         const Onnx__TypeProto__Tensor *tt;
         if (strcmp(vi->name, name) != 0 || vi->type == NULL ||
             vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
@@ -244,6 +242,22 @@ void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t
         }
         return;
     }
+}
+
+void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
+                            uint32_t *rank, int64_t *dims)
+{
+    const Onnx__GraphProto *g = m->proto->graph;
+
+    value_info(g->input, g->n_input, veil_engine_input_name(m, i), dtype, rank, dims);
+}
+
+void veil_engine_output_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
+                             uint32_t *rank, int64_t *dims)
+{
+    const Onnx__GraphProto *g = m->proto->graph;
+
+    value_info(g->output, g->n_output, veil_engine_output_name(m, i), dtype, rank, dims);
 }
 
 size_t veil_engine_output_count(const struct veil_engine_model *m)

@@ -1,0 +1,51 @@
+/* veil-serve configuration table: the one place that names every setting, its bounds and default.
+ * `veil-serve --print-config` writes the sample configuration from it. */
+#include "serve.h"
+
+const struct veil_conf_item serve_conf_items[] = {
+    {"listen", VEIL_CONF_STRING, 3, 255, "127.0.0.1:8000", 0,
+     "address:port to listen on ([::1]:8000 for IPv6; port 0 picks a free one)"},
+    {"workers", VEIL_CONF_INT, 1, 64, "2", 0,
+     "worker threads, each with its own event loop; inferences run on them"},
+    {"threads", VEIL_CONF_INT, 0, 256, "1", 0,
+     "engine threads per inference for heavy kernels (0: every core)"},
+    {"request_size_max", VEIL_CONF_INT, 1024, 1073741824, "16777216", 0,
+     "largest request body in bytes (JSON and binary tensor data)"},
+    {"response_size_max", VEIL_CONF_INT, 1024, 1073741824, "67108864", 0,
+     "largest response body in bytes"},
+    {"tensor_size_max", VEIL_CONF_INT, 1, 1073741824, "67108864", 0,
+     "largest input tensor in bytes"},
+    {"timeout_s", VEIL_CONF_INT, 1, 300, "30", 0, "per-connection read/write timeout"},
+    {"kbs_url", VEIL_CONF_STRING, 8, 1024, "https://127.0.0.1:8443", 0,
+     "the key broker (https://host:port)"},
+    {"kbs_cacert", VEIL_CONF_STRING, 1, 1024, "/etc/veil/kbs.pem", 0,
+     "PEM certificate that authenticates the key broker's TLS"},
+    {"resource", VEIL_CONF_STRING, 5, 255, "models/default/key", 0,
+     "repo/type/tag of the model key at the broker"},
+    {"sealed_model", VEIL_CONF_STRING, 1, 1024, "/var/lib/veil/model.veil", 0,
+     "the sealed model (.veil); opened into locked memory only"},
+    {"model_name", VEIL_CONF_STRING, 1, 255, "model", 0,
+     "the name the model is served under; the sealed manifest must carry the same name"},
+    {"model_id", VEIL_CONF_STRING, 64, 64,
+     "0000000000000000000000000000000000000000000000000000000000000000", 0,
+     "the expected model id (hex SHA-256 of the signed manifest, as veil seal prints it)"},
+    {"signer_pub", VEIL_CONF_STRING, 1, 1024, "/etc/veil/provider.pub", 0,
+     "PEM public key of the model provider: the sealed model must be signed by it"},
+    {"tee", VEIL_CONF_STRING, 3, 3, "sim", 0,
+     "the TEE that attests this server: only sim in this build"},
+    {"sim_dir", VEIL_CONF_STRING, 1, 1024, "/var/lib/veil/sim", 0,
+     "the simulated platform (veil sim init) when tee = sim"},
+    {"measure", VEIL_CONF_BOOL, 0, 1, "true", 0,
+     "measure the program (/proc/self/exe) and this configuration file into the evidence"},
+    {"tls_cert", VEIL_CONF_STRING, 0, 1024, "", 0,
+     "PEM certificate chain for TLS; with tls_key. Empty: an ephemeral key and certificate "
+     "made at start-up (attested TLS), written to tls_cert_out"},
+    {"tls_key", VEIL_CONF_STRING, 0, 1024, "", 0, "PEM private key for tls_cert"},
+    {"tls_cert_out", VEIL_CONF_STRING, 0, 1024, "", 0,
+     "where to write the ephemeral certificate (public) for clients; empty: not written"},
+    {"insecure_http", VEIL_CONF_BOOL, 0, 1, "false", VEIL_CONF_INSECURE,
+     "serve plain HTTP instead of TLS 1.3: only for tests on loopback"},
+    {"log_level", VEIL_CONF_STRING, 4, 5, "info", 0, "error, warn, info or debug"},
+};
+
+const size_t serve_conf_count = sizeof(serve_conf_items) / sizeof(serve_conf_items[0]);

@@ -1,0 +1,111 @@
+/*
+ * veil-serve --config FILE: the inference daemon, meant to run inside the TEE. Start-up
+ * (startup.c): process hardening, configuration, measurement, the model key from the key broker,
+ * the sealed model opened into locked memory, the engine; then the KServe v2 endpoints on the
+ * HTTP(S) workers (kserve.c). SIGTERM or SIGINT stops it gracefully.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "http/http.h"
+#include "serve.h"
+#include <veil/veil.h>
+
+static const char usage[] =
+    "usage: veil-serve --config FILE     run the inference server\n"
+    "       veil-serve --print-config    print a sample configuration with every setting\n\n"
+    "veil-serve measures itself and its configuration, obtains the model key from the key\n"
+    "broker with the TEE's evidence, opens the sealed model into locked memory, and serves it\n"
+    "over the KServe v2 / Open Inference Protocol (docs/PROTOCOL.serve.md).\n";
+
+static const struct veil_http_route routes[] = {
+    {"/v2", serve_handle_v2},
+    {"/v2/", serve_handle_v2},
+    {"/metrics", serve_handle_metrics},
+};
+
+static int serve_loop(struct serve *s)
+{
+    struct veil_http_opts o = {0};
+    struct veil_http_server *server = NULL;
+    char host[256];
+    sigset_t set;
+    int sig = 0;
+    veil_result r;
+
+    r = veil_http_parse_listen(veil_conf_str(&s->conf, "listen"), host, sizeof(host), &o.port);
+    if (!veil_ok(r)) {
+        (void)fprintf(stderr, "veil-serve: listen: %s\n", veil_strerror(r.code));
+        return 2;
+    }
+    o.host = host;
+    o.tls = s->tls_ctx;
+    o.workers = (unsigned)veil_conf_int(&s->conf, "workers");
+    o.body_size_max = s->body_size_max;
+    o.headers_size_max = 16384;
+    o.timeout_s = (int)veil_conf_int(&s->conf, "timeout_s");
+    /* Workers inherit this mask: only this thread takes the stop signals. */
+    (void)sigemptyset(&set);
+    (void)sigaddset(&set, SIGTERM);
+    (void)sigaddset(&set, SIGINT);
+    (void)pthread_sigmask(SIG_BLOCK, &set, NULL);
+    (void)signal(SIGPIPE, SIG_IGN);
+    r = veil_http_server_start(&o, routes, sizeof(routes) / sizeof(routes[0]), s, &server);
+    if (!veil_ok(r)) {
+        (void)fprintf(stderr, "veil-serve: listen: %s: %s\n", veil_conf_str(&s->conf, "listen"),
+                      veil_strerror(r.code));
+        return 1;
+    }
+    veil_log(VEIL_LOG_INFO, "step=serve listen=%s:%u tls=%s workers=%u model=%s", host,
+             veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP", o.workers,
+             s->model.name);
+    (void)fprintf(stderr, "veil-serve: ready on %s:%u\n", host, veil_http_server_port(server));
+    do {
+        sig = sigwaitinfo(&set, NULL);
+    } while (sig < 0);
+    veil_log(VEIL_LOG_INFO, "signal %d: stopping", sig);
+    veil_http_server_stop(server, 2000);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct serve s;
+    const char *config = NULL;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            (void)fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            veil_conf_print_sample(serve_conf_items, serve_conf_count, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else {
+            (void)fprintf(stderr, "veil-serve: unknown argument '%s'\n%s", argv[i], usage);
+            return 2;
+        }
+    }
+    if (config == NULL) {
+        (void)fprintf(stderr, "veil-serve: --config FILE is required\n%s", usage);
+        return 2;
+    }
+    /* First, before any secret exists: not dumpable (no ptrace by peers), no core files. */
+    if (veil_harden_process() != 0) {
+        (void)fprintf(stderr, "veil-serve: hardening: cannot disable core dumps\n");
+        return 1;
+    }
+    rc = serve_configure(&s, config);
+    if (rc == 0) {
+        rc = serve_start(&s);
+    }
+    if (rc == 0) {
+        rc = serve_loop(&s);
+    }
+    serve_free(&s);
+    return rc;
+}

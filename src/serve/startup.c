@@ -1,0 +1,285 @@
+/*
+ * veil-serve start-up, in order (docs/PROTOCOL.serve.md): configuration; measurement of the
+ * program and its configuration; the model key from the key broker, released to our evidence;
+ * the sealed model checked (provider signature, expected name and id) and opened into locked
+ * memory; the key wiped; the engine loaded from that memory. Every step is logged; a failure is
+ * one line on stderr naming the step and the reason, and the process exits non-zero.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/encoding.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "kbs/client.h"
+#include "serve.h"
+#include <veil/veil.h>
+
+#define SIGNER_PEM_SIZE_MAX 16384
+
+static int step_failed(const char *step, const char *reason)
+{
+    (void)fprintf(stderr, "veil-serve: %s: %s\n", step, reason);
+    return 1;
+}
+
+static int step_failed_code(const char *step, const char *what, int32_t code)
+{
+    char reason[1024];
+
+    if (snprintf(reason, sizeof(reason), "%s: %s", what, veil_strerror(code)) < 0) {
+        reason[0] = '\0';
+    }
+    return step_failed(step, reason);
+}
+
+static double now_s(void)
+{
+    return serve_now_s();
+}
+
+int serve_configure(struct serve *s, const char *config_path)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    char why[512];
+    veil_result r = veil_conf_init(&s->conf, serve_conf_items, serve_conf_count);
+
+    s->config_path = config_path;
+    if (!veil_ok(r) || !veil_ok(veil_conf_load(&s->conf, config_path, why, sizeof(why)))) {
+        (void)fprintf(stderr, "veil-serve: configuration: %s: %s\n", config_path, why);
+        return 2;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(veil_conf_str(&s->conf, "log_level"), levels[i]) == 0) {
+            veil_log_set_level((enum veil_log_level)i);
+        }
+    }
+    if (strcmp(veil_conf_str(&s->conf, "tee"), "sim") != 0) {
+        (void)fprintf(stderr,
+                      "veil-serve: configuration: tee = %s: only the simulated TEE (sim) has an "
+                      "attester in this build\n",
+                      veil_conf_str(&s->conf, "tee"));
+        return 2;
+    }
+    s->tls = !veil_conf_bool(&s->conf, "insecure_http");
+    s->body_size_max = (size_t)veil_conf_int(&s->conf, "request_size_max");
+    s->response_size_max = (size_t)veil_conf_int(&s->conf, "response_size_max");
+    s->tensor_size_max = (size_t)veil_conf_int(&s->conf, "tensor_size_max");
+    s->model.name = veil_conf_str(&s->conf, "model_name");
+    return 0;
+}
+
+static veil_result sim_attester(void *ctx, const uint8_t report_data[64], struct veil_wr *evidence)
+{
+    struct serve *s = ctx;
+
+    return veil_sim_attest(&s->sim, &s->guest, report_data, evidence);
+}
+
+/* The measurement (program and configuration) and the simulated platform. */
+static int measure(struct serve *s)
+{
+    const char *paths[2] = {"/proc/self/exe", s->config_path};
+    char hex[2 * sizeof(s->guest.measurement) + 1];
+    veil_result r;
+
+    memset(&s->guest, 0, sizeof(s->guest));
+    if (veil_conf_bool(&s->conf, "measure")) {
+        r = veil_sim_measure(paths, 2, s->guest.measurement);
+        if (!veil_ok(r)) {
+            return step_failed_code("measuring", "/proc/self/exe and the configuration", r.code);
+        }
+    } else {
+        veil_log(VEIL_LOG_WARN, "measure = false: the evidence carries a zero measurement");
+    }
+    if (veil_ok(veil_hex_encode(s->guest.measurement, sizeof(s->guest.measurement), hex,
+                                sizeof(hex)))) {
+        veil_log(VEIL_LOG_INFO, "step=measure measurement=%s", hex);
+    }
+    r = veil_sim_platform_load(veil_conf_str(&s->conf, "sim_dir"), &s->sim);
+    if (!veil_ok(r)) {
+        return step_failed_code("simulated TEE", veil_conf_str(&s->conf, "sim_dir"), r.code);
+    }
+    return 0;
+}
+
+/* The sealed model, its signer and expectations: inspect, allocate locked memory, open. */
+static int open_model(struct serve *s, const uint8_t key[VEIL_MODEL_KEY_BYTES])
+{
+    const char *path = veil_conf_str(&s->conf, "sealed_model");
+    const char *signer = veil_conf_str(&s->conf, "signer_pub");
+    const char *id_hex = veil_conf_str(&s->conf, "model_id");
+    uint8_t id[VEIL_MODEL_ID_BYTES];
+    struct veil_open_params p = {0};
+    struct veil_model_info info;
+    struct veil_wr pem;
+    size_t n = 0;
+    int fd = -1;
+    int rc = 1;
+    int e;
+    veil_result r;
+
+    veil_wr_init(&pem, SIGNER_PEM_SIZE_MAX);
+    if (!veil_ok(veil_hex_decode(id_hex, strlen(id_hex), id, sizeof(id), &n)) || n != sizeof(id)) {
+        rc = step_failed("configuration", "model_id: must be 64 hex digits");
+        goto out;
+    }
+    r = veil_file_read(signer, SIGNER_PEM_SIZE_MAX, &pem);
+    if (!veil_ok(r)) {
+        rc = step_failed_code("provider key", signer, r.code);
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = step_failed_code("sealed model", path, VEIL_ERR_IO_OPEN);
+        goto out;
+    }
+    e = veil_model_inspect_fd(fd, pem.data, pem.len, &info);
+    if (e != 0) {
+        rc = step_failed_code("sealed model", path, -e);
+        goto out;
+    }
+    if (info.plaintext_size == 0 || info.plaintext_size > VEIL_ENGINE_MODEL_SIZE_MAX) {
+        rc = step_failed_code("sealed model", path, VEIL_ERR_SERVE_MODEL_SIZE);
+        goto out;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        rc = step_failed_code("sealed model", path, VEIL_ERR_IO_READ);
+        goto out;
+    }
+    s->model.plaintext_size = (size_t)info.plaintext_size;
+    e = veil_locked_alloc(s->model.plaintext_size, &s->model.plaintext);
+    if (e != 0) {
+        s->model.plaintext = NULL;
+        rc = step_failed_code("locked memory", "the model's plaintext", -e);
+        goto out;
+    }
+    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes", info.name,
+             s->model.plaintext_size);
+    p.expect_name = s->model.name;
+    p.expect_model_id = id;
+    e = veil_model_open_memory(fd, s->model.plaintext, s->model.plaintext_size, key, pem.data,
+                               pem.len, &p, &s->model.info);
+    if (e != 0) {
+        rc = step_failed_code("opening the sealed model", path, -e);
+        goto out;
+    }
+    if (!veil_ok(veil_hex_encode(s->model.info.model_id, VEIL_MODEL_ID_BYTES, s->model.id_hex,
+                                 sizeof(s->model.id_hex)))) {
+        rc = step_failed("opening the sealed model", "model id");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0) {
+        (void)close(fd);
+    }
+    veil_wr_free(&pem);
+    return rc;
+}
+
+/* The key from the broker (into a secret writer, wiped on free), then the model with it. */
+static int fetch_and_open(struct serve *s)
+{
+    struct veil_kbs_client_opts o = {veil_conf_str(&s->conf, "kbs_url"),
+                                     veil_conf_str(&s->conf, "kbs_cacert"),
+                                     VEIL_TEE_SIM,
+                                     sim_attester,
+                                     s,
+                                     30};
+    const char *resource = veil_conf_str(&s->conf, "resource");
+    struct veil_wr secret;
+    char why[1024] = "";
+    int rc;
+    veil_result r;
+
+    veil_wr_init_secret(&secret, 4096);
+    veil_log(VEIL_LOG_INFO, "step=fetch kbs=%s resource=%s", o.url, resource);
+    r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
+    if (!veil_ok(r)) {
+        veil_wr_free(&secret);
+        return step_failed("key broker refused", why[0] != '\0' ? why : veil_strerror(r.code));
+    }
+    s->attested_at = time(NULL);
+    if (secret.len != VEIL_MODEL_KEY_BYTES) {
+        veil_wr_free(&secret);
+        return step_failed("model key", "the broker's resource is not a 32-byte model key");
+    }
+    rc = open_model(s, secret.data);
+    veil_wr_free(&secret); /* wipes the key */
+    veil_log(VEIL_LOG_INFO, "step=wipe-key done");
+    return rc;
+}
+
+static int load_engine(struct serve *s)
+{
+    struct veil_engine_diag diag = {{0}};
+    veil_result r;
+    char reason[512];
+
+    r = veil_engine_load(s->model.plaintext, s->model.plaintext_size, &diag, &s->model.engine);
+    if (veil_ok(r)) {
+        r = veil_engine_set_threads(s->model.engine, (unsigned)veil_conf_int(&s->conf, "threads"));
+    }
+    if (veil_ok(r)) {
+        r = veil_engine_set_limits(s->model.engine, VEIL_ENGINE_TENSOR_SIZE_MAX,
+                                   VEIL_ENGINE_LOOP_MAX, VEIL_ENGINE_WORK_MAX);
+    }
+    if (!veil_ok(r)) {
+        if (snprintf(reason, sizeof(reason), "%s%s%s", veil_strerror(r.code),
+                     diag.what[0] != '\0' ? ": " : "", diag.what) < 0) {
+            reason[0] = '\0';
+        }
+        return step_failed("loading the model into the engine", reason);
+    }
+    return 0;
+}
+
+int serve_start(struct serve *s)
+{
+    double t0;
+    int rc;
+
+    veil_log(VEIL_LOG_INFO, "step=harden dumpable=0 core=0");
+    rc = measure(s);
+    if (rc != 0) {
+        return rc;
+    }
+    t0 = now_s();
+    rc = fetch_and_open(s);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = load_engine(s);
+    if (rc != 0) {
+        return rc;
+    }
+    s->model_load_s = now_s() - t0;
+    veil_log(VEIL_LOG_INFO, "step=engine model=%s id=%s inputs=%zu outputs=%zu seconds=%.3f",
+             s->model.name, s->model.id_hex, veil_engine_input_count(s->model.engine),
+             veil_engine_output_count(s->model.engine), s->model_load_s);
+    if (s->tls) {
+        veil_result r = serve_tls_ctx(s, &s->tls_ctx);
+        if (!veil_ok(r)) {
+            return step_failed_code("TLS", "server context", r.code);
+        }
+    } else {
+        veil_log(VEIL_LOG_WARN, "insecure_http = true: PLAIN HTTP, clients cannot attest us");
+    }
+    return 0;
+}
+
+void serve_free(struct serve *s)
+{
+    veil_engine_free(s->model.engine);
+    if (s->model.plaintext != NULL) {
+        veil_locked_free(s->model.plaintext, s->model.plaintext_size);
+    }
+    SSL_CTX_free(s->tls_ctx);
+    veil_sim_platform_free(&s->sim);
+    veil_conf_free(&s->conf);
+}
