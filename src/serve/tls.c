@@ -3,12 +3,10 @@
  * TLS key to attestation evidence (GET /v2/attestation).
  *
  * Without tls_cert/tls_key, the server makes an ephemeral P-256 key at start-up (it never leaves
- * the process) and a self-signed certificate for it, and writes the certificate (public) to
- * tls_cert_out for clients. INTEGRATION POINT: when src/lib/ratls/ is linked, replace the
- * veil_x509_make call in ephemeral_cert() by
- *     veil_ratls_cert_make(key, "veil-serve", validity, VEIL_TEE_SIM, serve_attester, s, &x509)
- * so that the certificate itself carries the evidence (TCG DICE extension), and
- * serve_report_data by veil_ratls_report_data.
+ * the process) and an attested certificate for it (docs/PROTOCOL.ratls.md): self-signed, with the
+ * platform's evidence in the TCG DICE extension, binding SHA-256 of the key. Clients (veil infer,
+ * veil-proxy, veil_ratls_client_ctx) verify that evidence against their policy in the handshake.
+ * The certificate (public) is also written to tls_cert_out.
  */
 #include <string.h>
 
@@ -20,41 +18,22 @@
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "http/http.h"
+#include "ratls/ratls.h"
 #include "serve.h"
 
 #define SERVE_CERT_VALIDITY_S (7 * 86400L)
 
-/* The same computation as veil_ratls_report_data (src/lib/ratls/ratls.h), done here because this
- * branch cannot link the ratls library: SHA-256(SPKI DER of key) || SHA-256(nonce) (32 zero
- * bytes without a nonce). */
+/* SHA-256(SPKI DER of key) || SHA-256(nonce): the attested-TLS binding (ratls.h). */
 veil_result serve_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t nonce_size,
                               uint8_t out[64])
 {
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der);
-    veil_result r;
-
-    ENSURE(n > 0, VEIL_ERR_INTERNAL_OSSL);
-    r = veil_sha256(der, (size_t)n, out);
-    OPENSSL_free(der);
-    GUARD(r);
-    if (nonce == NULL || nonce_size == 0) {
-        memset(out + 32, 0, 32);
-        return VEIL_RESULT_OK;
-    }
-    return veil_sha256(nonce, nonce_size, out + 32);
+    return veil_ratls_report_data(key, nonce, nonce_size, out);
 }
 
-/* An ephemeral key and a self-signed certificate for it; the certificate goes to tls_cert_out. */
+/* An ephemeral key and an attested certificate for it; the certificate goes to tls_cert_out. */
 static veil_result ephemeral_cert(struct serve *s, EVP_PKEY **key_out, X509 **cert_out)
 {
-    struct veil_x509_params p = {
-        .cn = "veil-serve",
-        .validity_s = SERVE_CERT_VALIDITY_S,
-        .ca = false,
-        .san = "DNS:localhost,IP:127.0.0.1,IP:::1",
-        .server_auth = true,
-    };
+    struct veil_ratls_sim_ctx sim = {&s->sim, &s->guest};
     const char *out_path = veil_conf_str(&s->conf, "tls_cert_out");
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *cert = NULL;
@@ -63,7 +42,9 @@ static veil_result ephemeral_cert(struct serve *s, EVP_PKEY **key_out, X509 **ce
 
     ENSURE(key != NULL, VEIL_ERR_INTERNAL_OSSL);
     veil_wr_init(&pem, 65536);
-    r = veil_x509_make(key, &p, NULL, key, &cert);
+    r = veil_ratls_cert_make_san(key, "veil-serve", "DNS:localhost,IP:127.0.0.1,IP:::1",
+                                 SERVE_CERT_VALIDITY_S, VEIL_TEE_SIM, veil_ratls_sim_attester, &sim,
+                                 &cert);
     if (veil_ok(r) && out_path[0] != '\0') {
         r = veil_x509_pem(cert, &pem);
         if (veil_ok(r)) {
@@ -106,7 +87,7 @@ veil_result serve_tls_ctx(struct serve *s, SSL_CTX **out)
         BAIL(VEIL_ERR_INTERNAL_OSSL);
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    veil_log(VEIL_LOG_INFO, "TLS: ephemeral P-256 key, self-signed certificate%s%s",
+    veil_log(VEIL_LOG_INFO, "TLS: ephemeral P-256 key, attested certificate (sim evidence)%s%s",
              veil_conf_str(&s->conf, "tls_cert_out")[0] != '\0' ? " written to " : "",
              veil_conf_str(&s->conf, "tls_cert_out"));
     *out = ctx;

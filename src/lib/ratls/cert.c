@@ -57,7 +57,15 @@ out:
 veil_result veil_ratls_cert_make(EVP_PKEY *key, const char *cn, long validity_s, enum veil_tee tee,
                                  veil_ratls_attester_fn attester, void *attester_ctx, X509 **out)
 {
-    struct veil_x509_params p = {cn, validity_s, false, NULL, true};
+    return veil_ratls_cert_make_san(key, cn, NULL, validity_s, tee, attester, attester_ctx, out);
+}
+
+veil_result veil_ratls_cert_make_san(EVP_PKEY *key, const char *cn, const char *san,
+                                     long validity_s, enum veil_tee tee,
+                                     veil_ratls_attester_fn attester, void *attester_ctx,
+                                     X509 **out)
+{
+    struct veil_x509_params p = {cn, validity_s, false, san, true};
     uint8_t rd[64];
     struct veil_wr evidence;
     struct veil_wr ext;

@@ -52,6 +52,13 @@ VEIL_RESULT veil_ratls_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t n
 VEIL_RESULT veil_ratls_cert_make(EVP_PKEY *key, const char *cn, long validity_s, enum veil_tee tee,
                                  veil_ratls_attester_fn attester, void *attester_ctx, X509 **out);
 
+/* The same, with a subjectAltName (e.g. "DNS:localhost,IP:127.0.0.1") so that clients that pin
+ * the certificate instead of verifying its evidence (curl --cacert) can also check the name. */
+VEIL_RESULT veil_ratls_cert_make_san(EVP_PKEY *key, const char *cn, const char *san,
+                                     long validity_s, enum veil_tee tee,
+                                     veil_ratls_attester_fn attester, void *attester_ctx,
+                                     X509 **out);
+
 /* The evidence in a certificate (VEIL_ERR_PROTO if the extension is missing or malformed). */
 VEIL_RESULT veil_ratls_cert_evidence(X509 *cert, enum veil_tee *tee, struct veil_wr *evidence);
 
