@@ -39,17 +39,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static veil_result attester(void *ctx, const uint8_t rd[64], struct veil_wr *ev)
-{
-    struct veil_sim_guest g = {0};
-
-    (void)ctx;
-    return veil_sim_attest(&plat, &g, rd, ev);
-}
-
 static void *worker(void *arg)
 {
-    struct veil_kbs_client_opts o = {url, cacert, VEIL_TEE_SIM, attester, NULL, 30};
+    static const struct veil_sim_guest guest = {0};
+    struct veil_sim_attester_ctx sim = {&plat, &guest};
+    struct veil_kbs_client_opts o = {url, cacert, VEIL_TEE_SIM, veil_sim_attester, &sim, 30};
     char why[512];
 
     (void)arg;

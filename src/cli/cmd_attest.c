@@ -25,18 +25,6 @@ static const char usage[] =
     "  --cacert PEM     the broker's TLS certificate or CA (default: the system store)\n"
     "  --debug          attest as a guest with the debug policy bit set (for tests)\n";
 
-struct sim_attester {
-    struct veil_sim_platform platform;
-    struct veil_sim_guest guest;
-};
-
-static veil_result sim_attest(void *ctx, const uint8_t report_data[64], struct veil_wr *evidence)
-{
-    struct sim_attester *s = ctx;
-
-    return veil_sim_attest(&s->platform, &s->guest, report_data, evidence);
-}
-
 struct attest_args {
     const char *kbs;
     const char *cacert;
@@ -125,8 +113,12 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 
 static int fetch(const struct attest_args *a)
 {
-    struct sim_attester sim;
-    struct veil_kbs_client_opts o = {a->kbs, a->cacert, VEIL_TEE_SIM, sim_attest, &sim, 30};
+    struct {
+        struct veil_sim_platform platform;
+        struct veil_sim_guest guest;
+    } sim;
+    struct veil_sim_attester_ctx ctx = {&sim.platform, &sim.guest};
+    struct veil_kbs_client_opts o = {a->kbs, a->cacert, VEIL_TEE_SIM, veil_sim_attester, &ctx, 30};
     struct veil_wr secret;
     char why[1024] = "";
     size_t n = 0;

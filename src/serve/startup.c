@@ -73,13 +73,6 @@ int serve_configure(struct serve *s, const char *config_path)
     return 0;
 }
 
-static veil_result sim_attester(void *ctx, const uint8_t report_data[64], struct veil_wr *evidence)
-{
-    struct serve *s = ctx;
-
-    return veil_sim_attest(&s->sim, &s->guest, report_data, evidence);
-}
-
 /* The measurement (program and configuration) and the simulated platform. */
 static int measure(struct serve *s)
 {
@@ -185,11 +178,12 @@ out:
 /* The key from the broker (into a secret writer, wiped on free), then the model with it. */
 static int fetch_and_open(struct serve *s)
 {
+    struct veil_sim_attester_ctx sim = {&s->sim, &s->guest};
     struct veil_kbs_client_opts o = {veil_conf_str(&s->conf, "kbs_url"),
                                      veil_conf_str(&s->conf, "kbs_cacert"),
                                      VEIL_TEE_SIM,
-                                     sim_attester,
-                                     s,
+                                     veil_sim_attester,
+                                     &sim,
                                      30};
     const char *resource = veil_conf_str(&s->conf, "resource");
     struct veil_wr secret;

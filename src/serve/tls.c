@@ -33,7 +33,7 @@ veil_result serve_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t nonce_
 /* An ephemeral key and an attested certificate for it; the certificate goes to tls_cert_out. */
 static veil_result ephemeral_cert(struct serve *s, EVP_PKEY **key_out, X509 **cert_out)
 {
-    struct veil_ratls_sim_ctx sim = {&s->sim, &s->guest};
+    struct veil_sim_attester_ctx sim = {&s->sim, &s->guest};
     const char *out_path = veil_conf_str(&s->conf, "tls_cert_out");
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *cert = NULL;
@@ -43,7 +43,7 @@ static veil_result ephemeral_cert(struct serve *s, EVP_PKEY **key_out, X509 **ce
     ENSURE(key != NULL, VEIL_ERR_INTERNAL_OSSL);
     veil_wr_init(&pem, 65536);
     r = veil_ratls_cert_make_san(key, "veil-serve", "DNS:localhost,IP:127.0.0.1,IP:::1",
-                                 SERVE_CERT_VALIDITY_S, VEIL_TEE_SIM, veil_ratls_sim_attester, &sim,
+                                 SERVE_CERT_VALIDITY_S, VEIL_TEE_SIM, veil_sim_attester, &sim,
                                  &cert);
     if (veil_ok(r) && out_path[0] != '\0') {
         r = veil_x509_pem(cert, &pem);

@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     struct server srv = {"m", 0};
     struct veil_sim_platform plat = {0};
     struct veil_sim_guest guest = {0};
-    struct veil_ratls_sim_ctx sim = {&plat, &guest};
+    struct veil_sim_attester_ctx sim = {&plat, &guest};
     struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1u << 20, 16384, 10};
     struct veil_http_server *hs = NULL;
     char host[64];
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (key == NULL || !veil_ok(veil_sim_platform_load(sim_dir, &plat)) ||
         !veil_ok(veil_ratls_cert_make(key, "ratls test server", 3600, VEIL_TEE_SIM,
-                                      veil_ratls_sim_attester, &sim, &cert)) ||
+                                      veil_sim_attester, &sim, &cert)) ||
         !veil_ok(veil_ratls_server_ctx(cert, key, &tls))) {
         (void)fprintf(stderr, "ratls_server: cannot make the attested certificate\n");
         goto out;

@@ -102,6 +102,14 @@ struct veil_sim_guest {
 VEIL_RESULT veil_sim_attest(const struct veil_sim_platform *p, const struct veil_sim_guest *g,
                             const uint8_t report_data[64], struct veil_wr *evidence);
 
+/* The same as an attester callback (the shape of veil_kbs_attester_fn and
+ * veil_ratls_attester_fn): ctx is a struct veil_sim_attester_ctx. */
+struct veil_sim_attester_ctx {
+    const struct veil_sim_platform *platform;
+    const struct veil_sim_guest *guest;
+};
+VEIL_RESULT veil_sim_attester(void *ctx, const uint8_t report_data[64], struct veil_wr *evidence);
+
 /* The measurement of a program and its configuration: SHA-384 over each file, in order, as
  * u64be(size) || bytes, after the domain string "veil sim measurement v1". */
 VEIL_RESULT veil_sim_measure(const char *const *paths, size_t count, uint8_t out[48]);

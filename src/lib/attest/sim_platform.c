@@ -235,6 +235,14 @@ veil_result veil_sim_attest(const struct veil_sim_platform *p, const struct veil
     return r;
 }
 
+veil_result veil_sim_attester(void *ctx, const uint8_t report_data[64], struct veil_wr *evidence)
+{
+    const struct veil_sim_attester_ctx *c = ctx;
+
+    ENSURE(c != NULL && c->platform != NULL && c->guest != NULL, VEIL_ERR_USAGE);
+    return veil_sim_attest(c->platform, c->guest, report_data, evidence);
+}
+
 veil_result veil_sim_measure(const char *const *paths, size_t count, uint8_t out[48])
 {
     static const char domain[] = "veil sim measurement v1";

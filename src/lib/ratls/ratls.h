@@ -90,15 +90,7 @@ VEIL_RESULT veil_ratls_client_ctx(SSL_CTX *ctx, struct veil_ratls_verifier *v);
  * own references). */
 VEIL_RESULT veil_ratls_server_ctx(X509 *cert, EVP_PKEY *key, SSL_CTX **out);
 
-/* An attester over the simulated TEE: ctx is a struct veil_ratls_sim_ctx. */
-struct veil_sim_platform;
-struct veil_sim_guest;
-struct veil_ratls_sim_ctx {
-    const struct veil_sim_platform *platform;
-    const struct veil_sim_guest *guest;
-};
-veil_result veil_ratls_sim_attester(void *ctx, const uint8_t report_data[64],
-                                    struct veil_wr *evidence);
+/* Attesters: veil_sim_attester (src/lib/attest/sim.h) for the simulated TEE. */
 
 /* ---- Clients over libcurl (curl.c). */
 

@@ -1,5 +1,4 @@
-/* Server side: a TLS 1.3 context around an attested certificate; the simulated-TEE attester. */
-#include "attest/sim.h"
+/* Server side: a TLS 1.3 context around an attested certificate. */
 #include "ratls/ratls.h"
 
 veil_result veil_ratls_server_ctx(X509 *cert, EVP_PKEY *key, SSL_CTX **out)
@@ -20,13 +19,4 @@ veil_result veil_ratls_server_ctx(X509 *cert, EVP_PKEY *key, SSL_CTX **out)
 out:
     SSL_CTX_free(ctx);
     return r;
-}
-
-veil_result veil_ratls_sim_attester(void *ctx, const uint8_t report_data[64],
-                                    struct veil_wr *evidence)
-{
-    const struct veil_ratls_sim_ctx *c = ctx;
-
-    ENSURE(c != NULL && c->platform != NULL && c->guest != NULL, VEIL_ERR_USAGE);
-    return veil_sim_attest(c->platform, c->guest, report_data, evidence);
 }

@@ -100,11 +100,11 @@ static inline EVP_PKEY *ratls_key(void)
 static inline X509 *ratls_cert(const struct veil_sim_platform *plat, const struct veil_sim_guest *g,
                                EVP_PKEY *key)
 {
-    struct veil_ratls_sim_ctx ctx = {plat, g};
+    struct veil_sim_attester_ctx ctx = {plat, g};
     X509 *cert = NULL;
 
-    EXPECT_OK(veil_ratls_cert_make(key, "localhost", 3600, VEIL_TEE_SIM, veil_ratls_sim_attester,
-                                   &ctx, &cert));
+    EXPECT_OK(
+        veil_ratls_cert_make(key, "localhost", 3600, VEIL_TEE_SIM, veil_sim_attester, &ctx, &cert));
     return cert;
 }
 

@@ -30,8 +30,8 @@ static void test_server_ctx(void **state)
 static void test_sim_attester(void **state)
 {
     struct ratls_fixture f;
-    struct veil_ratls_sim_ctx ctx;
-    struct veil_ratls_sim_ctx empty = {NULL, NULL};
+    struct veil_sim_attester_ctx ctx;
+    struct veil_sim_attester_ctx empty = {NULL, NULL};
     struct veil_sim_evidence e;
     struct veil_wr ev;
     uint8_t rd[64];
@@ -42,12 +42,12 @@ static void test_sim_attester(void **state)
     ctx.guest = &f.guest;
     memset(rd, 7, sizeof(rd));
     veil_wr_init(&ev, VEIL_RATLS_EVIDENCE_SIZE_MAX);
-    EXPECT_OK(veil_ratls_sim_attester(&ctx, rd, &ev));
+    EXPECT_OK(veil_sim_attester(&ctx, rd, &ev));
     EXPECT_OK(veil_sim_evidence_parse(ev.data, ev.len, &e));
     EXPECT_BYTES_EQ(e.report.report_data, rd, 64);
     EXPECT_BYTES_EQ(e.report.measurement, f.guest.measurement, 48);
-    EXPECT_ERR(veil_ratls_sim_attester(&empty, rd, &ev), VEIL_ERR_USAGE);
-    EXPECT_ERR(veil_ratls_sim_attester(NULL, rd, &ev), VEIL_ERR_USAGE);
+    EXPECT_ERR(veil_sim_attester(&empty, rd, &ev), VEIL_ERR_USAGE);
+    EXPECT_ERR(veil_sim_attester(NULL, rd, &ev), VEIL_ERR_USAGE);
     veil_wr_free(&ev);
     ratls_fixture_free(&f);
 }

@@ -100,7 +100,7 @@ static void test_no_extension(void **state)
 /* Evidence made for key A's report data, put into a certificate for key B. */
 struct swapped {
     EVP_PKEY *a;
-    struct veil_ratls_sim_ctx sim;
+    struct veil_sim_attester_ctx sim;
 };
 
 static veil_result attest_for_a(void *ctx, const uint8_t report_data[64], struct veil_wr *ev)
@@ -110,7 +110,7 @@ static veil_result attest_for_a(void *ctx, const uint8_t report_data[64], struct
 
     (void)report_data;
     GUARD(veil_ratls_report_data(s->a, NULL, 0, rd));
-    return veil_ratls_sim_attester(&s->sim, rd, ev);
+    return veil_sim_attester(&s->sim, rd, ev);
 }
 
 static void test_other_key(void **state)
