@@ -135,6 +135,11 @@ const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of input i; unknown or symbolic dims are -1, dtype 0 if unknown. */
 void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
                             uint32_t *rank, int64_t *dims);
+/* Fixes the symbolic dims of input i (for veil_engine_input_info and veil_engine_plan): rank must
+ * be the declared rank and every static dim must be given as declared, else
+ * VEIL_ERR_ENGINE_INPUT_SHAPE. Drops any plan made before. */
+VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, uint32_t rank,
+                                        const int64_t *dims);
 size_t veil_engine_output_count(const struct veil_engine_model *m);
 const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of output i, as veil_engine_input_info. */
