@@ -437,6 +437,31 @@ static int check_bound_shape(struct veil_engine_model *m, size_t k, const struct
     return CLI_EXIT_OK;
 }
 
+/* bench plans for the shapes it runs: those of the inputs given, symbolic dims left = 1. A
+ * shape the model refuses stays unfixed; the run then says what does not fit. */
+static void fix_bench_shapes(struct veil_engine_model *m, const struct veil_tensor *in,
+                             const bool *bound)
+{
+    for (size_t k = 0; k < veil_engine_input_count(m); k++) {
+        int32_t dtype;
+        uint32_t rank;
+        int64_t dims[VEIL_ENGINE_RANK_MAX];
+        veil_result r;
+        veil_engine_input_info(m, k, &dtype, &rank, dims);
+        if (bound[k]) {
+            rank = in[k].rank;
+            memcpy(dims, in[k].dims, rank * sizeof(*dims));
+        }
+        for (uint32_t d = 0; d < rank; d++) {
+            dims[d] = dims[d] < 0 ? 1 : dims[d];
+        }
+        r = veil_engine_fix_input_shape(m, k, rank, dims);
+        if (!veil_ok(r)) {
+            continue;
+        }
+    }
+}
+
 /* Fills unbound inputs from the declared shapes (symbolic dims = 1, or as fixed by --shape),
  * with deterministic values (tools/ort-ref makes the same). */
 static int synth_inputs(struct veil_engine_model *m, struct veil_tensor *in, const bool *bound)
@@ -561,6 +586,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         rc = bound[k] ? check_bound_shape(m, k, &in[k]) : CLI_EXIT_OK;
     }
     if (rc == CLI_EXIT_OK && bench) {
+        fix_bench_shapes(m, in, bound);
         rc = synth_inputs(m, in, bound);
     }
     for (size_t k = 0; rc == CLI_EXIT_OK && !bench && k < veil_engine_input_count(m); k++) {
@@ -575,7 +601,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         size_t arena;
         size_t planned;
         size_t total;
-        r = veil_engine_plan(m, &diag);
+        r = veil_engine_plan_for(m, in, &diag);
         if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total))) {
             (void)printf("plan: %zu intermediates, arena %zu bytes (%zu without reuse)\n", planned,
                          arena, total);

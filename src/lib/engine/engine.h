@@ -126,6 +126,11 @@ VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_si
  * use the arena; other shapes fall back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's
  * shape is not static. */
 VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag);
+/* The same, planning on the values of the given inputs (one per model input, in order) instead
+ * of zeros: for models whose control flow or shapes depend on input values (Silero's sample
+ * rate). Runs then use the plan where their shapes match it. */
+VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_tensor *in,
+                                 struct veil_engine_diag *diag);
 /* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
 VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
                                   size_t *planned, size_t *total_size);
