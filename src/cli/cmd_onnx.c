@@ -427,7 +427,11 @@ static int check_bound_shape(struct veil_engine_model *m, size_t k, const struct
     uint32_t rank;
     int64_t dims[VEIL_ENGINE_RANK_MAX];
     veil_engine_input_info(m, k, &dtype, &rank, dims);
-    for (uint32_t d = 0; d < rank && rank == t->rank; d++) {
+    if (dtype != 0 && rank != t->rank) {
+        return cli_usage_error(CMD, "input '%s' has rank %u, the model says %u",
+                               veil_engine_input_name(m, k), t->rank, rank);
+    }
+    for (uint32_t d = 0; d < rank; d++) {
         if (dims[d] >= 0 && dims[d] != t->dims[d]) {
             return cli_usage_error(
                 CMD, "input '%s': dim %u is %lld, --shape or the model says %lld",
