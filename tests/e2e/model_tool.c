@@ -13,12 +13,14 @@
  *       DTYPE float | int64; DIMS like 1x3x48x320
  *   model_tool golden GOT.pb GOLDEN.txt RTOL ATOL [--argmax]
  *       writes a compact golden from a reference output: shape, mean, up to SAMPLE_MAX values
- *       at fixed indices (all when the output is small), and with --argmax the argmax over the
- *       last axis for every row (with the top-2 margin)
+ *       (all when the output is small; else the SAMPLE_MAX/2 largest in magnitude and
+ *       SAMPLE_MAX/2 at LCG-chosen indices), and with --argmax the argmax over the last axis for
+ *       every row with its score and the margin to the runner-up
  *   model_tool check GOT.pb GOLDEN.txt
  *       compares an output with a golden: each sampled |got - want| <= atol + rtol * |want|,
- *       the mean likewise, argmax equal wherever the reference's top-2 margin exceeds the
- *       tolerance; prints max abs/rel error; exit 0 when it fits, 1 when not, 2 on bad usage
+ *       the mean and each row's top score likewise, argmax equal wherever the reference's top-2
+ * margin exceeds the tolerance; prints max abs/rel error; exit 0 when it fits, 1 when not, 2 on bad
+ * usage
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 
 #define SAMPLE_MAX 2048
 #define FILE_MAX   ((size_t)256 << 20)
+#define REL_FLOOR  1e-3 /* relative errors are reported where |reference| >= this */
 
 static uint64_t lcg(uint64_t *s)
 {
@@ -178,14 +181,42 @@ static bool read_tensor(const char *path, struct veil_tensor *t, char **name)
     return true;
 }
 
-/* Fixed sample indices: all when small, else SAMPLE_MAX spread by an LCG (sorted, distinct
- * enough for the purpose; duplicates are harmless). */
-static size_t sample_index(size_t count, size_t k, uint64_t *s)
+/* The tensor being sampled, for by_magnitude (qsort has no context argument). */
+static const struct veil_tensor *sorting;
+
+static int by_magnitude(const void *a, const void *b)
 {
-    if (count <= SAMPLE_MAX) {
-        return k;
+    double x = fabs(veil_tensor_get_f64(sorting, *(const size_t *)a));
+    double y = fabs(veil_tensor_get_f64(sorting, *(const size_t *)b));
+    if (x != y) {
+        return x > y ? -1 : 1;
     }
-    return (size_t)(lcg(s) % count);
+    return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+/* Sample indices: all when the output is small; else half the SAMPLE_MAX largest magnitudes
+ * (where a detection map or a probability has its signal) and half spread by an LCG. */
+static size_t *sample_indices(const struct veil_tensor *t, size_t *n)
+{
+    size_t *idx = calloc(t->count > SAMPLE_MAX ? t->count : SAMPLE_MAX, sizeof(*idx));
+    uint64_t s = 0x13198a2e03707344ULL;
+    if (idx == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < t->count; i++) {
+        idx[i] = i;
+    }
+    if (t->count <= SAMPLE_MAX) {
+        *n = t->count;
+        return idx;
+    }
+    sorting = t;
+    qsort(idx, t->count, sizeof(*idx), by_magnitude);
+    for (size_t k = SAMPLE_MAX / 2; k < SAMPLE_MAX; k++) {
+        idx[k] = (size_t)(lcg(&s) % t->count);
+    }
+    *n = SAMPLE_MAX;
+    return idx;
 }
 
 static double tensor_mean(const struct veil_tensor *t)
@@ -222,7 +253,7 @@ static int make_golden(int argc, char **argv)
     struct veil_tensor t = {0};
     char *name = NULL;
     bool argmax = argc > 6 && strcmp(argv[6], "--argmax") == 0;
-    uint64_t s = 0x13198a2e03707344ULL;
+    size_t *idx;
     size_t n;
     FILE *f;
 
@@ -241,19 +272,23 @@ static int make_golden(int argc, char **argv)
         (void)fprintf(f, " %lld", (long long)t.dims[d]);
     }
     (void)fprintf(f, "\nrtol %s\natol %s\nmean %.9g\n", argv[4], argv[5], tensor_mean(&t));
-    n = t.count < SAMPLE_MAX ? t.count : SAMPLE_MAX;
+    idx = sample_indices(&t, &n);
+    if (idx == NULL) {
+        n = 0;
+    }
     (void)fprintf(f, "samples %zu\n", n);
     for (size_t k = 0; k < n; k++) {
-        size_t i = sample_index(t.count, k, &s);
-        (void)fprintf(f, "%zu %.9g\n", i, veil_tensor_get_f64(&t, i));
+        (void)fprintf(f, "%zu %.9g\n", idx[k], veil_tensor_get_f64(&t, idx[k]));
     }
+    free(idx);
     if (argmax && t.rank > 0 && t.dims[t.rank - 1] > 0) {
         size_t rows = t.count / (size_t)t.dims[t.rank - 1];
         (void)fprintf(f, "argmax %zu\n", rows);
         for (size_t row = 0; row < rows; row++) {
             double margin;
             size_t a = row_argmax(&t, row, &margin);
-            (void)fprintf(f, "%zu %.9g\n", a, margin);
+            (void)fprintf(f, "%zu %.9g %.9g\n", a, margin,
+                          veil_tensor_get_f64(&t, row * (size_t)t.dims[t.rank - 1] + a));
         }
     }
     veil_tensor_free(&t);
@@ -310,7 +345,7 @@ static int check(char **argv)
         if (fabs(got - want) > max_abs) {
             max_abs = fabs(got - want);
         }
-        if (want != 0 && fabs(got - want) / fabs(want) > max_rel) {
+        if (fabs(want) >= REL_FLOOR && fabs(got - want) / fabs(want) > max_rel) {
             max_rel = fabs(got - want) / fabs(want);
         }
         if (!fits(got, want, rtol, atol) || isnan(got)) {
@@ -323,10 +358,18 @@ static int check(char **argv)
         size_t last = t.rank > 0 ? (size_t)t.dims[t.rank - 1] : 0;
         for (size_t row = 0; ok && row < rows; row++) {
             size_t want;
-            double margin, m2;
-            if (last == 0 || row >= t.count / last || fscanf(f, "%zu %lf", &want, &margin) != 2) {
+            double margin, m2, top;
+            if (last == 0 || row >= t.count / last ||
+                fscanf(f, "%zu %lf %lf", &want, &margin, &top) != 3 || want >= last) {
                 ok = false;
                 break;
+            }
+            /* the winning score itself, like a sampled value */
+            if (!fits(veil_tensor_get_f64(&t, row * last + want), top, rtol, atol)) {
+                if (bad++ < 5) {
+                    (void)fprintf(stderr, "  %s row %zu: top score %.9g, ORT %.9g\n", name, row,
+                                  veil_tensor_get_f64(&t, row * last + want), top);
+                }
             }
             if (row_argmax(&t, row, &m2) != want) {
                 /* a near tie in the reference may flip within the tolerance */
@@ -344,8 +387,10 @@ static int check(char **argv)
     } else {
         double got_mean = tensor_mean(&t);
         bool mean_ok = fits(got_mean, mean, rtol, atol);
-        (void)printf("%s: %zu values, max abs err %.3g, max rel err %.3g, mean %.6g (ORT %.6g)",
-                     name, n, max_abs, max_rel, got_mean, mean);
+        (void)printf(
+            "%s: %zu values, max abs err %.3g, max rel err %.3g (|ORT| >= 1e-3), mean %.6g (ORT "
+            "%.6g)",
+            name, n, max_abs, max_rel, got_mean, mean);
         if (rows > 0) {
             (void)printf(", argmax %zu/%zu equal (%zu near-ties)", rows - argmax_bad - argmax_close,
                          rows, argmax_close);
