@@ -540,6 +540,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
     struct veil_tensor in[INPUTS_MAX] = {0};
     struct veil_tensor out[INPUTS_MAX] = {0};
     bool bound[INPUTS_MAX] = {false};
+    bool plan = false;
     double *lat = NULL;
     int rc = CLI_EXIT_FAIL;
     veil_result r;
@@ -553,6 +554,8 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
             shapes[nshapes++] = argv[++i];
         } else if (strcmp(a, "-o") == 0 && v != NULL && !bench) {
             outdir = argv[++i];
+        } else if (strcmp(a, "--plan") == 0 && !bench) {
+            plan = true;
         } else if (strcmp(a, "--threads") == 0 && v != NULL) {
             if (!cli_parse_uint(v, VEIL_ENGINE_THREADS_MAX, &threads)) {
                 return cli_usage_error(CMD, "--threads wants 0..%d", VEIL_ENGINE_THREADS_MAX);
@@ -601,7 +604,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
     if (rc != CLI_EXIT_OK) {
         goto out;
     }
-    if (bench) {
+    if (bench || plan) {
         size_t arena;
         size_t planned;
         size_t total;
@@ -657,7 +660,7 @@ static void usage(FILE *f)
     (void)fprintf(f,
                   "usage: veil onnx check [--skip-unsupported] [--plan] [--quiet] DIR...\n"
                   "       veil onnx run MODEL --input name=file.pb ... -o DIR [--threads N]\n"
-                  "                     [--shape name=DIMS ...]\n"
+                  "                     [--shape name=DIMS ...] [--plan]\n"
                   "       veil onnx bench MODEL [--threads N] [--iterations K] "
                   "[--input name=file.pb ...]\n"
                   "                     [--shape name=DIMS ...]\n\n"
@@ -670,7 +673,8 @@ static void usage(FILE *f)
                   "run and bench: --shape name=1x3x48x320 fixes the symbolic dims of an input\n"
                   "(static dims must be given as declared) so the memory plan and bench's\n"
                   "synthetic inputs use it; bench fills inputs not given with deterministic\n"
-                  "values in [0, 1), symbolic dims not fixed = 1.\n",
+                  "values in [0, 1), symbolic dims not fixed = 1. bench, and run with --plan,\n"
+                  "make a static memory plan on the inputs they run and print it (plan: ...).\n",
                   RTOL, ATOL);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The engine on real models against ONNX Runtime 1.30.0 (docs/ENGINE.models.md): for every model
 # in tests/data/models/models.txt, fetch it (tools/fetch-models, pinned SHA-256), make its
-# deterministic inputs (model_tool), run `veil onnx run` and compare every output with the golden
+# deterministic inputs (model_tool), run `veil onnx run` (unplanned, then with a static memory
+# plan: --plan) and compare every output with the golden
 # that tools/ort-ref/make-goldens wrote from ORT's output (tolerances in models.txt).
 # Exit 77 (skipped) only when a model set is not cached and the npm registry is unreachable.
 set -euo pipefail
@@ -42,20 +43,28 @@ while read -r id set file rtol atol argmax inputs <&3; do
         failed=$((failed + 1))
         continue
     fi
-    if ! "$veil" onnx run "${dirs[$set]}/$file" "${args[@]}" -o "$work/$id/out" \
-        >/dev/null 2>"$work/err.txt"; then
-        echo "not ok - $id: veil onnx run failed: $(cat "$work/err.txt")"
-        failed=$((failed + 1))
-        continue
-    fi
-    for golden in "$data"/output_*.txt; do
-        k=$(basename "$golden" .txt)
-        if line=$("$tool" check "$work/$id/out/$k.pb" "$golden"); then
-            echo "ok - $id $line"
-        else
-            echo "not ok - $id $line"
+    # Unplanned (the buffer pool), then with a static memory plan made on these inputs (the arena).
+    for mode in out plan; do
+        mkdir -p "$work/$id/$mode"
+        if ! "$veil" onnx run "${dirs[$set]}/$file" "${args[@]}" -o "$work/$id/$mode" \
+            $([ $mode = plan ] && echo --plan) >"$work/run.txt" 2>"$work/err.txt"; then
+            echo "not ok - $id: veil onnx run failed: $(cat "$work/err.txt")"
+            failed=$((failed + 1))
+            continue
+        fi
+        if [ $mode = plan ] && ! grep -q '^plan: [0-9]* intermediates' "$work/run.txt"; then
+            echo "not ok - $id: no plan: $(grep '^plan' "$work/run.txt")"
             failed=$((failed + 1))
         fi
+        for golden in "$data"/output_*.txt; do
+            k=$(basename "$golden" .txt)
+            if line=$("$tool" check "$work/$id/$mode/$k.pb" "$golden"); then
+                echo "ok - $id ($mode) $line"
+            else
+                echo "not ok - $id ($mode) $line"
+                failed=$((failed + 1))
+            fi
+        done
     done
 done 3<"$table"
 # The comparison itself refuses a wrong result: a golden with one value moved past the
