@@ -21,7 +21,7 @@ puts=$!
 (
     while true; do
         "$VEIL" attest fetch --kbs "$KBS_URL" --cacert state/tls.pem --tee sim --sim-dir sim \
-            --resource models/m1/key -o /dev/null >/dev/null 2>&1 || true
+            --resource models/m1/key -o fetched.key >/dev/null 2>&1 || true
     done
 ) &
 fetches=$!

@@ -182,12 +182,17 @@ veil_result veil_tmpfile_open(const char *final_path, mode_t mode, struct veil_t
     uint8_t rnd[8];
     char suffix[17];
     size_t n = strlen(final_path);
+    struct stat st;
     veil_result r;
 
     t->fd = -1;
     t->tmp_path = NULL;
     t->final_path = NULL;
     ENSURE(n > 0 && n < PATH_MAX - 32, VEIL_ERR_USAGE);
+    /* The rename would replace whatever is there: never a device, FIFO or directory. As root,
+     * `-o /dev/null` would otherwise turn /dev/null into a regular file. */
+    ENSURE(stat(final_path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode),
+           VEIL_ERR_IO_NOT_REGULAR);
     GUARD_OSSL(RAND_bytes(rnd, sizeof(rnd)), VEIL_ERR_INTERNAL_OSSL);
     GUARD(veil_hex_encode(rnd, sizeof(rnd), suffix, sizeof(suffix)));
     t->tmp_path = malloc(n + 32);
