@@ -81,7 +81,7 @@ before=$(grep -c "infer" serve.log || true)
 curl -s --data-binary @req.json "$PROXY_URL/v2/models/ocr/infer" > refused.json || true
 expect_exit 1 "a client policy naming another measurement: nothing to decode" -- \
     "$VEIL" tensor ctc-decode --labels "$KEYS" refused.json
-expect_stderr "the server answered an error: upstream refused by attested TLS verification" "the refusal is one clear line"
+expect_stderr "the server answered an error: upstream refused by attested TLS verification: .*sim.measurement equals" "the refusal is one clear line naming the failed condition"
 [ "$(grep -c "infer" serve.log || true)" = "$before" ] && ok "no request reached veil-serve" || not_ok "a request was forwarded"
 
 serve_conf changed.conf models/ocr/key ocr "insecure_http = true"

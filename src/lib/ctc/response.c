@@ -193,7 +193,11 @@ VEIL_RESULT veil_ctc_response_parse(const uint8_t *data, size_t size, const char
     }
     err = json_string_value(json_object_get(top, "error"));
     if (err != NULL) {
-        r = response_fail(why, why_size, "the server answered an error: %.200s", err);
+        /* veil-proxy adds which check failed and why */
+        const char *reason = json_string_value(json_object_get(top, "reason"));
+
+        r = response_fail(why, why_size, "the server answered an error: %.200s%s%.400s", err,
+                          reason != NULL ? ": " : "", reason != NULL ? reason : "");
     } else if (!response_keys(top, keys, &bad)) {
         r = response_fail(why, why_size, "the response has an unknown key '%.64s'", bad);
     } else if (!json_is_array(json_object_get(top, "outputs"))) {

@@ -56,6 +56,8 @@ static void test_refusals(void **state)
     REFUSED("{\"outputs\":[], \"outputs\":[]}", NULL, "not a JSON object");
     REFUSED("{\"error\":\"no such model\\u001b[31m\"}", NULL,
             "the server answered an error: no such model?[31m");
+    REFUSED("{\"error\":\"upstream refused\",\"check\":\"policy\",\"reason\":\"denied\"}", NULL,
+            "the server answered an error: upstream refused: denied");
     REFUSED("{\"outputs\":[],\"extra\":1}", NULL, "unknown key 'extra'");
     REFUSED("{\"model_name\":\"m\"}", NULL, "no outputs array");
     REFUSED("{\"outputs\":[]}", NULL, "has 0 outputs");
