@@ -163,16 +163,17 @@ static int from_image(int argc, char **argv)
     const char *out = NULL;
     unsigned long v;
     int c;
+    int which = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", opts, &which)) != -1) {
         switch (c) {
             case 'H':
             case 'm':
             case 'n':
             case 'x':
                 if (!cli_parse_uint(optarg, VEIL_IMAGE_SIDE_MAX, &v)) {
-                    return cli_usage_error("tensor", "%s: a number up to %u", argv[optind - 1],
+                    return cli_usage_error("tensor", "--%s: a number up to %u", opts[which].name,
                                            VEIL_IMAGE_SIDE_MAX);
                 }
                 *(c == 'H'   ? &o.height
