@@ -75,14 +75,18 @@ expect_exit 1 "ctc-decode with a label file of the wrong size" -- \
     "$VEIL" tensor ctc-decode --labels "$KEYS" --no-space resp.json
 expect_stderr "the output has 6625 classes but .* has 6623 labels \(\+1 blank\)" "the mismatch is explained"
 
+GOOD_URL=$PROXY_URL
+# inferences veil-serve has answered, from its /metrics (through the verified proxy)
+served() { curl -s "$GOOD_URL/metrics" | awk '/^veil_serve_requests_total\{endpoint="infer"/ {n += $2} END {print n + 0}'; }
+[ "$(served)" -ge 3 ] && ok "veil-serve counted the inferences" || not_ok "metrics: $(served)"
 printf '{"version":1,"allOf":[{"claim":"tee","equals":"sim"},{"claim":"sim.measurement","equals":"%096d"}]}' 0 > other.json
 start_proxy other.json
-before=$(grep -c "infer" serve.log || true)
+before=$(served)
 curl -s --data-binary @req.json "$PROXY_URL/v2/models/ocr/infer" > refused.json || true
 expect_exit 1 "a client policy naming another measurement: nothing to decode" -- \
     "$VEIL" tensor ctc-decode --labels "$KEYS" refused.json
 expect_stderr "the server answered an error: upstream refused by attested TLS verification: .*sim.measurement equals" "the refusal is one clear line naming the failed condition"
-[ "$(grep -c "infer" serve.log || true)" = "$before" ] && ok "no request reached veil-serve" || not_ok "a request was forwarded"
+[ "$(served)" = "$before" ] && ok "no request reached veil-serve" || not_ok "a request was forwarded"
 
 serve_conf changed.conf models/ocr/key ocr "insecure_http = true"
 expect_exit 1 "veil-serve switched to plain HTTP (a changed configuration)" -- timeout 120 "$SERVE" --config changed.conf
