@@ -234,12 +234,11 @@ static VEIL_RESULT read_stdin(size_t max, struct veil_wr *w)
     }
 }
 
-static int ctc_print(const struct veil_ctc_result *res, bool json)
+static int ctc_print(struct veil_ctc_result *res, bool json)
 {
     const char *text = NULL;
-    struct veil_wr copy = res->text;
 
-    if (!veil_ok(veil_wr_cstr(&copy, &text))) {
+    if (!veil_ok(veil_wr_cstr(&res->text, &text))) {
         return cli_fail("tensor", "out of memory");
     }
     if (json) {
