@@ -60,7 +60,8 @@ expect_exit 0 "from stdin, --json" -- sh -c "\"$VEIL\" tensor ctc-decode --label
 expect_stdout '^\{"text":"a b","confidence":0.83[0-9]*,"characters":3\}' "JSON output"
 expect_exit 1 "labels that do not fit" -- T ctc-decode --labels labels.txt --no-space resp.json
 expect_stderr "the output has 4 classes but labels.txt has 2 labels \(\+1 blank\)" "both counts named"
-expect_exit 1 "an empty response" -- sh -c "\"$VEIL\" tensor ctc-decode --labels labels.txt < /dev/null"
+: > empty.json
+expect_exit 1 "an empty response" -- sh -c "\"$VEIL\" tensor ctc-decode --labels labels.txt < empty.json"
 expect_stderr "stdin: no response \(empty input\)" "said plainly"
 printf '{"error":"model not ready"}' > err.json
 expect_exit 1 "an error response" -- T ctc-decode --labels labels.txt err.json
