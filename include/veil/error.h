@@ -65,6 +65,16 @@
     X(VEIL_ERR_RATLS_EXTENSION, 250,                                                               \
       "certificate has no attested TLS evidence extension, or it is malformed")                    \
     X(VEIL_ERR_RATLS_TAG, 251, "attested TLS evidence has an unknown or unsupported CBOR tag")     \
+    /* PROTO 270-274: images and inference responses read by the client-side tensor tool */        \
+    X(VEIL_ERR_IMAGE_FORMAT, 270, "not a PNG or a binary PGM/PPM (P5/P6) image")                   \
+    X(VEIL_ERR_IMAGE_MALFORMED, 271,                                                               \
+      "image is malformed: bad header, truncated pixel data or a corrupt PNG stream")              \
+    X(VEIL_ERR_IMAGE_SIZE, 272,                                                                    \
+      "image has a zero dimension or exceeds the limit (8192 pixels a side, 16 Mpixels)")          \
+    X(VEIL_ERR_TENSOR_RESPONSE, 273,                                                               \
+      "not a KServe v2 inference response with an FP32 output of shape [1, T, C] as flat data")    \
+    X(VEIL_ERR_CTC_LABELS, 274,                                                                    \
+      "label file is malformed: empty, over 65536 lines, a line over 64 bytes or not UTF-8")       \
     X(VEIL_ERR_STORE_PATH, 280,                                                                    \
       "invalid resource path: want repo/type/tag, segments of [A-Za-z0-9._-] of 1..128 bytes")     \
     X(VEIL_ERR_JOSE, 260, "malformed JOSE object: not JSON, not an object, or not three parts")    \
@@ -144,6 +154,11 @@
     X(VEIL_ERR_SERVE_DATATYPE, 721, "tensor datatype is not supported by the inference server")    \
     X(VEIL_ERR_SERVE_MODEL_SIZE, 722,                                                              \
       "the sealed model's plaintext is empty or too large to load")                                \
+    /* USAGE 723-725: the client-side tensor tool (veil tensor) */                                 \
+    X(VEIL_ERR_CTC_CLASSES, 723,                                                                   \
+      "the output's class count does not fit the labels: want labels + 1 blank (+ 1 space)")       \
+    X(VEIL_ERR_TENSOR_GEOMETRY, 724,                                                               \
+      "tensor geometry out of range: height 1..1024, width multiple 1..64, width up to 8192")      \
     /* INTERNAL: a bug or a library failure we did not expect */                                   \
     X(VEIL_ERR_INTERNAL, 800, "internal error")                                                    \
     X(VEIL_ERR_INTERNAL_OSSL, 801, "OpenSSL call failed")                                          \

@@ -68,5 +68,6 @@ int cmd_attest(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_onnx(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_tensor(int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static const struct veil_cmd commands[] = {
     {"attest", "run the key broker protocol as a TEE (fetch)", cmd_attest},
     {"policy", "validate a release policy, or test it offline over evidence", cmd_policy},
     {"infer", "run inference on an attested server (TLS verified against a policy)", cmd_infer},
+    {"tensor", "client-side pre/post-processing: image to request, CTC decode of a response",
+     cmd_tensor},
     {"sim", "a simulated TEE platform for development (init, attest)", cmd_sim},
     {"onnx", "check, run and benchmark ONNX models with the built-in engine", cmd_onnx},
     {"version", "print the version", cmd_version},

@@ -1,0 +1,32 @@
+/* Fuzz target: a KServe v2 inference response through the parser and greedy CTC decoding. */
+#include "ctc/ctc.h"
+#include "veil_fuzz.h"
+
+#define FUZZ_CLASSES_MAX 64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *names[FUZZ_CLASSES_MAX];
+    struct veil_ctc_output o = {NULL, 0, 0};
+    struct veil_ctc_labels l;
+    struct veil_ctc_result res;
+    char why[256];
+
+    if (!veil_ok(veil_ctc_response_parse(data, size, NULL, &o, why, sizeof(why)))) {
+        return 0;
+    }
+    VEIL_ASSERT(o.steps >= 1 && o.classes >= 1);
+    for (size_t i = 0; i < FUZZ_CLASSES_MAX; i++) {
+        names[i] = i % 2 ? "\xe4\xb8\xad" : "ab";
+    }
+    l.buf = NULL;
+    l.label = names;
+    l.count = o.classes >= 2 && o.classes <= FUZZ_CLASSES_MAX ? o.classes - 2 : 0;
+    if (veil_ok(veil_ctc_decode(o.data, o.steps, o.classes, &l, true, &res))) {
+        VEIL_ASSERT(res.chars <= o.steps);
+        VEIL_ASSERT(res.confidence >= 0);
+        veil_wr_free(&res.text);
+    }
+    veil_ctc_output_free(&o);
+    return 0;
+}
