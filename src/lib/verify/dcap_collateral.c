@@ -524,6 +524,7 @@ static VEIL_RESULT tcb_info_from_json(json_t *root, struct veil_dcap_tcb_info *t
     ENSURE(!t->is_tdx || version == 3, VEIL_ERR_DCAP_TCB_INFO);
     ENSURE(tcb_type == 0, VEIL_ERR_DCAP_TCB_INFO);
     t->version = (int)version;
+    ENSURE(eval >= 0, VEIL_ERR_DCAP_TCB_INFO);
     t->eval_number = (int64_t)eval;
     ENSURE(veil_ok(veil_dcap_time_parse(issue, &t->issue_date)), VEIL_ERR_DCAP_TCB_INFO);
     ENSURE(veil_ok(veil_dcap_time_parse(next, &t->next_update)), VEIL_ERR_DCAP_TCB_INFO);
@@ -608,6 +609,8 @@ static VEIL_RESULT qe_identity_from_json(json_t *root, struct veil_dcap_qe_ident
     GUARD(hex_exact(signer, q->mr_signer, 32, VEIL_ERR_DCAP_QE_IDENTITY));
     GUARD(json_uint(prod, 65535, VEIL_ERR_DCAP_QE_IDENTITY, &x));
     q->isv_prod_id = (uint16_t)x;
+    ENSURE(eval >= 0, VEIL_ERR_DCAP_QE_IDENTITY);
+    q->eval_number = (int64_t)eval;
     return parse_isv_levels(levels, VEIL_ERR_DCAP_QE_IDENTITY, &q->levels, &q->level_count);
 }
 

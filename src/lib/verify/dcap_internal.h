@@ -208,6 +208,7 @@ struct veil_dcap_qe_identity {
     uint8_t attributes_mask[16];
     uint8_t mr_signer[32];
     uint16_t isv_prod_id;
+    int64_t eval_number; /* tcbEvaluationDataNumber (0 when absent) */
     struct veil_dcap_isv_level *levels;
     size_t level_count;
 };

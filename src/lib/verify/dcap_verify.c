@@ -6,7 +6,8 @@
  *   dcap.pck_extensions  dcap.qe_report_signature  dcap.qe_report_data
  *   dcap.tcb_info.signature  dcap.tcb_info.validity  dcap.tcb_info.fmspc
  *   dcap.qe_identity.signature  dcap.qe_identity.validity  dcap.qe_identity.match
- *   dcap.crl.pck  dcap.crl.root  dcap.tdx_module (TDX)  dcap.tcb_status  dcap.report_data
+ *   dcap.tcb_eval_number  dcap.crl.pck  dcap.crl.root  dcap.tdx_module (TDX)  dcap.tcb_status
+ * dcap.report_data
  *
  * A check that cannot run because an earlier one failed is recorded as skipped.
  */
@@ -637,6 +638,40 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
                  attr_ok ? "match" : "DIFFER");
 }
 
+/* TCB recovery freshness: the documents the TCB is judged by are at least as recent as the TCB
+ * evaluation the caller requires (Intel raises tcbEvaluationDataNumber at each TCB recovery). */
+static VEIL_RESULT check_tcb_eval(struct dcap_ctx *c)
+{
+    int64_t min = c->opts->min_tcb_eval_number;
+    char tcb[32] = "none";
+    char qe[32] = "none";
+    bool ok;
+
+    if (min <= 0) {
+        return check(c, "dcap.tcb_eval_number", VEIL_CHECK_SKIP, NULL,
+                     "no minimum tcbEvaluationDataNumber was required");
+    }
+    if (c->tcb == NULL && c->qe == NULL) {
+        return check(c, "dcap.tcb_eval_number", VEIL_CHECK_SKIP, NULL,
+                     "no TCB info or QE identity to judge");
+    }
+    if (c->tcb != NULL) {
+        (void)snprintf(tcb, sizeof(tcb), "%lld", (long long)c->tcb->eval_number);
+    }
+    if (c->qe != NULL) {
+        (void)snprintf(qe, sizeof(qe), "%lld", (long long)c->qe->eval_number);
+    }
+    ok = (c->tcb == NULL || c->tcb->eval_number >= min) &&
+         (c->qe == NULL || c->qe->eval_number >= min);
+    return check(c, "dcap.tcb_eval_number", status_of(ok),
+                 "the collateral predates the TCB recovery this verifier requires: fetch current "
+                 "TCB info and QE identity from Intel PCS (if the platform is then out of date, "
+                 "update it)",
+                 "tcbEvaluationDataNumber of the TCB info %s, of the QE identity %s; at least %lld "
+                 "required: %s",
+                 tcb, qe, (long long)min, ok ? "met" : "NOT MET");
+}
+
 /* ---- CRLs. */
 
 /* thisUpdate <= at <= nextUpdate (a CRL without nextUpdate is never current). */
@@ -871,6 +906,8 @@ static VEIL_RESULT emit_status(struct dcap_ctx *c, enum veil_dcap_tcb_status s,
 
     (void)snprintf(name, sizeof(name), "%s.tcb_status", c->tee_name);
     GUARD(veil_claims_add_str(c->claims, name, veil_dcap_tcb_status_name(s)));
+    (void)snprintf(name, sizeof(name), "%s.tcb_eval_number", c->tee_name);
+    GUARD(veil_claims_add_int(c->claims, name, c->tcb->eval_number));
     (void)snprintf(name, sizeof(name), "%s.advisory_ids", c->tee_name);
     return veil_claims_add_str_list(c->claims, name, (const char *const *)adv->ids, adv->count);
 }
@@ -1020,6 +1057,7 @@ static VEIL_RESULT run_checks(struct dcap_ctx *c)
     ENSURE(c->signers != NULL, VEIL_ERR_NOMEM);
     GUARD(check_tcb_info(c));
     GUARD(check_qe_identity(c));
+    GUARD(check_tcb_eval(c));
     GUARD(check_crls(c));
     r = tcb_status(c, &adv);
     veil_dcap_advisories_free(&adv);
