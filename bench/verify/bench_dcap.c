@@ -1,8 +1,10 @@
 /*
  * TDX quote verification throughput on one core, on the dcap-qvl TDX vector with its full
  * collateral bundle: warm (veil_dcap_verify_cached: bundle unpacked, documents parsed and the root
- * decoded once; every signature, chain, window and CRL still checked on each call) and uncached
- * (veil_verify_tdx, which prepares the collateral on every call; files are read once either way).
+ * decoded once; the memo remembers the PCK chain, the signing chain, document and CRL signatures
+ * and the attestation key, so a call pays the quote and QE report signatures and the time checks)
+ * and uncached (veil_verify_tdx, which prepares the collateral and a fresh memo on every call;
+ * files are read once either way).
  * Rates are per CPU-second of this process (as `openssl speed` and bench_verify count), so other
  * load on the core does not skew the ratio bench/verify/run prints next to `openssl speed`.
  *

@@ -12,6 +12,7 @@
  *     "root_ca_crl":"<hex DER or PEM>"}.
  * Each schema is mapped by one function that rejects unknown keys and wrong types.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,35 @@ veil_result veil_dcap_time_parse(const char *s, time_t *out)
     ENSURE(t != (time_t)-1, VEIL_ERR_PROTO);
     *out = t;
     return VEIL_RESULT_OK;
+}
+
+void veil_dcap_time_format(time_t t, char out[32])
+{
+    /* Civil date from days since 1970-01-01 (H. Hinnant, "chrono-compatible low-level date
+     * algorithms"), proleptic Gregorian calendar. */
+    int64_t days = (int64_t)t / 86400;
+    int64_t secs = (int64_t)t % 86400;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+
+    if (y < 0 || y > 9999) {
+        (void)snprintf(out, 32, "(time %lld)", (long long)t);
+        return;
+    }
+    (void)snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m, (int)d,
+                   (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 /* ---- The exact text of a member: a bounded scanner over JSON that jansson already accepted. */

@@ -129,6 +129,8 @@ VEIL_RESULT veil_dcap_root_ca(X509 **out);
 
 /* ECDSA P-256 over SHA-256 with a raw r || s signature. */
 bool veil_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64]);
+/* The same over a SHA-256 digest computed by the caller. */
+bool veil_dcap_ecdsa_verify_digest(EVP_PKEY *key, const uint8_t digest[32], const uint8_t sig[64]);
 /* A P-256 public key from raw x || y. */
 VEIL_RESULT veil_dcap_p256_key(const uint8_t xy[64], EVP_PKEY **out);
 
@@ -222,6 +224,9 @@ void veil_dcap_qe_identity_free(struct veil_dcap_qe_identity *q);
 
 /* "YYYY-MM-DDThh:mm:ssZ" -> seconds since the epoch. */
 VEIL_RESULT veil_dcap_time_parse(const char *s, time_t *out);
+/* The reverse, for years 0-9999 ("(time N)" outside); no libc time zone lock (gmtime_r takes
+ * one), as reports format several times per verification. */
+void veil_dcap_time_format(time_t t, char out[32]);
 
 /* A signed collateral document: the exact signed bytes and the raw r || s signature. */
 enum veil_dcap_doc_kind {
@@ -278,6 +283,8 @@ struct veil_dcap_chain {
     int verify_err;              /* X509_V_OK, or why the chain does not verify (never listed) */
     STACK_OF(X509) * built;      /* leaf ... pinned root, when verify_err is X509_V_OK */
     uint8_t (*built_digest)[32]; /* SHA-256 of each built certificate's DER */
+    time_t (*window)[2];         /* each built certificate's notBefore, notAfter (decoded once;
+                                    compared with the verification time on every call) */
     X509 *quote_root;            /* the self-issued certificate the quote carries, or NULL */
     veil_result ext_r;           /* the PCK leaf's SGX extension (PCK chains only) */
     struct veil_dcap_pck_ext ext;

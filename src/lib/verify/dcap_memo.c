@@ -71,6 +71,7 @@ static void chain_free(struct veil_dcap_chain *ch)
     sk_X509_pop_free(ch->certs, X509_free);
     sk_X509_pop_free(ch->built, X509_free);
     free(ch->built_digest);
+    free(ch->window);
     free(ch);
 }
 

@@ -107,30 +107,36 @@ static size_t der_uint256(const uint8_t v[32], uint8_t *out)
     return n + 32 - skip;
 }
 
-bool veil_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64])
+bool veil_dcap_ecdsa_verify_digest(EVP_PKEY *key, const uint8_t digest[32], const uint8_t sig[64])
 {
-    uint8_t digest[32];
     uint8_t der[2 + 2 * 35]; /* SEQUENCE { INTEGER r, INTEGER s }: at most 72 bytes */
     size_t der_size = 2;
-    EVP_PKEY_CTX *ctx = NULL;
-    bool ok = false;
+    EVP_PKEY_CTX *ctx;
+    bool ok;
 
-    /* Hash here and verify the digest: cheaper than EVP_DigestVerify* (no digest context or
-     * second digest fetch in the provider), and r || s is DER-encoded without BIGNUMs. */
+    /* The digest is verified directly: cheaper than EVP_DigestVerify* (no digest context or
+     * digest fetch in the provider), and r || s is DER-encoded without BIGNUMs. */
     der_size += der_uint256(sig, der + der_size);
     der_size += der_uint256(sig + 32, der + der_size);
     der[0] = DER_SEQUENCE;
     der[1] = (uint8_t)(der_size - 2);
-    if (EVP_Digest(msg, n, digest, NULL, EVP_sha256(), NULL) != 1) {
-        goto out_free;
-    }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
-         EVP_PKEY_verify(ctx, der, der_size, digest, sizeof(digest)) == 1;
-out_free:
+         EVP_PKEY_verify(ctx, der, der_size, digest, 32) == 1;
     ERR_clear_error();
     EVP_PKEY_CTX_free(ctx);
     return ok;
+}
+
+bool veil_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64])
+{
+    uint8_t digest[32];
+
+    if (EVP_Digest(msg, n, digest, NULL, EVP_sha256(), NULL) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    return veil_dcap_ecdsa_verify_digest(key, digest, sig);
 }
 
 veil_result veil_dcap_p256_key(const uint8_t xy[64], EVP_PKEY **out)

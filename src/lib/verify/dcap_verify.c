@@ -81,11 +81,7 @@ static enum veil_check_status status_of(bool ok)
 
 static void fmt_time(time_t t, char out[32])
 {
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        (void)snprintf(out, 32, "(time %lld)", (long long)t);
-    }
+    veil_dcap_time_format(t, out);
 }
 
 static void fmt_hex(const uint8_t *p, size_t n, char *out, size_t out_size)
@@ -144,12 +140,40 @@ out_free:
     return err;
 }
 
-static bool valid_at(X509 *x, time_t at)
+/* notBefore and notAfter of every built certificate as seconds; a time that does not decode gives
+ * a window no time is inside. */
+static VEIL_RESULT chain_windows(struct veil_dcap_chain *ch)
 {
-    int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), at);
-    int na = ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), at);
+    int n = sk_X509_num(ch->built);
 
-    return (nb == -1 || nb == 0) && (na == 1 || na == 0);
+    ch->window = calloc((size_t)n + 1, sizeof(*ch->window));
+    ENSURE(ch->window != NULL, VEIL_ERR_NOMEM);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(ch->built, i);
+        const ASN1_TIME *t[2] = {X509_get0_notBefore(x), X509_get0_notAfter(x)};
+        for (int k = 0; k < 2; k++) {
+            struct tm tm;
+            time_t s = (time_t)-1;
+            memset(&tm, 0, sizeof(tm));
+            if (ASN1_TIME_to_tm(t[k], &tm) == 1) {
+                s = timegm(&tm);
+            }
+            if (s == (time_t)-1) {
+                ERR_clear_error();
+                ch->window[i][0] = (time_t)INT64_MAX;
+                ch->window[i][1] = (time_t)INT64_MIN;
+                break;
+            }
+            ch->window[i][k] = s;
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* notBefore <= at <= notAfter, as X509_cmp_time judges it. */
+static bool valid_at(const struct veil_dcap_chain *ch, int i, time_t at)
+{
+    return ch->window[i][0] <= at && at <= ch->window[i][1];
 }
 
 static bool self_issued(X509 *x)
@@ -198,6 +222,7 @@ static VEIL_RESULT pck_chain_fill(struct dcap_ctx *c, struct veil_dcap_chain *ch
     ENSURE(ch->verify_err != X509_V_ERR_OUT_OF_MEM, VEIL_ERR_NOMEM);
     if (ch->verify_err == X509_V_OK) {
         GUARD(built_digests(c, ch));
+        GUARD(chain_windows(ch));
     }
     cert_name(leaf, ch->leaf_name, sizeof(ch->leaf_name));
     ch->ext_r = veil_dcap_pck_ext_parse(leaf, &ch->ext);
@@ -279,7 +304,7 @@ static VEIL_RESULT check_pck_chain(struct dcap_ctx *c)
         char nb[32];
         for (int i = 0; i < sk_X509_num(ch->built) && ok; i++) {
             X509 *x = sk_X509_value(ch->built, i);
-            if (!valid_at(x, c->at)) {
+            if (!valid_at(ch, i, c->at)) {
                 ok = false;
                 cert_name(x, name, sizeof(name));
                 (void)snprintf(what, sizeof(what), ": \"%s\" is not valid at that time", name);
@@ -307,6 +332,16 @@ static VEIL_RESULT check_pck_chain(struct dcap_ctx *c)
 
 /* ---- Signatures over the quote. */
 
+/* veil_dcap_ecdsa_verify with the memo's SHA-256 (fetched once, not on every call). */
+static bool ecdsa_verify(const struct dcap_ctx *c, EVP_PKEY *key, const uint8_t *msg, size_t n,
+                         const uint8_t sig[64])
+{
+    uint8_t digest[32];
+
+    return veil_ok(veil_dcap_memo_sha256(c->cache->memo, msg, n, digest)) &&
+           veil_dcap_ecdsa_verify_digest(key, digest, sig);
+}
+
 static VEIL_RESULT check_quote_signature(struct dcap_ctx *c)
 {
     EVP_PKEY *key = NULL;
@@ -316,8 +351,7 @@ static VEIL_RESULT check_quote_signature(struct dcap_ctx *c)
     if (r.code == VEIL_ERR_NOMEM) {
         return r;
     }
-    ok = veil_ok(r) &&
-         veil_dcap_ecdsa_verify(key, c->q.signed_data, c->q.signed_size, c->q.signature);
+    ok = veil_ok(r) && ecdsa_verify(c, key, c->q.signed_data, c->q.signed_size, c->q.signature);
     EVP_PKEY_free(key);
     return check(c, "dcap.quote_signature", status_of(ok), remedy_quote,
                  "ECDSA P-256 signature by the attestation key over the quote header and body "
@@ -336,8 +370,8 @@ static VEIL_RESULT check_qe_report(struct dcap_ctx *c)
     if (c->pck == NULL) {
         GUARD(check(c, "dcap.qe_report_signature", VEIL_CHECK_SKIP, NULL, "no PCK certificate"));
     } else {
-        ok = veil_dcap_ecdsa_verify(X509_get0_pubkey(c->pck), c->q.qe_report_raw,
-                                    VEIL_DCAP_SGX_REPORT_SIZE, c->q.qe_report_signature);
+        ok = ecdsa_verify(c, X509_get0_pubkey(c->pck), c->q.qe_report_raw,
+                          VEIL_DCAP_SGX_REPORT_SIZE, c->q.qe_report_signature);
         GUARD(check(c, "dcap.qe_report_signature", status_of(ok), remedy_quote,
                     "quoting enclave report signed by the PCK key: %s", pass_fail(ok)));
     }
@@ -403,6 +437,11 @@ static VEIL_RESULT signer_chain(struct dcap_ctx *c, int i, struct veil_dcap_chai
             BAIL(VEIL_ERR_NOMEM);
         }
         if (ch->verify_err == X509_V_OK) {
+            veil_result r = chain_windows(ch);
+            if (!veil_ok(r)) {
+                veil_dcap_memo_chain_release(c->cache->memo, ch);
+                return r;
+            }
             veil_dcap_memo_chain_put(c->cache->memo, ch);
         }
     }
@@ -411,17 +450,15 @@ static VEIL_RESULT signer_chain(struct dcap_ctx *c, int i, struct veil_dcap_chai
 }
 
 /* X509_V_OK when every certificate of a built chain is valid at `at`, else the error
- * X509_verify_cert would have given (it judges from the root down, notBefore first). */
-static int chain_time_err(STACK_OF(X509) * built, time_t at)
+ * X509_verify_cert would have given: it judges from the root down, notBefore first, and (by
+ * X509_cmp_time) a certificate is already expired at its notAfter second. */
+static int chain_time_err(const struct veil_dcap_chain *ch, time_t at)
 {
-    for (int i = sk_X509_num(built) - 1; i >= 0; i--) {
-        X509 *x = sk_X509_value(built, i);
-        int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), at);
-        int na = ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), at);
-        if (nb != -1 && nb != 0) {
+    for (int i = sk_X509_num(ch->built) - 1; i >= 0; i--) {
+        if (at < ch->window[i][0]) {
             return X509_V_ERR_CERT_NOT_YET_VALID;
         }
-        if (na != 1 && na != 0) {
+        if (at >= ch->window[i][1]) {
             return X509_V_ERR_CERT_HAS_EXPIRED;
         }
     }
@@ -439,9 +476,8 @@ static VEIL_RESULT doc_signed_by(struct dcap_ctx *c, size_t d, int i, bool *ok, 
 
     GUARD(veil_dcap_memo_key(c->cache->memo, "dcap document signature", parts, 2, key));
     *cached = veil_dcap_memo_passed(c->cache->memo, key);
-    *ok = *cached ||
-          veil_dcap_ecdsa_verify(X509_get0_pubkey(sk_X509_value(c->cache->col.certs, i)),
-                                 (const uint8_t *)doc->body, doc->body_size, doc->signature);
+    *ok = *cached || ecdsa_verify(c, X509_get0_pubkey(sk_X509_value(c->cache->col.certs, i)),
+                                  (const uint8_t *)doc->body, doc->body_size, doc->signature);
     if (*ok && !*cached) {
         veil_dcap_memo_pass(c->cache->memo, key);
     }
@@ -472,7 +508,7 @@ static VEIL_RESULT doc_signature(struct dcap_ctx *c, size_t d, bool *ok, bool *c
             continue;
         }
         GUARD(signer_chain(c, i, &ch, &chain_cached));
-        err = ch->verify_err == X509_V_OK ? chain_time_err(ch->built, c->at) : ch->verify_err;
+        err = ch->verify_err == X509_V_OK ? chain_time_err(ch, c->at) : ch->verify_err;
         veil_dcap_memo_chain_release(c->cache->memo, ch);
         if (err == X509_V_OK) {
             *ok = true;
