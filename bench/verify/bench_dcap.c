@@ -1,9 +1,12 @@
 /*
  * TDX quote verification throughput on one core, on the dcap-qvl TDX vector with its full
  * collateral bundle: warm (veil_dcap_verify_cached: bundle unpacked, documents parsed and the root
- * decoded once; every signature, chain, window and CRL still checked on each call) and uncached
- * (veil_verify_tdx, which prepares the collateral on every call; files are read once either way).
- * bench/verify/run puts the figures next to `openssl speed`.
+ * decoded once; the memo remembers the PCK chain, the signing chain, document and CRL signatures
+ * and the attestation key, so a call pays the quote and QE report signatures and the time checks)
+ * and uncached (veil_verify_tdx, which prepares the collateral and a fresh memo on every call;
+ * files are read once either way).
+ * Rates are per CPU-second of this process (as `openssl speed` and bench_verify count), so other
+ * load on the core does not skew the ratio bench/verify/run prints next to `openssl speed`.
  *
  * usage: bench_dcap [SECONDS] (vectors from $VEIL_SHARED_DIR, default ../shared)
  */
@@ -20,7 +23,7 @@ static double now_s(void)
 {
     struct timespec ts;
 
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    (void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

@@ -1,4 +1,5 @@
 /* veil evidence verify: attestation evidence in, claims and the per-check report out. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 
 static const char usage[] =
     "usage: veil evidence verify --tee snp|tdx|sgx|sim --evidence FILE [--collateral PATH]...\n"
-    "                            [--at RFC3339] [--report-data HEX] [--json]\n"
+    "                            [--at RFC3339] [--report-data HEX] [--min-tcb-eval N] [--json]\n"
     "                            [--fetch [--cache DIR] [--kds-url URL] [--pcs-url URL]]\n"
     "\n"
     "Verifies attestation evidence and prints the claims it establishes and every check, with\n"
@@ -37,6 +38,9 @@ static const char usage[] =
     "  --at TIME           judge certificate validity at TIME (2025-06-01T00:00:00Z or\n"
     "                      2025-06-01); default now\n"
     "  --report-data HEX   expected report_data (a prefix of at most 64 bytes)\n"
+    "  --min-tcb-eval N    tdx, sgx: refuse TCB info and QE identity whose\n"
+    "                      tcbEvaluationDataNumber is below N (collateral older than a TCB\n"
+    "                      recovery); default: any\n"
     "  --json              print one JSON object instead of text\n"
     "  --fetch             also fetch what the evidence needs online: the VCEK and AMD chain\n"
     "                      from AMD KDS (snp), TCB info, QE identity and CRLs from Intel PCS\n"
@@ -53,6 +57,7 @@ struct evidence_args {
     size_t collateral_count;
     const char *at;
     const char *report_data;
+    const char *min_tcb_eval;
     bool json;
     bool fetching;
     struct veil_fetch fetch;
@@ -93,6 +98,8 @@ static int parse_args(int argc, char **argv, struct evidence_args *a)
             a->at = val;
         } else if (strcmp(opt, "--report-data") == 0) {
             a->report_data = val;
+        } else if (strcmp(opt, "--min-tcb-eval") == 0) {
+            a->min_tcb_eval = val;
         } else if (strcmp(opt, "--cache") == 0) {
             a->fetch.cache_dir = val;
         } else if (strcmp(opt, "--kds-url") == 0) {
@@ -170,6 +177,14 @@ static int run_verify(const struct evidence_args *a)
     }
     opts.report_data = rd;
     opts.report_data_size = rd_size;
+    if (a->min_tcb_eval != NULL) {
+        unsigned long n = 0;
+        if (!cli_parse_uint(a->min_tcb_eval, INT32_MAX, &n) || n == 0) {
+            return cli_usage_error("evidence", "--min-tcb-eval: a number from 1 to %d expected",
+                                   INT32_MAX);
+        }
+        opts.min_tcb_eval_number = (int64_t)n;
+    }
     veil_claims_init(&claims);
     veil_report_init(&report);
     rc = cli_evidence_verify("evidence", tee, a->evidence, a->collateral, a->collateral_count,

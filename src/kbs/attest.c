@@ -84,8 +84,10 @@ static bool check_session(struct attest_ctx *a, const uint8_t *body, size_t n)
 
 static bool check_evidence(struct attest_ctx *a)
 {
-    struct veil_verify_opts opts = {time(NULL), a->att.report_data, sizeof(a->att.report_data),
-                                    &a->k->collateral};
+    struct veil_verify_opts opts = {.at = time(NULL),
+                                    .report_data = a->att.report_data,
+                                    .report_data_size = sizeof(a->att.report_data),
+                                    .collateral = &a->k->collateral};
     enum veil_tee tee;
     const struct veil_check *f;
     char detail[1400];

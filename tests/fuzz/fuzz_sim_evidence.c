@@ -7,7 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct veil_verify_opts opts = {1700000000, NULL, 0, NULL};
+    struct veil_verify_opts opts = {.at = 1700000000};
     struct veil_claims c;
     struct veil_report r;
     veil_result res;

@@ -124,12 +124,14 @@ static inline void dcap_expect_claim(const struct dcap_run *run, const char *nam
     }
     t = veil_claim_value_text(cl);
     EXPECT_NOT_NULL(t);
-    if (strcmp(t, want) != 0) {
+    bool same = strcmp(t, want) == 0;
+    if (!same) {
         fprintf(stderr, "claim %s = %s, expected %s\n", name, t, want);
-        free(t);
-        fail_msg("claim %s differs", name);
     }
     free(t);
+    if (!same) {
+        fail_msg("claim %s differs", name);
+    }
 }
 
 #endif

@@ -54,6 +54,7 @@ static const char *const known[] = {
     "tdx.report_data",
     "tdx.fmspc",
     "tdx.tcb_status",
+    "tdx.tcb_eval_number",
     "tdx.advisory_ids",
     "tdx.quote_version",
     /* Intel SGX */
@@ -66,6 +67,7 @@ static const char *const known[] = {
     "sgx.report_data",
     "sgx.fmspc",
     "sgx.tcb_status",
+    "sgx.tcb_eval_number",
     "sgx.advisory_ids",
 };
 

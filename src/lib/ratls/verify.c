@@ -58,7 +58,8 @@ static VEIL_RESULT check_evidence(struct veil_ratls_verifier *v, X509 *cert, enu
                                   const struct veil_wr *ev)
 {
     uint8_t rd[64];
-    struct veil_verify_opts opts = {v->at, rd, 32, v->collateral};
+    struct veil_verify_opts opts = {
+        .at = v->at, .report_data = rd, .report_data_size = 32, .collateral = v->collateral};
     const struct veil_check *f;
     EVP_PKEY *key = X509_get0_pubkey(cert);
     veil_result r;

@@ -12,6 +12,7 @@
  *     "root_ca_crl":"<hex DER or PEM>"}.
  * Each schema is mapped by one function that rejects unknown keys and wrong types.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,35 @@ veil_result veil_dcap_time_parse(const char *s, time_t *out)
     ENSURE(t != (time_t)-1, VEIL_ERR_PROTO);
     *out = t;
     return VEIL_RESULT_OK;
+}
+
+void veil_dcap_time_format(time_t t, char out[32])
+{
+    /* Civil date from days since 1970-01-01 (H. Hinnant, "chrono-compatible low-level date
+     * algorithms"), proleptic Gregorian calendar. */
+    int64_t days = (int64_t)t / 86400;
+    int64_t secs = (int64_t)t % 86400;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+
+    if (y < 0 || y > 9999) {
+        (void)snprintf(out, 32, "(time %lld)", (long long)t);
+        return;
+    }
+    (void)snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m, (int)d,
+                   (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 /* ---- The exact text of a member: a bounded scanner over JSON that jansson already accepted. */
@@ -524,6 +554,7 @@ static VEIL_RESULT tcb_info_from_json(json_t *root, struct veil_dcap_tcb_info *t
     ENSURE(!t->is_tdx || version == 3, VEIL_ERR_DCAP_TCB_INFO);
     ENSURE(tcb_type == 0, VEIL_ERR_DCAP_TCB_INFO);
     t->version = (int)version;
+    ENSURE(eval >= 0, VEIL_ERR_DCAP_TCB_INFO);
     t->eval_number = (int64_t)eval;
     ENSURE(veil_ok(veil_dcap_time_parse(issue, &t->issue_date)), VEIL_ERR_DCAP_TCB_INFO);
     ENSURE(veil_ok(veil_dcap_time_parse(next, &t->next_update)), VEIL_ERR_DCAP_TCB_INFO);
@@ -608,6 +639,8 @@ static VEIL_RESULT qe_identity_from_json(json_t *root, struct veil_dcap_qe_ident
     GUARD(hex_exact(signer, q->mr_signer, 32, VEIL_ERR_DCAP_QE_IDENTITY));
     GUARD(json_uint(prod, 65535, VEIL_ERR_DCAP_QE_IDENTITY, &x));
     q->isv_prod_id = (uint16_t)x;
+    ENSURE(eval >= 0, VEIL_ERR_DCAP_QE_IDENTITY);
+    q->eval_number = (int64_t)eval;
     return parse_isv_levels(levels, VEIL_ERR_DCAP_QE_IDENTITY, &q->levels, &q->level_count);
 }
 
@@ -884,23 +917,80 @@ void veil_dcap_cache_free(struct veil_dcap_cache *cache)
             veil_dcap_qe_identity_free(&cache->qe[i]);
         }
     }
+    if (cache->memo_owned) {
+        veil_dcap_memo_free(cache->memo);
+    }
+    free(cache->cert_digest);
+    free(cache->cert_tcb_signer);
+    free(cache->crl_digest);
     X509_free(cache->root);
     veil_dcap_collateral_free(&cache->col);
     free(cache);
 }
 
-veil_result veil_dcap_cache_new(const struct veil_collateral *src, struct veil_dcap_cache **out)
+/* SHA-256 of an object's DER encoding. */
+static VEIL_RESULT der_digest(const struct veil_dcap_memo *m, X509 *x, X509_CRL *crl,
+                              uint8_t out[32])
 {
-    struct veil_dcap_cache *cache = calloc(1, sizeof(*cache));
+    unsigned char *der = NULL;
+    int n = x != NULL ? i2d_X509(x, &der) : i2d_X509_CRL(crl, &der);
     veil_result r;
 
-    ENSURE(cache != NULL, VEIL_ERR_NOMEM);
-    veil_dcap_collateral_init(&cache->col);
-    r = veil_dcap_root_ca(&cache->root);
-    if (veil_ok(r)) {
-        r = veil_dcap_collateral_load(src, &cache->col);
+    if (n <= 0) {
+        ERR_clear_error();
+        BAIL(VEIL_ERR_NOMEM);
     }
-    for (size_t i = 0; veil_ok(r) && i < cache->col.doc_count; i++) {
+    r = veil_dcap_memo_sha256(m, der, (size_t)n, out);
+    OPENSSL_free(der);
+    return r;
+}
+
+/* The digests that key the memo: the root, every certificate (and the set of them), every CRL,
+ * every document. */
+static VEIL_RESULT cache_digests(struct veil_dcap_cache *cache)
+{
+    int certs = sk_X509_num(cache->col.certs);
+    int crls = sk_X509_CRL_num(cache->col.crls);
+    struct veil_dcap_part all;
+    char name[64];
+
+    GUARD(der_digest(cache->memo, cache->root, NULL, cache->root_digest));
+    cache->cert_digest = calloc((size_t)certs + 1, sizeof(*cache->cert_digest));
+    cache->cert_tcb_signer = calloc((size_t)certs + 1, sizeof(*cache->cert_tcb_signer));
+    cache->crl_digest = calloc((size_t)crls + 1, sizeof(*cache->crl_digest));
+    ENSURE(
+        cache->cert_digest != NULL && cache->cert_tcb_signer != NULL && cache->crl_digest != NULL,
+        VEIL_ERR_NOMEM);
+    for (int i = 0; i < certs; i++) {
+        X509 *x = sk_X509_value(cache->col.certs, i);
+        GUARD(der_digest(cache->memo, x, NULL, cache->cert_digest[i]));
+        cache->cert_tcb_signer[i] =
+            X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, name,
+                                      (int)sizeof(name)) >= 0 &&
+            strcmp(name, "Intel SGX TCB Signing") == 0;
+    }
+    all.data = cache->cert_digest;
+    all.size = (size_t)certs * sizeof(*cache->cert_digest);
+    GUARD(veil_dcap_memo_key(cache->memo, "dcap collateral certificates", &all, 1,
+                             cache->certs_digest));
+    for (int i = 0; i < crls; i++) {
+        GUARD(der_digest(cache->memo, NULL, sk_X509_CRL_value(cache->col.crls, i),
+                         cache->crl_digest[i]));
+    }
+    for (size_t i = 0; i < cache->col.doc_count; i++) {
+        const struct veil_dcap_doc *d = &cache->col.docs[i];
+        uint8_t kind = (uint8_t)d->kind;
+        const struct veil_dcap_part parts[] = {
+            {&kind, 1}, {d->body, d->body_size}, {d->signature, sizeof(d->signature)}};
+        GUARD(veil_dcap_memo_key(cache->memo, "dcap collateral document", parts, 3,
+                                 cache->doc_digest[i]));
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT cache_docs(struct veil_dcap_cache *cache)
+{
+    for (size_t i = 0; i < cache->col.doc_count; i++) {
         const struct veil_dcap_doc *d = &cache->col.docs[i];
         veil_result pr;
         if (d->kind == VEIL_DCAP_DOC_TCB_INFO) {
@@ -912,10 +1002,41 @@ veil_result veil_dcap_cache_new(const struct veil_collateral *src, struct veil_d
         }
         /* A malformed document is left out (the checks then report it missing); memory is not. */
         if (pr.code == VEIL_ERR_NOMEM) {
-            r = pr;
-        } else if (!veil_ok(pr)) {
+            return pr;
+        }
+        if (!veil_ok(pr)) {
             veil_log_r(VEIL_LOG_DEBUG, pr, "collateral document %zu ignored", i);
         }
+    }
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT cache_new(const struct veil_collateral *src, struct veil_dcap_memo *memo,
+                             struct veil_dcap_cache **out)
+{
+    struct veil_dcap_cache *cache = calloc(1, sizeof(*cache));
+    veil_result r;
+
+    ENSURE(cache != NULL, VEIL_ERR_NOMEM);
+    veil_dcap_collateral_init(&cache->col);
+    if (memo != NULL) {
+        cache->memo = memo;
+        r = VEIL_RESULT_OK;
+    } else {
+        r = veil_dcap_memo_new(&cache->memo);
+        cache->memo_owned = veil_ok(r);
+    }
+    if (veil_ok(r)) {
+        r = veil_dcap_root_ca(&cache->root);
+    }
+    if (veil_ok(r)) {
+        r = veil_dcap_collateral_load(src, &cache->col);
+    }
+    if (veil_ok(r)) {
+        r = cache_docs(cache);
+    }
+    if (veil_ok(r)) {
+        r = cache_digests(cache);
     }
     if (!veil_ok(r)) {
         veil_dcap_cache_free(cache);
@@ -923,4 +1044,16 @@ veil_result veil_dcap_cache_new(const struct veil_collateral *src, struct veil_d
     }
     *out = cache;
     return VEIL_RESULT_OK;
+}
+
+veil_result veil_dcap_cache_new(const struct veil_collateral *src, struct veil_dcap_cache **out)
+{
+    return cache_new(src, NULL, out);
+}
+
+veil_result veil_dcap_cache_new_memo(const struct veil_collateral *src, struct veil_dcap_memo *memo,
+                                     struct veil_dcap_cache **out)
+{
+    ENSURE_REF(memo);
+    return cache_new(src, memo, out);
 }

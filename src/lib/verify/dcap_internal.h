@@ -129,6 +129,8 @@ VEIL_RESULT veil_dcap_root_ca(X509 **out);
 
 /* ECDSA P-256 over SHA-256 with a raw r || s signature. */
 bool veil_dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64]);
+/* The same over a SHA-256 digest computed by the caller. */
+bool veil_dcap_ecdsa_verify_digest(EVP_PKEY *key, const uint8_t digest[32], const uint8_t sig[64]);
 /* A P-256 public key from raw x || y. */
 VEIL_RESULT veil_dcap_p256_key(const uint8_t xy[64], EVP_PKEY **out);
 
@@ -208,6 +210,7 @@ struct veil_dcap_qe_identity {
     uint8_t attributes_mask[16];
     uint8_t mr_signer[32];
     uint16_t isv_prod_id;
+    int64_t eval_number; /* tcbEvaluationDataNumber (0 when absent) */
     struct veil_dcap_isv_level *levels;
     size_t level_count;
 };
@@ -221,6 +224,9 @@ void veil_dcap_qe_identity_free(struct veil_dcap_qe_identity *q);
 
 /* "YYYY-MM-DDThh:mm:ssZ" -> seconds since the epoch. */
 VEIL_RESULT veil_dcap_time_parse(const char *s, time_t *out);
+/* The reverse, for years 0-9999 ("(time N)" outside); no libc time zone lock (gmtime_r takes
+ * one), as reports format several times per verification. */
+void veil_dcap_time_format(time_t t, char out[32]);
 
 /* A signed collateral document: the exact signed bytes and the raw r || s signature. */
 enum veil_dcap_doc_kind {
@@ -256,9 +262,68 @@ VEIL_RESULT veil_dcap_collateral_add_json(struct veil_dcap_collateral *c, const 
 VEIL_RESULT veil_dcap_json_member(const char *json, size_t n, const char *key, const char **val,
                                   size_t *val_size);
 
-/* ---- Prepared collateral (dcap_collateral.c): bundles unpacked, documents parsed and the pinned
- * root decoded once, then shared read-only by any number of verifications (and threads). Nothing
- * verified is cached: signatures, chains, windows and CRLs are checked on every call. */
+/* ---- Memo of verification results (dcap_memo.c): what passed for immutable inputs, keyed by
+ * SHA-256 over all of them; bounded (fixed slots, least recently used evicted), thread-safe.
+ * Time-dependent checks are never memoized (docs/ATTESTATION.dcap.md, "Warm cache"). */
+
+#define VEIL_DCAP_MEMO_PASS_SLOTS  64
+#define VEIL_DCAP_MEMO_CHAIN_SLOTS 16
+#define VEIL_DCAP_MEMO_KEY_SLOTS   16
+
+struct veil_dcap_memo;
+
+/* A certificate chain that verified to the pinned root (signatures, CA constraints; no time),
+ * and what was derived from it. Immutable once listed; refcounted under the memo's lock. */
+struct veil_dcap_chain {
+    uint8_t key[32];
+    unsigned refs;
+    bool listed;
+    uint64_t used;
+    STACK_OF(X509) * certs;      /* the quote's PEM chain as decoded (PCK chains only) */
+    int verify_err;              /* X509_V_OK, or why the chain does not verify (never listed) */
+    STACK_OF(X509) * built;      /* leaf ... pinned root, when verify_err is X509_V_OK */
+    uint8_t (*built_digest)[32]; /* SHA-256 of each built certificate's DER */
+    time_t (*window)[2];         /* each built certificate's notBefore, notAfter (decoded once;
+                                    compared with the verification time on every call) */
+    X509 *quote_root;            /* the self-issued certificate the quote carries, or NULL */
+    veil_result ext_r;           /* the PCK leaf's SGX extension (PCK chains only) */
+    struct veil_dcap_pck_ext ext;
+    char leaf_name[128];
+};
+
+/* A piece of a memo key. */
+struct veil_dcap_part {
+    const void *data;
+    size_t size;
+};
+
+VEIL_RESULT veil_dcap_memo_new(struct veil_dcap_memo **out);
+/* Every chain taken with veil_dcap_memo_chain_get must have been released. */
+void veil_dcap_memo_free(struct veil_dcap_memo *m);
+VEIL_RESULT veil_dcap_memo_sha256(const struct veil_dcap_memo *m, const void *data, size_t n,
+                                  uint8_t out[32]);
+/* SHA-256(tag NUL, then for each part its 64-bit length and bytes). */
+VEIL_RESULT veil_dcap_memo_key(const struct veil_dcap_memo *m, const char *tag,
+                               const struct veil_dcap_part *parts, size_t count, uint8_t out[32]);
+/* The verification named by key passed before (and is still remembered). */
+bool veil_dcap_memo_passed(struct veil_dcap_memo *m, const uint8_t key[32]);
+void veil_dcap_memo_pass(struct veil_dcap_memo *m, const uint8_t key[32]);
+/* A new chain with one reference (the caller's), not listed. NULL when out of memory. */
+struct veil_dcap_chain *veil_dcap_chain_new(void);
+/* The listed chain for key with a reference for the caller, or NULL. */
+struct veil_dcap_chain *veil_dcap_memo_chain_get(struct veil_dcap_memo *m, const uint8_t key[32]);
+/* Lists ch (the memo takes its own reference; the caller keeps its one). */
+void veil_dcap_memo_chain_put(struct veil_dcap_memo *m, struct veil_dcap_chain *ch);
+/* Drops the caller's reference; ch may be NULL. */
+void veil_dcap_memo_chain_release(struct veil_dcap_memo *m, struct veil_dcap_chain *ch);
+/* veil_dcap_p256_key, remembered by the point (a new reference; the caller frees it). */
+VEIL_RESULT veil_dcap_memo_p256_key(struct veil_dcap_memo *m, const uint8_t xy[64], EVP_PKEY **out);
+/* Entries in use (for tests: the memo is bounded). */
+void veil_dcap_memo_count(struct veil_dcap_memo *m, size_t *passes, size_t *chains, size_t *keys);
+
+/* ---- Prepared collateral (dcap_collateral.c): bundles unpacked, documents parsed, the pinned
+ * root decoded and the digests that key the memo computed once, then shared by any number of
+ * verifications (and threads). Verified results live in the memo, never in the cache itself. */
 
 struct veil_dcap_cache {
     struct veil_dcap_collateral col;
@@ -267,10 +332,22 @@ struct veil_dcap_cache {
     struct veil_dcap_tcb_info tcb[VEIL_DCAP_DOC_COUNT_MAX];
     bool qe_ok[VEIL_DCAP_DOC_COUNT_MAX];
     struct veil_dcap_qe_identity qe[VEIL_DCAP_DOC_COUNT_MAX];
+    struct veil_dcap_memo *memo;
+    bool memo_owned;
+    uint8_t root_digest[32];                         /* SHA-256 of the pinned root's DER */
+    uint8_t doc_digest[VEIL_DCAP_DOC_COUNT_MAX][32]; /* SHA-256(kind, body, signature) */
+    uint8_t (*cert_digest)[32];                      /* per col.certs: SHA-256 of the DER */
+    bool *cert_tcb_signer;                           /* per col.certs: CN "Intel SGX TCB Signing" */
+    uint8_t certs_digest[32];                        /* SHA-256 of all cert_digest, in order */
+    uint8_t (*crl_digest)[32];                       /* per col.crls: SHA-256 of the DER */
 };
 
-/* src may be NULL (no collateral). */
+/* src may be NULL (no collateral). The cache gets a memo of its own. */
 VEIL_RESULT veil_dcap_cache_new(const struct veil_collateral *src, struct veil_dcap_cache **out);
+/* The same with a memo shared by several caches (e.g. across collateral refreshes); memo must
+ * outlive the cache. */
+VEIL_RESULT veil_dcap_cache_new_memo(const struct veil_collateral *src, struct veil_dcap_memo *memo,
+                                     struct veil_dcap_cache **out);
 void veil_dcap_cache_free(struct veil_dcap_cache *cache);
 /* veil_verify_tdx / veil_verify_sgx with prepared collateral (opts->collateral is not used). */
 VEIL_RESULT veil_dcap_verify_cached(enum veil_tee tee, const uint8_t *evidence, size_t n,
@@ -292,6 +369,12 @@ enum veil_dcap_crl_outcome {
 enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *issuer,
                                                STACK_OF(X509) * subjects, time_t at,
                                                X509 **revoked);
+/* The same with the signature check of crls[index] by issuer done by sig_ok (a memo). */
+typedef bool (*veil_dcap_crl_sig_fn)(void *arg, int index, X509_CRL *crl, X509 *issuer);
+enum veil_dcap_crl_outcome veil_dcap_crl_judge_with(STACK_OF(X509_CRL) * crls, X509 *issuer,
+                                                    STACK_OF(X509) * subjects, time_t at,
+                                                    X509 **revoked, veil_dcap_crl_sig_fn sig_ok,
+                                                    void *arg);
 
 /* ---- TCB evaluation (dcap_tcb.c). */
 

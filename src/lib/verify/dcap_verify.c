@@ -6,12 +6,14 @@
  *   dcap.pck_extensions  dcap.qe_report_signature  dcap.qe_report_data
  *   dcap.tcb_info.signature  dcap.tcb_info.validity  dcap.tcb_info.fmspc
  *   dcap.qe_identity.signature  dcap.qe_identity.validity  dcap.qe_identity.match
- *   dcap.crl.pck  dcap.crl.root  dcap.tdx_module (TDX)  dcap.tcb_status  dcap.report_data
+ *   dcap.tcb_eval_number  dcap.crl.pck  dcap.crl.root  dcap.tdx_module (TDX)  dcap.tcb_status
+ * dcap.report_data
  *
  * A check that cannot run because an earlier one failed is recorded as skipped.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -30,11 +32,11 @@ struct dcap_ctx {
     struct veil_claims *claims;
     struct veil_report *report;
     struct veil_dcap_quote q;
-    X509 *root;             /* borrowed from the cache */
-    STACK_OF(X509) * chain; /* from the quote */
-    X509 *pck;              /* borrowed from chain */
-    X509 *pck_issuer;       /* borrowed from built; set when the chain verified */
-    STACK_OF(X509) * built;
+    X509 *root;                        /* borrowed from the cache */
+    struct veil_dcap_chain *pck_chain; /* the quote's chain (a reference, from the memo) */
+    X509 *pck;                         /* borrowed from pck_chain */
+    X509 *pck_issuer;                  /* borrowed from pck_chain; set when the chain verified */
+    const uint8_t *pck_issuer_digest;
     bool ext_ok;
     struct veil_dcap_pck_ext ext;
     const struct veil_dcap_cache *cache;  /* prepared collateral, the pinned root */
@@ -79,11 +81,7 @@ static enum veil_check_status status_of(bool ok)
 
 static void fmt_time(time_t t, char out[32])
 {
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        (void)snprintf(out, 32, "(time %lld)", (long long)t);
-    }
+    veil_dcap_time_format(t, out);
 }
 
 static void fmt_hex(const uint8_t *p, size_t n, char *out, size_t out_size)
@@ -108,9 +106,9 @@ static void cert_name(X509 *x, char *out, size_t out_size)
 
 /* ---- Certificates. */
 
-/* X509_V_OK, or why leaf does not chain to the pinned root. at NULL: no time check. */
-static int chain_verify(X509 *root, X509 *leaf, STACK_OF(X509) * untrusted, const time_t *at,
-                        STACK_OF(X509) * *built)
+/* X509_V_OK, or why leaf does not chain to the pinned root: signatures and CA constraints, never
+ * time (validity windows are judged per call, so that this result can be memoized). */
+static int chain_verify(X509 *root, X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * *built)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -120,11 +118,7 @@ static int chain_verify(X509 *root, X509 *leaf, STACK_OF(X509) * untrusted, cons
         X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         goto out_free;
     }
-    if (at != NULL) {
-        X509_STORE_CTX_set_time(ctx, 0, *at);
-    } else {
-        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
-    }
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(ctx) == 1) {
         err = X509_V_OK;
         if (built != NULL) {
@@ -146,12 +140,40 @@ out_free:
     return err;
 }
 
-static bool valid_at(X509 *x, time_t at)
+/* notBefore and notAfter of every built certificate as seconds; a time that does not decode gives
+ * a window no time is inside. */
+static VEIL_RESULT chain_windows(struct veil_dcap_chain *ch)
 {
-    int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), at);
-    int na = ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), at);
+    int n = sk_X509_num(ch->built);
 
-    return (nb == -1 || nb == 0) && (na == 1 || na == 0);
+    ch->window = calloc((size_t)n + 1, sizeof(*ch->window));
+    ENSURE(ch->window != NULL, VEIL_ERR_NOMEM);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(ch->built, i);
+        const ASN1_TIME *t[2] = {X509_get0_notBefore(x), X509_get0_notAfter(x)};
+        for (int k = 0; k < 2; k++) {
+            struct tm tm;
+            time_t s = (time_t)-1;
+            memset(&tm, 0, sizeof(tm));
+            if (ASN1_TIME_to_tm(t[k], &tm) == 1) {
+                s = timegm(&tm);
+            }
+            if (s == (time_t)-1) {
+                ERR_clear_error();
+                ch->window[i][0] = (time_t)INT64_MAX;
+                ch->window[i][1] = (time_t)INT64_MIN;
+                break;
+            }
+            ch->window[i][k] = s;
+        }
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* notBefore <= at <= notAfter, as X509_cmp_time judges it. */
+static bool valid_at(const struct veil_dcap_chain *ch, int i, time_t at)
+{
+    return ch->window[i][0] <= at && at <= ch->window[i][1];
 }
 
 static bool self_issued(X509 *x)
@@ -159,54 +181,130 @@ static bool self_issued(X509 *x)
     return X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
 }
 
-static VEIL_RESULT check_pck_chain(struct dcap_ctx *c)
+/* SHA-256 of each certificate of ch->built. */
+static VEIL_RESULT built_digests(const struct dcap_ctx *c, struct veil_dcap_chain *ch)
 {
-    STACK_OF(X509) *untrusted = NULL;
-    X509 *quote_root = NULL;
-    char name[128];
-    int err;
-    veil_result r;
+    int n = sk_X509_num(ch->built);
 
-    r = veil_dcap_pem_chain(c->q.pck_chain_pem, c->q.pck_chain_pem_size, &c->chain);
-    if (!veil_ok(r)) {
-        if (r.code == VEIL_ERR_NOMEM) {
-            return r;
-        }
-        GUARD(check(c, "dcap.pck_chain", VEIL_CHECK_FAIL, remedy_chain,
-                    "the certification data holds no well-formed PEM certificate chain (%s)",
-                    veil_error_name(r.code)));
-        GUARD(check(c, "dcap.pck_chain.validity", VEIL_CHECK_SKIP, NULL, "no chain"));
-        return check(c, "dcap.root_pinned", VEIL_CHECK_SKIP, NULL, "no chain");
+    ch->built_digest = calloc((size_t)n + 1, sizeof(*ch->built_digest));
+    ENSURE(ch->built_digest != NULL, VEIL_ERR_NOMEM);
+    for (int i = 0; i < n; i++) {
+        unsigned char *der = NULL;
+        int size = i2d_X509(sk_X509_value(ch->built, i), &der);
+        veil_result r;
+        ENSURE(size > 0, VEIL_ERR_NOMEM);
+        r = veil_dcap_memo_sha256(c->cache->memo, der, (size_t)size, ch->built_digest[i]);
+        OPENSSL_free(der);
+        GUARD(r);
     }
-    c->pck = sk_X509_value(c->chain, 0);
-    untrusted = sk_X509_new_null();
+    return VEIL_RESULT_OK;
+}
+
+/* The chain (verified without a time) and its leaf's SGX extension: all that depends on the PEM
+ * bytes alone. A chain that verified is listed in the memo. */
+static VEIL_RESULT pck_chain_fill(struct dcap_ctx *c, struct veil_dcap_chain *ch)
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509 *leaf = sk_X509_value(ch->certs, 0);
+
     ENSURE(untrusted != NULL, VEIL_ERR_NOMEM);
-    for (int i = 1; i < sk_X509_num(c->chain); i++) {
-        X509 *x = sk_X509_value(c->chain, i);
+    for (int i = 1; i < sk_X509_num(ch->certs); i++) {
+        X509 *x = sk_X509_value(ch->certs, i);
         if (self_issued(x)) {
-            quote_root = x;
+            ch->quote_root = x;
         } else if (sk_X509_push(untrusted, x) <= 0) {
             sk_X509_free(untrusted);
             BAIL(VEIL_ERR_NOMEM);
         }
     }
-    err = chain_verify(c->root, c->pck, untrusted, NULL, &c->built);
+    ch->verify_err = chain_verify(c->root, leaf, untrusted, &ch->built);
     sk_X509_free(untrusted);
-    ENSURE(err != X509_V_ERR_OUT_OF_MEM, VEIL_ERR_NOMEM);
-    cert_name(c->pck, name, sizeof(name));
-    GUARD(
-        check(c, "dcap.pck_chain", status_of(err == X509_V_OK), remedy_chain,
-              "PCK certificate \"%s\" chain (%d certificates) to the pinned Intel SGX Root CA: %s",
-              name, sk_X509_num(c->chain),
-              err == X509_V_OK ? "signatures verify" : X509_verify_cert_error_string(err)));
+    ENSURE(ch->verify_err != X509_V_ERR_OUT_OF_MEM, VEIL_ERR_NOMEM);
+    if (ch->verify_err == X509_V_OK) {
+        GUARD(built_digests(c, ch));
+        GUARD(chain_windows(ch));
+    }
+    cert_name(leaf, ch->leaf_name, sizeof(ch->leaf_name));
+    ch->ext_r = veil_dcap_pck_ext_parse(leaf, &ch->ext);
+    ENSURE(ch->ext_r.code != VEIL_ERR_NOMEM, VEIL_ERR_NOMEM);
+    if (ch->verify_err == X509_V_OK) {
+        veil_dcap_memo_chain_put(c->cache->memo, ch);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* The quote's PCK chain: from the memo, or decoded and verified now. *out is NULL (and *dec
+ * says why) when the certification data holds no well-formed PEM chain. */
+static VEIL_RESULT pck_chain_get(struct dcap_ctx *c, struct veil_dcap_chain **out, bool *cached,
+                                 veil_result *dec)
+{
+    const struct veil_dcap_part parts[] = {{c->cache->root_digest, 32},
+                                           {c->q.pck_chain_pem, c->q.pck_chain_pem_size}};
+    struct veil_dcap_chain *ch;
+    uint8_t key[32];
+    veil_result r;
+
+    *out = NULL;
+    GUARD(veil_dcap_memo_key(c->cache->memo, "dcap pck chain pem", parts, 2, key));
+    ch = veil_dcap_memo_chain_get(c->cache->memo, key);
+    *cached = ch != NULL;
+    if (ch == NULL) {
+        ch = veil_dcap_chain_new();
+        ENSURE(ch != NULL, VEIL_ERR_NOMEM);
+        memcpy(ch->key, key, sizeof(key));
+        r = veil_dcap_pem_chain(c->q.pck_chain_pem, c->q.pck_chain_pem_size, &ch->certs);
+        if (veil_ok(r)) {
+            r = pck_chain_fill(c, ch);
+        } else if (r.code != VEIL_ERR_NOMEM) {
+            *dec = r;
+            veil_dcap_memo_chain_release(c->cache->memo, ch);
+            return VEIL_RESULT_OK;
+        }
+        if (!veil_ok(r)) {
+            veil_dcap_memo_chain_release(c->cache->memo, ch);
+            return r;
+        }
+    }
+    *out = ch;
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT check_pck_chain(struct dcap_ctx *c)
+{
+    struct veil_dcap_chain *ch = NULL;
+    veil_result dec = VEIL_RESULT_OK;
+    bool cached = false;
+    char name[128];
+    int err;
+
+    GUARD(pck_chain_get(c, &ch, &cached, &dec));
+    if (ch == NULL) {
+        GUARD(check(c, "dcap.pck_chain", VEIL_CHECK_FAIL, remedy_chain,
+                    "the certification data holds no well-formed PEM certificate chain (%s)",
+                    veil_error_name(dec.code)));
+        GUARD(check(c, "dcap.pck_chain.validity", VEIL_CHECK_SKIP, NULL, "no chain"));
+        return check(c, "dcap.root_pinned", VEIL_CHECK_SKIP, NULL, "no chain");
+    }
+    c->pck_chain = ch;
+    c->pck = sk_X509_value(ch->certs, 0);
+    err = ch->verify_err;
+    GUARD(check(c, "dcap.pck_chain", status_of(err == X509_V_OK), remedy_chain,
+                "PCK certificate \"%s\" chain (%d certificates) to the pinned Intel SGX Root CA: "
+                "%s%s",
+                ch->leaf_name, sk_X509_num(ch->certs),
+                err == X509_V_OK ? "signatures verify" : X509_verify_cert_error_string(err),
+                cached ? " (cached)" : ""));
     if (err == X509_V_OK) {
-        c->pck_issuer = sk_X509_num(c->built) > 1 ? sk_X509_value(c->built, 1) : NULL;
+        if (sk_X509_num(ch->built) > 1) {
+            c->pck_issuer = sk_X509_value(ch->built, 1);
+            c->pck_issuer_digest = ch->built_digest[1];
+        }
         bool ok = true;
         char what[256] = "";
         char nb[32];
-        for (int i = 0; i < sk_X509_num(c->built) && ok; i++) {
-            X509 *x = sk_X509_value(c->built, i);
-            if (!valid_at(x, c->at)) {
+        for (int i = 0; i < sk_X509_num(ch->built) && ok; i++) {
+            X509 *x = sk_X509_value(ch->built, i);
+            if (!valid_at(ch, i, c->at)) {
                 ok = false;
                 cert_name(x, name, sizeof(name));
                 (void)snprintf(what, sizeof(what), ": \"%s\" is not valid at that time", name);
@@ -220,30 +318,40 @@ static VEIL_RESULT check_pck_chain(struct dcap_ctx *c)
     } else {
         GUARD(check(c, "dcap.pck_chain.validity", VEIL_CHECK_SKIP, NULL, "chain did not verify"));
     }
-    if (quote_root == NULL) {
+    if (ch->quote_root == NULL) {
         return check(c, "dcap.root_pinned", VEIL_CHECK_PASS, NULL,
                      "the quote carries no root; the chain was anchored at the pinned root");
     }
-    return check(c, "dcap.root_pinned", status_of(X509_cmp(quote_root, c->root) == 0),
+    bool pinned = X509_cmp(ch->quote_root, c->root) == 0;
+    return check(c, "dcap.root_pinned", status_of(pinned),
                  "the quote names a root CA other than the Intel SGX Root CA: do not trust it",
                  "root certificate in the quote is the pinned Intel SGX Root CA "
                  "(SHA-256 44a0196b...b674d3): %s",
-                 X509_cmp(quote_root, c->root) == 0 ? "yes" : "no");
+                 pinned ? "yes" : "no");
 }
 
 /* ---- Signatures over the quote. */
 
+/* veil_dcap_ecdsa_verify with the memo's SHA-256 (fetched once, not on every call). */
+static bool ecdsa_verify(const struct dcap_ctx *c, EVP_PKEY *key, const uint8_t *msg, size_t n,
+                         const uint8_t sig[64])
+{
+    uint8_t digest[32];
+
+    return veil_ok(veil_dcap_memo_sha256(c->cache->memo, msg, n, digest)) &&
+           veil_dcap_ecdsa_verify_digest(key, digest, sig);
+}
+
 static VEIL_RESULT check_quote_signature(struct dcap_ctx *c)
 {
     EVP_PKEY *key = NULL;
-    veil_result r = veil_dcap_p256_key(c->q.att_key, &key);
+    veil_result r = veil_dcap_memo_p256_key(c->cache->memo, c->q.att_key, &key);
     bool ok;
 
     if (r.code == VEIL_ERR_NOMEM) {
         return r;
     }
-    ok = veil_ok(r) &&
-         veil_dcap_ecdsa_verify(key, c->q.signed_data, c->q.signed_size, c->q.signature);
+    ok = veil_ok(r) && ecdsa_verify(c, key, c->q.signed_data, c->q.signed_size, c->q.signature);
     EVP_PKEY_free(key);
     return check(c, "dcap.quote_signature", status_of(ok), remedy_quote,
                  "ECDSA P-256 signature by the attestation key over the quote header and body "
@@ -262,8 +370,8 @@ static VEIL_RESULT check_qe_report(struct dcap_ctx *c)
     if (c->pck == NULL) {
         GUARD(check(c, "dcap.qe_report_signature", VEIL_CHECK_SKIP, NULL, "no PCK certificate"));
     } else {
-        ok = veil_dcap_ecdsa_verify(X509_get0_pubkey(c->pck), c->q.qe_report_raw,
-                                    VEIL_DCAP_SGX_REPORT_SIZE, c->q.qe_report_signature);
+        ok = ecdsa_verify(c, X509_get0_pubkey(c->pck), c->q.qe_report_raw,
+                          VEIL_DCAP_SGX_REPORT_SIZE, c->q.qe_report_signature);
         GUARD(check(c, "dcap.qe_report_signature", status_of(ok), remedy_quote,
                     "quoting enclave report signed by the PCK key: %s", pass_fail(ok)));
     }
@@ -290,10 +398,8 @@ static VEIL_RESULT check_pck_extensions(struct dcap_ctx *c)
     if (c->pck == NULL) {
         return check(c, "dcap.pck_extensions", VEIL_CHECK_SKIP, NULL, "no PCK certificate");
     }
-    r = veil_dcap_pck_ext_parse(c->pck, &c->ext);
-    if (r.code == VEIL_ERR_NOMEM) {
-        return r;
-    }
+    r = c->pck_chain->ext_r; /* parsed with the chain */
+    c->ext = c->pck_chain->ext;
     c->ext_ok = veil_ok(r);
     fmt_hex(c->ext.fmspc, sizeof(c->ext.fmspc), fmspc, sizeof(fmspc));
     if (!c->ext_ok) {
@@ -307,28 +413,106 @@ static VEIL_RESULT check_pck_extensions(struct dcap_ctx *c)
 
 /* ---- Collateral documents. */
 
-/* A TCB Signing certificate from the collateral that verifies sig over the body and chains to
- * the pinned root at opts->at. why explains a failure. */
-static VEIL_RESULT doc_signature(struct dcap_ctx *c, const struct veil_dcap_doc *d, bool *ok,
-                                 char *why, size_t why_size)
+/* The chain of collateral certificate i to the pinned root (verified without a time), from the
+ * memo or verified now; NULL in *out only when out of memory. */
+static VEIL_RESULT signer_chain(struct dcap_ctx *c, int i, struct veil_dcap_chain **out,
+                                bool *cached)
 {
-    char name[128];
+    const struct veil_dcap_part parts[] = {
+        {c->cache->root_digest, 32}, {c->cache->cert_digest[i], 32}, {c->cache->certs_digest, 32}};
+    struct veil_dcap_chain *ch;
+    uint8_t key[32];
 
+    GUARD(veil_dcap_memo_key(c->cache->memo, "dcap signer chain", parts, 3, key));
+    ch = veil_dcap_memo_chain_get(c->cache->memo, key);
+    *cached = ch != NULL;
+    if (ch == NULL) {
+        ch = veil_dcap_chain_new();
+        ENSURE(ch != NULL, VEIL_ERR_NOMEM);
+        memcpy(ch->key, key, sizeof(key));
+        ch->verify_err = chain_verify(c->root, sk_X509_value(c->cache->col.certs, i),
+                                      c->cache->col.certs, &ch->built);
+        if (ch->verify_err == X509_V_ERR_OUT_OF_MEM) {
+            veil_dcap_memo_chain_release(c->cache->memo, ch);
+            BAIL(VEIL_ERR_NOMEM);
+        }
+        if (ch->verify_err == X509_V_OK) {
+            veil_result r = chain_windows(ch);
+            if (!veil_ok(r)) {
+                veil_dcap_memo_chain_release(c->cache->memo, ch);
+                return r;
+            }
+            veil_dcap_memo_chain_put(c->cache->memo, ch);
+        }
+    }
+    *out = ch;
+    return VEIL_RESULT_OK;
+}
+
+/* X509_V_OK when every certificate of a built chain is valid at `at`, else the error
+ * X509_verify_cert would have given: it judges from the root down, notBefore first, and (by
+ * X509_cmp_time) a certificate is already expired at its notAfter second. */
+static int chain_time_err(const struct veil_dcap_chain *ch, time_t at)
+{
+    for (int i = sk_X509_num(ch->built) - 1; i >= 0; i--) {
+        if (at < ch->window[i][0]) {
+            return X509_V_ERR_CERT_NOT_YET_VALID;
+        }
+        if (at >= ch->window[i][1]) {
+            return X509_V_ERR_CERT_HAS_EXPIRED;
+        }
+    }
+    return X509_V_OK;
+}
+
+/* ECDSA signature of document d by collateral certificate i, memoized by (certificate, document
+ * text, signature). */
+static VEIL_RESULT doc_signed_by(struct dcap_ctx *c, size_t d, int i, bool *ok, bool *cached)
+{
+    const struct veil_dcap_doc *doc = &c->cache->col.docs[d];
+    const struct veil_dcap_part parts[] = {{c->cache->cert_digest[i], 32},
+                                           {c->cache->doc_digest[d], 32}};
+    uint8_t key[32];
+
+    GUARD(veil_dcap_memo_key(c->cache->memo, "dcap document signature", parts, 2, key));
+    *cached = veil_dcap_memo_passed(c->cache->memo, key);
+    *ok = *cached || ecdsa_verify(c, X509_get0_pubkey(sk_X509_value(c->cache->col.certs, i)),
+                                  (const uint8_t *)doc->body, doc->body_size, doc->signature);
+    if (*ok && !*cached) {
+        veil_dcap_memo_pass(c->cache->memo, key);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* A TCB Signing certificate from the collateral that verifies the signature of document d and
+ * chains to the pinned root, every certificate valid at opts->at. why explains a failure. */
+static VEIL_RESULT doc_signature(struct dcap_ctx *c, size_t d, bool *ok, bool *cached, char *why,
+                                 size_t why_size)
+{
     *ok = false;
+    *cached = false;
     (void)snprintf(why, why_size,
                    "no Intel SGX TCB Signing certificate in the collateral verifies the signature");
     for (int i = 0; i < sk_X509_num(c->cache->col.certs) && !*ok; i++) {
         X509 *x = sk_X509_value(c->cache->col.certs, i);
+        struct veil_dcap_chain *ch = NULL;
+        bool sig_ok;
+        bool sig_cached;
+        bool chain_cached;
         int err;
-        cert_name(x, name, sizeof(name));
-        if (strcmp(name, "Intel SGX TCB Signing") != 0 ||
-            !veil_dcap_ecdsa_verify(X509_get0_pubkey(x), (const uint8_t *)d->body, d->body_size,
-                                    d->signature)) {
+        if (!c->cache->cert_tcb_signer[i]) {
             continue;
         }
-        err = chain_verify(c->root, x, c->cache->col.certs, &c->at, NULL);
+        GUARD(doc_signed_by(c, d, i, &sig_ok, &sig_cached));
+        if (!sig_ok) {
+            continue;
+        }
+        GUARD(signer_chain(c, i, &ch, &chain_cached));
+        err = ch->verify_err == X509_V_OK ? chain_time_err(ch, c->at) : ch->verify_err;
+        veil_dcap_memo_chain_release(c->cache->memo, ch);
         if (err == X509_V_OK) {
             *ok = true;
+            *cached = sig_cached && chain_cached;
             ENSURE(X509_up_ref(x) == 1, VEIL_ERR_INTERNAL_OSSL);
             if (sk_X509_push(c->signers, x) <= 0) {
                 X509_free(x);
@@ -387,6 +571,7 @@ static VEIL_RESULT check_tcb_info(struct dcap_ctx *c)
     char want[16];
     char have[16];
     bool sig_ok;
+    bool cached;
     bool fmspc_ok;
 
     d = select_tcb_info(c);
@@ -397,10 +582,10 @@ static VEIL_RESULT check_tcb_info(struct dcap_ctx *c)
         GUARD(check(c, "dcap.tcb_info.validity", VEIL_CHECK_SKIP, NULL, "no TCB info"));
         return check(c, "dcap.tcb_info.fmspc", VEIL_CHECK_SKIP, NULL, "no TCB info");
     }
-    GUARD(doc_signature(c, d, &sig_ok, why, sizeof(why)));
+    GUARD(doc_signature(c, (size_t)(d - c->cache->col.docs), &sig_ok, &cached, why, sizeof(why)));
     GUARD(check(c, "dcap.tcb_info.signature", status_of(sig_ok), remedy_fetch,
                 "TCB info signed by the Intel SGX TCB Signing key over its exact JSON text: %s%s%s",
-                pass_fail(sig_ok), sig_ok ? "" : ": ", sig_ok ? "" : why));
+                pass_fail(sig_ok), sig_ok ? (cached ? " (cached)" : "") : ": ", sig_ok ? "" : why));
     GUARD(check_window(c, "dcap.tcb_info.validity", "TCB info", c->tcb->issue_date,
                        c->tcb->next_update));
     fmt_hex(c->tcb->fmspc, 6, have, sizeof(have));
@@ -456,6 +641,7 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
     const struct veil_dcap_sgx_report *qr = &c->q.qe_report;
     char why[256];
     bool sig_ok;
+    bool cached;
     bool ok;
 
     d = select_qe_identity(c);
@@ -466,11 +652,11 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
         GUARD(check(c, "dcap.qe_identity.validity", VEIL_CHECK_SKIP, NULL, "no QE identity"));
         return check(c, "dcap.qe_identity.match", VEIL_CHECK_SKIP, NULL, "no QE identity");
     }
-    GUARD(doc_signature(c, d, &sig_ok, why, sizeof(why)));
+    GUARD(doc_signature(c, (size_t)(d - c->cache->col.docs), &sig_ok, &cached, why, sizeof(why)));
     GUARD(check(c, "dcap.qe_identity.signature", status_of(sig_ok), remedy_fetch,
                 "QE identity signed by the Intel SGX TCB Signing key over its exact JSON text: "
                 "%s%s%s",
-                pass_fail(sig_ok), sig_ok ? "" : ": ", sig_ok ? "" : why));
+                pass_fail(sig_ok), sig_ok ? (cached ? " (cached)" : "") : ": ", sig_ok ? "" : why));
     GUARD(check_window(c, "dcap.qe_identity.validity", "QE identity", c->qe->issue_date,
                        c->qe->next_update));
     bool signer_ok = memcmp(qr->mr_signer, c->qe->mr_signer, 32) == 0;
@@ -488,6 +674,40 @@ static VEIL_RESULT check_qe_identity(struct dcap_ctx *c)
                  attr_ok ? "match" : "DIFFER");
 }
 
+/* TCB recovery freshness: the documents the TCB is judged by are at least as recent as the TCB
+ * evaluation the caller requires (Intel raises tcbEvaluationDataNumber at each TCB recovery). */
+static VEIL_RESULT check_tcb_eval(struct dcap_ctx *c)
+{
+    int64_t min = c->opts->min_tcb_eval_number;
+    char tcb[32] = "none";
+    char qe[32] = "none";
+    bool ok;
+
+    if (min <= 0) {
+        return check(c, "dcap.tcb_eval_number", VEIL_CHECK_SKIP, NULL,
+                     "no minimum tcbEvaluationDataNumber was required");
+    }
+    if (c->tcb == NULL && c->qe == NULL) {
+        return check(c, "dcap.tcb_eval_number", VEIL_CHECK_SKIP, NULL,
+                     "no TCB info or QE identity to judge");
+    }
+    if (c->tcb != NULL) {
+        (void)snprintf(tcb, sizeof(tcb), "%lld", (long long)c->tcb->eval_number);
+    }
+    if (c->qe != NULL) {
+        (void)snprintf(qe, sizeof(qe), "%lld", (long long)c->qe->eval_number);
+    }
+    ok = (c->tcb == NULL || c->tcb->eval_number >= min) &&
+         (c->qe == NULL || c->qe->eval_number >= min);
+    return check(c, "dcap.tcb_eval_number", status_of(ok),
+                 "the collateral predates the TCB recovery this verifier requires: fetch current "
+                 "TCB info and QE identity from Intel PCS (if the platform is then out of date, "
+                 "update it)",
+                 "tcbEvaluationDataNumber of the TCB info %s, of the QE identity %s; at least %lld "
+                 "required: %s",
+                 tcb, qe, (long long)min, ok ? "met" : "NOT MET");
+}
+
 /* ---- CRLs. */
 
 /* thisUpdate <= at <= nextUpdate (a CRL without nextUpdate is never current). */
@@ -500,8 +720,26 @@ static bool crl_current(X509_CRL *crl, time_t at)
     return (last_cmp == -1 || last_cmp == 0) && (next_cmp == 0 || next_cmp == 1);
 }
 
+static bool crl_sig_plain(void *arg, int index, X509_CRL *crl, X509 *issuer)
+{
+    bool ok = X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
+
+    (void)arg;
+    (void)index;
+    ERR_clear_error();
+    return ok;
+}
+
 enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *issuer,
                                                STACK_OF(X509) * subjects, time_t at, X509 **revoked)
+{
+    return veil_dcap_crl_judge_with(crls, issuer, subjects, at, revoked, crl_sig_plain, NULL);
+}
+
+enum veil_dcap_crl_outcome veil_dcap_crl_judge_with(STACK_OF(X509_CRL) * crls, X509 *issuer,
+                                                    STACK_OF(X509) * subjects, time_t at,
+                                                    X509 **revoked, veil_dcap_crl_sig_fn sig_ok,
+                                                    void *arg)
 {
     X509_CRL *use = NULL;
     bool use_current = false;
@@ -514,8 +752,7 @@ enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *
             continue;
         }
         any = true;
-        if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-            ERR_clear_error();
+        if (!sig_ok(arg, i, crl, issuer)) {
             continue;
         }
         /* Prefer a CRL current at the verification time, and of those the latest issued. */
@@ -547,9 +784,40 @@ enum veil_dcap_crl_outcome veil_dcap_crl_judge(STACK_OF(X509_CRL) * crls, X509 *
     return VEIL_DCAP_CRL_OK;
 }
 
-static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
-                             STACK_OF(X509) * subjects)
+struct crl_sig_memo {
+    struct dcap_ctx *c;
+    const uint8_t *issuer_digest;
+    bool failed; /* a memo key could not be computed (out of memory) */
+};
+
+/* X509_CRL_verify, memoized by (issuer certificate, CRL DER). */
+static bool crl_sig_memo(void *arg, int index, X509_CRL *crl, X509 *issuer)
 {
+    struct crl_sig_memo *m = arg;
+    const struct veil_dcap_part parts[] = {{m->issuer_digest, 32},
+                                           {m->c->cache->crl_digest[index], 32}};
+    uint8_t key[32];
+    bool ok;
+
+    if (!veil_ok(veil_dcap_memo_key(m->c->cache->memo, "dcap crl signature", parts, 2, key))) {
+        m->failed = true;
+        return false;
+    }
+    if (veil_dcap_memo_passed(m->c->cache->memo, key)) {
+        return true;
+    }
+    ok = crl_sig_plain(NULL, index, crl, issuer);
+    if (ok) {
+        veil_dcap_memo_pass(m->c->cache->memo, key);
+    }
+    return ok;
+}
+
+static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
+                             const uint8_t *issuer_digest, STACK_OF(X509) * subjects)
+{
+    struct crl_sig_memo memo = {c, issuer_digest, false};
+    enum veil_dcap_crl_outcome outcome;
     char name[128];
     char sub[128];
     char t[32];
@@ -560,7 +828,10 @@ static VEIL_RESULT check_crl(struct dcap_ctx *c, const char *id, X509 *issuer,
     }
     cert_name(issuer, name, sizeof(name));
     fmt_time(c->at, t);
-    switch (veil_dcap_crl_judge(c->cache->col.crls, issuer, subjects, c->at, &revoked)) {
+    outcome = veil_dcap_crl_judge_with(c->cache->col.crls, issuer, subjects, c->at, &revoked,
+                                       crl_sig_memo, &memo);
+    ENSURE(!memo.failed, VEIL_ERR_NOMEM);
+    switch (outcome) {
         case VEIL_DCAP_CRL_NONE:
             return check(c, id, VEIL_CHECK_SKIP, NULL, "no CRL issued by \"%s\" was given", name);
         case VEIL_DCAP_CRL_BAD_SIGNATURE:
@@ -594,7 +865,7 @@ static VEIL_RESULT check_crls(struct dcap_ctx *c)
         r = veil_result_of(VEIL_ERR_NOMEM);
         goto out_free;
     }
-    r = check_crl(c, "dcap.crl.pck", c->pck_issuer, subjects);
+    r = check_crl(c, "dcap.crl.pck", c->pck_issuer, c->pck_issuer_digest, subjects);
     if (!veil_ok(r)) {
         goto out_free;
     }
@@ -610,7 +881,8 @@ static VEIL_RESULT check_crls(struct dcap_ctx *c)
             goto out_free;
         }
     }
-    r = check_crl(c, "dcap.crl.root", c->pck_issuer != NULL ? c->root : NULL, subjects);
+    r = check_crl(c, "dcap.crl.root", c->pck_issuer != NULL ? c->root : NULL, c->cache->root_digest,
+                  subjects);
 out_free:
     sk_X509_free(subjects);
     return r;
@@ -670,6 +942,8 @@ static VEIL_RESULT emit_status(struct dcap_ctx *c, enum veil_dcap_tcb_status s,
 
     (void)snprintf(name, sizeof(name), "%s.tcb_status", c->tee_name);
     GUARD(veil_claims_add_str(c->claims, name, veil_dcap_tcb_status_name(s)));
+    (void)snprintf(name, sizeof(name), "%s.tcb_eval_number", c->tee_name);
+    GUARD(veil_claims_add_int(c->claims, name, c->tcb->eval_number));
     (void)snprintf(name, sizeof(name), "%s.advisory_ids", c->tee_name);
     return veil_claims_add_str_list(c->claims, name, (const char *const *)adv->ids, adv->count);
 }
@@ -819,6 +1093,7 @@ static VEIL_RESULT run_checks(struct dcap_ctx *c)
     ENSURE(c->signers != NULL, VEIL_ERR_NOMEM);
     GUARD(check_tcb_info(c));
     GUARD(check_qe_identity(c));
+    GUARD(check_tcb_eval(c));
     GUARD(check_crls(c));
     r = tcb_status(c, &adv);
     veil_dcap_advisories_free(&adv);
@@ -864,8 +1139,7 @@ veil_result veil_dcap_verify_cached(enum veil_tee tee, const uint8_t *evidence, 
                 c.q.version, c.q.td.is_v15 ? " (TD report 1.5)" : "", c.q.quote_size,
                 n - c.q.quote_size));
     r = run_checks(&c);
-    sk_X509_pop_free(c.chain, X509_free);
-    sk_X509_pop_free(c.built, X509_free);
+    veil_dcap_memo_chain_release(cache->memo, c.pck_chain);
     sk_X509_pop_free(c.signers, X509_free);
     GUARD(r);
     ENSURE(veil_report_passed(report), VEIL_ERR_ATTEST);

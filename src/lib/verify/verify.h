@@ -138,6 +138,8 @@ struct veil_verify_opts {
     const uint8_t *report_data; /* expected report_data (may be shorter: compared as prefix) */
     size_t report_data_size;    /* 0: not checked */
     const struct veil_collateral *collateral; /* may be NULL */
+    int64_t min_tcb_eval_number; /* DCAP: the TCB info and QE identity must have at least this
+                                    tcbEvaluationDataNumber (TCB recovery freshness); 0: any */
 };
 
 VEIL_RESULT veil_verify_evidence(enum veil_tee tee, const uint8_t *evidence, size_t n,

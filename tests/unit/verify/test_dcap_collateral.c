@@ -24,6 +24,37 @@ static void test_time_parse(void **state)
     }
 }
 
+/* The formatter agrees with gmtime_r + strftime and round-trips through the parser, across leap
+ * years, century rules and the 2038 boundary. */
+static void test_time_format(void **state)
+{
+    char got[32];
+    char want[32];
+    struct tm tm;
+    time_t t;
+
+    (void)state;
+    for (int64_t s = -86400; s < (int64_t)253402300800; s += 86400 * 31 + 3661) {
+        veil_dcap_time_format((time_t)s, got);
+        EXPECT_NOT_NULL(gmtime_r(&(time_t){(time_t)s}, &tm));
+        EXPECT_TRUE(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+        if (s < 0) {
+            continue; /* the parser starts at 1970 */
+        }
+        EXPECT_STR_EQ(got, want);
+        EXPECT_OK(veil_dcap_time_parse(got, &t));
+        EXPECT_EQ((int64_t)t, s);
+    }
+    veil_dcap_time_format(951782400, got); /* 2000-02-29 */
+    EXPECT_STR_EQ(got, "2000-02-29T00:00:00Z");
+    veil_dcap_time_format(4107542399, got); /* 2100-02-28, 2100 is not a leap year */
+    EXPECT_STR_EQ(got, "2100-02-28T23:59:59Z");
+    veil_dcap_time_format(-1, got);
+    EXPECT_STR_EQ(got, "1969-12-31T23:59:59Z");
+    veil_dcap_time_format((time_t)253402300800, got); /* year 10000 */
+    EXPECT_STR_EQ(got, "(time 253402300800)");
+}
+
 static void test_status_names(void **state)
 {
     enum veil_dcap_tcb_status s;
@@ -289,6 +320,6 @@ static void test_load_skips_other_json(void **state)
     veil_collateral_free(&col);
 }
 
-VEIL_TEST_MAIN(test_time_parse, test_status_names, test_json_member, test_tcb_info_vectors,
-               test_tcb_info_v2, test_tcb_info_refusals, test_qe_identity, test_pcs_response,
-               test_qvl_bundle, test_bundle_refusals, test_load_skips_other_json)
+VEIL_TEST_MAIN(test_time_format, test_time_parse, test_status_names, test_json_member,
+               test_tcb_info_vectors, test_tcb_info_v2, test_tcb_info_refusals, test_qe_identity,
+               test_pcs_response, test_qvl_bundle, test_bundle_refusals, test_load_skips_other_json)

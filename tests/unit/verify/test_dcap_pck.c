@@ -1,4 +1,6 @@
 /* PCK chain in the quote, the Intel SGX extension walker, the pinned root, raw ECDSA. */
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
@@ -180,5 +182,49 @@ static void test_raw_ecdsa(void **state)
     veil_wr_free(&w);
 }
 
+/* Signatures made by OpenSSL verify after conversion to r || s, whatever the shape of r and s:
+ * with enough of them some have a leading zero byte (dropped in DER) and about half have the top
+ * bit set (a zero byte added in DER), so the hand-made DER encoding is exercised both ways. */
+static void test_raw_ecdsa_encodings(void **state)
+{
+    EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *key = NULL;
+    int leading_zero = 0;
+    int top_bit = 0;
+
+    (void)state;
+    EXPECT_NOT_NULL(kctx);
+    EXPECT_EQ(EVP_PKEY_keygen_init(kctx), 1);
+    EXPECT_EQ(EVP_PKEY_CTX_set_group_name(kctx, "prime256v1"), 1);
+    EXPECT_EQ(EVP_PKEY_keygen(kctx, &key), 1);
+    EVP_PKEY_CTX_free(kctx);
+    for (int i = 0; i < 1500 && (leading_zero < 2 || top_bit < 2); i++) {
+        uint8_t msg[8] = {(uint8_t)i, (uint8_t)(i >> 8)};
+        uint8_t der[80];
+        size_t der_size = sizeof(der);
+        uint8_t raw[64] = {0};
+        const unsigned char *p = der;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        ECDSA_SIG *sig;
+        EXPECT_NOT_NULL(md);
+        EXPECT_EQ(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
+        EXPECT_EQ(EVP_DigestSign(md, der, &der_size, msg, sizeof(msg)), 1);
+        EVP_MD_CTX_free(md);
+        sig = d2i_ECDSA_SIG(NULL, &p, (long)der_size);
+        EXPECT_NOT_NULL(sig);
+        EXPECT_EQ(BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32), 32);
+        EXPECT_EQ(BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32), 32);
+        ECDSA_SIG_free(sig);
+        leading_zero += raw[0] == 0 || raw[32] == 0 ? 1 : 0;
+        top_bit += (raw[0] & 0x80) != 0 ? 1 : 0;
+        EXPECT_TRUE(veil_dcap_ecdsa_verify(key, msg, sizeof(msg), raw));
+        raw[40] ^= 1;
+        EXPECT_FALSE(veil_dcap_ecdsa_verify(key, msg, sizeof(msg), raw));
+    }
+    EXPECT_TRUE(leading_zero >= 2);
+    EXPECT_TRUE(top_bit >= 2);
+    EVP_PKEY_free(key);
+}
+
 VEIL_TEST_MAIN(test_extension_values, test_extension_ppid, test_extension_damage,
-               test_pem_chain_refusals, test_pinned_root, test_raw_ecdsa)
+               test_pem_chain_refusals, test_pinned_root, test_raw_ecdsa, test_raw_ecdsa_encodings)

@@ -1,4 +1,5 @@
 /* Every TDX and SGX vector gives the outcome PROVENANCE.md states, at its stated time. */
+#include "policy/policy.h"
 #include "veil_dcap_test.h"
 
 #define PASS VEIL_CHECK_PASS
@@ -458,9 +459,79 @@ static void test_cache_reused(void **state)
     veil_wr_free(&w);
 }
 
-VEIL_TEST_MAIN(test_cache_reused, test_azure_td_quote, test_gotdx_trailing_text_refused,
-               test_dcapqvl_tdx_up_to_date, test_dcapqvl_sgx_configuration_and_sw_hardening,
-               test_gotdx_spr_v4_no_matching_level, test_gotdx_spr_v4_expired_2053,
-               test_dcapqvl_tdx_expired_now, test_trustee_quote4_debug_td,
-               test_trustee_quote6_out_of_date, test_trustee_quote4_wrong_fmspc, test_gotdx_v5,
-               test_trustee_quote5_v5, test_occlum_debug_enclave)
+/* A minimum tcbEvaluationDataNumber: the dcap-qvl collateral has 17 in both documents. */
+static void test_min_tcb_eval_number(void **state)
+{
+    static const char *const col_paths[] = {"tdx/dcapqvl-tdx/tdx_quote_collateral.json", NULL};
+    static const struct {
+        int64_t min;
+        int want;
+        enum veil_check_status st;
+    } cases[] = {{0, VEIL_OK, SKIP},
+                 {1, VEIL_OK, PASS},
+                 {17, VEIL_OK, PASS},
+                 {18, VEIL_ERR_ATTEST, FAIL},
+                 {1000000, VEIL_ERR_ATTEST, FAIL}};
+    struct veil_wr w;
+    struct veil_collateral col;
+
+    (void)state;
+    dcap_load("tdx/dcapqvl-tdx/tdx_quote.bin", &w);
+    dcap_collateral(&col, col_paths);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct veil_verify_opts opts;
+        struct dcap_run run;
+        memset(&opts, 0, sizeof(opts));
+        opts.at = dcap_time("2025-07-19T10:00:34Z");
+        opts.collateral = &col;
+        opts.min_tcb_eval_number = cases[i].min;
+        veil_claims_init(&run.claims);
+        veil_report_init(&run.report);
+        run.r = veil_verify_tdx(w.data, w.len, &opts, &run.claims, &run.report);
+        EXPECT_ERR(run.r, cases[i].want);
+        EXPECT_CHECK(&run, "dcap.tcb_eval_number", cases[i].st);
+        if (cases[i].st == FAIL) {
+            EXPECT_STR_EQ(veil_report_first_failure(&run.report)->id, "dcap.tcb_eval_number");
+        }
+        dcap_expect_claim(&run, "tdx.tcb_eval_number", "17");
+        dcap_run_free(&run);
+    }
+    veil_collateral_free(&col);
+    veil_wr_free(&w);
+}
+
+/* The evaluation number as a claim: a release policy can require a minimum itself. */
+static void test_tcb_eval_number_policy(void **state)
+{
+    static const char *const col[] = {"tdx/dcapqvl-tdx/tdx_quote_collateral.json", NULL};
+    struct dcap_run run;
+
+    (void)state;
+    run_vector(true, "tdx/dcapqvl-tdx/tdx_quote.bin", col, "2025-07-19T10:00:34Z", &run);
+    EXPECT_ERR(run.r, VEIL_OK);
+    for (int min = 17; min <= 18; min++) {
+        char text[160];
+        struct veil_policy p;
+        struct veil_policy_decision d;
+        int n = snprintf(text, sizeof(text),
+                         "{\"version\": 1, \"allOf\": [{\"claim\": \"tee\", \"equals\": \"tdx\"},"
+                         " {\"claim\": \"tdx.tcb_eval_number\", \"greaterOrEquals\": %d}]}",
+                         min);
+        EXPECT_TRUE(n > 0 && (size_t)n < sizeof(text));
+        EXPECT_OK(veil_policy_parse((const uint8_t *)text, (size_t)n, &p, NULL, 0));
+        veil_policy_decision_init(&d);
+        EXPECT_OK(veil_policy_evaluate(&p, &run.claims, &d));
+        EXPECT_EQ(d.allow, min == 17);
+        veil_policy_decision_free(&d);
+        veil_policy_free(&p);
+    }
+    dcap_run_free(&run);
+}
+
+VEIL_TEST_MAIN(test_tcb_eval_number_policy, test_min_tcb_eval_number, test_cache_reused,
+               test_azure_td_quote, test_gotdx_trailing_text_refused, test_dcapqvl_tdx_up_to_date,
+               test_dcapqvl_sgx_configuration_and_sw_hardening, test_gotdx_spr_v4_no_matching_level,
+               test_gotdx_spr_v4_expired_2053, test_dcapqvl_tdx_expired_now,
+               test_trustee_quote4_debug_td, test_trustee_quote6_out_of_date,
+               test_trustee_quote4_wrong_fmspc, test_gotdx_v5, test_trustee_quote5_v5,
+               test_occlum_debug_enclave)

@@ -65,7 +65,8 @@ static void evidence(struct veil_wr *ev, bool debug)
 static int verify(const struct veil_wr *ev, const struct veil_collateral *coll, time_t at,
                   const uint8_t *rd, size_t rd_size, char *failed_id, struct veil_claims *out)
 {
-    struct veil_verify_opts opts = {at, rd, rd_size, coll};
+    struct veil_verify_opts opts = {
+        .at = at, .report_data = rd, .report_data_size = rd_size, .collateral = coll};
     struct veil_claims claims;
     struct veil_report rep;
     const struct veil_check *f;
