@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "kbs/cert.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include <veil/veil.h>
@@ -33,7 +34,8 @@ static const char usage[] =
     "               key (kek, 0600), the token signing key (token.key, ECDSA P-384), a\n"
     "               self-signed TLS certificate (tls.pem, tls.key; SAN localhost and loopback\n"
     "               plus --san, e.g. DNS:kbs.example.com), collateral/ for extra trust anchors\n"
-    "               (put the sim root.pem there to admit the simulated TEE), and kbs.conf\n"
+    "               (put the sim root.pem there to admit the simulated TEE), kbs.conf, and\n"
+    "               the CA of /kbs/v0/cert (kbs-ca.pem, kbs-ca.key: docs/PROTOCOL.kbs-certs.md)\n"
     "resource put   store a new version of a resource (e.g. a model key), encrypted at rest\n"
     "policy set     set the release policy (docs/POLICY.md) of a resource, or of a whole\n"
     "               repository with REPO/*; validated first, versioned\n"
@@ -185,6 +187,42 @@ static veil_result write_tls(const char *dir, const char *extra_san)
     return r;
 }
 
+/* The certificate authority of /kbs/v0/cert (kbs-ca.pem, kbs-ca.key: ECDSA P-384, 10 years). */
+static veil_result write_ca(const char *dir)
+{
+    struct veil_kbs_ca ca = {NULL, NULL};
+    struct veil_wr priv;
+    struct veil_wr pem;
+    char path[4096];
+    veil_result r;
+
+    veil_wr_init_secret(&priv, 16384);
+    veil_wr_init(&pem, 16384);
+    r = veil_kbs_ca_create("veil-kbs CA", 60L * 60 * 24 * 3650, &ca);
+    if (veil_ok(r)) {
+        r = veil_sign_private_pem(ca.key, &priv);
+    }
+    if (veil_ok(r) && !veil_path_join(path, sizeof(path), dir, VEIL_KBS_CA_KEY_FILE)) {
+        r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
+    }
+    if (veil_ok(r)) {
+        r = veil_file_write_atomic(path, priv.data, priv.len, 0600, 0);
+    }
+    if (veil_ok(r)) {
+        r = veil_x509_pem(ca.cert, &pem);
+    }
+    if (veil_ok(r) && !veil_path_join(path, sizeof(path), dir, VEIL_KBS_CA_CERT_FILE)) {
+        r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
+    }
+    if (veil_ok(r)) {
+        r = veil_file_write_atomic(path, pem.data, pem.len, 0644, 0);
+    }
+    veil_wr_free(&priv);
+    veil_wr_free(&pem);
+    veil_kbs_ca_free(&ca);
+    return r;
+}
+
 static int kbs_init(const struct kbs_args *a)
 {
     char path[4096];
@@ -221,6 +259,9 @@ static int kbs_init(const struct kbs_args *a)
         r = write_tls(abs, a->san);
     }
     if (veil_ok(r)) {
+        r = write_ca(abs);
+    }
+    if (veil_ok(r)) {
         char db[4096];
         r = veil_path_join(db, sizeof(db), abs, "kbs.db") ? veil_store_open(db, path, &s)
                                                           : veil_result_of(VEIL_ERR_USAGE_LIMIT);
@@ -245,8 +286,10 @@ static int kbs_init(const struct kbs_args *a)
     }
     (void)printf(
         "initialised key broker state in %s\n  run: veil-kbs --config %s/kbs.conf\n"
-        "  clients trust: %s/tls.pem\n",
-        abs, abs, abs);
+        "  clients trust: %s/tls.pem\n"
+        "  clients of servers with broker-issued certificates trust: %s/" VEIL_KBS_CA_CERT_FILE
+        "\n",
+        abs, abs, abs, abs);
     return CLI_EXIT_OK;
 }
 

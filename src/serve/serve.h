@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "attest/sim.h"
+#include "base/buf.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include <veil/model.h>
@@ -60,6 +61,9 @@ struct serve {
     struct veil_sim_guest guest;
     bool tls;
     SSL_CTX *tls_ctx;
+    EVP_PKEY *tls_key;    /* the ephemeral TLS key, when no tls_cert is configured */
+    X509 *ratls_cert;     /* its self-signed attested certificate */
+    struct veil_wr chain; /* kbs_cert: the broker-issued chain (PEM, leaf then CA) */
     size_t body_size_max;
     size_t tensor_size_max;
     size_t response_size_max;
@@ -77,6 +81,9 @@ void serve_free(struct serve *s);
 /* tls.c: the server's TLS context. THE place where the integrator switches to attested
  * certificates (veil_ratls_cert_make). */
 VEIL_RESULT serve_tls_ctx(struct serve *s, SSL_CTX **out);
+/* The ephemeral key and its attested certificate, made before the key broker is asked for a
+ * certificate for that key (kbs_cert) or, otherwise, by serve_tls_ctx. */
+VEIL_RESULT serve_tls_key(struct serve *s);
 /* SHA-256(SPKI DER of key) || SHA-256(nonce): what veil_ratls_report_data computes. */
 VEIL_RESULT serve_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t nonce_size,
                               uint8_t out[64]);
