@@ -603,12 +603,13 @@ static VEIL_RESULT issue_fields(X509 *cert, const struct veil_kbs_ca *ca,
 veil_result veil_kbs_cert_issue(const struct veil_kbs_ca *ca, const struct veil_kbs_csr *csr,
                                 const char *cn, int64_t now, int64_t validity_s, X509 **out)
 {
-    X509 *cert = X509_new();
+    X509 *cert;
     veil_result r;
 
     ENSURE(ca != NULL && ca->cert != NULL && ca->key != NULL && csr != NULL && csr->key != NULL &&
                csr->san_ext != NULL && cn != NULL && validity_s > 0 && out != NULL,
            VEIL_ERR_USAGE);
+    cert = X509_new();
     ENSURE(cert != NULL, VEIL_ERR_NOMEM);
     r = issue_fields(cert, ca, csr, cn, now, validity_s);
     if (veil_ok(r)) {
