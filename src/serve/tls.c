@@ -54,35 +54,93 @@ veil_result serve_tls_key(struct serve *s)
     return VEIL_RESULT_OK;
 }
 
-/* The certificates to present: the broker-issued chain (kbs_cert), else the attested one. */
-static veil_result load_certs(struct serve *s, SSL_CTX *ctx)
+/* A PEM chain into its leaf and the rest. */
+static veil_result parse_chain(const struct veil_wr *pem, X509 **leaf_out,
+                               STACK_OF(X509) * *chain_out)
 {
-    BIO *bio;
+    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509 *leaf = NULL;
     X509 *cert;
-    bool ok = true;
-    int count = 0;
+    bool ok = bio != NULL && chain != NULL;
 
-    if (s->chain.len == 0) {
-        GUARD_OSSL(SSL_CTX_use_certificate(ctx, s->ratls_cert), VEIL_ERR_INTERNAL_OSSL);
-        return VEIL_RESULT_OK;
-    }
-    bio = BIO_new_mem_buf(s->chain.data, (int)s->chain.len);
-    ENSURE(bio != NULL, VEIL_ERR_NOMEM);
     while (ok && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        ok = count++ == 0 ? SSL_CTX_use_certificate(ctx, cert) == 1
-                          : SSL_CTX_add0_chain_cert(ctx, cert) == 1;
-        if (count == 1 || !ok) {
+        if (leaf == NULL) {
+            leaf = cert;
+        } else if (sk_X509_push(chain, cert) <= 0) {
             X509_free(cert);
+            ok = false;
         }
     }
     ERR_clear_error(); /* the end of the PEM */
     BIO_free(bio);
-    ENSURE(ok && count >= 1, VEIL_ERR_INTERNAL_OSSL);
+    if (!ok || leaf == NULL) {
+        X509_free(leaf);
+        sk_X509_pop_free(chain, X509_free);
+        BAIL(VEIL_ERR_PROTO);
+    }
+    *leaf_out = leaf;
+    *chain_out = chain;
+    return VEIL_RESULT_OK;
+}
+
+veil_result serve_certs_install(struct serve *s)
+{
+    X509 *leaf = NULL;
+    STACK_OF(X509) *chain = NULL;
+    int days = 0;
+    int secs = 0;
+    int64_t left;
+
+    GUARD(parse_chain(&s->chain, &leaf, &chain));
+    if (EVP_PKEY_eq(X509_get0_pubkey(leaf), s->tls_key) != 1 ||
+        ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf)) != 1) {
+        X509_free(leaf);
+        sk_X509_pop_free(chain, X509_free);
+        BAIL(VEIL_ERR_CRYPTO_KEY_MISMATCH);
+    }
+    left = (int64_t)days * 86400 + secs;
+    (void)pthread_rwlock_wrlock(&s->cert_mu);
+    X509_free(s->cert_leaf);
+    sk_X509_pop_free(s->cert_chain, X509_free);
+    s->cert_leaf = leaf;
+    s->cert_chain = chain;
+    s->cert_renew_at = time(NULL) + (time_t)(left > 0 ? left * 2 / 3 : 0);
+    (void)pthread_rwlock_unlock(&s->cert_mu);
+    veil_log(VEIL_LOG_INFO, "step=kbs-cert-installed expires_in_s=%lld renew_in_s=%lld",
+             (long long)left, (long long)(left > 0 ? left * 2 / 3 : 0));
+    return VEIL_RESULT_OK;
+}
+
+/* Each handshake presents the current broker-issued chain (it may have been renewed). */
+static int current_cert_cb(SSL *ssl, void *arg)
+{
+    struct serve *s = arg;
+    int ok;
+
+    (void)pthread_rwlock_rdlock(&s->cert_mu);
+    ok = s->cert_leaf != NULL && SSL_use_certificate(ssl, s->cert_leaf) == 1 &&
+         SSL_set1_chain(ssl, s->cert_chain) == 1;
+    (void)pthread_rwlock_unlock(&s->cert_mu);
+    return ok ? 1 : 0;
+}
+
+/* The certificates to present: the broker-issued chain (kbs_cert), else the attested one. */
+static veil_result load_certs(struct serve *s, SSL_CTX *ctx)
+{
+    if (s->chain.len == 0) {
+        GUARD_OSSL(SSL_CTX_use_certificate(ctx, s->ratls_cert), VEIL_ERR_INTERNAL_OSSL);
+        return VEIL_RESULT_OK;
+    }
+    GUARD(serve_certs_install(s));
+    GUARD_OSSL(SSL_CTX_use_certificate(ctx, s->cert_leaf), VEIL_ERR_INTERNAL_OSSL);
+    GUARD_OSSL(SSL_CTX_set1_chain(ctx, s->cert_chain), VEIL_ERR_INTERNAL_OSSL);
+    SSL_CTX_set_cert_cb(ctx, current_cert_cb, s);
     return VEIL_RESULT_OK;
 }
 
 /* The presented chain (public) goes to tls_cert_out, for clients that pin it. */
-static veil_result write_cert_out(struct serve *s)
+veil_result serve_write_cert_out(struct serve *s)
 {
     const char *out_path = veil_conf_str(&s->conf, "tls_cert_out");
     struct veil_wr pem;
@@ -115,7 +173,7 @@ veil_result serve_tls_ctx(struct serve *s, SSL_CTX **out)
         return veil_http_tls_server_ctx(cert_path, key_path, out);
     }
     GUARD(serve_tls_key(s));
-    GUARD(write_cert_out(s));
+    GUARD(serve_write_cert_out(s));
     ctx = SSL_CTX_new(TLS_server_method());
     ENSURE(ctx != NULL, VEIL_ERR_INTERNAL_OSSL);
     r = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1
