@@ -27,11 +27,15 @@ static const char usage[] =
     "and satisfies the resource's release policy (docs/PROTOCOL.kbs.md). Create the state\n"
     "directory with 'veil kbs init'.\n";
 
+/* clang-format off */
 static const struct veil_http_route routes[] = {
-    {"/kbs/v0/auth", kbs_handle_auth},          {"/kbs/v0/attest", kbs_handle_attest},
-    {"/kbs/v0/resource/", kbs_handle_resource}, {"/metrics", kbs_handle_metrics},
-    {"/kbs/v0/cert", kbs_handle_cert},
+    {"/kbs/v0/auth", kbs_handle_auth},
+    {"/kbs/v0/attest", kbs_handle_attest},
+    {"/kbs/v0/resource/", kbs_handle_resource},
+    {"/metrics", kbs_handle_metrics},
+    {"/kbs/v0/cert", kbs_handle_cert}, /* docs/PROTOCOL.kbs-certs.md */
 };
+/* clang-format on */
 
 static void warn_sim(void *ctx, const char *target, int64_t version, const char *json, size_t n)
 {
