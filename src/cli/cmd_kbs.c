@@ -25,6 +25,7 @@
 
 static const char usage[] =
     "usage: veil kbs init [--dir DIR] [--listen HOST:PORT] [--san SAN]\n"
+    "       veil kbs ca init [--dir DIR]\n"
     "       veil kbs resource put [--dir DIR] REPO/TYPE/TAG FILE\n"
     "       veil kbs policy set [--dir DIR] REPO/TYPE/TAG|REPO/* POLICY.json\n"
     "       veil kbs audit show [--dir DIR] [--from SEQ]\n"
@@ -36,6 +37,7 @@ static const char usage[] =
     "               plus --san, e.g. DNS:kbs.example.com), collateral/ for extra trust anchors\n"
     "               (put the sim root.pem there to admit the simulated TEE), kbs.conf, and\n"
     "               the CA of /kbs/v0/cert (kbs-ca.pem, kbs-ca.key: docs/PROTOCOL.kbs-certs.md)\n"
+    "ca init        add the CA of /kbs/v0/cert to a state directory made without one\n"
     "resource put   store a new version of a resource (e.g. a model key), encrypted at rest\n"
     "policy set     set the release policy (docs/POLICY.md) of a resource, or of a whole\n"
     "               repository with REPO/*; validated first, versioned\n"
@@ -411,6 +413,35 @@ static int audit(const struct kbs_args *a, bool verify)
     return rc;
 }
 
+/* The CA alone, for a state directory made before veil kbs init made one. */
+static int ca_init(const struct kbs_args *a)
+{
+    char db[4096];
+    char cert[4096];
+    char key[4096];
+    veil_result r;
+
+    if (!veil_path_join(db, sizeof(db), a->dir, "kbs.db") ||
+        !veil_path_join(cert, sizeof(cert), a->dir, VEIL_KBS_CA_CERT_FILE) ||
+        !veil_path_join(key, sizeof(key), a->dir, VEIL_KBS_CA_KEY_FILE)) {
+        return cli_fail("kbs", "state directory path too long: %s", a->dir);
+    }
+    if (access(db, F_OK) != 0) {
+        return cli_fail("kbs", "%s is not a key broker state directory (run veil kbs init)",
+                        a->dir);
+    }
+    if (access(cert, F_OK) == 0 || access(key, F_OK) == 0) {
+        return cli_fail("kbs", "%s already has a CA (%s); refusing to replace it", a->dir,
+                        VEIL_KBS_CA_CERT_FILE);
+    }
+    r = write_ca(a->dir);
+    if (!veil_ok(r)) {
+        return cli_fail_err("kbs", cert, r.code);
+    }
+    (void)printf("made the certificate authority %s (restart veil-kbs to issue with it)\n", cert);
+    return CLI_EXIT_OK;
+}
+
 int cmd_kbs(int argc, char **argv)
 {
     struct kbs_args a = {0};
@@ -422,6 +453,9 @@ int cmd_kbs(int argc, char **argv)
     if (a.argc >= 1 && strcmp(a.argv[0], "init") == 0 && a.argc == 1) {
         return kbs_init(&a);
     }
+    if (a.argc == 2 && strcmp(a.argv[0], "ca") == 0 && strcmp(a.argv[1], "init") == 0) {
+        return ca_init(&a);
+    }
     if (a.argc >= 2 && strcmp(a.argv[0], "resource") == 0 && strcmp(a.argv[1], "put") == 0) {
         return resource_put(&a);
     }
@@ -432,5 +466,6 @@ int cmd_kbs(int argc, char **argv)
         (strcmp(a.argv[1], "show") == 0 || strcmp(a.argv[1], "verify") == 0)) {
         return audit(&a, strcmp(a.argv[1], "verify") == 0);
     }
-    return cli_usage_error("kbs", "say init, resource put, policy set, audit show or audit verify");
+    return cli_usage_error(
+        "kbs", "say init, ca init, resource put, policy set, audit show or audit verify");
 }

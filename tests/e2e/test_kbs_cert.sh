@@ -75,4 +75,16 @@ grep -A1 -E "release +allow .*resource=veil/cert/add policy=veil/cert/add@2" aud
 grep -A1 -E "refuse +deny .*resource=veil/cert/add policy=veil/cert/add@1" audit.txt | grep -q "cert.san in" &&
     ok "and the refusal, with the failed condition" || not_ok "audit refusal"
 expect_exit 0 "the audit chain verifies" -- "$VEIL" kbs audit verify --dir state
+
+# A state directory made without a CA: the endpoint is off; veil kbs ca init adds one, once.
+"$VEIL" kbs init --dir old --listen 127.0.0.1:0 >/dev/null
+rm old/kbs-ca.pem old/kbs-ca.key
+expect_exit 0 "veil-kbs runs without a CA" -- "$KBS" --check --config old/kbs.conf
+expect_stderr "/kbs/v0/cert is off" "and says the endpoint is off"
+expect_exit 0 "veil kbs ca init adds the CA" -- "$VEIL" kbs ca init --dir old
+[ "$(stat -c %a old/kbs-ca.key)" = 600 ] && ok "its key is 0600" || not_ok "CA key mode"
+expect_exit 1 "veil kbs ca init never replaces a CA" -- "$VEIL" kbs ca init --dir old
+expect_stderr "refusing to replace it" "it says why"
+rm old/kbs-ca.key
+expect_exit 1 "veil-kbs refuses a CA certificate without its key" -- "$KBS" --check --config old/kbs.conf
 finish
