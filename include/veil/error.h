@@ -34,6 +34,12 @@
     X(VEIL_ERR_PROTO_LIMIT, 203, "a length in the input exceeds its limit")                        \
     X(VEIL_ERR_PROTO_ENCODING, 204, "invalid hex or base64 encoding")                              \
     X(VEIL_ERR_PROTO_KEY, 205, "not a valid key file")                                             \
+    /* PROTO 275-279: certificate requests to the key broker (docs/PROTOCOL.kbs-certs.md) */       \
+    X(VEIL_ERR_PROTO_CSR, 275,                                                                     \
+      "certificate signing request is malformed, asks for an extension the broker does not "       \
+      "issue, or its signature does not verify")                                                   \
+    X(VEIL_ERR_PROTO_SAN, 276,                                                                     \
+      "a requested subject alternative name is not a plain DNS name or IP address")                \
     X(VEIL_ERR_DCAP_QUOTE_VERSION, 240,                                                            \
       "unsupported Intel DCAP quote version (SGX v3, TDX v4 and v5 are supported)")                \
     X(VEIL_ERR_DCAP_QUOTE_KEY_TYPE, 241,                                                           \
@@ -114,6 +120,8 @@
     X(VEIL_ERR_MODEL_IDENTITY, 306,                                                                \
       "sealed model is not the one expected (name, version or model id differ)")                   \
     X(VEIL_ERR_CRYPTO_KEY, 307, "key is of an unsupported type or malformed")                      \
+    X(VEIL_ERR_CRYPTO_KEY_MISMATCH, 323,                                                           \
+      "the certificate request's key is not the key the attestation bound")                        \
     X(VEIL_ERR_STORE_NONCE_USED, 320, "session nonce was already used: the evidence is a replay")  \
     X(VEIL_ERR_STORE_NONCE_EXPIRED, 321, "session nonce has passed its deadline")                  \
     X(VEIL_ERR_STORE_AUDIT_BROKEN, 322,                                                            \
@@ -141,6 +149,9 @@
       "refusing to write to stdout: output cannot be held back until the whole file "              \
       "has verified; use a file, or --unsafe-stream if a consumer can discard it")                 \
     X(VEIL_ERR_USAGE_LIMIT, 702, "value out of range")                                             \
+    X(VEIL_ERR_USAGE_NO_CA, 726,                                                                   \
+      "the key broker has no certificate authority (kbs-ca.pem, kbs-ca.key in its state "          \
+      "directory)")                                                                                \
     X(VEIL_ERR_ENGINE_UNSUPPORTED_OP, 710,                                                         \
       "the model uses an operator the engine does not support")                                    \
     X(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE, 711,                                                       \

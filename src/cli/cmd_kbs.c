@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "kbs/cert.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include <veil/veil.h>
@@ -24,6 +25,7 @@
 
 static const char usage[] =
     "usage: veil kbs init [--dir DIR] [--listen HOST:PORT] [--san SAN]\n"
+    "       veil kbs ca init [--dir DIR]\n"
     "       veil kbs resource put [--dir DIR] REPO/TYPE/TAG FILE\n"
     "       veil kbs policy set [--dir DIR] REPO/TYPE/TAG|REPO/* POLICY.json\n"
     "       veil kbs audit show [--dir DIR] [--from SEQ]\n"
@@ -33,7 +35,9 @@ static const char usage[] =
     "               key (kek, 0600), the token signing key (token.key, ECDSA P-384), a\n"
     "               self-signed TLS certificate (tls.pem, tls.key; SAN localhost and loopback\n"
     "               plus --san, e.g. DNS:kbs.example.com), collateral/ for extra trust anchors\n"
-    "               (put the sim root.pem there to admit the simulated TEE), and kbs.conf\n"
+    "               (put the sim root.pem there to admit the simulated TEE), kbs.conf, and\n"
+    "               the CA of /kbs/v0/cert (kbs-ca.pem, kbs-ca.key: docs/PROTOCOL.kbs-certs.md)\n"
+    "ca init        add the CA of /kbs/v0/cert to a state directory made without one\n"
     "resource put   store a new version of a resource (e.g. a model key), encrypted at rest\n"
     "policy set     set the release policy (docs/POLICY.md) of a resource, or of a whole\n"
     "               repository with REPO/*; validated first, versioned\n"
@@ -185,6 +189,42 @@ static veil_result write_tls(const char *dir, const char *extra_san)
     return r;
 }
 
+/* The certificate authority of /kbs/v0/cert (kbs-ca.pem, kbs-ca.key: ECDSA P-384, 10 years). */
+static veil_result write_ca(const char *dir)
+{
+    struct veil_kbs_ca ca = {NULL, NULL};
+    struct veil_wr priv;
+    struct veil_wr pem;
+    char path[4096];
+    veil_result r;
+
+    veil_wr_init_secret(&priv, 16384);
+    veil_wr_init(&pem, 16384);
+    r = veil_kbs_ca_create("veil-kbs CA", 60L * 60 * 24 * 3650, &ca);
+    if (veil_ok(r)) {
+        r = veil_sign_private_pem(ca.key, &priv);
+    }
+    if (veil_ok(r) && !veil_path_join(path, sizeof(path), dir, VEIL_KBS_CA_KEY_FILE)) {
+        r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
+    }
+    if (veil_ok(r)) {
+        r = veil_file_write_atomic(path, priv.data, priv.len, 0600, 0);
+    }
+    if (veil_ok(r)) {
+        r = veil_x509_pem(ca.cert, &pem);
+    }
+    if (veil_ok(r) && !veil_path_join(path, sizeof(path), dir, VEIL_KBS_CA_CERT_FILE)) {
+        r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
+    }
+    if (veil_ok(r)) {
+        r = veil_file_write_atomic(path, pem.data, pem.len, 0644, 0);
+    }
+    veil_wr_free(&priv);
+    veil_wr_free(&pem);
+    veil_kbs_ca_free(&ca);
+    return r;
+}
+
 static int kbs_init(const struct kbs_args *a)
 {
     char path[4096];
@@ -221,6 +261,9 @@ static int kbs_init(const struct kbs_args *a)
         r = write_tls(abs, a->san);
     }
     if (veil_ok(r)) {
+        r = write_ca(abs);
+    }
+    if (veil_ok(r)) {
         char db[4096];
         r = veil_path_join(db, sizeof(db), abs, "kbs.db") ? veil_store_open(db, path, &s)
                                                           : veil_result_of(VEIL_ERR_USAGE_LIMIT);
@@ -245,8 +288,10 @@ static int kbs_init(const struct kbs_args *a)
     }
     (void)printf(
         "initialised key broker state in %s\n  run: veil-kbs --config %s/kbs.conf\n"
-        "  clients trust: %s/tls.pem\n",
-        abs, abs, abs);
+        "  clients trust: %s/tls.pem\n"
+        "  clients of servers with broker-issued certificates trust: %s/" VEIL_KBS_CA_CERT_FILE
+        "\n",
+        abs, abs, abs, abs);
     return CLI_EXIT_OK;
 }
 
@@ -368,6 +413,35 @@ static int audit(const struct kbs_args *a, bool verify)
     return rc;
 }
 
+/* The CA alone, for a state directory made before veil kbs init made one. */
+static int ca_init(const struct kbs_args *a)
+{
+    char db[4096];
+    char cert[4096];
+    char key[4096];
+    veil_result r;
+
+    if (!veil_path_join(db, sizeof(db), a->dir, "kbs.db") ||
+        !veil_path_join(cert, sizeof(cert), a->dir, VEIL_KBS_CA_CERT_FILE) ||
+        !veil_path_join(key, sizeof(key), a->dir, VEIL_KBS_CA_KEY_FILE)) {
+        return cli_fail("kbs", "state directory path too long: %s", a->dir);
+    }
+    if (access(db, F_OK) != 0) {
+        return cli_fail("kbs", "%s is not a key broker state directory (run veil kbs init)",
+                        a->dir);
+    }
+    if (access(cert, F_OK) == 0 || access(key, F_OK) == 0) {
+        return cli_fail("kbs", "%s already has a CA (%s); refusing to replace it", a->dir,
+                        VEIL_KBS_CA_CERT_FILE);
+    }
+    r = write_ca(a->dir);
+    if (!veil_ok(r)) {
+        return cli_fail_err("kbs", cert, r.code);
+    }
+    (void)printf("made the certificate authority %s (restart veil-kbs to issue with it)\n", cert);
+    return CLI_EXIT_OK;
+}
+
 int cmd_kbs(int argc, char **argv)
 {
     struct kbs_args a = {0};
@@ -379,6 +453,9 @@ int cmd_kbs(int argc, char **argv)
     if (a.argc >= 1 && strcmp(a.argv[0], "init") == 0 && a.argc == 1) {
         return kbs_init(&a);
     }
+    if (a.argc == 2 && strcmp(a.argv[0], "ca") == 0 && strcmp(a.argv[1], "init") == 0) {
+        return ca_init(&a);
+    }
     if (a.argc >= 2 && strcmp(a.argv[0], "resource") == 0 && strcmp(a.argv[1], "put") == 0) {
         return resource_put(&a);
     }
@@ -389,5 +466,6 @@ int cmd_kbs(int argc, char **argv)
         (strcmp(a.argv[1], "show") == 0 || strcmp(a.argv[1], "verify") == 0)) {
         return audit(&a, strcmp(a.argv[1], "verify") == 0);
     }
-    return cli_usage_error("kbs", "say init, resource put, policy set, audit show or audit verify");
+    return cli_usage_error(
+        "kbs", "say init, ca init, resource put, policy set, audit show or audit verify");
 }

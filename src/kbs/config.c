@@ -23,6 +23,8 @@ const struct veil_conf_item kbs_conf_items[] = {
     {"rate_burst", VEIL_CONF_INT, 1, 1000000, "400", 0, "burst allowed above rate_per_s"},
     {"issuer", VEIL_CONF_STRING, 1, 255, "veil-kbs", 0, "the iss claim of tokens"},
     {"log_level", VEIL_CONF_STRING, 4, 5, "info", 0, "error, warn, info or debug"},
+    {"cert_ttl_s", VEIL_CONF_INT, 60, 604800, "86400", 0,
+     "default and longest validity of certificates issued at /kbs/v0/cert (kbs-ca.pem)"},
 };
 
 const size_t kbs_conf_count = sizeof(kbs_conf_items) / sizeof(kbs_conf_items[0]);

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "conf/conf.h"
+#include "kbs/cert.h"
 #include "store/store.h"
 #include "verify/verify.h"
 
@@ -26,6 +27,7 @@ enum kbs_endpoint {
     KBS_EP_ATTEST,
     KBS_EP_RESOURCE,
     KBS_EP_METRICS,
+    KBS_EP_CERT,
     KBS_EP_COUNT,
 };
 
@@ -37,6 +39,8 @@ struct kbs_metrics {
     _Atomic uint64_t release_allowed;
     _Atomic uint64_t release_denied;
     _Atomic uint64_t rate_limited;
+    _Atomic uint64_t certs_issued;
+    _Atomic uint64_t certs_refused;
 };
 
 #define KBS_RATE_BUCKETS 1024
@@ -63,6 +67,8 @@ struct kbs {
     double rate_per_s;
     double rate_burst;
     struct kbs_rate_bucket rate[KBS_RATE_BUCKETS];
+    struct veil_kbs_ca ca; /* kbs-ca.pem/.key; both NULL when the state has no CA */
+    int64_t cert_ttl_s;
 };
 
 /* Endpoints (auth.c, attest.c, resource.c, metrics.c). */
@@ -70,6 +76,9 @@ void kbs_handle_auth(struct evhttp_request *req, void *ctx);
 void kbs_handle_attest(struct evhttp_request *req, void *ctx);
 void kbs_handle_resource(struct evhttp_request *req, void *ctx);
 void kbs_handle_metrics(struct evhttp_request *req, void *ctx);
+/* cert.c: POST /kbs/v0/cert (docs/PROTOCOL.kbs-certs.md); kbs_cert_load at start-up. */
+void kbs_handle_cert(struct evhttp_request *req, void *ctx);
+int kbs_cert_load(struct kbs *k, const char *state_dir);
 
 /* reply.c: RFC 7807 errors and JSON replies, counted in the metrics. */
 void kbs_reply_error(struct kbs *k, enum kbs_endpoint ep, double t0, struct evhttp_request *req,

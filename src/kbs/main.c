@@ -27,12 +27,15 @@ static const char usage[] =
     "and satisfies the resource's release policy (docs/PROTOCOL.kbs.md). Create the state\n"
     "directory with 'veil kbs init'.\n";
 
+/* clang-format off */
 static const struct veil_http_route routes[] = {
     {"/kbs/v0/auth", kbs_handle_auth},
     {"/kbs/v0/attest", kbs_handle_attest},
     {"/kbs/v0/resource/", kbs_handle_resource},
     {"/metrics", kbs_handle_metrics},
+    {"/kbs/v0/cert", kbs_handle_cert}, /* docs/PROTOCOL.kbs-certs.md */
 };
+/* clang-format on */
 
 static void warn_sim(void *ctx, const char *target, int64_t version, const char *json, size_t n)
 {
@@ -87,7 +90,10 @@ static int open_state(struct kbs *k)
         }
     }
     r = veil_store_policy_foreach(k->store, warn_sim, NULL);
-    return veil_ok(r) ? 0 : fail("reading policies", r);
+    if (!veil_ok(r)) {
+        return fail("reading policies", r);
+    }
+    return kbs_cert_load(k, dir);
 }
 
 static int configure(struct kbs *k, const char *config_path)
@@ -113,6 +119,7 @@ static int configure(struct kbs *k, const char *config_path)
     k->body_size_max = (size_t)veil_conf_int(&k->conf, "request_size_max");
     k->rate_per_s = (double)veil_conf_int(&k->conf, "rate_per_s");
     k->rate_burst = (double)veil_conf_int(&k->conf, "rate_burst");
+    k->cert_ttl_s = veil_conf_int(&k->conf, "cert_ttl_s");
     pthread_mutex_init(&k->rate_mu, NULL);
     return 0;
 }
@@ -224,6 +231,7 @@ int main(int argc, char **argv)
     veil_store_close(k.store);
     EVP_PKEY_free(k.token_key);
     veil_collateral_free(&k.collateral);
+    veil_kbs_ca_free(&k.ca);
     veil_conf_free(&k.conf);
     return rc;
 }

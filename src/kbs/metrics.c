@@ -5,7 +5,7 @@
 
 #include "kbs.h"
 
-static const char *const ep_names[KBS_EP_COUNT] = {"auth", "attest", "resource", "metrics"};
+static const char *const ep_names[KBS_EP_COUNT] = {"auth", "attest", "resource", "metrics", "cert"};
 
 void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
 {
@@ -53,6 +53,13 @@ void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
         (unsigned long long)atomic_load(&m->release_allowed),
         (unsigned long long)atomic_load(&m->release_denied),
         (unsigned long long)atomic_load(&m->rate_limited));
+    evbuffer_add_printf(b,
+                        "# HELP veil_kbs_certificates_total Certificate requests by decision.\n"
+                        "# TYPE veil_kbs_certificates_total counter\n"
+                        "veil_kbs_certificates_total{decision=\"issued\"} %llu\n"
+                        "veil_kbs_certificates_total{decision=\"refused\"} %llu\n",
+                        (unsigned long long)atomic_load(&m->certs_issued),
+                        (unsigned long long)atomic_load(&m->certs_refused));
     atomic_fetch_add(&m->requests[KBS_EP_METRICS][2], 1);
     (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                             "text/plain; version=0.0.4");

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "http/http.h"
@@ -62,9 +63,17 @@ static int serve_loop(struct serve *s)
              veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP", o.workers,
              s->model.name);
     (void)fprintf(stderr, "veil-serve: ready on %s:%u\n", host, veil_http_server_port(server));
-    do {
-        sig = sigwaitinfo(&set, NULL);
-    } while (sig < 0);
+    /* Wait for a stop signal; once a second, renew a broker-issued certificate that is due. */
+    for (;;) {
+        struct timespec second = {1, 0};
+        sig = sigtimedwait(&set, NULL, &second);
+        if (sig > 0) {
+            break;
+        }
+        if (s->cert_leaf != NULL && time(NULL) >= s->cert_renew_at) {
+            serve_cert_renew(s);
+        }
+    }
     veil_log(VEIL_LOG_INFO, "signal %d: stopping", sig);
     veil_http_server_stop(server, 2000);
     return 0;

@@ -6,6 +6,7 @@
 #ifndef VEIL_SERVE_DAEMON_H
 #define VEIL_SERVE_DAEMON_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "attest/sim.h"
+#include "base/buf.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include <veil/model.h>
@@ -60,6 +62,14 @@ struct serve {
     struct veil_sim_guest guest;
     bool tls;
     SSL_CTX *tls_ctx;
+    EVP_PKEY *tls_key;    /* the ephemeral TLS key, when no tls_cert is configured */
+    X509 *ratls_cert;     /* its self-signed attested certificate */
+    struct veil_wr chain; /* kbs_cert: the broker-issued chain (PEM, leaf then CA) */
+    /* kbs_cert: what each handshake presents, renewed while serving (serve_cert_renew). */
+    pthread_rwlock_t cert_mu;
+    X509 *cert_leaf;
+    STACK_OF(X509) * cert_chain;
+    time_t cert_renew_at;
     size_t body_size_max;
     size_t tensor_size_max;
     size_t response_size_max;
@@ -77,6 +87,17 @@ void serve_free(struct serve *s);
 /* tls.c: the server's TLS context. THE place where the integrator switches to attested
  * certificates (veil_ratls_cert_make). */
 VEIL_RESULT serve_tls_ctx(struct serve *s, SSL_CTX **out);
+/* The ephemeral key and its attested certificate, made before the key broker is asked for a
+ * certificate for that key (kbs_cert) or, otherwise, by serve_tls_ctx. */
+VEIL_RESULT serve_tls_key(struct serve *s);
+/* Presents s->chain (PEM, leaf then CA) from the next handshake on; renewal is due at two thirds
+ * of the leaf's remaining lifetime. */
+VEIL_RESULT serve_certs_install(struct serve *s);
+/* Writes the presented certificate (chain) to tls_cert_out, if set. */
+VEIL_RESULT serve_write_cert_out(struct serve *s);
+/* startup.c: a new certificate for the same key from the key broker (a new attestation), when
+ * s->cert_renew_at has passed; on failure, logged and tried again a minute later. */
+void serve_cert_renew(struct serve *s);
 /* SHA-256(SPKI DER of key) || SHA-256(nonce): what veil_ratls_report_data computes. */
 VEIL_RESULT serve_report_data(EVP_PKEY *key, const uint8_t *nonce, size_t nonce_size,
                               uint8_t out[64]);

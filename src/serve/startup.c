@@ -15,6 +15,7 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "kbs/cert.h"
 #include "kbs/client.h"
 #include "serve.h"
 #include <veil/veil.h>
@@ -70,6 +71,15 @@ int serve_configure(struct serve *s, const char *config_path)
     s->response_size_max = (size_t)veil_conf_int(&s->conf, "response_size_max");
     s->tensor_size_max = (size_t)veil_conf_int(&s->conf, "tensor_size_max");
     s->model.name = veil_conf_str(&s->conf, "model_name");
+    veil_wr_init(&s->chain, VEIL_KBS_CERT_CHAIN_SIZE_MAX);
+    (void)pthread_rwlock_init(&s->cert_mu, NULL);
+    if (veil_conf_bool(&s->conf, "kbs_cert") &&
+        (!s->tls || veil_conf_str(&s->conf, "tls_cert")[0] != '\0')) {
+        (void)fprintf(stderr,
+                      "veil-serve: configuration: kbs_cert = true needs TLS with the ephemeral "
+                      "key (no insecure_http, no tls_cert)\n");
+        return 2;
+    }
     return 0;
 }
 
@@ -193,7 +203,18 @@ static int fetch_and_open(struct serve *s)
 
     veil_wr_init_secret(&secret, 4096);
     veil_log(VEIL_LOG_INFO, "step=fetch kbs=%s resource=%s", o.url, resource);
-    r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
+    if (veil_conf_bool(&s->conf, "kbs_cert")) {
+        struct veil_kbs_cert_want want = {s->tls_key, veil_conf_str(&s->conf, "kbs_cert_name"),
+                                          veil_conf_str(&s->conf, "tls_san"),
+                                          (long)veil_conf_int(&s->conf, "kbs_cert_validity_s"),
+                                          s->ratls_cert};
+        r = veil_kbs_fetch_cert(&o, resource, &secret, &want, &s->chain, why, sizeof(why));
+        if (veil_ok(r)) {
+            veil_log(VEIL_LOG_INFO, "step=kbs-cert name=%s san=%s", want.name, want.san);
+        }
+    } else {
+        r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
+    }
     if (!veil_ok(r)) {
         veil_wr_free(&secret);
         return step_failed("key broker refused", why[0] != '\0' ? why : veil_strerror(r.code));
@@ -207,6 +228,38 @@ static int fetch_and_open(struct serve *s)
     veil_wr_free(&secret); /* wipes the key */
     veil_log(VEIL_LOG_INFO, "step=wipe-key done");
     return rc;
+}
+
+void serve_cert_renew(struct serve *s)
+{
+    struct veil_sim_attester_ctx sim = {&s->sim, &s->guest};
+    struct veil_kbs_client_opts o = {veil_conf_str(&s->conf, "kbs_url"),
+                                     veil_conf_str(&s->conf, "kbs_cacert"),
+                                     VEIL_TEE_SIM,
+                                     veil_sim_attester,
+                                     &sim,
+                                     30};
+    struct veil_kbs_cert_want want = {
+        s->tls_key, veil_conf_str(&s->conf, "kbs_cert_name"), veil_conf_str(&s->conf, "tls_san"),
+        (long)veil_conf_int(&s->conf, "kbs_cert_validity_s"), s->ratls_cert};
+    char why[1024] = "";
+    veil_result r;
+
+    veil_wr_reset(&s->chain);
+    r = veil_kbs_fetch_cert(&o, NULL, NULL, &want, &s->chain, why, sizeof(why));
+    if (veil_ok(r)) {
+        r = serve_certs_install(s);
+    }
+    if (veil_ok(r)) {
+        r = serve_write_cert_out(s);
+    }
+    if (!veil_ok(r)) {
+        s->cert_renew_at = time(NULL) + 60; /* the current certificate stays until it expires */
+        veil_log(VEIL_LOG_WARN, "step=kbs-cert-renew failed (again in 60 s): %s",
+                 why[0] != '\0' ? why : veil_strerror(r.code));
+        return;
+    }
+    veil_log(VEIL_LOG_INFO, "step=kbs-cert-renewed name=%s", want.name);
 }
 
 static int load_engine(struct serve *s)
@@ -243,6 +296,13 @@ int serve_start(struct serve *s)
     if (rc != 0) {
         return rc;
     }
+    if (veil_conf_bool(&s->conf, "kbs_cert")) {
+        /* The TLS key first: the attestation binds it, and the broker certifies it. */
+        veil_result r = serve_tls_key(s);
+        if (!veil_ok(r)) {
+            return step_failed_code("TLS", "ephemeral key and attested certificate", r.code);
+        }
+    }
     t0 = now_s();
     rc = fetch_and_open(s);
     if (rc != 0) {
@@ -274,6 +334,11 @@ void serve_free(struct serve *s)
         veil_locked_free(s->model.plaintext, s->model.plaintext_size);
     }
     SSL_CTX_free(s->tls_ctx);
+    EVP_PKEY_free(s->tls_key);
+    X509_free(s->ratls_cert);
+    veil_wr_free(&s->chain);
+    X509_free(s->cert_leaf);
+    sk_X509_pop_free(s->cert_chain, X509_free);
     veil_sim_platform_free(&s->sim);
     veil_conf_free(&s->conf);
 }

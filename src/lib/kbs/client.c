@@ -9,8 +9,10 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "jose/jose.h"
+#include "kbs/cert.h"
 #include "kbs/proto.h"
 
 #define CLIENT_BODY_MAX (1u << 20)
@@ -145,14 +147,113 @@ static VEIL_RESULT decrypt(struct exchange *x, EVP_PKEY *eph, struct veil_wr *se
     return VEIL_RESULT_OK;
 }
 
-veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
-                           struct veil_wr *secret, char *why, size_t why_size)
+/* The leaf of the answered chain must be for our key. */
+static VEIL_RESULT check_leaf(struct exchange *x, EVP_PKEY *key, const struct veil_wr *pem)
 {
-    struct exchange x = {NULL, {0}, 0, why, why_size};
+    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+    X509 *leaf = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    bool ok = leaf != NULL && EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1;
+
+    X509_free(leaf);
+    BIO_free(bio);
+    veil_ossl_drain(__func__);
+    return ok ? VEIL_RESULT_OK
+              : fail(x, VEIL_ERR_PROTO, "cert: the issued leaf is not for our key");
+}
+
+static VEIL_RESULT request_cert(struct exchange *x, const struct veil_kbs_client_opts *o,
+                                const struct veil_kbs_cert_want *want, struct veil_wr *chain_pem)
+{
+    struct veil_wr csr;
+    struct veil_wr req;
+    veil_result r;
+
+    veil_wr_init(&csr, VEIL_KBS_CSR_SIZE_MAX);
+    veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
+    r = veil_kbs_csr_make(want->key, want->name, want->san, want->ratls_cert, &csr);
+    if (!veil_ok(r)) {
+        r = fail(x, r.code, "cert: cannot make the request (san \"%s\"): %s", want->san,
+                 veil_strerror(r.code));
+    }
+    if (veil_ok(r)) {
+        r = veil_kbs_cert_request_build(want->name, csr.data, csr.len, want->validity_s, &req);
+    }
+    if (veil_ok(r)) {
+        r = call(x, o, "cert", "/kbs/v0/cert", &req);
+    }
+    if (veil_ok(r) &&
+        !veil_ok(veil_kbs_cert_response_parse(x->body.data, x->body.len, chain_pem))) {
+        r = fail(x, VEIL_ERR_PROTO, "cert: the answer is malformed");
+    }
+    if (veil_ok(r)) {
+        r = check_leaf(x, want->key, chain_pem);
+    }
+    veil_wr_free(&req);
+    veil_wr_free(&csr);
+    return r;
+}
+
+static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts *o,
+                           const char *resource, struct veil_wr *secret,
+                           const struct veil_kbs_cert_want *want, struct veil_wr *chain_pem)
+{
     struct veil_wr req;
     char nonce[128];
     char path[512];
     EVP_PKEY *eph = NULL;
+    veil_result r;
+
+    veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
+    curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, &x->body);
+    curl_easy_setopt(x->curl, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory only */
+    curl_easy_setopt(x->curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
+    curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    if (o->cacert != NULL) {
+        curl_easy_setopt(x->curl, CURLOPT_CAINFO, o->cacert);
+    }
+    r = veil_kbs_request_build(o->tee, &req);
+    if (veil_ok(r)) {
+        r = call(x, o, "auth", "/kbs/v0/auth", &req);
+    }
+    if (veil_ok(r) &&
+        !veil_ok(veil_kbs_challenge_parse(x->body.data, x->body.len, nonce, sizeof(nonce)))) {
+        r = fail(x, VEIL_ERR_PROTO, "auth: the challenge is malformed");
+    }
+    if (veil_ok(r) && want != NULL) {
+        r = EVP_PKEY_up_ref(want->key) == 1 ? VEIL_RESULT_OK
+                                            : veil_result_of(VEIL_ERR_INTERNAL_OSSL);
+        eph = veil_ok(r) ? want->key : NULL;
+    } else if (veil_ok(r)) {
+        eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        r = eph != NULL ? VEIL_RESULT_OK : veil_result_of(VEIL_ERR_INTERNAL_OSSL);
+    }
+    if (veil_ok(r)) {
+        veil_wr_reset(&req);
+        r = attestation_body(x, o, nonce, eph, &req);
+    }
+    if (veil_ok(r)) {
+        r = call(x, o, "attest", "/kbs/v0/attest", &req);
+    }
+    if (veil_ok(r) && resource != NULL) {
+        (void)snprintf(path, sizeof(path), "/kbs/v0/resource/%s", resource);
+        r = call(x, o, "resource", path, NULL);
+        if (veil_ok(r)) {
+            r = decrypt(x, eph, secret);
+        }
+    }
+    if (veil_ok(r) && want != NULL) {
+        r = request_cert(x, o, want, chain_pem);
+    }
+    EVP_PKEY_free(eph);
+    veil_wr_free(&req);
+    return r;
+}
+
+veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
+                           struct veil_wr *secret, char *why, size_t why_size)
+{
+    struct exchange x = {NULL, {0}, 0, why, why_size};
     veil_result r;
 
     if (!veil_kbs_resource_path_valid(resource)) {
@@ -161,43 +262,29 @@ veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *res
     x.curl = curl_easy_init();
     ENSURE(x.curl != NULL, VEIL_ERR_NOMEM);
     veil_wr_init(&x.body, CLIENT_BODY_MAX);
-    veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
-    curl_easy_setopt(x.curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(x.curl, CURLOPT_WRITEDATA, &x.body);
-    curl_easy_setopt(x.curl, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory only */
-    curl_easy_setopt(x.curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
-    curl_easy_setopt(x.curl, CURLOPT_PROTOCOLS_STR, "https,http");
-    if (o->cacert != NULL) {
-        curl_easy_setopt(x.curl, CURLOPT_CAINFO, o->cacert);
+    r = session(&x, o, resource, secret, NULL, NULL);
+    veil_wr_free(&x.body);
+    curl_easy_cleanup(x.curl);
+    return r;
+}
+
+veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char *resource,
+                                struct veil_wr *secret, const struct veil_kbs_cert_want *want,
+                                struct veil_wr *chain_pem, char *why, size_t why_size)
+{
+    struct exchange x = {NULL, {0}, 0, why, why_size};
+    veil_result r;
+
+    ENSURE(want != NULL && want->key != NULL && want->name != NULL && want->san != NULL &&
+               chain_pem != NULL,
+           VEIL_ERR_USAGE);
+    if (resource != NULL && (secret == NULL || !veil_kbs_resource_path_valid(resource))) {
+        return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
     }
-    r = veil_kbs_request_build(o->tee, &req);
-    if (veil_ok(r)) {
-        r = call(&x, o, "auth", "/kbs/v0/auth", &req);
-    }
-    if (veil_ok(r) &&
-        !veil_ok(veil_kbs_challenge_parse(x.body.data, x.body.len, nonce, sizeof(nonce)))) {
-        r = fail(&x, VEIL_ERR_PROTO, "auth: the challenge is malformed");
-    }
-    if (veil_ok(r)) {
-        eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        r = eph != NULL ? VEIL_RESULT_OK : veil_result_of(VEIL_ERR_INTERNAL_OSSL);
-    }
-    if (veil_ok(r)) {
-        veil_wr_reset(&req);
-        r = attestation_body(&x, o, nonce, eph, &req);
-    }
-    if (veil_ok(r)) {
-        r = call(&x, o, "attest", "/kbs/v0/attest", &req);
-    }
-    if (veil_ok(r)) {
-        (void)snprintf(path, sizeof(path), "/kbs/v0/resource/%s", resource);
-        r = call(&x, o, "resource", path, NULL);
-    }
-    if (veil_ok(r)) {
-        r = decrypt(&x, eph, secret);
-    }
-    EVP_PKEY_free(eph);
-    veil_wr_free(&req);
+    x.curl = curl_easy_init();
+    ENSURE(x.curl != NULL, VEIL_ERR_NOMEM);
+    veil_wr_init(&x.body, CLIENT_BODY_MAX);
+    r = session(&x, o, resource, secret, want, chain_pem);
     veil_wr_free(&x.body);
     curl_easy_cleanup(x.curl);
     return r;

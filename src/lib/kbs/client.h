@@ -8,6 +8,9 @@
 
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "base/buf.h"
 #include "base/result.h"
 #include "verify/verify.h"
@@ -29,5 +32,21 @@ struct veil_kbs_client_opts {
  * says which step failed and what the broker said ("attest: 401 AttestationFailed: ..."). */
 VEIL_RESULT veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
                            struct veil_wr *secret, char *why, size_t why_size);
+
+/* A certificate from the broker's CA for a key of ours (docs/PROTOCOL.kbs-certs.md). */
+struct veil_kbs_cert_want {
+    EVP_PKEY *key;    /* bound in the attestation as tee-pubkey (instead of a fresh key) */
+    const char *name; /* the certificate's policy is that of veil/cert/<name> */
+    const char *san;  /* "DNS:host,IP:addr" */
+    long validity_s;  /* 0: the broker's default */
+    X509 *ratls_cert; /* NULL, or a certificate whose RA-TLS evidence extension to carry */
+};
+
+/* In one session: attest with want->key, fetch resource (if not NULL) into secret, then ask for
+ * a certificate; chain_pem receives the PEM chain (leaf, then the broker's CA), whose leaf is
+ * checked to be for want->key. */
+VEIL_RESULT veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char *resource,
+                                struct veil_wr *secret, const struct veil_kbs_cert_want *want,
+                                struct veil_wr *chain_pem, char *why, size_t why_size);
 
 #endif

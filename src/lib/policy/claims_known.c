@@ -8,6 +8,10 @@ static const char *const known[] = {
     "model.id",
     "model.name",
     "model.version",
+    /* Certificate requests to the key broker (docs/PROTOCOL.kbs-certs.md): the requested names
+     * ("DNS:host", "IP:addr") and validity, set by the broker, never by evidence. */
+    "cert.san",
+    "cert.validity_s",
     /* AMD SEV-SNP; the simulated TEE mirrors these under sim. */
     "snp.version",
     "snp.measurement",

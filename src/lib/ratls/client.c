@@ -6,7 +6,7 @@ static int verify_cb(X509_STORE_CTX *sctx, void *arg)
 {
     struct veil_ratls_verifier *v = arg;
     X509 *cert = X509_STORE_CTX_get0_cert(sctx);
-    veil_result r = veil_ratls_cert_verify(v, cert);
+    veil_result r = veil_ratls_cert_verify_chain(v, cert, X509_STORE_CTX_get0_untrusted(sctx));
 
     if (!veil_ok(r)) {
         veil_log(VEIL_LOG_DEBUG, "server refused: %s", v->failure);

@@ -80,6 +80,10 @@ void veil_ratls_verifier_reset(struct veil_ratls_verifier *v);
 /* Verifies a certificate: evidence extension present, evidence verifies, report data binds the
  * certificate's key, policy allows. VEIL_ERR_ATTEST / VEIL_ERR_POLICY with v->failure set. */
 VEIL_RESULT veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert);
+/* The same, for a certificate that may be signed by an issuer in chain (the rest of what the
+ * server presented, e.g. a key broker's CA) instead of by its own key. */
+VEIL_RESULT veil_ratls_cert_verify_chain(struct veil_ratls_verifier *v, X509 *cert,
+                                         STACK_OF(X509) * chain);
 
 /* Makes ctx (a client context) verify servers this way during the handshake (TLS 1.3 only). */
 VEIL_RESULT veil_ratls_client_ctx(SSL_CTX *ctx, struct veil_ratls_verifier *v);

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/x509v3.h>
+
 #include "ratls/ratls.h"
 
 void veil_ratls_verifier_init(struct veil_ratls_verifier *v, const struct veil_policy *policy,
@@ -99,7 +101,32 @@ static VEIL_RESULT check_validity(struct veil_ratls_verifier *v, X509 *cert)
     return VEIL_RESULT_OK;
 }
 
+/* The certificate's signature: by its own key, or by an issuer the server presented in its chain
+ * (a key broker's CA, docs/PROTOCOL.kbs-certs.md). Either way it only covers the fields outside
+ * the binding (names, dates): the evidence binds the key, and the handshake proves possession of
+ * it, so the issuer need not be trusted here. */
+static bool signed_by_self_or_chain(X509 *cert, STACK_OF(X509) * chain)
+{
+    if (X509_verify(cert, X509_get0_pubkey(cert)) == 1) {
+        return true;
+    }
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *issuer = sk_X509_value(chain, i);
+        if (issuer != cert && X509_check_issued(issuer, cert) == X509_V_OK &&
+            X509_verify(cert, X509_get0_pubkey(issuer)) == 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
 veil_result veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert)
+{
+    return veil_ratls_cert_verify_chain(v, cert, NULL);
+}
+
+veil_result veil_ratls_cert_verify_chain(struct veil_ratls_verifier *v, X509 *cert,
+                                         STACK_OF(X509) * chain)
 {
     struct veil_wr ev;
     enum veil_tee tee = VEIL_TEE_SIM;
@@ -123,11 +150,12 @@ veil_result veil_ratls_cert_verify(struct veil_ratls_verifier *v, X509 *cert)
     }
     veil_wr_free(&ev);
     GUARD(r);
-    /* The binding proves the key is the TEE's; the self-signature covers the other fields. */
-    if (X509_verify(cert, X509_get0_pubkey(cert)) != 1) {
+    /* The binding proves the key is the TEE's; the signature covers the other fields. */
+    if (!signed_by_self_or_chain(cert, chain)) {
         veil_ossl_drain(__func__);
         return refuse(v, VEIL_ERR_ATTEST,
-                      "ratls.signature: the certificate is not signed by its own key");
+                      "ratls.signature: the certificate is not signed by its own key (nor by an "
+                      "issuer in the presented chain)");
     }
     GUARD(veil_policy_evaluate(v->policy, &v->claims, &v->decision));
     if (!v->decision.allow) {

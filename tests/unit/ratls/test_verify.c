@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/x509.h"
+#include "kbs/cert.h"
 #include "ratls_test.h"
 
 static struct ratls_fixture fx;
@@ -239,5 +240,75 @@ static void test_validity(void **state)
     EVP_PKEY_free(key);
 }
 
+static veil_result verify_chain(X509 *cert, X509 *issuer, char *failure, size_t size)
+{
+    struct veil_ratls_verifier v;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    veil_result r;
+
+    assert_non_null(chain);
+    assert_true(issuer == NULL || sk_X509_push(chain, issuer) > 0);
+    veil_ratls_verifier_init(&v, &fx.policy, &fx.roots);
+    r = veil_ratls_cert_verify_chain(&v, cert, chain);
+    (void)snprintf(failure, size, "%s", v.failure);
+    veil_ratls_verifier_reset(&v);
+    sk_X509_free(chain);
+    return r;
+}
+
+/* A certificate a key broker's CA issued for the attested key, keeping the evidence
+ * (docs/PROTOCOL.kbs-certs.md): accepted when the issuer is in the presented chain. */
+static void test_issued_by_ca(void **state)
+{
+    EVP_PKEY *key = ratls_key();
+    X509 *self = ratls_cert(&fx.trusted, &fx.guest, key);
+    struct veil_kbs_ca ca = {NULL, NULL};
+    struct veil_kbs_ca other = {NULL, NULL};
+    struct veil_kbs_csr csr;
+    struct veil_wr der;
+    X509 *leaf = NULL;
+    X509 *bad;
+    char why[1024];
+
+    (void)state;
+    veil_wr_init(&der, VEIL_KBS_CSR_SIZE_MAX);
+    EXPECT_OK(veil_kbs_ca_create("broker CA", 86400, &ca));
+    EXPECT_OK(veil_kbs_ca_create("other CA", 86400, &other));
+    EXPECT_OK(veil_kbs_csr_make(key, "web", "DNS:localhost", self, &der));
+    EXPECT_OK(veil_kbs_csr_parse(der.data, der.len, &csr, why, sizeof(why)));
+    EXPECT_NOT_NULL(csr.evidence_ext);
+    EXPECT_OK(veil_kbs_cert_issue(&ca, &csr, "web", (int64_t)time(NULL), 3600, &leaf));
+    EXPECT_OK(verify_chain(leaf, ca.cert, why, sizeof(why)));
+    /* without its issuer, or with another CA, the signature is nobody's */
+    EXPECT_ERR(verify_chain(leaf, NULL, why, sizeof(why)), VEIL_ERR_ATTEST);
+    EXPECT_NOT_NULL(strstr(why, "ratls.signature"));
+    EXPECT_ERR(verify_with(&fx.policy, leaf, why, sizeof(why)), VEIL_ERR_ATTEST);
+    EXPECT_ERR(verify_chain(leaf, other.cert, why, sizeof(why)), VEIL_ERR_ATTEST);
+    EXPECT_NOT_NULL(strstr(why, "ratls.signature"));
+    /* a changed field outside the evidence: the CA's signature fails */
+    bad = tampered(leaf, (const uint8_t *)"localhost", 9, 0);
+    EXPECT_ERR(verify_chain(bad, ca.cert, why, sizeof(why)), VEIL_ERR_ATTEST);
+    EXPECT_NOT_NULL(strstr(why, "ratls.signature"));
+    X509_free(bad);
+    /* the policy still decides */
+    {
+        struct veil_ratls_verifier v;
+        STACK_OF(X509) *chain = sk_X509_new_null();
+        assert_true(sk_X509_push(chain, ca.cert) > 0);
+        veil_ratls_verifier_init(&v, &fx.other_policy, &fx.roots);
+        EXPECT_ERR(veil_ratls_cert_verify_chain(&v, leaf, chain), VEIL_ERR_POLICY);
+        veil_ratls_verifier_reset(&v);
+        sk_X509_free(chain);
+    }
+    X509_free(leaf);
+    veil_kbs_csr_free(&csr);
+    veil_kbs_ca_free(&ca);
+    veil_kbs_ca_free(&other);
+    veil_wr_free(&der);
+    X509_free(self);
+    EVP_PKEY_free(key);
+}
+
 VEIL_TEST_MAIN_WITH(setup, teardown, test_good, test_report_data, test_no_extension, test_other_key,
-                    test_policy_refuses, test_untrusted_platform, test_tampered, test_validity)
+                    test_policy_refuses, test_untrusted_platform, test_tampered, test_validity,
+                    test_issued_by_ca)
