@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "store/store.h"
+#include "verify/sim_verify.h"
 #include "verify/verify.h"
 
 extern const struct veil_conf_item kbs_conf_items[];
@@ -52,6 +53,7 @@ struct kbs {
     struct veil_store *store;
     EVP_PKEY *token_key; /* signs attestation tokens (ES256) */
     struct veil_collateral collateral;
+    struct veil_sim_cache *sim_cache; /* sim chip certificates whose chain verified */
     const char *issuer;
     bool tls;
     int64_t nonce_ttl_s;

@@ -79,6 +79,10 @@ static int open_state(struct kbs *k)
     }
     /* Trust anchors beyond the built-in vendor roots (the sim root, extra collateral). */
     veil_collateral_init(&k->collateral);
+    r = veil_sim_cache_new(&k->sim_cache);
+    if (!veil_ok(r)) {
+        return fail("sim verifier cache", r);
+    }
     (void)snprintf(path, sizeof(path), "%s/collateral", dir);
     if (access(path, F_OK) == 0) {
         r = veil_collateral_add_path(&k->collateral, path);
@@ -224,6 +228,7 @@ int main(int argc, char **argv)
     veil_store_close(k.store);
     EVP_PKEY_free(k.token_key);
     veil_collateral_free(&k.collateral);
+    veil_sim_cache_free(k.sim_cache);
     veil_conf_free(&k.conf);
     return rc;
 }
