@@ -31,7 +31,7 @@ struct attest_ctx {
     struct veil_report report;
 };
 
-static void audit_attest(struct attest_ctx *a, const char *decision, const char *reasons)
+static bool audit_attest(struct attest_ctx *a, const char *decision, const char *reasons)
 {
     struct kbs_audit_claims ac;
     struct veil_audit_event ev;
@@ -40,13 +40,13 @@ static void audit_attest(struct attest_ctx *a, const char *decision, const char 
     ev = (struct veil_audit_event){time(NULL),     "attest", a->peer, a->ss.tee, ac.chip_id,
                                    ac.measurement, ac.tcb,   "",      0,         "",
                                    decision,       reasons};
-    kbs_audit(a->k, &ev);
+    return kbs_audit(a->k, &ev);
 }
 
 static void refuse(struct attest_ctx *a, int status, const char *type, const char *detail)
 {
     atomic_fetch_add(&a->k->metrics.attest_refused, 1);
-    audit_attest(a, "deny", detail);
+    (void)audit_attest(a, "deny", detail); /* answered even if the record fails (logged) */
     kbs_reply_error(a->k, KBS_EP_ATTEST, a->t0, a->req, status, type, detail);
 }
 
@@ -201,8 +201,14 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
         refuse(&a, 500, "InternalError", "cannot issue the token");
         goto out;
     }
+    /* The record is durable before the token leaves; no record, no token. */
+    if (!audit_attest(&a, "allow",
+                      "evidence verified; report data binds the nonce and tee-pubkey")) {
+        kbs_reply_error(a.k, KBS_EP_ATTEST, a.t0, req, 500, "InternalError",
+                        "cannot record the attestation in the audit log");
+        goto out;
+    }
     atomic_fetch_add(&a.k->metrics.attest_ok, 1);
-    audit_attest(&a, "allow", "evidence verified; report data binds the nonce and tee-pubkey");
     kbs_reply_json(a.k, KBS_EP_ATTEST, a.t0, req, 200, (const char *)out.data, out.len);
 out:
     free(claims_text);

@@ -98,7 +98,8 @@ struct kbs_audit_claims {
 void kbs_audit_claims_of(const struct veil_claims *c, const char *tee,
                          struct kbs_audit_claims *out);
 
-/* Audit helper: records ev, logging (never failing the request) if the store refuses. */
-void kbs_audit(struct kbs *k, const struct veil_audit_event *ev);
+/* Audit helper: records ev and returns once it is durable; false (logged) if the store refuses.
+ * A refusal is answered even then; a release or a token is not (no record, no key). */
+bool kbs_audit(struct kbs *k, const struct veil_audit_event *ev);
 
 #endif
