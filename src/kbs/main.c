@@ -145,6 +145,11 @@ static int serve(struct kbs *k)
         if (!veil_ok(r)) {
             return fail(cert, r);
         }
+        /* No session tickets and no session cache: a TEE attests afresh on every start and never
+         * resumes, so tickets would be work (two per handshake by default) and bytes for nothing.
+         */
+        (void)SSL_CTX_set_num_tickets(tls, 0);
+        (void)SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
     }
     o.host = host;
     o.tls = tls;
