@@ -6,6 +6,7 @@
  * Prints releases/s, latency percentiles and this process's CPU time per release (the load
  * generator shares the machine's cores with the broker: bench/kbs/run reports both).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,10 @@ static void *worker(void *arg)
             pthread_mutex_lock(&mu);
             due = start + (double)issued++ / rate;
             pthread_mutex_unlock(&mu);
-            while (now_s() < due) {
-                struct timespec ts = {0, 200000};
-                (void)nanosleep(&ts, NULL);
+            /* One sleep to the due time, not a polling loop: the load generator shares the
+             * broker's cores and must not spend them waiting. */
+            struct timespec ts = {(time_t)due, (long)((due - (double)(time_t)due) * 1e9)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
             }
         }
         t0 = now_s();

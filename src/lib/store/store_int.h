@@ -2,7 +2,8 @@
  * Inside the store: the handle, the table of prepared statements, and the helpers every file of
  * the module uses. One SQLite connection per struct veil_store, guarded by one mutex: every public
  * function takes it for its whole duration (callbacks of the foreach functions run under it and
- * must not call back into the store).
+ * must not call back into the store), except that an audit append may wait for another thread
+ * to write its record (group commit, audit.c) and takes it only to write a batch.
  */
 #ifndef VEIL_STORE_INT_H
 #define VEIL_STORE_INT_H
