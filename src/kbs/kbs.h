@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "kbs/cert.h"
 #include "store/store.h"
+#include "verify/sim_verify.h"
 #include "verify/verify.h"
 
 extern const struct veil_conf_item kbs_conf_items[];
@@ -56,6 +57,7 @@ struct kbs {
     struct veil_store *store;
     EVP_PKEY *token_key; /* signs attestation tokens (ES256) */
     struct veil_collateral collateral;
+    struct veil_sim_cache *sim_cache; /* sim chip certificates whose chain verified */
     const char *issuer;
     bool tls;
     int64_t nonce_ttl_s;
@@ -105,7 +107,8 @@ struct kbs_audit_claims {
 void kbs_audit_claims_of(const struct veil_claims *c, const char *tee,
                          struct kbs_audit_claims *out);
 
-/* Audit helper: records ev, logging (never failing the request) if the store refuses. */
-void kbs_audit(struct kbs *k, const struct veil_audit_event *ev);
+/* Audit helper: records ev and returns once it is durable; false (logged) if the store refuses.
+ * A refusal is answered even then; a release or a token is not (no record, no key). */
+bool kbs_audit(struct kbs *k, const struct veil_audit_event *ev);
 
 #endif

@@ -82,6 +82,10 @@ static int open_state(struct kbs *k)
     }
     /* Trust anchors beyond the built-in vendor roots (the sim root, extra collateral). */
     veil_collateral_init(&k->collateral);
+    r = veil_sim_cache_new(&k->sim_cache);
+    if (!veil_ok(r)) {
+        return fail("sim verifier cache", r);
+    }
     (void)snprintf(path, sizeof(path), "%s/collateral", dir);
     if (access(path, F_OK) == 0) {
         r = veil_collateral_add_path(&k->collateral, path);
@@ -148,6 +152,11 @@ static int serve(struct kbs *k)
         if (!veil_ok(r)) {
             return fail(cert, r);
         }
+        /* No session tickets and no session cache: a TEE attests afresh on every start and never
+         * resumes, so tickets would be work (two per handshake by default) and bytes for nothing.
+         */
+        (void)SSL_CTX_set_num_tickets(tls, 0);
+        (void)SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_OFF);
     }
     o.host = host;
     o.tls = tls;
@@ -232,6 +241,7 @@ int main(int argc, char **argv)
     EVP_PKEY_free(k.token_key);
     veil_collateral_free(&k.collateral);
     veil_kbs_ca_free(&k.ca);
+    veil_sim_cache_free(k.sim_cache);
     veil_conf_free(&k.conf);
     return rc;
 }

@@ -13,6 +13,8 @@ void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
     struct kbs_metrics *m = &k->metrics;
     double t0 = kbs_now_s();
     struct evbuffer *b = evbuffer_new();
+    uint64_t commits = 0;
+    uint64_t records = 0;
 
     if (b == NULL) {
         kbs_reply_json(k, KBS_EP_METRICS, t0, req, 500, NULL, 0);
@@ -60,6 +62,16 @@ void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
                         "veil_kbs_certificates_total{decision=\"refused\"} %llu\n",
                         (unsigned long long)atomic_load(&m->certs_issued),
                         (unsigned long long)atomic_load(&m->certs_refused));
+    veil_store_audit_stats(k->store, &commits, &records);
+    evbuffer_add_printf(b,
+                        "# HELP veil_kbs_audit_records_total Audit records written.\n"
+                        "# TYPE veil_kbs_audit_records_total counter\n"
+                        "veil_kbs_audit_records_total %llu\n"
+                        "# HELP veil_kbs_audit_commits_total Audit transactions (fsyncs) that "
+                        "wrote them (group commit: fewer than records under load).\n"
+                        "# TYPE veil_kbs_audit_commits_total counter\n"
+                        "veil_kbs_audit_commits_total %llu\n",
+                        (unsigned long long)records, (unsigned long long)commits);
     atomic_fetch_add(&m->requests[KBS_EP_METRICS][2], 1);
     (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                             "text/plain; version=0.0.4");

@@ -104,7 +104,7 @@ void kbs_audit_claims_of(const struct veil_claims *c, const char *tee, struct kb
                sizeof(out->tcb));
 }
 
-void kbs_audit(struct kbs *k, const struct veil_audit_event *ev)
+bool kbs_audit(struct kbs *k, const struct veil_audit_event *ev)
 {
     int64_t seq = 0;
     veil_result r = veil_store_audit_append(k->store, ev, &seq);
@@ -112,5 +112,7 @@ void kbs_audit(struct kbs *k, const struct veil_audit_event *ev)
     if (!veil_ok(r)) {
         veil_log_r(VEIL_LOG_ERROR, r, "cannot append to the audit log (kind=%s resource=%s)",
                    ev->kind, ev->resource);
+        return false;
     }
+    return true;
 }

@@ -31,7 +31,7 @@ struct release {
     int64_t policy_version;
 };
 
-static void audit(struct release *r, const char *kind, const char *decision, const char *reasons)
+static bool audit(struct release *r, const char *kind, const char *decision, const char *reasons)
 {
     const struct veil_claim *tee = veil_claims_find(&r->claims, "tee");
     const char *t = tee != NULL && tee->type == VEIL_CLAIM_STR ? tee->str : "";
@@ -42,7 +42,7 @@ static void audit(struct release *r, const char *kind, const char *decision, con
     ev = (struct veil_audit_event){time(NULL),        kind,           r->peer,  t,
                                    ac.chip_id,        ac.measurement, ac.tcb,   r->policy_target,
                                    r->policy_version, r->path,        decision, reasons};
-    kbs_audit(r->k, &ev);
+    return kbs_audit(r->k, &ev);
 }
 
 /* Claims and key from a bearer token or the session; false (reply sent) if neither holds. */
@@ -106,7 +106,7 @@ static bool decide(struct release *r)
     if (!veil_ok(res)) {
         veil_wr_free(&json);
         atomic_fetch_add(&r->k->metrics.release_denied, 1);
-        audit(r, "refuse", "deny", "no release policy for this resource");
+        (void)audit(r, "refuse", "deny", "no release policy for this resource");
         kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 403, "PolicyDeny",
                         "no release policy is set for this resource: nothing is released "
                         "without one (veil kbs policy set)");
@@ -115,7 +115,7 @@ static bool decide(struct release *r)
     res = veil_policy_parse(json.data, json.len, &p, why, sizeof(why));
     veil_wr_free(&json);
     if (!veil_ok(res)) {
-        audit(r, "refuse", "error", why);
+        (void)audit(r, "refuse", "error", why);
         kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 500, "InternalError",
                         "the stored policy does not parse");
         return false;
@@ -141,7 +141,7 @@ static bool decide(struct release *r)
                 (void)snprintf(all, sizeof(all), "%s", d.reason);
             }
             atomic_fetch_add(&r->k->metrics.release_denied, 1);
-            audit(r, "refuse", "deny", all);
+            (void)audit(r, "refuse", "deny", all);
             kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 403, "PolicyDeny", d.reason);
         }
     } else {
@@ -166,12 +166,16 @@ static void release(struct release *r, const struct veil_wr *secret)
     }
     text = veil_ok(res) ? json_dumps(jwe, JSON_COMPACT) : NULL;
     if (text == NULL) {
-        audit(r, "refuse", "error", "cannot read or encrypt the resource");
+        (void)audit(r, "refuse", "error", "cannot read or encrypt the resource");
         kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 500, "InternalError",
                         "cannot read or encrypt the resource");
+    } else if (!audit(r, "release", "allow",
+                      "policy allowed; sent as JWE to the bound tee-pubkey")) {
+        /* The record is durable before the key leaves; no record, no key. */
+        kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 500, "InternalError",
+                        "cannot record the release in the audit log");
     } else {
         atomic_fetch_add(&r->k->metrics.release_allowed, 1);
-        audit(r, "release", "allow", "policy allowed; sent as JWE to the bound tee-pubkey");
         kbs_reply_json(r->k, KBS_EP_RESOURCE, r->t0, r->req, 200, text, strlen(text));
     }
     free(text);

@@ -8,8 +8,10 @@
  *
  * vec32 = u32be length then the bytes, so no two field lists encode alike. The first record's
  * prev_hash is 32 zero bytes; an append reads the head and inserts in one BEGIN IMMEDIATE
- * transaction. Triggers refuse UPDATE and DELETE; the chain is what catches edits made with any
- * other tool. A cut-off tail leaves a valid chain: see veil_store_audit_head.
+ * transaction, shared with the appends of other threads waiting at that moment (group commit:
+ * one fsync for all of them, and none returns before it). Triggers refuse UPDATE and DELETE; the
+ * chain is what catches edits made with any other tool. A cut-off tail leaves a valid chain: see
+ * veil_store_audit_head.
  */
 #include <string.h>
 
@@ -171,8 +173,72 @@ static VEIL_RESULT audit_insert(struct veil_store *s, const struct audit_fields 
     return store_exec(s, st);
 }
 
-static VEIL_RESULT audit_append(struct veil_store *s, const struct veil_audit_event *ev,
-                                int64_t *seq)
+/* One append waiting for its transaction (on the appender's stack). */
+struct audit_pending {
+    const struct veil_audit_event *ev;
+    int64_t seq;
+    veil_result r;
+    bool done;
+    struct audit_pending *next;
+};
+
+#define AUDIT_BATCH_MAX 256
+
+veil_result store_audit_init(struct veil_store *s)
+{
+    ENSURE(pthread_mutex_init(&s->audit_mu, NULL) == 0, VEIL_ERR_NOMEM);
+    if (pthread_cond_init(&s->audit_cv, NULL) != 0) {
+        (void)pthread_mutex_destroy(&s->audit_mu);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    s->audit_queue = NULL;
+    s->audit_tail = &s->audit_queue;
+    s->audit_init = true;
+    return VEIL_RESULT_OK;
+}
+
+void store_audit_fini(struct veil_store *s)
+{
+    if (s->audit_init) {
+        VEIL_ASSERT(s->audit_queue == NULL && !s->audit_flushing);
+        (void)pthread_cond_destroy(&s->audit_cv);
+        (void)pthread_mutex_destroy(&s->audit_mu);
+        s->audit_init = false;
+    }
+}
+
+static void audit_lock(struct veil_store *s)
+{
+    int rc = pthread_mutex_lock(&s->audit_mu);
+
+    VEIL_ASSERT(rc == 0);
+}
+
+static void audit_unlock(struct veil_store *s)
+{
+    int rc = pthread_mutex_unlock(&s->audit_mu);
+
+    VEIL_ASSERT(rc == 0);
+}
+
+/* What can make one record fail on its own is checked before it joins a batch, so that a bad
+ * record never takes the others of its transaction down with it. */
+static VEIL_RESULT audit_event_check(const struct veil_audit_event *ev)
+{
+    struct audit_fields f;
+
+    ENSURE(one_of(ev->kind, "attest", "release", "refuse"), VEIL_ERR_USAGE);
+    ENSURE(one_of(ev->decision, "allow", "deny", "error"), VEIL_ERR_USAGE);
+    fields_from_event(ev, 0, &f);
+    for (int i = 0; i < AUDIT_TEXT_COUNT; i++) {
+        ENSURE(f.text_size[i] <= VEIL_STORE_AUDIT_FIELD_MAX, VEIL_ERR_PROTO_LIMIT);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* Writes the batch (in queue order) in one BEGIN IMMEDIATE transaction, under the store lock:
+ * each record chains onto the one before it. Sets every record's seq, or the error for all. */
+static VEIL_RESULT audit_write_batch(struct veil_store *s, struct audit_pending *batch)
 {
     uint8_t prev[VEIL_SHA256_SIZE];
     uint8_t hash[VEIL_SHA256_SIZE];
@@ -180,43 +246,102 @@ static VEIL_RESULT audit_append(struct veil_store *s, const struct veil_audit_ev
     int64_t head = 0;
     veil_result r;
 
-    ENSURE(one_of(ev->kind, "attest", "release", "refuse"), VEIL_ERR_USAGE);
-    ENSURE(one_of(ev->decision, "allow", "deny", "error"), VEIL_ERR_USAGE);
     GUARD(store_begin(s));
     r = audit_head(s, &head, prev);
-    if (veil_ok(r) && head == INT64_MAX) {
-        r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
-    }
-    if (veil_ok(r)) {
-        fields_from_event(ev, head + 1, &f);
+    for (struct audit_pending *p = batch; p != NULL && veil_ok(r); p = p->next) {
+        if (head == INT64_MAX) {
+            r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
+            break;
+        }
+        fields_from_event(p->ev, head + 1, &f);
         r = audit_hash(prev, &f, hash);
-    }
-    if (veil_ok(r)) {
-        r = audit_insert(s, &f, prev, hash);
+        if (veil_ok(r)) {
+            r = audit_insert(s, &f, prev, hash);
+        }
+        if (veil_ok(r)) {
+            p->seq = ++head;
+            memcpy(prev, hash, sizeof(prev));
+        }
     }
     if (veil_ok(r)) {
         r = store_commit(s);
     }
     if (!veil_ok(r)) {
         store_rollback(s);
-        return r;
     }
-    if (seq != NULL) {
-        *seq = head + 1;
-    }
-    return VEIL_RESULT_OK;
+    return r;
 }
 
 veil_result veil_store_audit_append(struct veil_store *s, const struct veil_audit_event *ev,
                                     int64_t *seq)
 {
-    veil_result r;
+    struct audit_pending me = {ev, 0, VEIL_RESULT_OK, false, NULL};
 
     ENSURE(s != NULL && ev != NULL, VEIL_ERR_USAGE);
-    store_lock(s);
-    r = audit_append(s, ev, seq);
-    store_unlock(s);
-    return r;
+    GUARD(audit_event_check(ev));
+    audit_lock(s);
+    *s->audit_tail = &me;
+    s->audit_tail = &me.next;
+    while (!me.done) {
+        if (s->audit_flushing) {
+            int rc = pthread_cond_wait(&s->audit_cv, &s->audit_mu);
+            VEIL_ASSERT(rc == 0);
+            continue;
+        }
+        /* Leader: take up to AUDIT_BATCH_MAX waiting appends (ours among them: it is queued and
+         * not done, and a leader always takes the head of the queue). */
+        struct audit_pending *batch = s->audit_queue;
+        struct audit_pending *last = batch;
+        size_t n = 1;
+        while (last->next != NULL && n < AUDIT_BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        s->audit_queue = last->next;
+        if (s->audit_queue == NULL) {
+            s->audit_tail = &s->audit_queue;
+        }
+        last->next = NULL;
+        s->audit_flushing = true;
+        audit_unlock(s);
+
+        store_lock(s);
+        veil_result r = audit_write_batch(s, batch);
+        store_unlock(s);
+
+        audit_lock(s);
+        if (veil_ok(r)) {
+            s->audit_commits++;
+            s->audit_records += n;
+        }
+        for (struct audit_pending *p = batch; p != NULL;) {
+            struct audit_pending *next = p->next; /* p may return (and vanish) once done */
+            p->r = r;
+            p->done = true;
+            p = next;
+        }
+        s->audit_flushing = false;
+        int rc = pthread_cond_broadcast(&s->audit_cv);
+        VEIL_ASSERT(rc == 0);
+    }
+    audit_unlock(s);
+    GUARD(me.r);
+    if (seq != NULL) {
+        *seq = me.seq;
+    }
+    return VEIL_RESULT_OK;
+}
+
+void veil_store_audit_stats(struct veil_store *s, uint64_t *commits, uint64_t *records)
+{
+    audit_lock(s);
+    if (commits != NULL) {
+        *commits = s->audit_commits;
+    }
+    if (records != NULL) {
+        *records = s->audit_records;
+    }
+    audit_unlock(s);
 }
 
 static const char *row_text(sqlite3_stmt *st, int col)

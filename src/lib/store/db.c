@@ -387,6 +387,10 @@ veil_result veil_store_open(const char *db_path, const char *kek_path, struct ve
         free(s);
         BAIL(VEIL_ERR_NOMEM);
     }
+    r = store_audit_init(s);
+    if (!veil_ok(r)) {
+        goto out_close;
+    }
     r = store_kek_load(kek_path, &s->kek);
     if (!veil_ok(r)) {
         goto out_close;
@@ -429,6 +433,7 @@ void veil_store_close(struct veil_store *s)
         veil_log(VEIL_LOG_ERROR, "sqlite3_close: %s", sqlite3_errmsg(s->db));
     }
     veil_secret_free(s->kek);
+    store_audit_fini(s);
     (void)pthread_mutex_destroy(&s->lock);
     free(s);
 }

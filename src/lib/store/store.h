@@ -101,8 +101,15 @@ struct veil_audit_record {
     uint8_t prev_hash[32];
     uint8_t hash[32]; /* SHA-256 over prev_hash and the canonical encoding of seq and ev */
 };
+/* Returns once the record is durable (committed with synchronous=FULL). Concurrent appends are
+ * group-committed: the records of every thread waiting at that moment go into one transaction,
+ * chained in the order they arrived, and each caller returns only after that commit (or with
+ * its error: a failed transaction fails every record in it, and none of them is written). */
 VEIL_RESULT veil_store_audit_append(struct veil_store *s, const struct veil_audit_event *ev,
                                     int64_t *seq);
+/* Audit transactions committed and records written by them since open (commits < records when
+ * group commit joined appends). */
+void veil_store_audit_stats(struct veil_store *s, uint64_t *commits, uint64_t *records);
 VEIL_RESULT veil_store_audit_foreach(struct veil_store *s, int64_t from_seq,
                                      void (*fn)(void *ctx, const struct veil_audit_record *r),
                                      void *ctx);

@@ -2,7 +2,8 @@
  * Inside the store: the handle, the table of prepared statements, and the helpers every file of
  * the module uses. One SQLite connection per struct veil_store, guarded by one mutex: every public
  * function takes it for its whole duration (callbacks of the foreach functions run under it and
- * must not call back into the store).
+ * must not call back into the store), except that an audit append may wait for another thread
+ * to write its record (group commit, audit.c) and takes it only to write a batch.
  */
 #ifndef VEIL_STORE_INT_H
 #define VEIL_STORE_INT_H
@@ -39,12 +40,29 @@ enum store_stmt {
     STMT_COUNT_,
 };
 
+struct audit_pending;
+
 struct veil_store {
     pthread_mutex_t lock;
     sqlite3 *db;
     struct veil_secret *kek; /* VEIL_AES256_KEY_SIZE bytes, locked memory */
     sqlite3_stmt *stmt[STMT_COUNT_];
+    /* Audit group commit (audit.c): appends waiting for the next transaction, under audit_mu
+     * (never held while taking `lock`). One appender at a time is the leader: it takes the whole
+     * queue, writes it in one transaction and wakes the others once it is durable. */
+    bool audit_init;
+    pthread_mutex_t audit_mu;
+    pthread_cond_t audit_cv;
+    struct audit_pending *audit_queue;
+    struct audit_pending **audit_tail;
+    bool audit_flushing;
+    uint64_t audit_commits;
+    uint64_t audit_records;
 };
+
+/* audit.c: the group-commit state (called by veil_store_open / veil_store_close). */
+VEIL_RESULT store_audit_init(struct veil_store *s);
+void store_audit_fini(struct veil_store *s);
 
 void store_lock(struct veil_store *s);
 void store_unlock(struct veil_store *s);

@@ -5,7 +5,9 @@
  */
 #include "verify/sim_verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -15,6 +17,150 @@
 
 #include "attest/sim.h"
 #include "crypto/crypto.h"
+
+#define CACHE_ENTRIES_MAX 32
+#define CERT_DER_SIZE_MAX 8192
+
+/* One chip certificate whose chain verified: its DER, parsed form, chip id and root digest. */
+struct sim_cache_entry {
+    uint8_t *der;
+    size_t der_size;
+    X509 *chip;
+    uint8_t chip_id[64];
+    uint8_t root_sha256[32];
+};
+
+struct veil_sim_cache {
+    pthread_mutex_t mu;
+    struct sim_cache_entry e[CACHE_ENTRIES_MAX];
+    size_t count;
+    size_t next; /* ring: the oldest entry is replaced when full */
+};
+
+/* What one verification knows about its chip certificate. */
+struct sim_chip {
+    X509 *chip;              /* owned reference */
+    uint8_t chip_id[64];     /* SHA-512 of its public key */
+    bool cached;             /* found in the cache: the chain verified earlier ... */
+    uint8_t root_sha256[32]; /* ... to the root with this digest */
+};
+
+veil_result veil_sim_cache_new(struct veil_sim_cache **out)
+{
+    struct veil_sim_cache *c;
+
+    ENSURE_REF(out);
+    c = calloc(1, sizeof(*c));
+    ENSURE(c != NULL, VEIL_ERR_NOMEM);
+    if (pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    *out = c;
+    return VEIL_RESULT_OK;
+}
+
+static void cache_lock(struct veil_sim_cache *cache)
+{
+    int rc = pthread_mutex_lock(&cache->mu);
+
+    VEIL_ASSERT(rc == 0);
+}
+
+static void cache_unlock(struct veil_sim_cache *cache)
+{
+    int rc = pthread_mutex_unlock(&cache->mu);
+
+    VEIL_ASSERT(rc == 0);
+}
+
+static void entry_clear(struct sim_cache_entry *e)
+{
+    free(e->der);
+    X509_free(e->chip);
+    memset(e, 0, sizeof(*e));
+}
+
+void veil_sim_cache_free(struct veil_sim_cache *cache)
+{
+    if (cache == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cache->count; i++) {
+        entry_clear(&cache->e[i]);
+    }
+    (void)pthread_mutex_destroy(&cache->mu);
+    free(cache);
+}
+
+/* Fills out from the entry whose DER is exactly der; false if none. */
+static bool cache_find(struct veil_sim_cache *cache, const uint8_t *der, size_t n,
+                       struct sim_chip *out)
+{
+    bool found = false;
+
+    if (cache == NULL) {
+        return false;
+    }
+    cache_lock(cache);
+    for (size_t i = 0; i < cache->count && !found; i++) {
+        struct sim_cache_entry *e = &cache->e[i];
+        if (e->der_size == n && memcmp(e->der, der, n) == 0 && X509_up_ref(e->chip) == 1) {
+            out->chip = e->chip;
+            memcpy(out->chip_id, e->chip_id, sizeof(out->chip_id));
+            memcpy(out->root_sha256, e->root_sha256, sizeof(out->root_sha256));
+            out->cached = true;
+            found = true;
+        }
+    }
+    cache_unlock(cache);
+    return found;
+}
+
+/* Remembers a chip certificate whose chain to the root with root_sha256 has just verified. */
+static void cache_add(struct veil_sim_cache *cache, const uint8_t *der, size_t n,
+                      const struct sim_chip *c, const uint8_t root_sha256[32])
+{
+    struct sim_cache_entry e;
+
+    if (cache == NULL || n > CERT_DER_SIZE_MAX || X509_up_ref(c->chip) != 1) {
+        return;
+    }
+    memset(&e, 0, sizeof(e));
+    e.chip = c->chip;
+    e.der = malloc(n);
+    if (e.der == NULL) {
+        X509_free(e.chip);
+        return; /* not cached: the next verification does the whole chain again */
+    }
+    memcpy(e.der, der, n);
+    e.der_size = n;
+    memcpy(e.chip_id, c->chip_id, sizeof(e.chip_id));
+    memcpy(e.root_sha256, root_sha256, sizeof(e.root_sha256));
+    cache_lock(cache);
+    for (size_t i = 0; i < cache->count; i++) {
+        if (cache->e[i].der_size == n && memcmp(cache->e[i].der, der, n) == 0) {
+            /* Another thread cached it meanwhile; keep one entry per certificate. */
+            cache_unlock(cache);
+            entry_clear(&e);
+            return;
+        }
+    }
+    entry_clear(&cache->e[cache->next]);
+    cache->e[cache->next] = e;
+    cache->next = (cache->next + 1) % CACHE_ENTRIES_MAX;
+    if (cache->count < CACHE_ENTRIES_MAX) {
+        cache->count++;
+    }
+    cache_unlock(cache);
+}
+
+static bool cert_sha256(X509 *x, uint8_t out[32])
+{
+    unsigned int n = 0;
+
+    return X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32;
+}
 
 static bool is_sim_root(X509 *c)
 {
@@ -43,14 +189,18 @@ static VEIL_RESULT add_claims(const struct veil_sim_report *r, struct veil_claim
     return VEIL_RESULT_OK;
 }
 
-/* Chain chip -> a sim root from the collateral; validity is its own check. */
-static VEIL_RESULT check_chain(X509 *chip, const struct veil_verify_opts *opts,
+/* Chain chip -> a sim root from the collateral; validity is its own check. A cached chip
+ * certificate passes the chain check only if the root that signed it is among these roots. */
+static VEIL_RESULT check_chain(struct veil_sim_cache *cache, const uint8_t *der, size_t der_size,
+                               const struct sim_chip *chip, const struct veil_verify_opts *opts,
                                struct veil_report *rep, bool *failed)
 {
     const struct veil_collateral *coll = opts->collateral;
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    uint8_t root_sha256[32];
     size_t roots = 0;
+    bool known_root = false;
     int ok = 0;
     int err = 0;
     veil_result r = VEIL_RESULT_OK;
@@ -63,6 +213,10 @@ static VEIL_RESULT check_chain(X509 *chip, const struct veil_verify_opts *opts,
         X509 *c = sk_X509_value(coll->certs, i);
         if (is_sim_root(c) && X509_STORE_add_cert(store, c) == 1) {
             roots++;
+            if (chip->cached && cert_sha256(c, root_sha256) &&
+                CRYPTO_memcmp(root_sha256, chip->root_sha256, sizeof(root_sha256)) == 0) {
+                known_root = true;
+            }
         }
     }
     if (roots == 0) {
@@ -77,10 +231,21 @@ static VEIL_RESULT check_chain(X509 *chip, const struct veil_verify_opts *opts,
     if (!veil_ok(r)) {
         goto out;
     }
-    X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
-    if (X509_STORE_CTX_init(ctx, store, chip, NULL) == 1) {
-        ok = X509_verify_cert(ctx);
-        err = X509_STORE_CTX_get_error(ctx);
+    if (known_root) {
+        ok = 1; /* this exact certificate verified earlier to this exact root */
+    } else {
+        X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
+        if (X509_STORE_CTX_init(ctx, store, chip->chip, NULL) == 1) {
+            ok = X509_verify_cert(ctx);
+            err = X509_STORE_CTX_get_error(ctx);
+        }
+        if (ok == 1) {
+            STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+            X509 *root = chain != NULL ? sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+            if (root != NULL && cert_sha256(root, root_sha256)) {
+                cache_add(cache, der, der_size, chip, root_sha256);
+            }
+        }
     }
     if (ok != 1) {
         *failed = true;
@@ -91,12 +256,14 @@ static VEIL_RESULT check_chain(X509 *chip, const struct veil_verify_opts *opts,
         goto out;
     }
     r = veil_report_add(rep, "sim.chain", VEIL_CHECK_PASS, NULL,
-                        "chip certificate is signed by the sim root");
+                        known_root ? "chip certificate is signed by the sim root (verified "
+                                     "earlier: same certificate, same root)"
+                                   : "chip certificate is signed by the sim root");
     if (!veil_ok(r)) {
         goto out;
     }
-    if (X509_cmp_time(X509_get0_notBefore(chip), &(time_t){opts->at}) >= 0 ||
-        X509_cmp_time(X509_get0_notAfter(chip), &(time_t){opts->at}) <= 0) {
+    if (X509_cmp_time(X509_get0_notBefore(chip->chip), &(time_t){opts->at}) >= 0 ||
+        X509_cmp_time(X509_get0_notAfter(chip->chip), &(time_t){opts->at}) <= 0) {
         *failed = true;
         r = veil_report_add(rep, "sim.chain.validity", VEIL_CHECK_FAIL,
                             "re-create the simulated platform (veil sim init)",
@@ -112,15 +279,13 @@ out:
     return r;
 }
 
-static VEIL_RESULT check_report(const struct veil_sim_evidence *e, X509 *chip,
+static VEIL_RESULT check_report(const struct veil_sim_evidence *e, const struct sim_chip *chip,
                                 const struct veil_verify_opts *opts, struct veil_report *rep,
                                 bool *failed)
 {
-    uint8_t chip_id[64];
     veil_result sig;
 
-    GUARD(veil_sim_chip_id(chip, chip_id));
-    if (CRYPTO_memcmp(chip_id, e->report.chip_id, sizeof(chip_id)) != 0) {
+    if (CRYPTO_memcmp(chip->chip_id, e->report.chip_id, sizeof(chip->chip_id)) != 0) {
         *failed = true;
         GUARD(veil_report_add(rep, "sim.chip_id", VEIL_CHECK_FAIL, NULL,
                               "report chip_id is not the SHA-512 of the chip certificate's key"));
@@ -128,8 +293,8 @@ static VEIL_RESULT check_report(const struct veil_sim_evidence *e, X509 *chip,
         GUARD(veil_report_add(rep, "sim.chip_id", VEIL_CHECK_PASS, NULL,
                               "report chip_id matches the chip certificate"));
     }
-    sig = veil_sign_verify(X509_get0_pubkey(chip), e->body, VEIL_SIM_BODY_SIZE, e->report.signature,
-                           sizeof(e->report.signature));
+    sig = veil_sign_verify(X509_get0_pubkey(chip->chip), e->body, VEIL_SIM_BODY_SIZE,
+                           e->report.signature, sizeof(e->report.signature));
     if (!veil_ok(sig)) {
         *failed = true;
         GUARD(veil_report_add(rep, "sim.signature", VEIL_CHECK_FAIL,
@@ -155,42 +320,56 @@ static VEIL_RESULT check_report(const struct veil_sim_evidence *e, X509 *chip,
                            "report data binds the expected value");
 }
 
-veil_result veil_verify_sim(const uint8_t *evidence, size_t n, const struct veil_verify_opts *opts,
-                            struct veil_claims *claims, struct veil_report *report)
+veil_result veil_verify_sim_cached(struct veil_sim_cache *cache, const uint8_t *evidence, size_t n,
+                                   const struct veil_verify_opts *opts, struct veil_claims *claims,
+                                   struct veil_report *report)
 {
     struct veil_sim_evidence e;
+    struct sim_chip chip;
     const unsigned char *p;
-    X509 *chip = NULL;
     bool failed = false;
     veil_result r = veil_sim_evidence_parse(evidence, n, &e);
 
+    ENSURE_REF(opts);
+    memset(&chip, 0, sizeof(chip));
     if (!veil_ok(r)) {
         GUARD(veil_report_add(report, "sim.parse", VEIL_CHECK_FAIL, NULL,
                               "not simulated-TEE evidence: %s", veil_strerror(r.code)));
         return r;
     }
-    p = e.cert_der;
-    chip = d2i_X509(NULL, &p, (long)e.cert_size);
-    if (chip == NULL || p != e.cert_der + e.cert_size) {
-        X509_free(chip);
-        veil_ossl_drain(__func__);
-        GUARD(veil_report_add(report, "sim.parse", VEIL_CHECK_FAIL, NULL,
-                              "the chip certificate in the evidence is not valid DER"));
-        BAIL(VEIL_ERR_PROTO);
+    if (!cache_find(cache, e.cert_der, e.cert_size, &chip)) {
+        p = e.cert_der;
+        chip.chip = d2i_X509(NULL, &p, (long)e.cert_size);
+        if (chip.chip == NULL || p != e.cert_der + e.cert_size) {
+            X509_free(chip.chip);
+            veil_ossl_drain(__func__);
+            GUARD(veil_report_add(report, "sim.parse", VEIL_CHECK_FAIL, NULL,
+                                  "the chip certificate in the evidence is not valid DER"));
+            BAIL(VEIL_ERR_PROTO);
+        }
+        r = veil_sim_chip_id(chip.chip, chip.chip_id);
     }
-    r = veil_report_add(report, "sim.parse", VEIL_CHECK_PASS, NULL,
-                        "simulated-TEE report v%u (no hardware behind it)", e.report.version);
+    if (veil_ok(r)) {
+        r = veil_report_add(report, "sim.parse", VEIL_CHECK_PASS, NULL,
+                            "simulated-TEE report v%u (no hardware behind it)", e.report.version);
+    }
     if (veil_ok(r)) {
         r = add_claims(&e.report, claims);
     }
     if (veil_ok(r)) {
-        r = check_chain(chip, opts, report, &failed);
+        r = check_chain(cache, e.cert_der, e.cert_size, &chip, opts, report, &failed);
     }
     if (veil_ok(r)) {
-        r = check_report(&e, chip, opts, report, &failed);
+        r = check_report(&e, &chip, opts, report, &failed);
     }
-    X509_free(chip);
+    X509_free(chip.chip);
     GUARD(r);
     ENSURE(!failed, VEIL_ERR_ATTEST);
     return VEIL_RESULT_OK;
+}
+
+veil_result veil_verify_sim(const uint8_t *evidence, size_t n, const struct veil_verify_opts *opts,
+                            struct veil_claims *claims, struct veil_report *report)
+{
+    return veil_verify_sim_cached(NULL, evidence, n, opts, claims, report);
 }

@@ -356,6 +356,132 @@ static void test_concurrent_appends(void **state)
     fixture_close(&f);
 }
 
+#define GROUP_THREADS 8
+#define GROUP_APPENDS 50
+
+struct group_writer {
+    struct veil_store *s;
+    int id;
+    int64_t seq[GROUP_APPENDS]; /* what each append returned */
+    int failures;
+};
+
+static void *group_appender(void *arg)
+{
+    struct group_writer *w = arg;
+
+    for (int i = 0; i < GROUP_APPENDS; i++) {
+        /* Who made it and in which order, in the integer fields. */
+        struct veil_audit_event ev = {.time = i,
+                                      .kind = "release",
+                                      .policy_version = w->id,
+                                      .decision = "allow",
+                                      .reasons = "group commit test"};
+        if (!veil_ok(veil_store_audit_append(w->s, &ev, &w->seq[i]))) {
+            w->failures++;
+        }
+    }
+    return NULL;
+}
+
+struct group_check {
+    struct group_writer *w;
+    int last[GROUP_THREADS]; /* last append index seen per writer, in seq order */
+    int64_t rows;
+    int mismatches;
+};
+
+static void group_collect(void *ctx, const struct veil_audit_record *r)
+{
+    struct group_check *c = ctx;
+    int64_t id = r->ev.policy_version;
+    int64_t i = r->ev.time;
+
+    c->rows++;
+    if (id < 0 || id >= GROUP_THREADS || i < 0 || i >= GROUP_APPENDS || c->w[id].seq[i] != r->seq ||
+        i != c->last[id] + 1) {
+        c->mismatches++;
+        return;
+    }
+    c->last[id] = (int)i;
+}
+
+/* Group commit: appends racing from many threads of one handle are joined into shared
+ * transactions, and still each returns the seq its record got, every record is there after a
+ * reopen (durable), each writer's records are chained in the order it made them, and the chain
+ * verifies. */
+static void test_group_commit(void **state)
+{
+    struct store_fixture f;
+    struct group_writer w[GROUP_THREADS];
+    struct group_check c;
+    pthread_t t[GROUP_THREADS];
+    uint64_t commits = 0;
+    uint64_t records = 0;
+    int64_t count = -1;
+
+    (void)state;
+    fixture_open(&f);
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].s = f.s;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, group_appender, &w[i]), 0);
+    }
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        EXPECT_EQ(w[i].failures, 0);
+    }
+    veil_store_audit_stats(f.s, &commits, &records);
+    EXPECT_EQ(records, GROUP_THREADS * GROUP_APPENDS);
+    EXPECT_TRUE(commits >= 1 && commits <= records);
+    (void)printf("group commit: %llu records in %llu transactions\n", (unsigned long long)records,
+                 (unsigned long long)commits);
+    fixture_reopen(&f);
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, NULL));
+    EXPECT_EQ(count, GROUP_THREADS * GROUP_APPENDS);
+    memset(&c, 0, sizeof(c));
+    c.w = w;
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        c.last[i] = -1;
+    }
+    EXPECT_OK(veil_store_audit_foreach(f.s, 1, group_collect, &c));
+    EXPECT_EQ(c.rows, GROUP_THREADS * GROUP_APPENDS);
+    EXPECT_EQ(c.mismatches, 0);
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        EXPECT_EQ(c.last[i], GROUP_APPENDS - 1);
+    }
+    fixture_close(&f);
+}
+
+/* A record that cannot be written is refused on its own, before it joins anyone's transaction. */
+static void test_bad_record_fails_alone(void **state)
+{
+    struct store_fixture f;
+    struct veil_audit_event ev = {.time = 1, .kind = "release", .decision = "maybe"};
+    char *big = malloc(70000);
+    int64_t seq = 0;
+    int64_t count = -1;
+
+    (void)state;
+    assert_non_null(big);
+    memset(big, 'x', 69999);
+    big[69999] = '\0';
+    fixture_open(&f);
+    EXPECT_ERR(veil_store_audit_append(f.s, &ev, &seq), VEIL_ERR_USAGE);
+    ev.decision = "allow";
+    ev.reasons = big;
+    EXPECT_ERR(veil_store_audit_append(f.s, &ev, &seq), VEIL_ERR_PROTO_LIMIT);
+    ev.reasons = "fine";
+    EXPECT_OK(veil_store_audit_append(f.s, &ev, &seq));
+    EXPECT_EQ(seq, 1);
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, NULL));
+    EXPECT_EQ(count, 1);
+    free(big);
+    fixture_close(&f);
+}
+
 VEIL_TEST_MAIN(test_chain_verifies, test_triggers_refuse_changes, test_edited_field,
                test_edited_and_rehashed, test_dropped_record, test_swapped_records,
-               test_truncated_tail_needs_the_head, test_foreach, test_concurrent_appends)
+               test_truncated_tail_needs_the_head, test_foreach, test_concurrent_appends,
+               test_group_commit, test_bad_record_fails_alone)

@@ -1,4 +1,5 @@
 /* The simulated-TEE verifier: genuine evidence passes; each check refuses what it must. */
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@ static char dir[64];
 static struct veil_sim_platform plat;
 static struct veil_collateral roots;
 static struct veil_collateral other_roots;
+static struct veil_sim_cache *cache; /* verify() goes through it when set */
 
 static int setup(void **state)
 {
@@ -74,7 +76,7 @@ static int verify(const struct veil_wr *ev, const struct veil_collateral *coll, 
 
     veil_claims_init(&claims);
     veil_report_init(&rep);
-    r = veil_verify_sim(ev->data, ev->len, &opts, &claims, &rep);
+    r = veil_verify_sim_cached(cache, ev->data, ev->len, &opts, &claims, &rep);
     f = veil_report_first_failure(&rep);
     (void)snprintf(failed_id, 64, "%s", f != NULL ? f->id : "");
     EXPECT_TRUE(veil_ok(r) == veil_report_passed(&rep));
@@ -148,4 +150,110 @@ static void test_each_check_refuses(void **state)
     veil_wr_free(&ev);
 }
 
-VEIL_TEST_MAIN_WITH(setup, teardown, test_genuine_evidence_verifies, test_each_check_refuses)
+/* Evidence whose chip certificate is the one of the platform in dir/name. */
+static void evidence_of(const char *name, struct veil_wr *ev)
+{
+    struct veil_sim_platform other;
+    struct veil_sim_guest g = {0};
+    uint8_t rd[64] = {0};
+    char p[128];
+
+    (void)snprintf(p, sizeof(p), "%s/%s", dir, name);
+    EXPECT_OK(veil_sim_platform_load(p, &other));
+    veil_wr_init(ev, 8192);
+    EXPECT_OK(veil_sim_attest(&other, &g, rd, ev));
+    veil_sim_platform_free(&other);
+}
+
+static void test_cache_never_accepts_a_different_chain(void **state)
+{
+    struct veil_wr ev;
+    struct veil_wr ev_b;
+    char failed[64];
+
+    (void)state;
+    EXPECT_OK(veil_sim_cache_new(&cache));
+    evidence(&ev, false);
+    evidence_of("b", &ev_b);
+    /* Cold, then warm: the same answer. */
+    EXPECT_EQ(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_OK);
+    EXPECT_EQ(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_OK);
+    /* A cached chip certificate under a trust anchor that did not sign it: refused. */
+    EXPECT_EQ(verify(&ev, &other_roots, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.chain");
+    EXPECT_EQ(verify(&ev, NULL, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.root");
+    /* Another platform's chip certificate while the first one is cached: refused. */
+    EXPECT_EQ(verify(&ev_b, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.chain");
+    /* ... and once its own root is given, accepted (and cached under that root only). */
+    EXPECT_EQ(verify(&ev_b, &other_roots, time(NULL), NULL, 0, failed, NULL), VEIL_OK);
+    EXPECT_EQ(verify(&ev_b, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.chain");
+    /* The cached certificate with one byte changed is a different certificate: never a hit. */
+    ev.data[ev.len - 20] ^= 0x01;
+    EXPECT_NE(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_OK);
+    ev.data[ev.len - 20] ^= 0x01;
+    /* What the cache does not cover is checked on every call: validity, report, signature. */
+    EXPECT_EQ(verify(&ev, &roots, time(NULL) + 20L * 365 * 86400, NULL, 0, failed, NULL),
+              VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.chain.validity");
+    ev.data[47] ^= 0x10;
+    EXPECT_EQ(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.signature");
+    ev.data[47] ^= 0x10;
+    ev.data[216] ^= 0x10;
+    EXPECT_EQ(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_ERR_ATTEST);
+    EXPECT_STR_EQ(failed, "sim.chip_id");
+    ev.data[216] ^= 0x10;
+    EXPECT_EQ(verify(&ev, &roots, time(NULL), NULL, 0, failed, NULL), VEIL_OK);
+    veil_sim_cache_free(cache);
+    cache = NULL;
+    veil_wr_free(&ev);
+    veil_wr_free(&ev_b);
+}
+
+struct cache_thread {
+    const struct veil_wr *ev;
+    int failures;
+};
+
+static void *verify_many(void *arg)
+{
+    struct cache_thread *t = arg;
+    char failed[64];
+
+    for (int i = 0; i < 20; i++) {
+        if (verify(t->ev, &roots, time(NULL), NULL, 0, failed, NULL) != VEIL_OK) {
+            t->failures++;
+        }
+    }
+    return NULL;
+}
+
+/* Threads sharing one cache (as veil-kbs workers do) all get the right answer. */
+static void test_cache_is_shared_between_threads(void **state)
+{
+    struct veil_wr ev;
+    pthread_t th[4];
+    struct cache_thread t[4];
+
+    (void)state;
+    EXPECT_OK(veil_sim_cache_new(&cache));
+    evidence(&ev, false);
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct cache_thread){&ev, 0};
+        EXPECT_EQ(pthread_create(&th[i], NULL, verify_many, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        EXPECT_EQ(pthread_join(th[i], NULL), 0);
+        EXPECT_EQ(t[i].failures, 0);
+    }
+    veil_sim_cache_free(cache);
+    cache = NULL;
+    veil_wr_free(&ev);
+}
+
+VEIL_TEST_MAIN_WITH(setup, teardown, test_genuine_evidence_verifies, test_each_check_refuses,
+                    test_cache_never_accepts_a_different_chain,
+                    test_cache_is_shared_between_threads)
