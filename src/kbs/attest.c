@@ -197,17 +197,22 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
     if (!check_session(&a, body, n) || !check_evidence(&a)) {
         goto out;
     }
-    if (!veil_ok(issue_token(&a, &out, &claims_text, &key_text)) || !kbs_session_cookie(req, id) ||
-        !veil_ok(veil_store_session_attest(a.k->store, id, key_text, claims_text,
-                                           (int64_t)time(NULL) + a.k->session_ttl_s))) {
+    if (!veil_ok(issue_token(&a, &out, &claims_text, &key_text)) || !kbs_session_cookie(req, id)) {
         refuse(&a, 500, "InternalError", "cannot issue the token");
         goto out;
     }
-    /* The record is durable before the token leaves; no record, no token. */
+    /* The record is durable before the session can fetch anything and before the token leaves:
+     * no record, no attested session, no token. */
     if (!audit_attest(&a, "allow",
                       "evidence verified; report data binds the nonce and tee-pubkey")) {
         kbs_reply_error(a.k, KBS_EP_ATTEST, a.t0, req, 500, "InternalError",
                         "cannot record the attestation in the audit log");
+        goto out;
+    }
+    if (!veil_ok(veil_store_session_attest(a.k->store, id, key_text, claims_text,
+                                           (int64_t)time(NULL) + a.k->session_ttl_s))) {
+        kbs_reply_error(a.k, KBS_EP_ATTEST, a.t0, req, 500, "InternalError",
+                        "cannot issue the token");
         goto out;
     }
     atomic_fetch_add(&a.k->metrics.attest_ok, 1);

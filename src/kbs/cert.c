@@ -40,7 +40,7 @@ int kbs_cert_load(struct kbs *k, const char *state_dir)
     return 0;
 }
 
-static void audit(struct kbs *k, const char *peer, const struct veil_kbs_cert_decision *d)
+static bool audit(struct kbs *k, const char *peer, const struct veil_kbs_cert_decision *d)
 {
     struct kbs_audit_claims ac;
     struct veil_audit_event ev;
@@ -59,7 +59,7 @@ static void audit(struct kbs *k, const char *peer, const struct veil_kbs_cert_de
                                    d->resource,
                                    ok ? "allow" : (d->status >= 500 ? "error" : "deny"),
                                    d->detail};
-    kbs_audit(k, &ev);
+    return kbs_audit(k, &ev);
 }
 
 void kbs_handle_cert(struct evhttp_request *req, void *ctx)
@@ -98,15 +98,19 @@ void kbs_handle_cert(struct evhttp_request *req, void *ctx)
         d.type = "InternalError";
         (void)snprintf(d.detail, sizeof(d.detail), "%s", "cannot decide the request");
     }
-    if (d.status == 200) {
+    if (d.status == 200 && !audit(k, peer, &d)) {
+        /* No record, no certificate: as for tokens and keys (docs/PROTOCOL.kbs.md). */
+        atomic_fetch_add(&k->metrics.certs_refused, 1);
+        kbs_reply_error(k, KBS_EP_CERT, t0, req, 500, "InternalError",
+                        "cannot record the certificate in the audit log");
+    } else if (d.status == 200) {
         atomic_fetch_add(&k->metrics.certs_issued, 1);
-        audit(k, peer, &d);
         veil_log(VEIL_LOG_INFO, "peer=%s cert %s: %s", peer, d.resource, d.detail);
         kbs_reply_json(k, KBS_EP_CERT, t0, req, 200, (const char *)d.answer.data, d.answer.len);
     } else {
         atomic_fetch_add(&k->metrics.certs_refused, 1);
-        if (d.status != 401) { /* an unauthenticated caller is not worth a record */
-            audit(k, peer, &d);
+        if (d.status != 401) {        /* an unauthenticated caller is not worth a record */
+            (void)audit(k, peer, &d); /* a refusal is answered even if its record fails */
         }
         kbs_reply_error(k, KBS_EP_CERT, t0, req, d.status, d.type, d.detail);
     }

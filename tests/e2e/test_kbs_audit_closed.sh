@@ -22,8 +22,12 @@ refuse() { # refuse KIND: the audit log aborts every insert of that kind
 expect_exit 0 "a release while the audit log accepts records" -- fetch got0
 cmp -s got0 m.key && ok "the key arrived" || not_ok "wrong key"
 
+attested() { sqlite3 state/kbs.db "SELECT count(*) FROM sessions WHERE attested = 1"; }
+before=$(attested)
 refuse attest
 expect_exit 1 "attestation refused when its audit record cannot be written" -- fetch got1
+[ "$(attested)" = "$before" ] && ok "no session became attested (its cookie fetches nothing)" ||
+    not_ok "a session was marked attested without its audit record"
 expect_stderr "attest: key broker answered 500.*cannot record the attestation in the audit log" \
     "the client is told why"
 expect_absent got1 "no key written"
