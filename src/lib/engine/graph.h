@@ -72,6 +72,13 @@ struct veil_engine_plan {
     uint32_t planned_count;
 };
 
+struct veil_engine_pool {
+    void **ptr;
+    size_t *size;
+    size_t count;
+    size_t cap;
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
@@ -85,6 +92,12 @@ struct veil_engine_model {
     int ext_dirfd;                 /* directory for external data while loading, or -1 */
     struct veil_engine_plan *plan; /* static memory plan (veil_engine_plan), or NULL */
     struct veil_engine_graph *main;
+    /* Buffers kept from one run to the next (freed, wiped, in veil_engine_free): one run at a
+     * time takes them (cache_busy), concurrent runs allocate their own. */
+    _Atomic int cache_busy;
+    struct veil_engine_pool cache_pool;
+    uint8_t *cache_arena;
+    size_t cache_arena_size;
 };
 
 /* Builds a graph (and its subgraphs) from a GraphProto; depth counts nesting. */
@@ -107,13 +120,6 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);
 
 /* ---- run time ---- */
-
-struct veil_engine_pool {
-    void **ptr;
-    size_t *size;
-    size_t count;
-    size_t cap;
-};
 
 struct veil_engine_frame {
     const struct veil_engine_graph *graph;

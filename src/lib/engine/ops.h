@@ -85,6 +85,14 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
     }
 }
 
+/* Hot float loops get AVX2 and AVX-512 clones picked at load time (gcc on x86-64; other
+ * compilers build the portable loop only). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEIL_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VEIL_TARGET_CLONES
+#endif
+
 /* Product of dims [from, to). */
 size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
 
