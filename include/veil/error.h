@@ -136,6 +136,8 @@
     X(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE, 711,                                                       \
       "the model uses a tensor type the engine does not support for this operator")                \
     X(VEIL_ERR_ENGINE_INPUT, 712, "model input is missing, unknown, or of the wrong type or rank") \
+    X(VEIL_ERR_ENGINE_INPUT_SHAPE, 713,                                                            \
+      "the given input shape does not fit the model's declared input (rank or a static dim)")      \
     /* USAGE 720-739: veil-serve (inference requests, start-up) */                                 \
     X(VEIL_ERR_SERVE_REQUEST, 720,                                                                 \
       "inference request is malformed: unknown key, wrong type, or shape and data disagree")       \

@@ -355,7 +355,119 @@ static int bind_inputs(struct veil_engine_model *m, char **specs, size_t n, stru
     return CLI_EXIT_OK;
 }
 
-/* Fills unbound inputs from the declared shapes (symbolic dims = 1), deterministic values. */
+/* "1x3x48x320" -> dims; false on bad syntax (empty, a non-digit, an empty dim, too many). */
+static bool parse_dims(const char *s, uint32_t *rank, int64_t *dims)
+{
+    *rank = 0;
+    while (*s != '\0') {
+        char *end = NULL;
+        long long v;
+        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
+            return false;
+        }
+        v = strtoll(s, &end, 10);
+        if (v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
+            (*end == 'x' && end[1] == '\0')) {
+            return false;
+        }
+        dims[(*rank)++] = v;
+        s = *end == 'x' ? end + 1 : end;
+    }
+    return *rank > 0;
+}
+
+/* --shape name=DIMS: fixes the symbolic dims of an input (a static dim must be given as is). */
+static int fix_shapes(struct veil_engine_model *m, char **specs, size_t n)
+{
+    for (size_t s = 0; s < n; s++) {
+        char *eq = strchr(specs[s], '=');
+        uint32_t rank;
+        int64_t dims[VEIL_ENGINE_RANK_MAX];
+        size_t k;
+        veil_result r;
+        if (eq == NULL || !parse_dims(eq + 1, &rank, dims)) {
+            return cli_usage_error(CMD, "--shape wants name=DIMxDIM... (e.g. x=1x3x48x320), got %s",
+                                   specs[s]);
+        }
+        *eq = '\0';
+        for (k = 0; k < veil_engine_input_count(m); k++) {
+            if (strcmp(veil_engine_input_name(m, k), specs[s]) == 0) {
+                break;
+            }
+        }
+        if (k == veil_engine_input_count(m)) {
+            return cli_usage_error(CMD, "--shape: the model has no input named '%s'", specs[s]);
+        }
+        r = veil_engine_fix_input_shape(m, k, rank, dims);
+        if (!veil_ok(r)) {
+            int32_t dtype;
+            uint32_t drank;
+            int64_t ddims[VEIL_ENGINE_RANK_MAX];
+            char decl[160] = "";
+            size_t used = 0;
+            veil_engine_input_info(m, k, &dtype, &drank, ddims);
+            for (uint32_t d = 0; d < drank && used + 24 < sizeof(decl); d++) {
+                int w = ddims[d] < 0
+                            ? snprintf(decl + used, sizeof(decl) - used, "%s?", d > 0 ? "x" : "")
+                            : snprintf(decl + used, sizeof(decl) - used, "%s%lld", d > 0 ? "x" : "",
+                                       (long long)ddims[d]);
+                used += w > 0 ? (size_t)w : 0;
+            }
+            return cli_usage_error(CMD, "--shape %s=%s does not fit: the model declares %s",
+                                   specs[s], eq + 1, drank > 0 ? decl : "a scalar");
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* With --shape, an input given as a file must have the shape fixed for it. */
+static int check_bound_shape(struct veil_engine_model *m, size_t k, const struct veil_tensor *t)
+{
+    int32_t dtype;
+    uint32_t rank;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    veil_engine_input_info(m, k, &dtype, &rank, dims);
+    if (dtype != 0 && rank != t->rank) {
+        return cli_usage_error(CMD, "input '%s' has rank %u, the model says %u",
+                               veil_engine_input_name(m, k), t->rank, rank);
+    }
+    for (uint32_t d = 0; d < rank; d++) {
+        if (dims[d] >= 0 && dims[d] != t->dims[d]) {
+            return cli_usage_error(
+                CMD, "input '%s': dim %u is %lld, --shape or the model says %lld",
+                veil_engine_input_name(m, k), d, (long long)t->dims[d], (long long)dims[d]);
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* bench plans for the shapes it runs: those of the inputs given, symbolic dims left = 1. A
+ * shape the model refuses stays unfixed; the run then says what does not fit. */
+static void fix_bench_shapes(struct veil_engine_model *m, const struct veil_tensor *in,
+                             const bool *bound)
+{
+    for (size_t k = 0; k < veil_engine_input_count(m); k++) {
+        int32_t dtype;
+        uint32_t rank;
+        int64_t dims[VEIL_ENGINE_RANK_MAX];
+        veil_result r;
+        veil_engine_input_info(m, k, &dtype, &rank, dims);
+        if (bound[k]) {
+            rank = in[k].rank;
+            memcpy(dims, in[k].dims, rank * sizeof(*dims));
+        }
+        for (uint32_t d = 0; d < rank; d++) {
+            dims[d] = dims[d] < 0 ? 1 : dims[d];
+        }
+        r = veil_engine_fix_input_shape(m, k, rank, dims);
+        if (!veil_ok(r)) {
+            continue;
+        }
+    }
+}
+
+/* Fills unbound inputs from the declared shapes (symbolic dims = 1, or as fixed by --shape),
+ * with deterministic values (tools/ort-ref makes the same). */
 static int synth_inputs(struct veil_engine_model *m, struct veil_tensor *in, const bool *bound)
 {
     uint64_t state = 0x9e3779b97f4a7c15ULL;
@@ -419,6 +531,8 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
     const char *outdir = NULL;
     char *specs[INPUTS_MAX];
     size_t nspecs = 0;
+    char *shapes[INPUTS_MAX];
+    size_t nshapes = 0;
     unsigned long threads = 0;
     unsigned long iters = 20;
     struct veil_engine_model *m = NULL;
@@ -435,6 +549,8 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--input") == 0 && v != NULL && nspecs < INPUTS_MAX) {
             specs[nspecs++] = argv[++i];
+        } else if (strcmp(a, "--shape") == 0 && v != NULL && nshapes < INPUTS_MAX) {
+            shapes[nshapes++] = argv[++i];
         } else if (strcmp(a, "-o") == 0 && v != NULL && !bench) {
             outdir = argv[++i];
         } else if (strcmp(a, "--threads") == 0 && v != NULL) {
@@ -466,9 +582,15 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         goto out;
     }
     r = veil_engine_set_threads(m, (unsigned)threads);
-    rc = veil_ok(r) ? bind_inputs(m, specs, nspecs, in, bound)
-                    : cli_fail_err(CMD, "--threads", r.code);
+    rc = veil_ok(r) ? fix_shapes(m, shapes, nshapes) : cli_fail_err(CMD, "--threads", r.code);
+    if (rc == CLI_EXIT_OK) {
+        rc = bind_inputs(m, specs, nspecs, in, bound);
+    }
+    for (size_t k = 0; rc == CLI_EXIT_OK && nshapes > 0 && k < veil_engine_input_count(m); k++) {
+        rc = bound[k] ? check_bound_shape(m, k, &in[k]) : CLI_EXIT_OK;
+    }
     if (rc == CLI_EXIT_OK && bench) {
+        fix_bench_shapes(m, in, bound);
         rc = synth_inputs(m, in, bound);
     }
     for (size_t k = 0; rc == CLI_EXIT_OK && !bench && k < veil_engine_input_count(m); k++) {
@@ -483,7 +605,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         size_t arena;
         size_t planned;
         size_t total;
-        r = veil_engine_plan(m, &diag);
+        r = veil_engine_plan_for(m, in, &diag);
         if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total))) {
             (void)printf("plan: %zu intermediates, arena %zu bytes (%zu without reuse)\n", planned,
                          arena, total);
@@ -535,14 +657,20 @@ static void usage(FILE *f)
     (void)fprintf(f,
                   "usage: veil onnx check [--skip-unsupported] [--plan] [--quiet] DIR...\n"
                   "       veil onnx run MODEL --input name=file.pb ... -o DIR [--threads N]\n"
+                  "                     [--shape name=DIMS ...]\n"
                   "       veil onnx bench MODEL [--threads N] [--iterations K] "
-                  "[--input name=file.pb ...]\n\n"
+                  "[--input name=file.pb ...]\n"
+                  "                     [--shape name=DIMS ...]\n\n"
                   "check runs ONNX backend-test directories (model.onnx, test_data_set_N/), or\n"
                   "every such subdirectory of a directory without model.onnx, and\n"
                   "compares every output (rtol %g, atol %g); exit 0 only if all pass.\n"
                   "--skip-unsupported counts models with operators or types the engine lacks as\n"
                   "skipped instead of failed. --plan runs with a static memory plan where the\n"
-                  "model's input shapes are static.\n",
+                  "model's input shapes are static.\n"
+                  "run and bench: --shape name=1x3x48x320 fixes the symbolic dims of an input\n"
+                  "(static dims must be given as declared) so the memory plan and bench's\n"
+                  "synthetic inputs use it; bench fills inputs not given with deterministic\n"
+                  "values in [0, 1), symbolic dims not fixed = 1.\n",
                   RTOL, ATOL);
 }
 

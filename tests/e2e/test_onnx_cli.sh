@@ -57,6 +57,28 @@ expect_status 2 "$veil" onnx run "$data/test_add/model.onnx" --input x -o "$work
 expect_status 2 "$veil" onnx bench "$data/test_add/model.onnx" --threads 100000
 expect_status 2 "$veil" onnx bench "$data/test_add/model.onnx" --iterations 0
 
+# --shape: fixes symbolic dims; bad syntax, an unknown input, another rank or a static dim that
+# differs are usage errors with the model's declared shape in the message
+add=$data/test_add/model.onnx
+"$veil" onnx bench "$add" --shape x=3x4x5 --iterations 1 >"$work/bench.txt"
+grep -q '^plan: 2 intermediates\|^plan: [0-9]' "$work/bench.txt" || fail "bench --shape plans"
+for bad in x=3x4x 'x=3xx5' x= x=3x-4x5 x=3x4xa x 'x=3x4x5x1x1x1x1x1x1'; do
+    expect_status 2 "$veil" onnx bench "$add" --shape "$bad"
+    grep -q -- '--shape wants name=DIMxDIM' "$work/err.txt" || fail "--shape $bad: $(cat "$work/err.txt")"
+done
+expect_status 2 "$veil" onnx bench "$add" --shape =3x4x5
+expect_status 2 "$veil" onnx bench "$add" --shape nosuch=3x4x5
+grep -q "no input named 'nosuch'" "$work/err.txt" || fail "--shape nosuch: $(cat "$work/err.txt")"
+expect_status 2 "$veil" onnx bench "$add" --shape x=3x4x6
+grep -q 'does not fit: the model declares 3x4x5' "$work/err.txt" ||
+    fail "--shape static dim: $(cat "$work/err.txt")"
+expect_status 2 "$veil" onnx bench "$add" --shape x=3x4
+grep -q 'does not fit' "$work/err.txt" || fail "--shape rank: $(cat "$work/err.txt")"
+# an input file of another shape than --shape
+expect_status 2 "$veil" onnx run "$add" --shape x=3x4x5 \
+    --input x="$data/test_add_bcast/test_data_set_0/input_1.pb" \
+    --input y="$data/test_add/test_data_set_0/input_1.pb" -o "$work"
+
 # bad files: exit 1 with a reason
 head -c 100 /dev/urandom >"$work/junk.onnx"
 expect_status 1 "$veil" onnx bench "$work/junk.onnx"

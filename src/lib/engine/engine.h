@@ -126,6 +126,11 @@ VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_si
  * use the arena; other shapes fall back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's
  * shape is not static. */
 VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag);
+/* The same, planning on the values of the given inputs (one per model input, in order) instead
+ * of zeros: for models whose control flow or shapes depend on input values (Silero's sample
+ * rate). Runs then use the plan where their shapes match it. */
+VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_tensor *in,
+                                 struct veil_engine_diag *diag);
 /* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
 VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
                                   size_t *planned, size_t *total_size);
@@ -135,6 +140,11 @@ const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of input i; unknown or symbolic dims are -1, dtype 0 if unknown. */
 void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
                             uint32_t *rank, int64_t *dims);
+/* Fixes the symbolic dims of input i (for veil_engine_input_info and veil_engine_plan): rank must
+ * be the declared rank and every static dim must be given as declared, else
+ * VEIL_ERR_ENGINE_INPUT_SHAPE. Drops any plan made before. */
+VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, uint32_t rank,
+                                        const int64_t *dims);
 size_t veil_engine_output_count(const struct veil_engine_model *m);
 const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of output i, as veil_engine_input_info. */

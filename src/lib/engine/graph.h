@@ -92,6 +92,8 @@ struct veil_engine_model {
     int ext_dirfd;                 /* directory for external data while loading, or -1 */
     struct veil_engine_plan *plan; /* static memory plan (veil_engine_plan), or NULL */
     struct veil_engine_graph *main;
+    int64_t (*input_dims)[VEIL_ENGINE_RANK_MAX]; /* veil_engine_fix_input_shape, or NULL */
+    bool *input_fixed;
     /* Buffers kept from one run to the next (freed, wiped, in veil_engine_free): one run at a
      * time takes them (cache_busy), concurrent runs allocate their own. */
     _Atomic int cache_busy;

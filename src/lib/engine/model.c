@@ -179,6 +179,8 @@ void veil_engine_free(struct veil_engine_model *m)
     }
     veil_graph_free(m->main);
     veil_plan_free(m->plan);
+    free(m->input_dims);
+    free(m->input_fixed);
     veil_pool_free(&m->cache_pool);
     if (m->cache_arena != NULL) {
         OPENSSL_cleanse(m->cache_arena, m->cache_arena_size);
@@ -256,6 +258,42 @@ void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t
     const Onnx__GraphProto *g = m->proto->graph;
 
     value_info(g->input, g->n_input, veil_engine_input_name(m, i), dtype, rank, dims);
+    if (m->input_fixed != NULL && m->input_fixed[i]) {
+        memcpy(dims, m->input_dims[i], *rank * sizeof(*dims));
+    }
+}
+
+VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, uint32_t rank,
+                                        const int64_t *dims)
+{
+    int32_t dtype;
+    uint32_t declared;
+    int64_t want[VEIL_ENGINE_RANK_MAX];
+    size_t n = m->main->input_count;
+
+    ENSURE(i < n, VEIL_ERR_USAGE);
+    value_info(m->proto->graph->input, m->proto->graph->n_input, veil_engine_input_name(m, i),
+               &dtype, &declared, want);
+    ENSURE(dtype != 0 && rank == declared, VEIL_ERR_ENGINE_INPUT_SHAPE);
+    for (uint32_t d = 0; d < rank; d++) {
+        ENSURE(dims[d] >= 0 && (want[d] < 0 || want[d] == dims[d]), VEIL_ERR_ENGINE_INPUT_SHAPE);
+    }
+    if (m->input_fixed == NULL) {
+        m->input_dims = calloc(n, sizeof(*m->input_dims));
+        m->input_fixed = calloc(n, sizeof(*m->input_fixed));
+        if (m->input_dims == NULL || m->input_fixed == NULL) {
+            free(m->input_dims);
+            free(m->input_fixed);
+            m->input_dims = NULL;
+            m->input_fixed = NULL;
+            return veil_result_of(VEIL_ERR_NOMEM);
+        }
+    }
+    memcpy(m->input_dims[i], dims, rank * sizeof(*dims));
+    m->input_fixed[i] = true;
+    veil_plan_free(m->plan); /* planned for other shapes */
+    m->plan = NULL;
+    return VEIL_RESULT_OK;
 }
 
 void veil_engine_output_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,

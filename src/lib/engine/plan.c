@@ -147,6 +147,12 @@ static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_ten
 
 VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag)
 {
+    return veil_engine_plan_for(m, NULL, diag);
+}
+
+VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_tensor *given,
+                                 struct veil_engine_diag *diag)
+{
     const struct veil_engine_graph *g = m->main;
     size_t nin = g->input_count;
     size_t nout = g->output_count;
@@ -168,9 +174,9 @@ VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_dia
     for (uint32_t v = 0; v < g->value_count; v++) {
         p->offset[v] = SIZE_MAX;
     }
-    r = zero_inputs(m, in);
+    r = given != NULL ? VEIL_RESULT_OK : zero_inputs(m, in);
     for (size_t k = 0; k < nin; k++) {
-        inp[k] = &in[k];
+        inp[k] = given != NULL ? &given[k] : &in[k];
     }
     if (veil_ok(r)) {
         r = veil_graph_run_main(g, &pool, m->threads > 0 ? m->threads : 1, inp, (uint32_t)nin, out,

@@ -619,6 +619,49 @@ static void test_plan(void **state)
     dims[0].dim_param = (char *)"N";
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_ERR(veil_engine_plan(m, NULL), VEIL_ERR_ENGINE_INPUT);
+    /* fixing it (--shape): a wrong rank, a negative dim or a static dim that differs is refused */
+    {
+        int64_t fixed[3] = {7, 3, 1};
+        int32_t dtype;
+        uint32_t rank;
+        int64_t got[VEIL_ENGINE_RANK_MAX];
+        veil_engine_input_info(m, 0, &dtype, &rank, got);
+        EXPECT_EQ(got[0], -1);
+        EXPECT_ERR(veil_engine_fix_input_shape(m, 0, 3, fixed), VEIL_ERR_ENGINE_INPUT_SHAPE);
+        EXPECT_ERR(veil_engine_fix_input_shape(m, 0, 1, fixed), VEIL_ERR_ENGINE_INPUT_SHAPE);
+        fixed[1] = 4;
+        EXPECT_ERR(veil_engine_fix_input_shape(m, 0, 2, fixed), VEIL_ERR_ENGINE_INPUT_SHAPE);
+        fixed[0] = -2;
+        fixed[1] = 3;
+        EXPECT_ERR(veil_engine_fix_input_shape(m, 0, 2, fixed), VEIL_ERR_ENGINE_INPUT_SHAPE);
+        EXPECT_ERR(veil_engine_fix_input_shape(m, 1, 2, fixed), VEIL_ERR_USAGE);
+        EXPECT_ERR(veil_engine_plan(m, NULL), VEIL_ERR_ENGINE_INPUT);
+        fixed[0] = 7;
+        EXPECT_OK(veil_engine_fix_input_shape(m, 0, 2, fixed));
+        veil_engine_input_info(m, 0, &dtype, &rank, got);
+        EXPECT_EQ(rank, 2);
+        EXPECT_EQ(got[0], 7);
+        EXPECT_EQ(got[1], 3);
+        EXPECT_OK(veil_engine_plan(m, NULL));
+        EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
+        EXPECT_EQ(planned, 3);
+        EXPECT_EQ(total, 3 * 7 * 3 * sizeof(float));
+        /* planning on given values: the same plan, and a planned run is right */
+        EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, fixed));
+        EXPECT_OK(veil_tensor_alloc(&x));
+        for (size_t i = 0; i < x.count; i++) {
+            ((float *)x.data)[i] = (float)i - 10.0f;
+        }
+        EXPECT_OK(veil_engine_plan_for(m, &x, NULL));
+        EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
+        EXPECT_EQ(planned, 3);
+        EXPECT_OK(veil_engine_run(m, &x, &y1, NULL));
+        for (size_t i = 0; i < x.count; i++) { /* -relu(-relu(x)) = 0 */
+            EXPECT_TRUE(((float *)y1.data)[i] == 0.0f);
+        }
+        veil_tensor_free(&y1);
+        veil_tensor_free(&x);
+    }
     veil_engine_free(m);
 }
 
