@@ -125,6 +125,15 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         out[k] = n->out[k] == VEIL_NO_VALUE ? &scratch[k] : &f->vals[n->out[k]];
         VEIL_ASSERT(out[k]->data == NULL);
     }
+    if (n->has_constant) {
+        ENSURE(n->constant.size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
+        veil_tensor_view(&n->constant, out[0]);
+        if (f->record != NULL && n->out[0] != VEIL_NO_VALUE) {
+            f->record[n->out[0]] = *out[0];
+            f->record[n->out[0]].data = NULL;
+        }
+        return VEIL_RESULT_OK;
+    }
     c.node = n;
     c.frame = f;
     c.opset = f->graph->model->opset;

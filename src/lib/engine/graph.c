@@ -414,6 +414,26 @@ static void compute_last_use(struct veil_engine_graph *g)
     }
 }
 
+/* Constant nodes with a tensor value are decoded here once instead of at every run. One that
+ * does not decode stays undecoded: running it reports the error as before. */
+static void decode_constants(struct veil_engine_graph *g)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        const Onnx__NodeProto *np = n->proto;
+        if (n->op == NULL || strcmp(n->op->name, "Constant") != 0 || n->out_count != 1 ||
+            n->in_count != 0 || np->n_attribute != 1 || np->attribute[0]->name == NULL ||
+            strcmp(np->attribute[0]->name, "value") != 0 || np->attribute[0]->t == NULL) {
+            continue;
+        }
+        if (veil_ok(veil_tensor_from_proto(np->attribute[0]->t, &n->constant))) {
+            n->has_constant = true;
+        } else {
+            veil_tensor_free(&n->constant);
+        }
+    }
+}
+
 static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_graph *g,
                               const Onnx__GraphProto *gp, uint32_t depth,
                               struct veil_engine_diag *diag)
@@ -442,6 +462,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         return r;
     }
     compute_last_use(g);
+    decode_constants(g);
     return VEIL_RESULT_OK;
 }
 
@@ -491,6 +512,10 @@ void veil_graph_free(struct veil_engine_graph *g)
                     veil_graph_free(n->graphs[a]);
                 }
             }
+            if (n->has_constant && n->constant.data != NULL) {
+                OPENSSL_cleanse(n->constant.data, n->constant.size);
+            }
+            veil_tensor_free(&n->constant);
             free(n->graphs);
             free(n->in);
             free(n->out);

@@ -39,6 +39,9 @@ struct veil_engine_node {
     uint32_t implicit_count;
     uint32_t *implicit;                /* outer values read by subgraphs of this node */
     struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
+    /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
+    struct veil_tensor constant;
+    bool has_constant;
 };
 
 struct veil_engine_graph {

@@ -179,7 +179,7 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
 
 #if VEIL_HAVE_OPENBLAS
 /* Products smaller than this stay on the reference kernel (call overhead dominates). */
-#define BLAS_MIN_WORK ((size_t)1 << 17)
+#define BLAS_MIN_WORK ((size_t)1 << 10)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static bool blas_on = true;
@@ -198,7 +198,7 @@ static bool blas_fits(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size
     const size_t lim = (size_t)INT32_MAX;
     /* bench/engine/bench_sgemm: OpenBLAS wins 4-9x from 64^3 up, but loses on single-row
      * products (vector x matrix), which stay on the reference kernel */
-    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 4 &&
+    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 2 &&
            m * n * k >= BLAS_MIN_WORK;
 }
 #endif
@@ -223,9 +223,60 @@ void veil_sgemm_set_blas(bool on)
 #endif
 }
 
+/* One row of A times B (m = 1, A not transposed): batch-1 Gemm/MatMul. B transposed takes dot
+ * products with 16 partial sums, so the loop vectorizes; otherwise rows of B are added with the
+ * row's weights. */
+VEIL_TARGET_CLONES
+static void sgemv_row(bool tb, size_t n, size_t k, float alpha, const float *a, const float *b,
+                      size_t ldb, float beta, float *c)
+{
+    enum { L = 16 };
+    if (beta == 0.0f) {
+        for (size_t j = 0; j < n; j++) {
+            c[j] = 0.0f;
+        }
+    } else if (beta != 1.0f) {
+        for (size_t j = 0; j < n; j++) {
+            c[j] *= beta;
+        }
+    }
+    if (!tb) {
+        for (size_t p = 0; p < k; p++) {
+            float av = alpha * a[p];
+            const float *brow = &b[p * ldb];
+            for (size_t j = 0; j < n; j++) {
+                c[j] += av * brow[j];
+            }
+        }
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const float *brow = &b[j * ldb];
+        float part[L] = {0};
+        float s = 0.0f;
+        size_t p = 0;
+        for (; p + L <= k; p += L) {
+            for (size_t q = 0; q < L; q++) {
+                part[q] += a[p + q] * brow[p + q];
+            }
+        }
+        for (; p < k; p++) {
+            s += a[p] * brow[p];
+        }
+        for (size_t q = 0; q < L; q++) {
+            s += part[q];
+        }
+        c[j] += alpha * s;
+    }
+}
+
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
 {
+    if (m == 1 && !ta) {
+        sgemv_row(tb, n, k, alpha, a, b, ldb, beta, cm);
+        return;
+    }
 #if VEIL_HAVE_OPENBLAS
     if (veil_sgemm_uses_blas() && blas_fits(m, n, k, lda, ldb, ldc)) {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
