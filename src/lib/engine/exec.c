@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "engine/graph.h"
+#include "engine/ops.h"
 
 #define POOL_KEEP_MAX 64
 
@@ -26,8 +27,11 @@ void veil_pool_free(struct veil_engine_pool *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Best fit among pooled buffers no more than twice the request (plus a page). */
-static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
+static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t);
+
+/* Best fit among pooled buffers no more than twice the request (plus a page); zeroed unless the
+ * kernel writes every element (zero false). */
+static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero)
 {
     size_t need = t->size > 0 ? t->size : 1;
     size_t best = SIZE_MAX;
@@ -44,11 +48,32 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
     t->data = p->ptr[best];
     t->borrowed = false;
     /* all of it: the tail must not keep an earlier tensor's bytes once the size is forgotten */
-    memset(t->data, 0, p->size[best]);
+    if (zero) {
+        memset(t->data, 0, p->size[best]);
+    } else if (p->size[best] > t->size) {
+        memset((uint8_t *)t->data + t->size, 0, p->size[best] - t->size);
+    }
     p->count--;
     p->ptr[best] = p->ptr[p->count];
     p->size[best] = p->size[p->count];
     return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out)
+{
+    struct veil_tensor t = {0};
+    t.size = size;
+    GUARD(pool_take(p, &t, false));
+    *out = t.data;
+    return VEIL_RESULT_OK;
+}
+
+void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size)
+{
+    struct veil_tensor t = {0};
+    t.data = ptr;
+    t.size = size;
+    pool_give(p, &t);
 }
 
 static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
@@ -93,7 +118,8 @@ __attribute__((format(printf, 2, 3))) static void diag_set(struct veil_engine_di
 }
 
 /* Places a planned intermediate in the arena when its run-time shape is the planned one. */
-static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t)
+static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t,
+                       bool zero)
 {
     const struct veil_tensor *want;
     if (f->arena == NULL || v == VEIL_NO_VALUE || f->plan->offset[v] == SIZE_MAX) {
@@ -105,7 +131,7 @@ static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil
     }
     t->data = f->arena + f->plan->offset[v];
     t->borrowed = true;
-    if (t->size > 0) {
+    if (zero && t->size > 0) {
         memset(t->data, 0, t->size);
     }
     return true;
@@ -157,8 +183,9 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
-            if (!arena_take(f, n->out[k], out[k])) {
-                r = pool_take(f->pool, out[k]);
+            bool zero = !veil_op_writes_all(n->op);
+            if (!arena_take(f, n->out[k], out[k], zero)) {
+                r = pool_take(f->pool, out[k], zero);
             }
         }
     }

@@ -127,7 +127,7 @@ struct conv_job {
     const float *bias;
     float *y;
     size_t cin_g, cout_g, groups, krn, osz, isz;
-    float *cols; /* one column buffer per part, allocated by the part */
+    float *cols; /* column buffer from the pool when one part runs inline, else NULL */
     bool failed;
 };
 
@@ -253,8 +253,9 @@ static void conv_part(void *ctx, size_t begin, size_t end)
 {
     struct conv_job *j = ctx;
     bool direct = conv_pointwise(j->g);
-    float *col = direct ? NULL : malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
-    if (!direct && col == NULL) {
+    bool own = !direct && j->cols == NULL;
+    float *col = own ? malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1) : j->cols;
+    if (own && col == NULL) {
         j->failed = true;
         return;
     }
@@ -279,7 +280,9 @@ static void conv_part(void *ctx, size_t begin, size_t end)
             }
         }
     }
-    free(col);
+    if (own) {
+        free(col);
+    }
 }
 
 /* One (batch, group) with the GEMM split over column blocks across threads. */
@@ -304,11 +307,16 @@ static void conv_cols_part(void *ctx, size_t begin, size_t end)
 static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
 {
     bool direct = conv_pointwise(j->g);
-    float *col = direct ? NULL : malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
+    size_t col_size = j->cin_g * j->krn * j->osz * sizeof(float);
+    void *colv = NULL;
+    float *col;
     size_t cin = j->cin_g * j->groups;
     size_t cout = j->cout_g * j->groups;
 
-    ENSURE(direct || col != NULL, VEIL_ERR_NOMEM);
+    if (!direct) {
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
+    }
+    col = colv;
     for (size_t n = 0; n < batch; n++) {
         for (size_t gr = 0; gr < j->groups; gr++) {
             const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
@@ -320,7 +328,9 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
             }
             r = veil_op_parallel(c, (j->osz + 63) / 64, 1, conv_cols_part, &cc);
             if (!veil_ok(r)) {
-                free(col);
+                if (colv != NULL) {
+                    veil_pool_give_scratch(c->frame->pool, colv, col_size);
+                }
                 return r;
             }
             for (size_t m = 0; j->bias != NULL && m < j->cout_g; m++) {
@@ -330,7 +340,9 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
             }
         }
     }
-    free(col);
+    if (colv != NULL) {
+        veil_pool_give_scratch(c->frame->pool, colv, col_size);
+    }
     return VEIL_RESULT_OK;
 }
 
@@ -420,8 +432,23 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
         size_t items = (size_t)c->in[0]->dims[0] * j.groups;
         return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);
     }
-    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {
+    /* one image and group split by columns, when each thread gets enough to outweigh the
+     * dispatch */
+    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256 &&
+        j.cout_g * j.osz * j.cin_g * j.krn >= ((size_t)1 << 19)) {
         return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);
+    }
+    if (!conv_pointwise(&g) &&
+        ((size_t)c->in[0]->dims[0] * j.groups == 1 || c->frame->threads <= 1)) {
+        /* one part: its column buffer comes from the pool (no fresh pages per call) */
+        size_t col_size = j.cin_g * j.krn * j.osz * sizeof(float);
+        void *col;
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &col));
+        j.cols = col;
+        conv_part(&j, 0, (size_t)c->in[0]->dims[0] * j.groups);
+        veil_pool_give_scratch(c->frame->pool, col, col_size);
+        ENSURE(!j.failed, VEIL_ERR_NOMEM);
+        return VEIL_RESULT_OK;
     }
     GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
     ENSURE(!j.failed, VEIL_ERR_NOMEM);

@@ -214,6 +214,20 @@ static VEIL_RESULT gpool_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, x->dtype, x->rank, dims);
 }
 
+/* Float GlobalAveragePool: the sum of each plane in double, as below. */
+VEIL_TARGET_CLONES
+static void gavg_f32(const float *x, float *y, size_t planes, size_t isz)
+{
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *p = x + pl * isz;
+        double acc = 0.0;
+        for (size_t i = 0; i < isz; i++) {
+            acc += p[i];
+        }
+        y[pl] = (float)(acc / (double)isz);
+    }
+}
+
 static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -221,6 +235,10 @@ static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
     size_t planes = (size_t)x->dims[0] * (size_t)x->dims[1];
     size_t isz = veil_op_span(x, 2, x->rank);
 
+    if (x->dtype == VEIL_DT_FLOAT && !is_max && isz > 0) {
+        gavg_f32(x->data, c->out[0]->data, planes, isz);
+        return VEIL_RESULT_OK;
+    }
     for (size_t pl = 0; pl < planes; pl++) {
         double acc = is_max ? -INFINITY : 0.0;
         for (size_t i = 0; i < isz; i++) {

@@ -93,6 +93,15 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
 #define VEIL_TARGET_CLONES
 #endif
 
+/* True for operators whose kernels write every output element: the executor hands them
+ * output buffers without zeroing them first. */
+bool veil_op_writes_all(const struct veil_op *op);
+
+/* Kernel scratch memory from the run's buffer pool (not zeroed: the kernel overwrites what it
+ * reads); given back with veil_pool_give_scratch. Only from the thread that runs the node. */
+VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out);
+void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size);
+
 /* Product of dims [from, to). */
 size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
 
