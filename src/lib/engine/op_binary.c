@@ -336,6 +336,13 @@ static VEIL_RESULT bin_apply(const struct veil_op_ctx *c, enum bin k, const stru
         if (fb_try(c, k, &it, a, b, out)) {
             return VEIL_RESULT_OK;
         }
+        if (k == B_POW && b->count == 1 && pb[0] == 2.0f && a->count == out->count) {
+            /* x^2 (variance in layer norms): the float square rounds as pow's exact double */
+            for (size_t i = 0; i < out->count; i++) {
+                po[i] = pa[i] * pa[i];
+            }
+            return VEIL_RESULT_OK;
+        }
         for (size_t i = 0; i < out->count; i++, veil_bcast_next(&it)) {
             po[i] = (float)fbin(k, pa[it.off[0]], pb[it.off[1]]);
         }

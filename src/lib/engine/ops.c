@@ -35,7 +35,9 @@ bool veil_op_writes_all(const struct veil_op *op)
         &veil_op_Sigmoid, &veil_op_HardSigmoid, &veil_op_HardSwish,
         &veil_op_Tanh,    &veil_op_Clip,        &veil_op_BatchNormalization,
         &veil_op_MaxPool, &veil_op_AveragePool, &veil_op_GlobalAveragePool,
-        &veil_op_Resize,  &veil_op_MatMul,
+        &veil_op_Resize,  &veil_op_MatMul,      &veil_op_Concat,
+        &veil_op_Slice,   &veil_op_Reshape,     &veil_op_Flatten,
+        &veil_op_Squeeze, &veil_op_Unsqueeze,
     };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         if (all[i] == op) {
