@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if VEIL_HAVE_OPENBLAS
 #include <cblas.h>
@@ -185,6 +186,7 @@ static struct {
     pthread_cond_t wake;
     size_t started;           /* workers running, ids 1..started */
     uint64_t start_gen;       /* gen when the newest worker was created */
+    pid_t pid;                /* process the workers belong to */
     _Atomic uint64_t gen;     /* bumped per dispatch */
     _Atomic size_t remaining; /* workers that have not finished this dispatch */
     struct par_job *jobs;     /* jobs[1..parts-1] go to workers */
@@ -192,6 +194,7 @@ static struct {
 } par = {PTHREAD_MUTEX_INITIALIZER,
          PTHREAD_MUTEX_INITIALIZER,
          PTHREAD_COND_INITIALIZER,
+         0,
          0,
          0,
          0,
@@ -232,6 +235,13 @@ static bool par_dispatch(struct par_job *jobs, size_t parts)
 {
     if (pthread_mutex_trylock(&par.use) != 0) {
         return false;
+    }
+    if (par.pid != getpid()) {
+        /* first use, or a child after fork(): the parent's workers do not exist here */
+        (void)pthread_mutex_init(&par.lock, NULL);
+        (void)pthread_cond_init(&par.wake, NULL);
+        par.started = 0;
+        par.pid = getpid();
     }
     while (par.started + 1 < parts) {
         pthread_t t;
