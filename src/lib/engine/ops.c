@@ -243,10 +243,13 @@ static bool par_dispatch(struct par_job *jobs, size_t parts)
         par.started = 0;
         par.pid = getpid();
     }
+    if (par.started + 1 < parts) {
+        /* written once per dispatch: workers of earlier dispatches have read it already */
+        par.start_gen = atomic_load(&par.gen);
+    }
     while (par.started + 1 < parts) {
         pthread_t t;
         size_t id = par.started + 1;
-        par.start_gen = atomic_load(&par.gen);
         if (pthread_create(&t, NULL, par_worker, (void *)(uintptr_t)id) != 0) {
             break;
         }
