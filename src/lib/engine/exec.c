@@ -24,6 +24,10 @@ void veil_pool_free(struct veil_engine_pool *p)
     }
     free(p->ptr);
     free(p->size);
+    if (p->scratch != NULL) {
+        OPENSSL_cleanse(p->scratch, p->scratch_size);
+        free(p->scratch);
+    }
     memset(p, 0, sizeof(*p));
 }
 
@@ -59,9 +63,27 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, 
     return VEIL_RESULT_OK;
 }
 
+/* The pool's one scratch buffer, grown to the largest request (so memory is the largest im2col,
+ * not the sum of all sizes seen); a second concurrent request gets a pooled buffer. */
 VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out)
 {
     struct veil_tensor t = {0};
+    size = size > 0 ? size : 1;
+    if (!p->scratch_busy) {
+        if (p->scratch_size < size) {
+            void *n = malloc(size);
+            ENSURE(n != NULL, VEIL_ERR_NOMEM);
+            if (p->scratch != NULL) {
+                OPENSSL_cleanse(p->scratch, p->scratch_size);
+                free(p->scratch);
+            }
+            p->scratch = n;
+            p->scratch_size = size;
+        }
+        p->scratch_busy = true;
+        *out = p->scratch;
+        return VEIL_RESULT_OK;
+    }
     t.size = size;
     GUARD(pool_take(p, &t, false));
     *out = t.data;
@@ -71,8 +93,12 @@ VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void
 void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size)
 {
     struct veil_tensor t = {0};
+    if (ptr == p->scratch) {
+        p->scratch_busy = false;
+        return;
+    }
     t.data = ptr;
-    t.size = size;
+    t.size = size > 0 ? size : 1;
     pool_give(p, &t);
 }
 

@@ -80,6 +80,10 @@ struct veil_engine_pool {
     size_t *size;
     size_t count;
     size_t cap;
+    /* one kernel scratch buffer (im2col), grown to the largest request */
+    void *scratch;
+    size_t scratch_size;
+    bool scratch_busy;
 };
 
 struct veil_engine_model {
