@@ -190,6 +190,11 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     c.frame = f;
     c.opset = f->graph->model->opset;
     c.in_count = n->in_count;
+    if (n->fused) {
+        in[1] = &n->fused_w;
+        in[2] = &n->fused_b;
+        c.in_count = 3;
+    }
     c.in = in;
     c.out_count = n->out_count;
     c.out = out;
@@ -216,7 +221,7 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         }
     }
     if (veil_ok(r)) {
-        r = n->op->run(&c);
+        r = n->hswish ? veil_op_hard_swish_run(&c, n->hs_x, n->hs) : n->op->run(&c);
     }
     return r;
 }
@@ -260,7 +265,7 @@ static void frame_release(struct veil_engine_frame *f, uint32_t pos)
 static VEIL_RESULT frame_run(struct veil_engine_frame *f)
 {
     const struct veil_engine_graph *g = f->graph;
-    size_t io = 1;
+    size_t io = 3; /* a fused Conv reads 3 inputs */
     const struct veil_tensor **in;
     struct veil_tensor **out;
     struct veil_tensor *scratch;
@@ -279,6 +284,10 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
     }
     for (uint32_t pos = 0; pos < g->node_count && veil_ok(r); pos++) {
         const struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        if (n->skip) {
+            frame_release(f, pos); /* folded into an earlier Conv */
+            continue;
+        }
         r = run_node(f, n, in, out, scratch);
         for (uint32_t k = 0; k < n->out_count; k++) {
             pool_give(f->pool, &scratch[k]);

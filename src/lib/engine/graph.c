@@ -5,6 +5,7 @@
  */
 #include "engine/graph.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,7 +431,275 @@ static void decode_constants(struct veil_engine_graph *g)
             n->has_constant = true;
         } else {
             veil_tensor_free(&n->constant);
+            if (n->fused) {
+                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+            }
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
         }
+    }
+}
+
+/* The value of an initializer or of a decoded Constant node, else NULL. */
+static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g, int32_t v)
+{
+    const struct veil_engine_value *val;
+    if (v == VEIL_NO_VALUE) {
+        return NULL;
+    }
+    val = &g->values[v];
+    if (val->kind == VEIL_VALUE_INITIALIZER) {
+        return &val->init;
+    }
+    if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+        g->nodes[val->producer].has_constant) {
+        return &g->nodes[val->producer].constant;
+    }
+    return NULL;
+}
+
+/* Number of nodes reading value v (inputs and subgraph reads). */
+static uint32_t readers(const struct veil_engine_graph *g, int32_t v)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *nd = &g->nodes[i];
+        for (uint32_t k = 0; k < nd->in_count; k++) {
+            n += nd->in[k] == v;
+        }
+        for (uint32_t k = 0; k < nd->implicit_count; k++) {
+            n += nd->implicit[k] == (uint32_t)v;
+        }
+    }
+    return n;
+}
+
+static bool is_output(const struct veil_engine_graph *g, int32_t v)
+{
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        if (g->outputs[o] == (uint32_t)v) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The node that reads v, when it is the only reader, v is not a graph output, and the node is
+ * a Mul or Add of v and a float initializer holding one value per channel (or one value) of a
+ * rank-r output with m channels; *other gets that initializer. */
+static struct veil_engine_node *affine_reader(struct veil_engine_graph *g, int32_t v, uint32_t r,
+                                              int64_t m, const char *op,
+                                              const struct veil_tensor **other)
+{
+    struct veil_engine_node *hit = NULL;
+    const struct veil_tensor *t;
+    if (readers(g, v) != 1 || is_output(g, v)) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < g->node_count && hit == NULL; i++) {
+        struct veil_engine_node *nd = &g->nodes[i];
+        if (nd->in_count == 2 && nd->out_count == 1 && (nd->in[0] == v || nd->in[1] == v)) {
+            hit = nd;
+        }
+    }
+    if (hit == NULL || hit->op == NULL || strcmp(hit->op->name, op) != 0 ||
+        hit->in[0] == hit->in[1] || hit->out[0] == VEIL_NO_VALUE) {
+        return NULL;
+    }
+    t = const_tensor(g, hit->in[0] == v ? hit->in[1] : hit->in[0]);
+    if (t == NULL) {
+        return NULL;
+    }
+    if (t->dtype != VEIL_DT_FLOAT || t->rank > r || (t->count != (size_t)m && t->count != 1) ||
+        (t->count != 1 && t->rank + 1 < r)) {
+        return NULL;
+    }
+    for (uint32_t d = 0; d < t->rank; d++) {
+        uint32_t axis = d + (r - t->rank);
+        int64_t want = t->count == 1 ? 1 : (axis == 1 ? m : 1);
+        if (t->dims[d] != want) {
+            return NULL;
+        }
+    }
+    *other = t;
+    return hit;
+}
+
+/* Conv -> Mul(per-channel scale) -> Add(per-channel shift), either of the two alone too: the
+ * scale and shift go into a copy of the Conv's weights and bias (the way inference runtimes fold
+ * batch-norm-like affine layers), the Conv writes the last node's output and the folded nodes
+ * are skipped. Needs float initializer weights (and bias) and a Conv output nobody else reads.
+ * A model this does not apply to runs unchanged. */
+static void fuse_conv_affine(struct veil_engine_graph *g)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        const struct veil_tensor *w;
+        const struct veil_tensor *b = NULL;
+        const struct veil_tensor *scale = NULL;
+        const struct veil_tensor *shift = NULL;
+        struct veil_engine_node *mul;
+        struct veil_engine_node *add;
+        int32_t out;
+        size_t per;
+        if (n->op == NULL || strcmp(n->op->name, "Conv") != 0 || n->out_count != 1 ||
+            n->in_count < 2 || n->in_count > 3 || n->out[0] == VEIL_NO_VALUE || n->skip ||
+            (w = const_tensor(g, n->in[1])) == NULL) {
+            continue;
+        }
+        if (w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0) {
+            continue;
+        }
+        if (n->in_count == 3 && n->in[2] != VEIL_NO_VALUE) {
+            b = const_tensor(g, n->in[2]);
+            if (b == NULL || b->dtype != VEIL_DT_FLOAT || b->count != (size_t)w->dims[0]) {
+                continue;
+            }
+        }
+        out = n->out[0];
+        mul = affine_reader(g, out, w->rank, w->dims[0], "Mul", &scale);
+        if (mul != NULL) {
+            out = mul->out[0];
+        }
+        add = affine_reader(g, out, w->rank, w->dims[0], "Add", &shift);
+        if (add != NULL) {
+            out = add->out[0];
+        }
+        if (mul == NULL && add == NULL) {
+            continue;
+        }
+        n->fused_w = *w;
+        n->fused_w.data = NULL;
+        n->fused_w.borrowed = false;
+        if (!veil_ok(veil_tensor_alloc(&n->fused_w))) {
+            continue;
+        }
+        int64_t m = w->dims[0];
+        if (!veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
+            !veil_ok(veil_tensor_alloc(&n->fused_b))) {
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
+            continue;
+        }
+        per = w->count / (size_t)m;
+        for (size_t co = 0; co < (size_t)m; co++) {
+            float s =
+                scale == NULL ? 1.0f : ((const float *)scale->data)[scale->count == 1 ? 0 : co];
+            float t =
+                shift == NULL ? 0.0f : ((const float *)shift->data)[shift->count == 1 ? 0 : co];
+            float bv = b == NULL ? 0.0f : ((const float *)b->data)[co];
+            for (size_t k = 0; k < per; k++) {
+                ((float *)n->fused_w.data)[co * per + k] =
+                    ((const float *)w->data)[co * per + k] * s;
+            }
+            ((float *)n->fused_b.data)[co] = bv * s + t;
+        }
+        n->fused = true;
+        if (mul != NULL) {
+            mul->skip = true;
+        }
+        if (add != NULL) {
+            add->skip = true;
+        }
+        n->out[0] = out;
+        g->values[out].producer = (int32_t)i;
+    }
+}
+
+/* A float scalar constant (initializer or Constant node). */
+static bool const_scalar(const struct veil_engine_graph *g, int32_t v, float *out)
+{
+    const struct veil_tensor *t = const_tensor(g, v);
+    if (t == NULL || t->dtype != VEIL_DT_FLOAT || t->count != 1) {
+        return false;
+    }
+    *out = ((const float *)t->data)[0];
+    return true;
+}
+
+/* The only reader of v when v is not a graph output, else NULL. */
+static struct veil_engine_node *only_reader(struct veil_engine_graph *g, int32_t v, const char *op)
+{
+    if (v == VEIL_NO_VALUE || readers(g, v) != 1 || is_output(g, v)) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *nd = &g->nodes[i];
+        for (uint32_t k = 0; k < nd->in_count; k++) {
+            if (nd->in[k] == v) {
+                return nd->op != NULL && !nd->skip && nd->out_count == 1 &&
+                               nd->out[0] != VEIL_NO_VALUE && strcmp(nd->op->name, op) == 0
+                           ? nd
+                           : NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void fuse_hard_swish(struct veil_engine_graph *g)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *add = &g->nodes[i];
+        struct veil_engine_node *clip;
+        struct veil_engine_node *mul;
+        struct veil_engine_node *div;
+        float hs[4] = {0, -INFINITY, INFINITY, 1};
+        uint32_t xi;
+        int32_t x;
+        if (add->op == NULL || add->skip || add->fused || strcmp(add->op->name, "Add") != 0 ||
+            add->in_count != 2 || add->out_count != 1) {
+            continue;
+        }
+        if (const_scalar(g, add->in[1], &hs[0])) {
+            xi = 0;
+        } else if (const_scalar(g, add->in[0], &hs[0])) {
+            xi = 1;
+        } else {
+            continue;
+        }
+        x = add->in[xi];
+        clip = only_reader(g, add->out[0], "Clip");
+        if (x == VEIL_NO_VALUE || clip == NULL || clip->in[0] != add->out[0]) {
+            continue;
+        }
+        bool attrs_ok = true;
+        for (size_t a = 0; a < clip->proto->n_attribute; a++) {
+            const Onnx__AttributeProto *at = clip->proto->attribute[a];
+            if (at->name != NULL && strcmp(at->name, "min") == 0 && at->has_f) {
+                hs[1] = at->f;
+            } else if (at->name != NULL && strcmp(at->name, "max") == 0 && at->has_f) {
+                hs[2] = at->f;
+            } else {
+                attrs_ok = false;
+            }
+        }
+        if ((clip->in_count > 1 && clip->in[1] != VEIL_NO_VALUE &&
+             !const_scalar(g, clip->in[1], &hs[1])) ||
+            (clip->in_count > 2 && clip->in[2] != VEIL_NO_VALUE &&
+             !const_scalar(g, clip->in[2], &hs[2]))) {
+            continue;
+        }
+        mul = only_reader(g, clip->out[0], "Mul");
+        if (!attrs_ok || mul == NULL || mul->in_count != 2 ||
+            !((mul->in[0] == x && mul->in[1] == clip->out[0]) ||
+              (mul->in[1] == x && mul->in[0] == clip->out[0]))) {
+            continue;
+        }
+        div = only_reader(g, mul->out[0], "Div");
+        if (div == NULL || div->in_count != 2 || div->in[0] != mul->out[0] ||
+            !const_scalar(g, div->in[1], &hs[3])) {
+            continue;
+        }
+        add->hswish = true;
+        add->hs_x = xi;
+        memcpy(add->hs, hs, sizeof(hs));
+        clip->skip = true;
+        mul->skip = true;
+        div->skip = true;
+        add->out[0] = div->out[0];
+        g->values[div->out[0]].producer = (int32_t)i;
     }
 }
 
@@ -461,8 +730,10 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         diag_set(diag, "graph '%.64s' has a cycle", gp->name != NULL ? gp->name : "");
         return r;
     }
-    compute_last_use(g);
     decode_constants(g);
+    fuse_conv_affine(g);
+    fuse_hard_swish(g);
+    compute_last_use(g);
     return VEIL_RESULT_OK;
 }
 
@@ -516,6 +787,12 @@ void veil_graph_free(struct veil_engine_graph *g)
                 OPENSSL_cleanse(n->constant.data, n->constant.size);
             }
             veil_tensor_free(&n->constant);
+            if (n->fused) {
+                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+            }
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
             free(n->graphs);
             free(n->in);
             free(n->out);

@@ -42,6 +42,18 @@ struct veil_engine_node {
     /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
     struct veil_tensor constant;
     bool has_constant;
+    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
+     * these weights and bias and writes the last folded node's output; the folded nodes skip. */
+    bool fused;
+    bool skip;
+    struct veil_tensor fused_w;
+    struct veil_tensor fused_b;
+    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
+     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d}. */
+    bool hswish;
+    uint32_t hs_x;
+    float hs[4];
 };
 
 struct veil_engine_graph {

@@ -319,6 +319,36 @@ static bool fb_try(const struct veil_op_ctx *c, enum bin k, const struct veil_bc
     return veil_ok(veil_op_parallel(c, items, 1 + 32768 / per, fb_part, &j));
 }
 
+struct hs_job {
+    const float *x;
+    float *y;
+    float p[4];
+};
+
+VEIL_TARGET_CLONES
+static void hs_part(void *ctx, size_t begin, size_t end)
+{
+    const struct hs_job *j = ctx;
+    for (size_t i = begin; i < end; i++) {
+        float x = j->x[i];
+        float t = x + j->p[0];
+        t = t < j->p[1] ? j->p[1] : t;
+        t = t > j->p[2] ? j->p[2] : t;
+        j->y[i] = (x * t) / j->p[3];
+    }
+}
+
+VEIL_RESULT veil_op_hard_swish_run(struct veil_op_ctx *c, uint32_t xi, const float *p)
+{
+    const struct veil_tensor *x = c->in[xi];
+    struct veil_tensor *y = c->out[0];
+    /* the Add's shape() ran: y is x's shape when the other input is a scalar */
+    ENSURE(x->dtype == VEIL_DT_FLOAT && y->dtype == VEIL_DT_FLOAT && y->count == x->count,
+           VEIL_ERR_ENGINE_SHAPE);
+    struct hs_job j = {x->data, y->data, {p[0], p[1], p[2], p[3]}};
+    return veil_op_parallel(c, x->count, 32768, hs_part, &j);
+}
+
 /* out[i] = a[i] (op) b[i] over the broadcast of a and b onto out's shape. */
 static VEIL_RESULT bin_apply(const struct veil_op_ctx *c, enum bin k, const struct veil_tensor *a,
                              const struct veil_tensor *b, struct veil_tensor *out)

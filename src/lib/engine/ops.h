@@ -102,6 +102,10 @@ bool veil_op_writes_all(const struct veil_op *op);
 VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out);
 void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size);
 
+/* The hard-swish an Add node computes when the graph builder folded Add, Clip, Mul, Div into it
+ * (graph.h): out = (x * clip(x + p[0], p[1], p[2])) / p[3], x = input xi, in float steps. */
+VEIL_RESULT veil_op_hard_swish_run(struct veil_op_ctx *c, uint32_t xi, const float *p);
+
 /* Product of dims [from, to). */
 size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
 
