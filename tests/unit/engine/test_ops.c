@@ -552,6 +552,173 @@ static void test_pool_and_gemv_fast_paths(void **state)
     }
 }
 
+/* A chain of nodes read from a table: {op, in0, in1, in2, out}; names of initializers are
+ * given with their tensors; graph input "x"; graph outputs listed. */
+struct chain_node {
+    const char *op;
+    const char *in[3];
+    const char *out;
+};
+
+static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
+                             const struct veil_tensor *inits, size_t ni, const char **outs,
+                             size_t no, const struct veil_tensor *x, struct veil_tensor *results,
+                             uint32_t *skipped)
+{
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto os = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    Onnx__OperatorSetIdProto *osp = &os;
+    Onnx__NodeProto node[8];
+    Onnx__NodeProto *np[8];
+    Onnx__TensorProto tp[8];
+    Onnx__TensorProto *tpp[8];
+    int64_t tdims[8][VEIL_ENGINE_RANK_MAX];
+    Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT;
+    Onnx__ValueInfoProto *pin = &vin;
+    Onnx__ValueInfoProto vout[4];
+    Onnx__ValueInfoProto *pout[4];
+    char *node_in[8][3];
+    char *node_out[8];
+    struct veil_engine_model *model = NULL;
+    uint8_t *buf;
+    size_t size;
+    veil_result r;
+
+    assert_true(nn <= 8 && ni <= 8 && no <= 4);
+    os.has_version = 1;
+    os.version = 17;
+    m.n_opset_import = 1;
+    m.opset_import = &osp;
+    m.graph = &g;
+    for (size_t i = 0; i < nn; i++) {
+        Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+        node[i] = n;
+        node[i].op_type = (char *)nodes[i].op;
+        for (size_t k = 0; k < 3 && nodes[i].in[k] != NULL; k++) {
+            node_in[i][k] = (char *)nodes[i].in[k];
+            node[i].n_input = k + 1;
+        }
+        node[i].input = node_in[i];
+        node_out[i] = (char *)nodes[i].out;
+        node[i].n_output = 1;
+        node[i].output = &node_out[i];
+        np[i] = &node[i];
+    }
+    for (size_t i = 0; i < ni; i++) {
+        Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+        tp[i] = t;
+        tp[i].name = (char *)init_names[i];
+        tp[i].has_data_type = 1;
+        tp[i].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        tp[i].n_dims = inits[i].rank;
+        for (uint32_t d = 0; d < inits[i].rank; d++) {
+            tdims[i][d] = inits[i].dims[d];
+        }
+        tp[i].dims = tdims[i];
+        tp[i].has_raw_data = 1;
+        tp[i].raw_data.len = inits[i].size;
+        tp[i].raw_data.data = inits[i].data;
+        tpp[i] = &tp[i];
+    }
+    for (size_t i = 0; i < no; i++) {
+        Onnx__ValueInfoProto v = ONNX__VALUE_INFO_PROTO__INIT;
+        vout[i] = v;
+        vout[i].name = (char *)outs[i];
+        pout[i] = &vout[i];
+    }
+    vin.name = (char *)"x";
+    g.n_node = nn;
+    g.node = np;
+    g.n_initializer = ni;
+    g.initializer = tpp;
+    g.n_input = 1;
+    g.input = &pin;
+    g.n_output = no;
+    g.output = pout;
+    size = onnx__model_proto__get_packed_size(&m);
+    buf = malloc(size);
+    assert_non_null(buf);
+    onnx__model_proto__pack(&m, buf);
+    r = veil_engine_load(buf, size, NULL, &model);
+    free(buf);
+    if (veil_ok(r)) {
+        *skipped = 0;
+        for (uint32_t i = 0; i < model->main->node_count; i++) {
+            *skipped += model->main->nodes[i].skip;
+        }
+        r = veil_engine_run(model, x, results, NULL);
+        veil_engine_free(model);
+    }
+    return r;
+}
+
+/* Conv -> per-channel Mul -> Add and Add/Clip/Mul/Div hard-swish are folded when the
+ * intermediates have no other reader; exposing an intermediate as a graph output keeps the
+ * nodes apart. Both runs must agree (the hard-swish chain bit for bit). */
+static void test_fusions_match_unfused(void **state)
+{
+    static const struct chain_node nodes[] = {
+        {"Conv", {"x", "w", "b"}, "c"},        {"Mul", {"s", "c", NULL}, "m"},
+        {"Add", {"m", "t", NULL}, "a"},        {"Add", {"a", "three", NULL}, "h1"},
+        {"Clip", {"h1", "zero", "six"}, "h2"}, {"Mul", {"a", "h2", NULL}, "h3"},
+        {"Div", {"h3", "six", NULL}, "y"},
+    };
+    const char *names[] = {"w", "b", "s", "t", "three", "zero", "six"};
+    struct veil_tensor inits[7];
+    struct veil_tensor x[1];
+    int64_t dx[4] = {1, 3, 6, 5};
+    int64_t dw[4] = {4, 3, 3, 3};
+    int64_t d4[1] = {4};
+    int64_t dc[3] = {4, 1, 1};
+    int64_t d1[1] = {1};
+    const char *fused_out[] = {"y"};
+    const char *open_out[] = {"y", "c", "h1", "h3"};
+    struct veil_tensor fused[1] = {{0}};
+    struct veil_tensor open[4] = {{0}};
+    uint32_t skipped = 0;
+    (void)state;
+
+    make(&inits[0], VEIL_DT_FLOAT, 4, dw, NULL);
+    make(&inits[1], VEIL_DT_FLOAT, 1, d4, NULL);
+    make(&inits[2], VEIL_DT_FLOAT, 3, dc, NULL);
+    make(&inits[3], VEIL_DT_FLOAT, 3, dc, NULL);
+    make(&inits[4], VEIL_DT_FLOAT, 1, d1, (double[]){3});
+    make(&inits[5], VEIL_DT_FLOAT, 1, d1, (double[]){0});
+    make(&inits[6], VEIL_DT_FLOAT, 1, d1, (double[]){6});
+    for (int i = 0; i < 4; i++) {
+        fill(&inits[i], (uint32_t)i + 11);
+    }
+    make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    fill(&x[0], 17);
+    EXPECT_OK(run_chain(nodes, 7, names, inits, 7, fused_out, 1, x, fused, &skipped));
+    EXPECT_EQ(skipped, 5); /* Mul, Add into the Conv; Clip, Mul, Div into the Add */
+    EXPECT_OK(run_chain(nodes, 7, names, inits, 7, open_out, 4, x, open, &skipped));
+    EXPECT_EQ(skipped, 0);
+    EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
+    for (size_t i = 0; i < fused[0].count; i++) {
+        EXPECT_TRUE(fabsf(at(&fused[0], i) - at(&open[0], i)) <= 1e-4f);
+    }
+    free_n(fused, 1);
+    free_n(open, 4);
+    /* hard-swish alone (the Conv output exposed): bit-identical to the separate nodes */
+    {
+        const char *half_out[] = {"y", "c"};
+        struct veil_tensor half[2] = {{0}};
+        const char *full_out[] = {"y", "c", "h3"};
+        struct veil_tensor full[3] = {{0}};
+        EXPECT_OK(run_chain(nodes, 7, names, inits, 7, half_out, 2, x, half, &skipped));
+        EXPECT_EQ(skipped, 3);
+        EXPECT_OK(run_chain(nodes, 7, names, inits, 7, full_out, 3, x, full, &skipped));
+        EXPECT_EQ(skipped, 0);
+        EXPECT_BYTES_EQ(half[0].data, full[0].data, half[0].size);
+        free_n(half, 2);
+        free_n(full, 3);
+    }
+    free_n(inits, 7);
+    free_n(x, 1);
+}
+
 /* The threaded paths (column-split Conv, block-split MatMul) give the single-thread result. */
 static void test_threads_agree(void **state)
 {
@@ -609,4 +776,5 @@ static void test_work_budget(void **state)
 VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
                test_conv, test_half_precision, test_threads_agree, test_work_budget,
-               test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths)
+               test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
+               test_fusions_match_unfused)
