@@ -435,7 +435,7 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     /* one image and group split by columns, when each thread gets enough to outweigh the
      * dispatch */
     if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256 &&
-        j.cout_g * j.osz * j.cin_g * j.krn >= ((size_t)1 << 19)) {
+        j.cout_g * j.osz * j.cin_g * j.krn >= ((size_t)1 << 22)) {
         return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);
     }
     if (!conv_pointwise(&g) &&
