@@ -459,52 +459,74 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
     return NULL;
 }
 
-/* Number of nodes reading value v (inputs and subgraph reads). */
-static uint32_t readers(const struct veil_engine_graph *g, int32_t v)
+/* Who reads each value, counted once before the fusion passes (O(nodes + inputs); a hostile
+ * graph must not make loading quadratic). Reads by nodes a pass skips stay counted, which can
+ * only block a later fusion, never allow a wrong one. */
+struct fuse_index {
+    uint32_t *nread; /* readers per value: node inputs and subgraph reads */
+    int32_t *reader; /* a node that reads it: the only one when nread is 1 */
+    bool *out;       /* graph outputs */
+};
+
+static void fuse_index_free(struct fuse_index *ix)
 {
-    uint32_t n = 0;
+    free(ix->nread);
+    free(ix->reader);
+    free(ix->out);
+}
+
+static bool fuse_index_build(const struct veil_engine_graph *g, struct fuse_index *ix)
+{
+    size_t n = g->value_count + 1;
+    ix->nread = calloc(n, sizeof(*ix->nread));
+    ix->reader = calloc(n, sizeof(*ix->reader));
+    ix->out = calloc(n, sizeof(*ix->out));
+    if (ix->nread == NULL || ix->reader == NULL || ix->out == NULL) {
+        fuse_index_free(ix);
+        return false;
+    }
     for (uint32_t i = 0; i < g->node_count; i++) {
         const struct veil_engine_node *nd = &g->nodes[i];
         for (uint32_t k = 0; k < nd->in_count; k++) {
-            n += nd->in[k] == v;
+            if (nd->in[k] != VEIL_NO_VALUE) {
+                ix->nread[nd->in[k]]++;
+                ix->reader[nd->in[k]] = (int32_t)i;
+            }
         }
         for (uint32_t k = 0; k < nd->implicit_count; k++) {
-            n += nd->implicit[k] == (uint32_t)v;
+            ix->nread[nd->implicit[k]]++;
+            ix->reader[nd->implicit[k]] = (int32_t)i;
         }
     }
-    return n;
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        ix->out[g->outputs[o]] = true;
+    }
+    return true;
 }
 
-static bool is_output(const struct veil_engine_graph *g, int32_t v)
+/* The only node reading v, v not a graph output, else NULL. */
+static struct veil_engine_node *sole_reader(struct veil_engine_graph *g,
+                                            const struct fuse_index *ix, int32_t v)
 {
-    for (uint32_t o = 0; o < g->output_count; o++) {
-        if (g->outputs[o] == (uint32_t)v) {
-            return true;
-        }
+    if (v == VEIL_NO_VALUE || ix->nread[v] != 1 || ix->out[v]) {
+        return NULL;
     }
-    return false;
+    return &g->nodes[ix->reader[v]];
 }
 
 /* The node that reads v, when it is the only reader, v is not a graph output, and the node is
  * a Mul or Add of v and a float initializer holding one value per channel (or one value) of a
  * rank-r output with m channels; *other gets that initializer. */
-static struct veil_engine_node *affine_reader(struct veil_engine_graph *g, int32_t v, uint32_t r,
+static struct veil_engine_node *affine_reader(struct veil_engine_graph *g,
+                                              const struct fuse_index *ix, int32_t v, uint32_t r,
                                               int64_t m, const char *op,
                                               const struct veil_tensor **other)
 {
-    struct veil_engine_node *hit = NULL;
+    struct veil_engine_node *hit = sole_reader(g, ix, v);
     const struct veil_tensor *t;
-    if (readers(g, v) != 1 || is_output(g, v)) {
-        return NULL;
-    }
-    for (uint32_t i = 0; i < g->node_count && hit == NULL; i++) {
-        struct veil_engine_node *nd = &g->nodes[i];
-        if (nd->in_count == 2 && nd->out_count == 1 && (nd->in[0] == v || nd->in[1] == v)) {
-            hit = nd;
-        }
-    }
-    if (hit == NULL || hit->op == NULL || strcmp(hit->op->name, op) != 0 ||
-        hit->in[0] == hit->in[1] || hit->out[0] == VEIL_NO_VALUE) {
+    if (hit == NULL || hit->skip || hit->op == NULL || strcmp(hit->op->name, op) != 0 ||
+        hit->in_count != 2 || hit->out_count != 1 || hit->in[0] == hit->in[1] ||
+        hit->out[0] == VEIL_NO_VALUE) {
         return NULL;
     }
     t = const_tensor(g, hit->in[0] == v ? hit->in[1] : hit->in[0]);
@@ -531,7 +553,7 @@ static struct veil_engine_node *affine_reader(struct veil_engine_graph *g, int32
  * batch-norm-like affine layers), the Conv writes the last node's output and the folded nodes
  * are skipped. Needs float initializer weights (and bias) and a Conv output nobody else reads.
  * A model this does not apply to runs unchanged. */
-static void fuse_conv_affine(struct veil_engine_graph *g)
+static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
         struct veil_engine_node *n = &g->nodes[i];
@@ -558,11 +580,11 @@ static void fuse_conv_affine(struct veil_engine_graph *g)
             }
         }
         out = n->out[0];
-        mul = affine_reader(g, out, w->rank, w->dims[0], "Mul", &scale);
+        mul = affine_reader(g, ix, out, w->rank, w->dims[0], "Mul", &scale);
         if (mul != NULL) {
             out = mul->out[0];
         }
-        add = affine_reader(g, out, w->rank, w->dims[0], "Add", &shift);
+        add = affine_reader(g, ix, out, w->rank, w->dims[0], "Add", &shift);
         if (add != NULL) {
             out = add->out[0];
         }
@@ -618,27 +640,19 @@ static bool const_scalar(const struct veil_engine_graph *g, int32_t v, float *ou
     return true;
 }
 
-/* The only reader of v when v is not a graph output, else NULL. */
-static struct veil_engine_node *only_reader(struct veil_engine_graph *g, int32_t v, const char *op)
+/* The only reader of v when it is a node of type op that is not skipped, else NULL. */
+static struct veil_engine_node *only_reader(struct veil_engine_graph *g,
+                                            const struct fuse_index *ix, int32_t v, const char *op)
 {
-    if (v == VEIL_NO_VALUE || readers(g, v) != 1 || is_output(g, v)) {
+    struct veil_engine_node *nd = sole_reader(g, ix, v);
+    if (nd == NULL || nd->op == NULL || nd->skip || nd->out_count != 1 ||
+        nd->out[0] == VEIL_NO_VALUE || strcmp(nd->op->name, op) != 0) {
         return NULL;
     }
-    for (uint32_t i = 0; i < g->node_count; i++) {
-        struct veil_engine_node *nd = &g->nodes[i];
-        for (uint32_t k = 0; k < nd->in_count; k++) {
-            if (nd->in[k] == v) {
-                return nd->op != NULL && !nd->skip && nd->out_count == 1 &&
-                               nd->out[0] != VEIL_NO_VALUE && strcmp(nd->op->name, op) == 0
-                           ? nd
-                           : NULL;
-            }
-        }
-    }
-    return NULL;
+    return nd;
 }
 
-static void fuse_hard_swish(struct veil_engine_graph *g)
+static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
         struct veil_engine_node *add = &g->nodes[i];
@@ -660,7 +674,7 @@ static void fuse_hard_swish(struct veil_engine_graph *g)
             continue;
         }
         x = add->in[xi];
-        clip = only_reader(g, add->out[0], "Clip");
+        clip = only_reader(g, ix, add->out[0], "Clip");
         if (x == VEIL_NO_VALUE || clip == NULL || clip->in[0] != add->out[0]) {
             continue;
         }
@@ -681,13 +695,13 @@ static void fuse_hard_swish(struct veil_engine_graph *g)
              !const_scalar(g, clip->in[2], &hs[2]))) {
             continue;
         }
-        mul = only_reader(g, clip->out[0], "Mul");
+        mul = only_reader(g, ix, clip->out[0], "Mul");
         if (!attrs_ok || mul == NULL || mul->in_count != 2 ||
             !((mul->in[0] == x && mul->in[1] == clip->out[0]) ||
               (mul->in[1] == x && mul->in[0] == clip->out[0]))) {
             continue;
         }
-        div = only_reader(g, mul->out[0], "Div");
+        div = only_reader(g, ix, mul->out[0], "Div");
         if (div == NULL || div->in_count != 2 || div->in[0] != mul->out[0] ||
             !const_scalar(g, div->in[1], &hs[3])) {
             continue;
@@ -731,8 +745,12 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         return r;
     }
     decode_constants(g);
-    fuse_conv_affine(g);
-    fuse_hard_swish(g);
+    struct fuse_index ix;
+    if (fuse_index_build(g, &ix)) {
+        fuse_conv_affine(g, &ix);
+        fuse_hard_swish(g, &ix);
+        fuse_index_free(&ix);
+    }
     compute_last_use(g);
     return VEIL_RESULT_OK;
 }
