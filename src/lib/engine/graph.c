@@ -548,11 +548,50 @@ static struct veil_engine_node *affine_reader(struct veil_engine_graph *g,
     return hit;
 }
 
-/* Conv -> Mul(per-channel scale) -> Add(per-channel shift), either of the two alone too: the
- * scale and shift go into a copy of the Conv's weights and bias (the way inference runtimes fold
- * batch-norm-like affine layers), the Conv writes the last node's output and the folded nodes
- * are skipped. Needs float initializer weights (and bias) and a Conv output nobody else reads.
- * A model this does not apply to runs unchanged. */
+/* The BatchNormalization (inference form: one output, constant float parameters of m values,
+ * no attribute but epsilon and momentum) that is the only reader of v, with its per-channel
+ * factor and offset in mul/add (y = x * mul + add, as bn_run computes it), else NULL. */
+static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const struct fuse_index *ix,
+                                          int32_t v, int64_t m, double *mul, double *add)
+{
+    struct veil_engine_node *bn = sole_reader(g, ix, v);
+    const struct veil_tensor *p[4];
+    double eps = 1e-5;
+    if (bn == NULL || bn->skip || bn->op == NULL ||
+        strcmp(bn->op->name, "BatchNormalization") != 0 || bn->in_count != 5 ||
+        bn->out_count != 1 || bn->out[0] == VEIL_NO_VALUE || bn->in[0] != v) {
+        return NULL;
+    }
+    for (size_t a = 0; a < bn->proto->n_attribute; a++) {
+        const Onnx__AttributeProto *at = bn->proto->attribute[a];
+        if (at->name != NULL && strcmp(at->name, "epsilon") == 0 && at->has_f) {
+            eps = at->f;
+        } else if (at->name == NULL || strcmp(at->name, "momentum") != 0) {
+            return NULL;
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        p[k] = const_tensor(g, bn->in[k + 1]);
+        if (p[k] == NULL || p[k]->dtype != VEIL_DT_FLOAT || p[k]->count != (size_t)m) {
+            return NULL;
+        }
+    }
+    for (int64_t c = 0; c < m; c++) {
+        double scale = ((const float *)p[0]->data)[c];
+        double bias = ((const float *)p[1]->data)[c];
+        double mean = ((const float *)p[2]->data)[c];
+        double var = ((const float *)p[3]->data)[c];
+        mul[c] = scale / sqrt(var + (double)(float)eps);
+        add[c] = bias - mean * mul[c];
+    }
+    return bn;
+}
+
+/* Conv -> BatchNormalization -> Mul(per-channel scale) -> Add(per-channel shift), any non-empty
+ * run of them in this order: the scales and shifts go into a copy of the Conv's weights and bias
+ * (the way inference runtimes fold batch-norm-like layers), the Conv writes the last node's
+ * output and the folded nodes are skipped. Needs constant float weights (and bias) and outputs
+ * nobody else reads. A model this does not apply to runs unchanged. */
 static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
@@ -561,9 +600,13 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         const struct veil_tensor *b = NULL;
         const struct veil_tensor *scale = NULL;
         const struct veil_tensor *shift = NULL;
+        struct veil_engine_node *bn;
         struct veil_engine_node *mul;
         struct veil_engine_node *add;
+        double *fs;
+        double *ft;
         int32_t out;
+        int64_t m;
         size_t per;
         if (n->op == NULL || strcmp(n->op->name, "Conv") != 0 || n->out_count != 1 ||
             n->in_count < 2 || n->in_count > 3 || n->out[0] == VEIL_NO_VALUE || n->skip ||
@@ -573,51 +616,76 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         if (w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0) {
             continue;
         }
+        m = w->dims[0];
         if (n->in_count == 3 && n->in[2] != VEIL_NO_VALUE) {
             b = const_tensor(g, n->in[2]);
-            if (b == NULL || b->dtype != VEIL_DT_FLOAT || b->count != (size_t)w->dims[0]) {
+            if (b == NULL || b->dtype != VEIL_DT_FLOAT || b->count != (size_t)m) {
                 continue;
             }
         }
+        fs = calloc((size_t)m, sizeof(*fs));
+        ft = calloc((size_t)m, sizeof(*ft));
+        if (fs == NULL || ft == NULL) {
+            free(fs);
+            free(ft);
+            return;
+        }
+        for (int64_t c = 0; c < m; c++) {
+            fs[c] = 1.0;
+        }
         out = n->out[0];
-        mul = affine_reader(g, ix, out, w->rank, w->dims[0], "Mul", &scale);
+        bn = bn_reader(g, ix, out, m, fs, ft);
+        if (bn != NULL) {
+            out = bn->out[0];
+        }
+        mul = affine_reader(g, ix, out, w->rank, m, "Mul", &scale);
         if (mul != NULL) {
             out = mul->out[0];
         }
-        add = affine_reader(g, ix, out, w->rank, w->dims[0], "Add", &shift);
+        add = affine_reader(g, ix, out, w->rank, m, "Add", &shift);
         if (add != NULL) {
             out = add->out[0];
-        }
-        if (mul == NULL && add == NULL) {
-            continue;
         }
         n->fused_w = *w;
         n->fused_w.data = NULL;
         n->fused_w.borrowed = false;
-        if (!veil_ok(veil_tensor_alloc(&n->fused_w))) {
-            continue;
-        }
-        int64_t m = w->dims[0];
-        if (!veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
+        if ((bn == NULL && mul == NULL && add == NULL) ||
+            !veil_ok(veil_tensor_alloc(&n->fused_w)) ||
+            !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
             !veil_ok(veil_tensor_alloc(&n->fused_b))) {
             veil_tensor_free(&n->fused_w);
             veil_tensor_free(&n->fused_b);
+            memset(&n->fused_w, 0, sizeof(n->fused_w));
+            memset(&n->fused_b, 0, sizeof(n->fused_b));
+            free(fs);
+            free(ft);
             continue;
         }
         per = w->count / (size_t)m;
         for (size_t co = 0; co < (size_t)m; co++) {
-            float s =
-                scale == NULL ? 1.0f : ((const float *)scale->data)[scale->count == 1 ? 0 : co];
-            float t =
-                shift == NULL ? 0.0f : ((const float *)shift->data)[shift->count == 1 ? 0 : co];
-            float bv = b == NULL ? 0.0f : ((const float *)b->data)[co];
+            double s = fs[co];
+            double t = ft[co];
+            if (scale != NULL) {
+                double sc = ((const float *)scale->data)[scale->count == 1 ? 0 : co];
+                s *= sc;
+                t *= sc;
+            }
+            if (shift != NULL) {
+                t += ((const float *)shift->data)[shift->count == 1 ? 0 : co];
+            }
             for (size_t k = 0; k < per; k++) {
                 ((float *)n->fused_w.data)[co * per + k] =
-                    ((const float *)w->data)[co * per + k] * s;
+                    (float)(((const float *)w->data)[co * per + k] * s);
             }
-            ((float *)n->fused_b.data)[co] = bv * s + t;
+            ((float *)n->fused_b.data)[co] =
+                (float)((b == NULL ? 0.0 : ((const float *)b->data)[co]) * s + t);
         }
+        free(fs);
+        free(ft);
         n->fused = true;
+        if (bn != NULL) {
+            bn->skip = true;
+        }
         if (mul != NULL) {
             mul->skip = true;
         }

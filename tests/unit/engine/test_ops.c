@@ -556,7 +556,7 @@ static void test_pool_and_gemv_fast_paths(void **state)
  * given with their tensors; graph input "x"; graph outputs listed. */
 struct chain_node {
     const char *op;
-    const char *in[3];
+    const char *in[5];
     const char *out;
 };
 
@@ -571,21 +571,21 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
     Onnx__OperatorSetIdProto *osp = &os;
     Onnx__NodeProto node[8];
     Onnx__NodeProto *np[8];
-    Onnx__TensorProto tp[8];
-    Onnx__TensorProto *tpp[8];
-    int64_t tdims[8][VEIL_ENGINE_RANK_MAX];
+    Onnx__TensorProto tp[12];
+    Onnx__TensorProto *tpp[12];
+    int64_t tdims[12][VEIL_ENGINE_RANK_MAX];
     Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT;
     Onnx__ValueInfoProto *pin = &vin;
     Onnx__ValueInfoProto vout[4];
     Onnx__ValueInfoProto *pout[4];
-    char *node_in[8][3];
+    char *node_in[8][5];
     char *node_out[8];
     struct veil_engine_model *model = NULL;
     uint8_t *buf;
     size_t size;
     veil_result r;
 
-    assert_true(nn <= 8 && ni <= 8 && no <= 4);
+    assert_true(nn <= 8 && ni <= 12 && no <= 4);
     os.has_version = 1;
     os.version = 17;
     m.n_opset_import = 1;
@@ -595,7 +595,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
         node[i] = n;
         node[i].op_type = (char *)nodes[i].op;
-        for (size_t k = 0; k < 3 && nodes[i].in[k] != NULL; k++) {
+        for (size_t k = 0; k < 5 && nodes[i].in[k] != NULL; k++) {
             node_in[i][k] = (char *)nodes[i].in[k];
             node[i].n_input = k + 1;
         }
@@ -659,13 +659,17 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
 static void test_fusions_match_unfused(void **state)
 {
     static const struct chain_node nodes[] = {
-        {"Conv", {"x", "w", "b"}, "c"},        {"Mul", {"s", "c", NULL}, "m"},
-        {"Add", {"m", "t", NULL}, "a"},        {"Add", {"a", "three", NULL}, "h1"},
-        {"Clip", {"h1", "zero", "six"}, "h2"}, {"Mul", {"a", "h2", NULL}, "h3"},
+        {"Conv", {"x", "w", "b"}, "c0"},
+        {"BatchNormalization", {"c0", "g", "bb", "mu", "var"}, "c"},
+        {"Mul", {"s", "c", NULL}, "m"},
+        {"Add", {"m", "t", NULL}, "a"},
+        {"Add", {"a", "three", NULL}, "h1"},
+        {"Clip", {"h1", "zero", "six"}, "h2"},
+        {"Mul", {"a", "h2", NULL}, "h3"},
         {"Div", {"h3", "six", NULL}, "y"},
     };
-    const char *names[] = {"w", "b", "s", "t", "three", "zero", "six"};
-    struct veil_tensor inits[7];
+    const char *names[] = {"w", "b", "s", "t", "three", "zero", "six", "g", "bb", "mu", "var"};
+    struct veil_tensor inits[11];
     struct veil_tensor x[1];
     int64_t dx[4] = {1, 3, 6, 5};
     int64_t dw[4] = {4, 3, 3, 3};
@@ -673,7 +677,7 @@ static void test_fusions_match_unfused(void **state)
     int64_t dc[3] = {4, 1, 1};
     int64_t d1[1] = {1};
     const char *fused_out[] = {"y"};
-    const char *open_out[] = {"y", "c", "h1", "h3"};
+    const char *open_out[] = {"y", "c0", "h1", "h3"};
     struct veil_tensor fused[1] = {{0}};
     struct veil_tensor open[4] = {{0}};
     uint32_t skipped = 0;
@@ -686,14 +690,22 @@ static void test_fusions_match_unfused(void **state)
     make(&inits[4], VEIL_DT_FLOAT, 1, d1, (double[]){3});
     make(&inits[5], VEIL_DT_FLOAT, 1, d1, (double[]){0});
     make(&inits[6], VEIL_DT_FLOAT, 1, d1, (double[]){6});
-    for (int i = 0; i < 4; i++) {
-        fill(&inits[i], (uint32_t)i + 11);
+    for (int i = 7; i < 11; i++) {
+        make(&inits[i], VEIL_DT_FLOAT, 1, d4, NULL);
+    }
+    for (int i = 0; i < 11; i++) {
+        if (i < 4 || i >= 7) {
+            fill(&inits[i], (uint32_t)i + 11);
+        }
+    }
+    for (size_t i = 0; i < 4; i++) { /* variances must be positive */
+        ((float *)inits[10].data)[i] = fabsf(((float *)inits[10].data)[i]) + 0.25f;
     }
     make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
     fill(&x[0], 17);
-    EXPECT_OK(run_chain(nodes, 7, names, inits, 7, fused_out, 1, x, fused, &skipped));
-    EXPECT_EQ(skipped, 5); /* Mul, Add into the Conv; Clip, Mul, Div into the Add */
-    EXPECT_OK(run_chain(nodes, 7, names, inits, 7, open_out, 4, x, open, &skipped));
+    EXPECT_OK(run_chain(nodes, 8, names, inits, 11, fused_out, 1, x, fused, &skipped));
+    EXPECT_EQ(skipped, 6); /* BN, Mul, Add into the Conv; Clip, Mul, Div into the Add */
+    EXPECT_OK(run_chain(nodes, 8, names, inits, 11, open_out, 4, x, open, &skipped));
     EXPECT_EQ(skipped, 0);
     EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
     for (size_t i = 0; i < fused[0].count; i++) {
@@ -703,19 +715,19 @@ static void test_fusions_match_unfused(void **state)
     free_n(open, 4);
     /* hard-swish alone (the Conv output exposed): bit-identical to the separate nodes */
     {
-        const char *half_out[] = {"y", "c"};
+        const char *half_out[] = {"y", "c0"};
         struct veil_tensor half[2] = {{0}};
-        const char *full_out[] = {"y", "c", "h3"};
+        const char *full_out[] = {"y", "c0", "h3"};
         struct veil_tensor full[3] = {{0}};
-        EXPECT_OK(run_chain(nodes, 7, names, inits, 7, half_out, 2, x, half, &skipped));
+        EXPECT_OK(run_chain(nodes, 8, names, inits, 11, half_out, 2, x, half, &skipped));
         EXPECT_EQ(skipped, 3);
-        EXPECT_OK(run_chain(nodes, 7, names, inits, 7, full_out, 3, x, full, &skipped));
+        EXPECT_OK(run_chain(nodes, 8, names, inits, 11, full_out, 3, x, full, &skipped));
         EXPECT_EQ(skipped, 0);
         EXPECT_BYTES_EQ(half[0].data, full[0].data, half[0].size);
         free_n(half, 2);
         free_n(full, 3);
     }
-    free_n(inits, 7);
+    free_n(inits, 11);
     free_n(x, 1);
 }
 
