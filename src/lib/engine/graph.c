@@ -13,6 +13,8 @@
 
 #include <openssl/crypto.h>
 
+#include "engine/ops.h"
+
 #define TABLE_EMPTY UINT32_MAX
 #define VALUE_MAX   ((size_t)1 << 24)
 
@@ -456,7 +458,89 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
         g->nodes[val->producer].has_constant) {
         return &g->nodes[val->producer].constant;
     }
+    if (val->kind == VEIL_VALUE_OUTER && g->parent != NULL) {
+        /* the enclosing graph is still being built: its initializers are there already, its
+         * Constant nodes not decoded yet (then no constant: nothing is folded) */
+        return const_tensor(g->parent, (int32_t)val->outer);
+    }
     return NULL;
+}
+
+/* Data movement on constants (PyTorch exports rearrange LSTM weights with Slice, Concat and
+ * Unsqueeze at every run: 1.5 MB of copies per Silero VAD inference) is done once here, in
+ * topological order so chains fold, and the node then hands out views like a Constant. Only
+ * these operators, only when every input is constant, each result at most 16 MiB and all of
+ * them at most 64 MiB per graph (a chain of Concats must not blow up at load); a node whose
+ * shape() or run() refuses its inputs stays as it is and reports the error at run time. */
+#define FOLD_TENSOR_MAX     ((size_t)16 << 20)
+#define VEIL_OP_FOLD_IN_MAX 64
+#define FOLD_TOTAL_MAX      ((size_t)64 << 20)
+
+static void fold_constants(struct veil_engine_graph *g)
+{
+    static const char *const foldable[] = {"Slice",   "Concat",  "Unsqueeze", "Squeeze",
+                                           "Reshape", "Flatten", "Transpose"};
+    size_t total = 0;
+    for (uint32_t pos = 0; pos < g->node_count; pos++) {
+        struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        const struct veil_tensor *in[VEIL_OP_FOLD_IN_MAX];
+        struct veil_tensor res = {0};
+        struct veil_tensor *outp = &res;
+        struct veil_op_ctx c = {0};
+        bool ok = n->op != NULL && !n->has_constant && n->out_count == 1 &&
+                  n->out[0] != VEIL_NO_VALUE && n->in_count <= VEIL_OP_FOLD_IN_MAX &&
+                  n->implicit_count == 0;
+        bool listed = false;
+        for (size_t f = 0; ok && f < sizeof(foldable) / sizeof(foldable[0]); f++) {
+            listed |= strcmp(n->op->name, foldable[f]) == 0;
+        }
+        ok = ok && listed;
+        for (size_t a = 0; ok && n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            ok = n->graphs[a] == NULL;
+        }
+        for (uint32_t k = 0; ok && k < n->in_count; k++) {
+            in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : const_tensor(g, n->in[k]);
+            ok = n->in[k] == VEIL_NO_VALUE || in[k] != NULL;
+        }
+        if (!ok) {
+            continue;
+        }
+        c.node = n;
+        c.frame = NULL; /* no threads, default limits */
+        c.opset = g->model->opset;
+        c.in_count = n->in_count;
+        c.in = in;
+        c.out_count = 1;
+        c.out = &outp;
+        if (!veil_ok(n->op->shape(&c)) || res.size > FOLD_TENSOR_MAX ||
+            res.size > FOLD_TOTAL_MAX - total || !veil_ok(veil_tensor_alloc(&res))) {
+            veil_tensor_free(&res);
+            continue;
+        }
+        if (!veil_ok(n->op->run(&c))) {
+            OPENSSL_cleanse(res.data, res.size);
+            veil_tensor_free(&res);
+            continue;
+        }
+        total += res.size;
+        n->constant = res;
+        n->has_constant = true;
+    }
+}
+
+/* Subgraphs are built before their parent decodes its Constant nodes, so their constant inputs
+ * from outside are only known once the whole model is built: fold again, top down. */
+static void fold_subgraphs(struct veil_engine_graph *g, uint32_t depth)
+{
+    for (uint32_t i = 0; i < g->node_count && depth < VEIL_ENGINE_DEPTH_MAX; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            if (n->graphs[a] != NULL) {
+                fold_constants(n->graphs[a]);
+                fold_subgraphs(n->graphs[a], depth + 1);
+            }
+        }
+    }
 }
 
 /* Who reads each value, counted once before the fusion passes (O(nodes + inputs); a hostile
@@ -813,6 +897,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         return r;
     }
     decode_constants(g);
+    fold_constants(g);
     struct fuse_index ix;
     if (fuse_index_build(g, &ix)) {
         fuse_conv_affine(g, &ix);
@@ -845,6 +930,9 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
         diag_set(diag, "%s", veil_strerror(r.code));
         veil_graph_free(g);
         return r;
+    }
+    if (depth == 0) {
+        fold_subgraphs(g, 0);
     }
     *out = g;
     return VEIL_RESULT_OK;

@@ -560,6 +560,8 @@ struct chain_node {
     const char *out;
 };
 
+static uint32_t chain_folded; /* nodes of the last run_chain model computed at load */
+
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
                              size_t no, const struct veil_tensor *x, struct veil_tensor *results,
@@ -610,7 +612,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         tp[i] = t;
         tp[i].name = (char *)init_names[i];
         tp[i].has_data_type = 1;
-        tp[i].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        tp[i].data_type = inits[i].dtype; /* VEIL_DT_* are the TensorProto codes */
         tp[i].n_dims = inits[i].rank;
         for (uint32_t d = 0; d < inits[i].rank; d++) {
             tdims[i][d] = inits[i].dims[d];
@@ -644,8 +646,10 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
     free(buf);
     if (veil_ok(r)) {
         *skipped = 0;
+        chain_folded = 0;
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
+            chain_folded += model->main->nodes[i].has_constant;
         }
         r = veil_engine_run(model, x, results, NULL);
         veil_engine_free(model);
@@ -731,6 +735,43 @@ static void test_fusions_match_unfused(void **state)
     free_n(x, 1);
 }
 
+/* Slice/Concat/Reshape of constants are computed once at load (the nodes then hand out the
+ * result) and give what running them gives. */
+static void test_constant_folding(void **state)
+{
+    static const struct chain_node nodes[] = {
+        {"Slice", {"c", "st", "en"}, "s"},
+        {"Concat", {"s", "s"}, "cc"},
+        {"Reshape", {"cc", "shape"}, "r"},
+        {"Add", {"x", "r"}, "y"},
+    };
+    const char *names[] = {"c", "st", "en", "shape"};
+    struct veil_tensor inits[4];
+    struct veil_tensor x[1];
+    struct veil_tensor out[1] = {{0}};
+    int64_t d10[1] = {10};
+    int64_t d1[1] = {1};
+    int64_t d2[1] = {2};
+    int64_t dx[2] = {2, 3};
+    uint32_t skipped;
+    (void)state;
+
+    make(&inits[0], VEIL_DT_FLOAT, 1, d10, (double[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    make(&inits[1], VEIL_DT_INT64, 1, d1, (double[]){2});
+    make(&inits[2], VEIL_DT_INT64, 1, d1, (double[]){5});
+    make(&inits[3], VEIL_DT_INT64, 1, d2, (double[]){2, 3});
+    make(&x[0], VEIL_DT_FLOAT, 2, dx, (double[]){10, 20, 30, 40, 50, 60});
+    EXPECT_OK(run_chain(nodes, 4, names, inits, 4, (const char *[]){"y"}, 1, x, out, &skipped));
+    EXPECT_EQ(chain_folded, 3);
+    EXPECT_EQ(out[0].count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        EXPECT_TRUE(at(&out[0], i) == (float)(10 * (i + 1) + 2 + i % 3));
+    }
+    free_n(out, 1);
+    free_n(inits, 4);
+    free_n(x, 1);
+}
+
 /* The threaded paths (column-split Conv, block-split MatMul) give the single-thread result. */
 static void test_threads_agree(void **state)
 {
@@ -789,4 +830,4 @@ VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturate
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
                test_conv, test_half_precision, test_threads_agree, test_work_budget,
                test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
-               test_fusions_match_unfused)
+               test_fusions_match_unfused, test_constant_folding)
