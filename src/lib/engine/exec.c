@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "engine/graph.h"
+#include "engine/ops.h"
 
 #define POOL_KEEP_MAX 64
 
@@ -23,11 +24,18 @@ void veil_pool_free(struct veil_engine_pool *p)
     }
     free(p->ptr);
     free(p->size);
+    if (p->scratch != NULL) {
+        OPENSSL_cleanse(p->scratch, p->scratch_size);
+        free(p->scratch);
+    }
     memset(p, 0, sizeof(*p));
 }
 
-/* Best fit among pooled buffers no more than twice the request (plus a page). */
-static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
+static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t);
+
+/* Best fit among pooled buffers no more than twice the request (plus a page); zeroed unless the
+ * kernel writes every element (zero false). */
+static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero)
 {
     size_t need = t->size > 0 ? t->size : 1;
     size_t best = SIZE_MAX;
@@ -44,11 +52,54 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t)
     t->data = p->ptr[best];
     t->borrowed = false;
     /* all of it: the tail must not keep an earlier tensor's bytes once the size is forgotten */
-    memset(t->data, 0, p->size[best]);
+    if (zero) {
+        memset(t->data, 0, p->size[best]);
+    } else if (p->size[best] > t->size) {
+        memset((uint8_t *)t->data + t->size, 0, p->size[best] - t->size);
+    }
     p->count--;
     p->ptr[best] = p->ptr[p->count];
     p->size[best] = p->size[p->count];
     return VEIL_RESULT_OK;
+}
+
+/* The pool's one scratch buffer, grown to the largest request (so memory is the largest im2col,
+ * not the sum of all sizes seen); a second concurrent request gets a pooled buffer. */
+VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out)
+{
+    struct veil_tensor t = {0};
+    size = size > 0 ? size : 1;
+    if (!p->scratch_busy) {
+        if (p->scratch_size < size) {
+            void *n = malloc(size);
+            ENSURE(n != NULL, VEIL_ERR_NOMEM);
+            if (p->scratch != NULL) {
+                OPENSSL_cleanse(p->scratch, p->scratch_size);
+                free(p->scratch);
+            }
+            p->scratch = n;
+            p->scratch_size = size;
+        }
+        p->scratch_busy = true;
+        *out = p->scratch;
+        return VEIL_RESULT_OK;
+    }
+    t.size = size;
+    GUARD(pool_take(p, &t, false));
+    *out = t.data;
+    return VEIL_RESULT_OK;
+}
+
+void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size)
+{
+    struct veil_tensor t = {0};
+    if (ptr == p->scratch) {
+        p->scratch_busy = false;
+        return;
+    }
+    t.data = ptr;
+    t.size = size > 0 ? size : 1;
+    pool_give(p, &t);
 }
 
 static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
@@ -93,7 +144,8 @@ __attribute__((format(printf, 2, 3))) static void diag_set(struct veil_engine_di
 }
 
 /* Places a planned intermediate in the arena when its run-time shape is the planned one. */
-static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t)
+static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil_tensor *t,
+                       bool zero)
 {
     const struct veil_tensor *want;
     if (f->arena == NULL || v == VEIL_NO_VALUE || f->plan->offset[v] == SIZE_MAX) {
@@ -105,7 +157,7 @@ static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil
     }
     t->data = f->arena + f->plan->offset[v];
     t->borrowed = true;
-    if (t->size > 0) {
+    if (zero && t->size > 0) {
         memset(t->data, 0, t->size);
     }
     return true;
@@ -125,10 +177,24 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         out[k] = n->out[k] == VEIL_NO_VALUE ? &scratch[k] : &f->vals[n->out[k]];
         VEIL_ASSERT(out[k]->data == NULL);
     }
+    if (n->has_constant) {
+        ENSURE(n->constant.size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
+        veil_tensor_view(&n->constant, out[0]);
+        if (f->record != NULL && n->out[0] != VEIL_NO_VALUE) {
+            f->record[n->out[0]] = *out[0];
+            f->record[n->out[0]].data = NULL;
+        }
+        return VEIL_RESULT_OK;
+    }
     c.node = n;
     c.frame = f;
     c.opset = f->graph->model->opset;
     c.in_count = n->in_count;
+    if (n->fused) {
+        in[1] = &n->fused_w;
+        in[2] = &n->fused_b;
+        c.in_count = 3;
+    }
     c.in = in;
     c.out_count = n->out_count;
     c.out = out;
@@ -148,13 +214,14 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
-            if (!arena_take(f, n->out[k], out[k])) {
-                r = pool_take(f->pool, out[k]);
+            bool zero = !veil_op_writes_all(n->op);
+            if (!arena_take(f, n->out[k], out[k], zero)) {
+                r = pool_take(f->pool, out[k], zero);
             }
         }
     }
     if (veil_ok(r)) {
-        r = n->op->run(&c);
+        r = n->hswish ? veil_op_hard_swish_run(&c, n->hs_x, n->hs) : n->op->run(&c);
     }
     return r;
 }
@@ -198,7 +265,7 @@ static void frame_release(struct veil_engine_frame *f, uint32_t pos)
 static VEIL_RESULT frame_run(struct veil_engine_frame *f)
 {
     const struct veil_engine_graph *g = f->graph;
-    size_t io = 1;
+    size_t io = 3; /* a fused Conv reads 3 inputs */
     const struct veil_tensor **in;
     struct veil_tensor **out;
     struct veil_tensor *scratch;
@@ -217,6 +284,10 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
     }
     for (uint32_t pos = 0; pos < g->node_count && veil_ok(r); pos++) {
         const struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        if (n->skip) {
+            frame_release(f, pos); /* folded into an earlier Conv */
+            continue;
+        }
         r = run_node(f, n, in, out, scratch);
         for (uint32_t k = 0; k < n->out_count; k++) {
             pool_give(f->pool, &scratch[k]);

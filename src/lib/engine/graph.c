@@ -5,12 +5,15 @@
  */
 #include "engine/graph.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+#include "engine/ops.h"
 
 #define TABLE_EMPTY UINT32_MAX
 #define VALUE_MAX   ((size_t)1 << 24)
@@ -414,6 +417,458 @@ static void compute_last_use(struct veil_engine_graph *g)
     }
 }
 
+/* Constant nodes with a tensor value are decoded here once instead of at every run. One that
+ * does not decode stays undecoded: running it reports the error as before. */
+static void decode_constants(struct veil_engine_graph *g)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        const Onnx__NodeProto *np = n->proto;
+        if (n->op == NULL || strcmp(n->op->name, "Constant") != 0 || n->out_count != 1 ||
+            n->in_count != 0 || np->n_attribute != 1 || np->attribute[0]->name == NULL ||
+            strcmp(np->attribute[0]->name, "value") != 0 || np->attribute[0]->t == NULL) {
+            continue;
+        }
+        if (veil_ok(veil_tensor_from_proto(np->attribute[0]->t, &n->constant))) {
+            n->has_constant = true;
+        } else {
+            veil_tensor_free(&n->constant);
+            if (n->fused) {
+                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+            }
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
+        }
+    }
+}
+
+/* The value of an initializer or of a decoded Constant node, else NULL. */
+static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g, int32_t v)
+{
+    const struct veil_engine_value *val;
+    if (v == VEIL_NO_VALUE) {
+        return NULL;
+    }
+    val = &g->values[v];
+    if (val->kind == VEIL_VALUE_INITIALIZER) {
+        return &val->init;
+    }
+    if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+        g->nodes[val->producer].has_constant) {
+        return &g->nodes[val->producer].constant;
+    }
+    if (val->kind == VEIL_VALUE_OUTER && g->parent != NULL) {
+        /* the enclosing graph is still being built: its initializers are there already, its
+         * Constant nodes not decoded yet (then no constant: nothing is folded) */
+        return const_tensor(g->parent, (int32_t)val->outer);
+    }
+    return NULL;
+}
+
+/* Data movement on constants (PyTorch exports rearrange LSTM weights with Slice, Concat and
+ * Unsqueeze at every run: 1.5 MB of copies per Silero VAD inference) is done once here, in
+ * topological order so chains fold, and the node then hands out views like a Constant. Only
+ * these operators, only when every input is constant, each result at most 16 MiB and all of
+ * them at most 64 MiB per graph (a chain of Concats must not blow up at load); a node whose
+ * shape() or run() refuses its inputs stays as it is and reports the error at run time. */
+#define FOLD_TENSOR_MAX     ((size_t)16 << 20)
+#define VEIL_OP_FOLD_IN_MAX 64
+#define FOLD_TOTAL_MAX      ((size_t)64 << 20)
+
+static void fold_constants(struct veil_engine_graph *g)
+{
+    static const char *const foldable[] = {"Slice",   "Concat",  "Unsqueeze", "Squeeze",
+                                           "Reshape", "Flatten", "Transpose"};
+    size_t total = 0;
+    for (uint32_t pos = 0; pos < g->node_count; pos++) {
+        struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        const struct veil_tensor *in[VEIL_OP_FOLD_IN_MAX];
+        struct veil_tensor res = {0};
+        struct veil_tensor *outp = &res;
+        struct veil_op_ctx c = {0};
+        bool ok = n->op != NULL && !n->has_constant && n->out_count == 1 &&
+                  n->out[0] != VEIL_NO_VALUE && n->in_count <= VEIL_OP_FOLD_IN_MAX &&
+                  n->implicit_count == 0;
+        bool listed = false;
+        for (size_t f = 0; ok && f < sizeof(foldable) / sizeof(foldable[0]); f++) {
+            listed |= strcmp(n->op->name, foldable[f]) == 0;
+        }
+        ok = ok && listed;
+        for (size_t a = 0; ok && n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            ok = n->graphs[a] == NULL;
+        }
+        for (uint32_t k = 0; ok && k < n->in_count; k++) {
+            in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : const_tensor(g, n->in[k]);
+            ok = n->in[k] == VEIL_NO_VALUE || in[k] != NULL;
+        }
+        if (!ok) {
+            continue;
+        }
+        c.node = n;
+        c.frame = NULL; /* no threads, default limits */
+        c.opset = g->model->opset;
+        c.in_count = n->in_count;
+        c.in = in;
+        c.out_count = 1;
+        c.out = &outp;
+        if (!veil_ok(n->op->shape(&c)) || res.size > FOLD_TENSOR_MAX ||
+            res.size > FOLD_TOTAL_MAX - total || !veil_ok(veil_tensor_alloc(&res))) {
+            veil_tensor_free(&res);
+            continue;
+        }
+        if (!veil_ok(n->op->run(&c))) {
+            OPENSSL_cleanse(res.data, res.size);
+            veil_tensor_free(&res);
+            continue;
+        }
+        total += res.size;
+        n->constant = res;
+        n->has_constant = true;
+    }
+}
+
+/* Subgraphs are built before their parent decodes its Constant nodes, so their constant inputs
+ * from outside are only known once the whole model is built: fold again, top down. */
+static void fold_subgraphs(struct veil_engine_graph *g, uint32_t depth)
+{
+    for (uint32_t i = 0; i < g->node_count && depth < VEIL_ENGINE_DEPTH_MAX; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            if (n->graphs[a] != NULL) {
+                fold_constants(n->graphs[a]);
+                fold_subgraphs(n->graphs[a], depth + 1);
+            }
+        }
+    }
+}
+
+/* Who reads each value, counted once before the fusion passes (O(nodes + inputs); a hostile
+ * graph must not make loading quadratic). Reads by nodes a pass skips stay counted, which can
+ * only block a later fusion, never allow a wrong one. */
+struct fuse_index {
+    uint32_t *nread; /* readers per value: node inputs and subgraph reads */
+    int32_t *reader; /* a node that reads it: the only one when nread is 1 */
+    bool *out;       /* graph outputs */
+};
+
+static void fuse_index_free(struct fuse_index *ix)
+{
+    free(ix->nread);
+    free(ix->reader);
+    free(ix->out);
+}
+
+static bool fuse_index_build(const struct veil_engine_graph *g, struct fuse_index *ix)
+{
+    size_t n = g->value_count + 1;
+    ix->nread = calloc(n, sizeof(*ix->nread));
+    ix->reader = calloc(n, sizeof(*ix->reader));
+    ix->out = calloc(n, sizeof(*ix->out));
+    if (ix->nread == NULL || ix->reader == NULL || ix->out == NULL) {
+        fuse_index_free(ix);
+        return false;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *nd = &g->nodes[i];
+        for (uint32_t k = 0; k < nd->in_count; k++) {
+            if (nd->in[k] != VEIL_NO_VALUE) {
+                ix->nread[nd->in[k]]++;
+                ix->reader[nd->in[k]] = (int32_t)i;
+            }
+        }
+        for (uint32_t k = 0; k < nd->implicit_count; k++) {
+            ix->nread[nd->implicit[k]]++;
+            ix->reader[nd->implicit[k]] = (int32_t)i;
+        }
+    }
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        ix->out[g->outputs[o]] = true;
+    }
+    return true;
+}
+
+/* The only node reading v, v not a graph output, else NULL. */
+static struct veil_engine_node *sole_reader(struct veil_engine_graph *g,
+                                            const struct fuse_index *ix, int32_t v)
+{
+    if (v == VEIL_NO_VALUE || ix->nread[v] != 1 || ix->out[v]) {
+        return NULL;
+    }
+    return &g->nodes[ix->reader[v]];
+}
+
+/* The node that reads v, when it is the only reader, v is not a graph output, and the node is
+ * a Mul or Add of v and a float initializer holding one value per channel (or one value) of a
+ * rank-r output with m channels; *other gets that initializer. */
+static struct veil_engine_node *affine_reader(struct veil_engine_graph *g,
+                                              const struct fuse_index *ix, int32_t v, uint32_t r,
+                                              int64_t m, const char *op,
+                                              const struct veil_tensor **other)
+{
+    struct veil_engine_node *hit = sole_reader(g, ix, v);
+    const struct veil_tensor *t;
+    if (hit == NULL || hit->skip || hit->op == NULL || strcmp(hit->op->name, op) != 0 ||
+        hit->in_count != 2 || hit->out_count != 1 || hit->in[0] == hit->in[1] ||
+        hit->out[0] == VEIL_NO_VALUE) {
+        return NULL;
+    }
+    t = const_tensor(g, hit->in[0] == v ? hit->in[1] : hit->in[0]);
+    if (t == NULL) {
+        return NULL;
+    }
+    if (t->dtype != VEIL_DT_FLOAT || t->rank > r || (t->count != (size_t)m && t->count != 1) ||
+        (t->count != 1 && t->rank + 1 < r)) {
+        return NULL;
+    }
+    for (uint32_t d = 0; d < t->rank; d++) {
+        uint32_t axis = d + (r - t->rank);
+        int64_t want = t->count == 1 ? 1 : (axis == 1 ? m : 1);
+        if (t->dims[d] != want) {
+            return NULL;
+        }
+    }
+    *other = t;
+    return hit;
+}
+
+/* The BatchNormalization (inference form: one output, constant float parameters of m values,
+ * no attribute but epsilon and momentum) that is the only reader of v, with its per-channel
+ * factor and offset in mul/add (y = x * mul + add, as bn_run computes it), else NULL. */
+static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const struct fuse_index *ix,
+                                          int32_t v, int64_t m, double *mul, double *add)
+{
+    struct veil_engine_node *bn = sole_reader(g, ix, v);
+    const struct veil_tensor *p[4];
+    double eps = 1e-5;
+    if (bn == NULL || bn->skip || bn->op == NULL ||
+        strcmp(bn->op->name, "BatchNormalization") != 0 || bn->in_count != 5 ||
+        bn->out_count != 1 || bn->out[0] == VEIL_NO_VALUE || bn->in[0] != v) {
+        return NULL;
+    }
+    for (size_t a = 0; a < bn->proto->n_attribute; a++) {
+        const Onnx__AttributeProto *at = bn->proto->attribute[a];
+        if (at->name != NULL && strcmp(at->name, "epsilon") == 0 && at->has_f) {
+            eps = at->f;
+        } else if (at->name == NULL || strcmp(at->name, "momentum") != 0) {
+            return NULL;
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        p[k] = const_tensor(g, bn->in[k + 1]);
+        if (p[k] == NULL || p[k]->dtype != VEIL_DT_FLOAT || p[k]->count != (size_t)m) {
+            return NULL;
+        }
+    }
+    for (int64_t c = 0; c < m; c++) {
+        double scale = ((const float *)p[0]->data)[c];
+        double bias = ((const float *)p[1]->data)[c];
+        double mean = ((const float *)p[2]->data)[c];
+        double var = ((const float *)p[3]->data)[c];
+        mul[c] = scale / sqrt(var + (double)(float)eps);
+        add[c] = bias - mean * mul[c];
+    }
+    return bn;
+}
+
+/* Conv -> BatchNormalization -> Mul(per-channel scale) -> Add(per-channel shift), any non-empty
+ * run of them in this order: the scales and shifts go into a copy of the Conv's weights and bias
+ * (the way inference runtimes fold batch-norm-like layers), the Conv writes the last node's
+ * output and the folded nodes are skipped. Needs constant float weights (and bias) and outputs
+ * nobody else reads. A model this does not apply to runs unchanged. */
+static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_index *ix)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        const struct veil_tensor *w;
+        const struct veil_tensor *b = NULL;
+        const struct veil_tensor *scale = NULL;
+        const struct veil_tensor *shift = NULL;
+        struct veil_engine_node *bn;
+        struct veil_engine_node *mul;
+        struct veil_engine_node *add;
+        double *fs;
+        double *ft;
+        int32_t out;
+        int64_t m;
+        size_t per;
+        if (n->op == NULL || strcmp(n->op->name, "Conv") != 0 || n->out_count != 1 ||
+            n->in_count < 2 || n->in_count > 3 || n->out[0] == VEIL_NO_VALUE || n->skip ||
+            (w = const_tensor(g, n->in[1])) == NULL) {
+            continue;
+        }
+        if (w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0) {
+            continue;
+        }
+        m = w->dims[0];
+        if (n->in_count == 3 && n->in[2] != VEIL_NO_VALUE) {
+            b = const_tensor(g, n->in[2]);
+            if (b == NULL || b->dtype != VEIL_DT_FLOAT || b->count != (size_t)m) {
+                continue;
+            }
+        }
+        fs = calloc((size_t)m, sizeof(*fs));
+        ft = calloc((size_t)m, sizeof(*ft));
+        if (fs == NULL || ft == NULL) {
+            free(fs);
+            free(ft);
+            return;
+        }
+        for (int64_t c = 0; c < m; c++) {
+            fs[c] = 1.0;
+        }
+        out = n->out[0];
+        bn = bn_reader(g, ix, out, m, fs, ft);
+        if (bn != NULL) {
+            out = bn->out[0];
+        }
+        mul = affine_reader(g, ix, out, w->rank, m, "Mul", &scale);
+        if (mul != NULL) {
+            out = mul->out[0];
+        }
+        add = affine_reader(g, ix, out, w->rank, m, "Add", &shift);
+        if (add != NULL) {
+            out = add->out[0];
+        }
+        n->fused_w = *w;
+        n->fused_w.data = NULL;
+        n->fused_w.borrowed = false;
+        if ((bn == NULL && mul == NULL && add == NULL) ||
+            !veil_ok(veil_tensor_alloc(&n->fused_w)) ||
+            !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
+            !veil_ok(veil_tensor_alloc(&n->fused_b))) {
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
+            memset(&n->fused_w, 0, sizeof(n->fused_w));
+            memset(&n->fused_b, 0, sizeof(n->fused_b));
+            free(fs);
+            free(ft);
+            continue;
+        }
+        per = w->count / (size_t)m;
+        for (size_t co = 0; co < (size_t)m; co++) {
+            double s = fs[co];
+            double t = ft[co];
+            if (scale != NULL) {
+                double sc = ((const float *)scale->data)[scale->count == 1 ? 0 : co];
+                s *= sc;
+                t *= sc;
+            }
+            if (shift != NULL) {
+                t += ((const float *)shift->data)[shift->count == 1 ? 0 : co];
+            }
+            for (size_t k = 0; k < per; k++) {
+                ((float *)n->fused_w.data)[co * per + k] =
+                    (float)(((const float *)w->data)[co * per + k] * s);
+            }
+            ((float *)n->fused_b.data)[co] =
+                (float)((b == NULL ? 0.0 : ((const float *)b->data)[co]) * s + t);
+        }
+        free(fs);
+        free(ft);
+        n->fused = true;
+        if (bn != NULL) {
+            bn->skip = true;
+        }
+        if (mul != NULL) {
+            mul->skip = true;
+        }
+        if (add != NULL) {
+            add->skip = true;
+        }
+        n->out[0] = out;
+        g->values[out].producer = (int32_t)i;
+    }
+}
+
+/* A float scalar constant (initializer or Constant node). */
+static bool const_scalar(const struct veil_engine_graph *g, int32_t v, float *out)
+{
+    const struct veil_tensor *t = const_tensor(g, v);
+    if (t == NULL || t->dtype != VEIL_DT_FLOAT || t->count != 1) {
+        return false;
+    }
+    *out = ((const float *)t->data)[0];
+    return true;
+}
+
+/* The only reader of v when it is a node of type op that is not skipped, else NULL. */
+static struct veil_engine_node *only_reader(struct veil_engine_graph *g,
+                                            const struct fuse_index *ix, int32_t v, const char *op)
+{
+    struct veil_engine_node *nd = sole_reader(g, ix, v);
+    if (nd == NULL || nd->op == NULL || nd->skip || nd->out_count != 1 ||
+        nd->out[0] == VEIL_NO_VALUE || strcmp(nd->op->name, op) != 0) {
+        return NULL;
+    }
+    return nd;
+}
+
+static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index *ix)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *add = &g->nodes[i];
+        struct veil_engine_node *clip;
+        struct veil_engine_node *mul;
+        struct veil_engine_node *div;
+        float hs[4] = {0, -INFINITY, INFINITY, 1};
+        uint32_t xi;
+        int32_t x;
+        if (add->op == NULL || add->skip || add->fused || strcmp(add->op->name, "Add") != 0 ||
+            add->in_count != 2 || add->out_count != 1) {
+            continue;
+        }
+        if (const_scalar(g, add->in[1], &hs[0])) {
+            xi = 0;
+        } else if (const_scalar(g, add->in[0], &hs[0])) {
+            xi = 1;
+        } else {
+            continue;
+        }
+        x = add->in[xi];
+        clip = only_reader(g, ix, add->out[0], "Clip");
+        if (x == VEIL_NO_VALUE || clip == NULL || clip->in[0] != add->out[0]) {
+            continue;
+        }
+        bool attrs_ok = true;
+        for (size_t a = 0; a < clip->proto->n_attribute; a++) {
+            const Onnx__AttributeProto *at = clip->proto->attribute[a];
+            if (at->name != NULL && strcmp(at->name, "min") == 0 && at->has_f) {
+                hs[1] = at->f;
+            } else if (at->name != NULL && strcmp(at->name, "max") == 0 && at->has_f) {
+                hs[2] = at->f;
+            } else {
+                attrs_ok = false;
+            }
+        }
+        if ((clip->in_count > 1 && clip->in[1] != VEIL_NO_VALUE &&
+             !const_scalar(g, clip->in[1], &hs[1])) ||
+            (clip->in_count > 2 && clip->in[2] != VEIL_NO_VALUE &&
+             !const_scalar(g, clip->in[2], &hs[2]))) {
+            continue;
+        }
+        mul = only_reader(g, ix, clip->out[0], "Mul");
+        if (!attrs_ok || mul == NULL || mul->in_count != 2 ||
+            !((mul->in[0] == x && mul->in[1] == clip->out[0]) ||
+              (mul->in[1] == x && mul->in[0] == clip->out[0]))) {
+            continue;
+        }
+        div = only_reader(g, ix, mul->out[0], "Div");
+        if (div == NULL || div->in_count != 2 || div->in[0] != mul->out[0] ||
+            !const_scalar(g, div->in[1], &hs[3])) {
+            continue;
+        }
+        add->hswish = true;
+        add->hs_x = xi;
+        memcpy(add->hs, hs, sizeof(hs));
+        clip->skip = true;
+        mul->skip = true;
+        div->skip = true;
+        add->out[0] = div->out[0];
+        g->values[div->out[0]].producer = (int32_t)i;
+    }
+}
+
 static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_graph *g,
                               const Onnx__GraphProto *gp, uint32_t depth,
                               struct veil_engine_diag *diag)
@@ -440,6 +895,14 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     if (!veil_ok(r)) {
         diag_set(diag, "graph '%.64s' has a cycle", gp->name != NULL ? gp->name : "");
         return r;
+    }
+    decode_constants(g);
+    fold_constants(g);
+    struct fuse_index ix;
+    if (fuse_index_build(g, &ix)) {
+        fuse_conv_affine(g, &ix);
+        fuse_hard_swish(g, &ix);
+        fuse_index_free(&ix);
     }
     compute_last_use(g);
     return VEIL_RESULT_OK;
@@ -468,6 +931,9 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
         veil_graph_free(g);
         return r;
     }
+    if (depth == 0) {
+        fold_subgraphs(g, 0);
+    }
     *out = g;
     return VEIL_RESULT_OK;
 }
@@ -491,6 +957,16 @@ void veil_graph_free(struct veil_engine_graph *g)
                     veil_graph_free(n->graphs[a]);
                 }
             }
+            if (n->has_constant && n->constant.data != NULL) {
+                OPENSSL_cleanse(n->constant.data, n->constant.size);
+            }
+            veil_tensor_free(&n->constant);
+            if (n->fused) {
+                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+            }
+            veil_tensor_free(&n->fused_w);
+            veil_tensor_free(&n->fused_b);
             free(n->graphs);
             free(n->in);
             free(n->out);

@@ -39,6 +39,21 @@ struct veil_engine_node {
     uint32_t implicit_count;
     uint32_t *implicit;                /* outer values read by subgraphs of this node */
     struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
+    /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
+    struct veil_tensor constant;
+    bool has_constant;
+    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
+     * these weights and bias and writes the last folded node's output; the folded nodes skip. */
+    bool fused;
+    bool skip;
+    struct veil_tensor fused_w;
+    struct veil_tensor fused_b;
+    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
+     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d}. */
+    bool hswish;
+    uint32_t hs_x;
+    float hs[4];
 };
 
 struct veil_engine_graph {
@@ -72,6 +87,17 @@ struct veil_engine_plan {
     uint32_t planned_count;
 };
 
+struct veil_engine_pool {
+    void **ptr;
+    size_t *size;
+    size_t count;
+    size_t cap;
+    /* one kernel scratch buffer (im2col), grown to the largest request */
+    void *scratch;
+    size_t scratch_size;
+    bool scratch_busy;
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
@@ -87,6 +113,12 @@ struct veil_engine_model {
     struct veil_engine_graph *main;
     int64_t (*input_dims)[VEIL_ENGINE_RANK_MAX]; /* veil_engine_fix_input_shape, or NULL */
     bool *input_fixed;
+    /* Buffers kept from one run to the next (freed, wiped, in veil_engine_free): one run at a
+     * time takes them (cache_busy), concurrent runs allocate their own. */
+    _Atomic int cache_busy;
+    struct veil_engine_pool cache_pool;
+    uint8_t *cache_arena;
+    size_t cache_arena_size;
 };
 
 /* Builds a graph (and its subgraphs) from a GraphProto; depth counts nesting. */
@@ -109,13 +141,6 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);
 
 /* ---- run time ---- */
-
-struct veil_engine_pool {
-    void **ptr;
-    size_t *size;
-    size_t count;
-    size_t cap;
-};
 
 struct veil_engine_frame {
     const struct veil_engine_graph *graph;

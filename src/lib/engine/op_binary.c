@@ -184,9 +184,174 @@ static VEIL_RESULT ibin(enum bin k, int64_t a, int64_t b, bool uns, int64_t *out
     return VEIL_RESULT_OK;
 }
 
+/* Float Add/Sub/Mul/Div/Max/Min (NaN in, NaN out). The broadcast is split into an outer loop and an
+ * inner run over which each input is either contiguous or one repeated value, so the inner loop
+ * vectorizes; the work is split over the frame's threads. Same results as fbin: one float operation
+ * computed in double rounds exactly as in float. */
+#define FB_CHUNK 16384
+
+struct fb_job {
+    enum bin k;
+    const float *a;
+    const float *b;
+    float *o;
+    const struct veil_bcast *it;
+    uint32_t outer_rank;
+    size_t inner;
+    size_t chunks; /* per outer index */
+    bool a_rep;
+    bool b_rep;
+};
+
+#define FB_LOOP(expr)                        \
+    do {                                     \
+        if (!j->a_rep && !j->b_rep) {        \
+            for (size_t i = 0; i < n; i++) { \
+                float x = a[i], y = b[i];    \
+                o[i] = (expr);               \
+            }                                \
+        } else if (j->b_rep) {               \
+            float y = b[0];                  \
+            for (size_t i = 0; i < n; i++) { \
+                float x = a[i];              \
+                o[i] = (expr);               \
+            }                                \
+        } else {                             \
+            float x = a[0];                  \
+            for (size_t i = 0; i < n; i++) { \
+                float y = b[i];              \
+                o[i] = (expr);               \
+            }                                \
+        }                                    \
+    } while (0)
+
+VEIL_TARGET_CLONES
+static void fb_part(void *ctx, size_t begin, size_t end)
+{
+    const struct fb_job *j = ctx;
+    for (size_t w = begin; w < end; w++) {
+        size_t outer = w / j->chunks;
+        size_t i0 = w % j->chunks * FB_CHUNK;
+        size_t n = j->inner - i0 < FB_CHUNK ? j->inner - i0 : FB_CHUNK;
+        size_t oa = 0;
+        size_t ob = 0;
+        size_t t = outer;
+        for (uint32_t d = j->outer_rank; d-- > 0;) {
+            size_t idx = t % (size_t)j->it->dims[d];
+            t /= (size_t)j->it->dims[d];
+            oa += idx * j->it->stride[0][d];
+            ob += idx * j->it->stride[1][d];
+        }
+        const float *a = j->a + oa + (j->a_rep ? 0 : i0);
+        const float *b = j->b + ob + (j->b_rep ? 0 : i0);
+        float *o = j->o + outer * j->inner + i0;
+        switch (j->k) {
+            case B_ADD:
+                FB_LOOP(x + y);
+                break;
+            case B_SUB:
+                FB_LOOP(x - y);
+                break;
+            case B_MUL:
+                FB_LOOP(x * y);
+                break;
+            case B_DIV:
+                FB_LOOP(x / y);
+                break;
+            case B_MAX:
+                FB_LOOP(x != x || y != y ? x + y : (x > y ? x : y));
+                break;
+            default:
+                FB_LOOP(x != x || y != y ? x + y : (x < y ? x : y));
+                break;
+        }
+    }
+}
+
+/* false when the shapes do not split into a long enough inner run: the caller takes the general
+ * path. */
+static bool fb_try(const struct veil_op_ctx *c, enum bin k, const struct veil_bcast *it,
+                   const struct veil_tensor *a, const struct veil_tensor *b,
+                   struct veil_tensor *out)
+{
+    struct fb_job j = {k, a->data, b->data, out->data, it, 0, 1, 1, false, false};
+    int mode[2] = {-1, -1}; /* per input: -1 undecided, 0 repeated, 1 contiguous */
+    uint32_t d = it->rank;
+
+    if (c == NULL ||
+        (k != B_ADD && k != B_SUB && k != B_MUL && k != B_DIV && k != B_MAX && k != B_MIN)) {
+        return false;
+    }
+    while (d > 0) {
+        size_t dim = (size_t)it->dims[d - 1];
+        bool fits = true;
+        if (dim != 1) {
+            for (int q = 0; q < 2; q++) {
+                size_t st = it->stride[q][d - 1];
+                int m = st == 0 ? 0 : (st == j.inner ? 1 : 2);
+                if (m == 2 || (mode[q] != -1 && mode[q] != m)) {
+                    fits = false;
+                }
+            }
+        }
+        if (!fits) {
+            break;
+        }
+        if (dim != 1) {
+            mode[0] = it->stride[0][d - 1] == 0 ? 0 : 1;
+            mode[1] = it->stride[1][d - 1] == 0 ? 0 : 1;
+        }
+        j.inner *= dim;
+        d--;
+    }
+    if (j.inner < 8 || out->count == 0) {
+        return false;
+    }
+    j.outer_rank = d;
+    j.a_rep = mode[0] == 0;
+    j.b_rep = mode[1] == 0;
+    if (j.a_rep && j.b_rep) {
+        return false;
+    }
+    j.chunks = (j.inner + FB_CHUNK - 1) / FB_CHUNK;
+    size_t items = out->count / j.inner * j.chunks;
+    size_t per = j.inner < FB_CHUNK ? j.inner : FB_CHUNK;
+    return veil_ok(veil_op_parallel(c, items, 1 + 32768 / per, fb_part, &j));
+}
+
+struct hs_job {
+    const float *x;
+    float *y;
+    float p[4];
+};
+
+VEIL_TARGET_CLONES
+static void hs_part(void *ctx, size_t begin, size_t end)
+{
+    const struct hs_job *j = ctx;
+    for (size_t i = begin; i < end; i++) {
+        float x = j->x[i];
+        float t = x + j->p[0];
+        t = t < j->p[1] ? j->p[1] : t;
+        t = t > j->p[2] ? j->p[2] : t;
+        j->y[i] = (x * t) / j->p[3];
+    }
+}
+
+VEIL_RESULT veil_op_hard_swish_run(struct veil_op_ctx *c, uint32_t xi, const float *p)
+{
+    const struct veil_tensor *x = c->in[xi];
+    struct veil_tensor *y = c->out[0];
+    /* the Add's shape() ran: y is x's shape when the other input is a scalar */
+    ENSURE(x->dtype == VEIL_DT_FLOAT && y->dtype == VEIL_DT_FLOAT && y->count == x->count,
+           VEIL_ERR_ENGINE_SHAPE);
+    struct hs_job j = {x->data, y->data, {p[0], p[1], p[2], p[3]}};
+    return veil_op_parallel(c, x->count, 32768, hs_part, &j);
+}
+
 /* out[i] = a[i] (op) b[i] over the broadcast of a and b onto out's shape. */
-static VEIL_RESULT bin_apply(enum bin k, const struct veil_tensor *a, const struct veil_tensor *b,
-                             struct veil_tensor *out)
+static VEIL_RESULT bin_apply(const struct veil_op_ctx *c, enum bin k, const struct veil_tensor *a,
+                             const struct veil_tensor *b, struct veil_tensor *out)
 {
     const struct veil_tensor *ins[2] = {a, b};
     struct veil_bcast it;
@@ -198,6 +363,16 @@ static VEIL_RESULT bin_apply(enum bin k, const struct veil_tensor *a, const stru
         const float *pa = a->data;
         const float *pb = b->data;
         float *po = out->data;
+        if (fb_try(c, k, &it, a, b, out)) {
+            return VEIL_RESULT_OK;
+        }
+        if (k == B_POW && b->count == 1 && pb[0] == 2.0f && a->count == out->count) {
+            /* x^2 (variance in layer norms): the float square rounds as pow's exact double */
+            for (size_t i = 0; i < out->count; i++) {
+                po[i] = pa[i] * pa[i];
+            }
+            return VEIL_RESULT_OK;
+        }
         for (size_t i = 0; i < out->count; i++, veil_bcast_next(&it)) {
             po[i] = (float)fbin(k, pa[it.off[0]], pb[it.off[1]]);
         }
@@ -317,9 +492,9 @@ static VEIL_RESULT bin_run(struct veil_op_ctx *c)
     if (k == B_PRELU) {
         struct veil_tensor slope;
         prelu_slope(c->in[0], c->in[1], &slope);
-        return bin_apply(k, c->in[0], &slope, c->out[0]);
+        return bin_apply(c, k, c->in[0], &slope, c->out[0]);
     }
-    return bin_apply(k, c->in[0], c->in[1], c->out[0]);
+    return bin_apply(c, k, c->in[0], c->in[1], c->out[0]);
 }
 
 /* Max, Min, Sum, Mean: 1..N inputs folded pairwise into the output. */
@@ -345,6 +520,9 @@ static VEIL_RESULT var_run(struct veil_op_ctx *c)
     struct veil_bcast it;
 
     GUARD(bin_kind(c, &k));
+    if (c->in_count == 2 && strcmp(c->node->op->name, "Mean") != 0) {
+        return bin_apply(c, k, c->in[0], c->in[1], out);
+    }
     veil_bcast_init(&it, out, c->in, 1);
     for (size_t i = 0; i < out->count; i++, veil_bcast_next(&it)) {
         if (veil_dtype_is_float(out->dtype)) {
@@ -354,7 +532,7 @@ static VEIL_RESULT var_run(struct veil_op_ctx *c)
         }
     }
     for (uint32_t j = 1; j < c->in_count; j++) {
-        GUARD(bin_apply(k, out, c->in[j], out));
+        GUARD(bin_apply(NULL, k, out, c->in[j], out));
     }
     if (strcmp(c->node->op->name, "Mean") == 0) {
         for (size_t i = 0; i < out->count; i++) {

@@ -127,7 +127,7 @@ struct conv_job {
     const float *bias;
     float *y;
     size_t cin_g, cout_g, groups, krn, osz, isz;
-    float *cols; /* one column buffer per part, allocated by the part */
+    float *cols; /* column buffer from the pool when one part runs inline, else NULL */
     bool failed;
 };
 
@@ -155,6 +155,12 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, siz
             for (int64_t kw = 0; kw < kw_n; kw++) {
                 float *row =
                     col + ((ch * (size_t)kh_n + (size_t)kh) * (size_t)kw_n + (size_t)kw) * osz;
+                /* iw = ow * sw + off lies inside the row for ow in [lo, hi) */
+                int64_t off = kw * dw - pw;
+                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                lo = lo < ow_n ? lo : ow_n;
+                hi = hi < ow_n ? hi : ow_n;
                 for (int64_t oh = 0; oh < oh_n; oh++) {
                     int64_t ih = oh * sh - ph + kh * dh;
                     float *r = row + (size_t)(oh * ow_n);
@@ -165,9 +171,22 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, siz
                         continue;
                     }
                     const float *xr = xc + (size_t)(ih * iw_n);
-                    for (int64_t ow = 0; ow < ow_n; ow++) {
-                        int64_t iw = ow * sw - pw + kw * dw;
-                        r[ow] = iw >= 0 && iw < iw_n ? xr[iw] : 0.0f;
+                    int64_t ow = 0;
+                    for (; ow < lo; ow++) {
+                        r[ow] = 0.0f;
+                    }
+                    if (sw == 1) {
+                        if (hi > lo) {
+                            memcpy(r + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
+                        }
+                        ow = hi > lo ? hi : lo;
+                    } else {
+                        for (; ow < hi; ow++) {
+                            r[ow] = xr[ow * sw + off];
+                        }
+                    }
+                    for (; ow < ow_n; ow++) {
+                        r[ow] = 0.0f;
                     }
                 }
             }
@@ -218,12 +237,25 @@ static void im2col(const struct veil_geom *g, const float *x, size_t cin, size_t
     }
 }
 
+/* A 1x1 kernel with stride 1 and no padding reads the input as it is: no im2col. */
+static bool conv_pointwise(const struct veil_geom *g)
+{
+    for (uint32_t i = 0; i < g->sp; i++) {
+        if (g->kernel[i] != 1 || g->stride[i] != 1 || g->pad_begin[i] != 0 || g->pad_end[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Work item = (batch, group). */
 static void conv_part(void *ctx, size_t begin, size_t end)
 {
     struct conv_job *j = ctx;
-    float *col = malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
-    if (col == NULL) {
+    bool direct = conv_pointwise(j->g);
+    bool own = !direct && j->cols == NULL;
+    float *col = own ? malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1) : j->cols;
+    if (own && col == NULL) {
         j->failed = true;
         return;
     }
@@ -234,10 +266,12 @@ static void conv_part(void *ctx, size_t begin, size_t end)
         size_t cout = j->cout_g * j->groups;
         const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
         float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
-        im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+        if (!direct) {
+            im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+        }
         veil_sgemm(false, false, j->cout_g, j->osz, j->cin_g * j->krn, 1.0f,
-                   j->w + gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, col, j->osz, 0.0f,
-                   y, j->osz);
+                   j->w + gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, direct ? x : col,
+                   j->osz, 0.0f, y, j->osz);
         if (j->bias != NULL) {
             for (size_t m = 0; m < j->cout_g; m++) {
                 for (size_t o = 0; o < j->osz; o++) {
@@ -246,7 +280,9 @@ static void conv_part(void *ctx, size_t begin, size_t end)
             }
         }
     }
-    free(col);
+    if (own) {
+        free(col);
+    }
 }
 
 /* One (batch, group) with the GEMM split over column blocks across threads. */
@@ -270,21 +306,31 @@ static void conv_cols_part(void *ctx, size_t begin, size_t end)
 
 static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
 {
-    float *col = malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1);
+    bool direct = conv_pointwise(j->g);
+    size_t col_size = j->cin_g * j->krn * j->osz * sizeof(float);
+    void *colv = NULL;
+    float *col;
     size_t cin = j->cin_g * j->groups;
     size_t cout = j->cout_g * j->groups;
 
-    ENSURE(col != NULL, VEIL_ERR_NOMEM);
+    if (!direct) {
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
+    }
+    col = colv;
     for (size_t n = 0; n < batch; n++) {
         for (size_t gr = 0; gr < j->groups; gr++) {
             const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
             float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
-            struct conv_cols cc = {j, col, y, gr};
+            struct conv_cols cc = {j, direct ? x : col, y, gr};
             veil_result r;
-            im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+            if (!direct) {
+                im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+            }
             r = veil_op_parallel(c, (j->osz + 63) / 64, 1, conv_cols_part, &cc);
             if (!veil_ok(r)) {
-                free(col);
+                if (colv != NULL) {
+                    veil_pool_give_scratch(c->frame->pool, colv, col_size);
+                }
                 return r;
             }
             for (size_t m = 0; j->bias != NULL && m < j->cout_g; m++) {
@@ -294,8 +340,70 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
             }
         }
     }
-    free(col);
+    if (colv != NULL) {
+        veil_pool_give_scratch(c->frame->pool, colv, col_size);
+    }
     return VEIL_RESULT_OK;
+}
+
+/* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
+ * channel. For each kernel tap the valid output columns are computed once, so the inner loop has
+ * no bounds checks and vectorizes (stride 1). Work item = (batch, channel). */
+VEIL_TARGET_CLONES
+static void conv_dw_part(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_job *j = ctx;
+    const struct veil_geom *g = j->g;
+    int64_t ih_n = g->in[0];
+    int64_t iw_n = g->in[1];
+    int64_t kh_n = g->kernel[0];
+    int64_t kw_n = g->kernel[1];
+    int64_t oh_n = g->out[0];
+    int64_t ow_n = g->out[1];
+    int64_t sh = g->stride[0];
+    int64_t sw = g->stride[1];
+    int64_t dh = g->dil[0];
+    int64_t dw = g->dil[1];
+    int64_t ph = g->pad_begin[0];
+    int64_t pw = g->pad_begin[1];
+
+    for (size_t w = begin; w < end; w++) {
+        size_t ch = w % j->groups;
+        const float *x = j->x + w * j->isz;
+        const float *k = j->w + ch * j->krn;
+        float *y = j->y + w * j->osz;
+        float b = j->bias != NULL ? j->bias[ch] : 0.0f;
+        for (int64_t oh = 0; oh < oh_n; oh++) {
+            float *yr = y + oh * ow_n;
+            for (int64_t ow = 0; ow < ow_n; ow++) {
+                yr[ow] = b;
+            }
+            for (int64_t kh = 0; kh < kh_n; kh++) {
+                int64_t ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= ih_n) {
+                    continue;
+                }
+                const float *xr = x + ih * iw_n;
+                for (int64_t kw = 0; kw < kw_n; kw++) {
+                    int64_t off = kw * dw - pw; /* iw = ow * sw + off */
+                    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                    float kv = k[kh * kw_n + kw];
+                    hi = hi < ow_n ? hi : ow_n;
+                    if (sw == 1) {
+                        const float *xs = xr + off;
+                        for (int64_t ow = lo; ow < hi; ow++) {
+                            yr[ow] += kv * xs[ow];
+                        }
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) {
+                            yr[ow] += kv * xr[ow * sw + off];
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 static VEIL_RESULT conv_run(struct veil_op_ctx *c)
@@ -320,8 +428,27 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     GUARD(veil_op_work(c, c->out[0]->count, j.cin_g, j.krn, 1));
     ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);
-    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256) {
+    if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
+        size_t items = (size_t)c->in[0]->dims[0] * j.groups;
+        return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);
+    }
+    /* one image and group split by columns, when each thread gets enough to outweigh the
+     * dispatch */
+    if ((size_t)c->in[0]->dims[0] * j.groups < c->frame->threads && j.osz >= 256 &&
+        j.cout_g * j.osz * j.cin_g * j.krn >= ((size_t)1 << 22)) {
         return conv_run_wide(c, &j, (size_t)c->in[0]->dims[0]);
+    }
+    if (!conv_pointwise(&g) &&
+        ((size_t)c->in[0]->dims[0] * j.groups == 1 || c->frame->threads <= 1)) {
+        /* one part: its column buffer comes from the pool (no fresh pages per call) */
+        size_t col_size = j.cin_g * j.krn * j.osz * sizeof(float);
+        void *col;
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &col));
+        j.cols = col;
+        conv_part(&j, 0, (size_t)c->in[0]->dims[0] * j.groups);
+        veil_pool_give_scratch(c->frame->pool, col, col_size);
+        ENSURE(!j.failed, VEIL_ERR_NOMEM);
+        return VEIL_RESULT_OK;
     }
     GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
     ENSURE(!j.failed, VEIL_ERR_NOMEM);

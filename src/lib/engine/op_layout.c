@@ -247,6 +247,24 @@ static VEIL_RESULT slice_run(struct veil_op_ctx *c)
 
     GUARD(slice_plan(c, &p));
     strides_of(x, xs);
+    if (y->rank > 0 && p.step[y->rank - 1] == 1 && y->count > 0) {
+        /* unit step on the last axis: one copy per row */
+        size_t row = (size_t)y->dims[y->rank - 1];
+        for (size_t i = 0; i < y->count; i += row) {
+            size_t off = 0;
+            for (uint32_t d = 0; d < x->rank; d++) {
+                off += (size_t)(p.start[d] + idx[d] * p.step[d]) * xs[d];
+            }
+            memcpy((uint8_t *)y->data + i * es, (const uint8_t *)x->data + off * es, row * es);
+            for (uint32_t d = y->rank - 1; d-- > 0;) {
+                if (++idx[d] < y->dims[d]) {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+        return VEIL_RESULT_OK;
+    }
     for (size_t i = 0; i < y->count; i++) {
         size_t off = 0;
         for (uint32_t d = 0; d < x->rank; d++) {

@@ -20,6 +20,14 @@ static VEIL_RESULT bn_shape(struct veil_op_ctx *c)
     return veil_op_out_like(c, 0, x);
 }
 
+VEIL_TARGET_CLONES
+static void bn_plane(const float *px, float *py, size_t sp, double mean, double mul, double bias)
+{
+    for (size_t i = 0; i < sp; i++) {
+        py[i] = (float)(((double)px[i] - mean) * mul + bias);
+    }
+}
+
 static VEIL_RESULT bn_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -38,11 +46,8 @@ static VEIL_RESULT bn_run(struct veil_op_ctx *c)
             double mul = scale / sqrt(var + eps);
             size_t base = (b * ch + k) * sp;
             if (x->dtype == VEIL_DT_FLOAT) {
-                const float *px = (const float *)x->data + base;
-                float *py = (float *)c->out[0]->data + base;
-                for (size_t i = 0; i < sp; i++) {
-                    py[i] = (float)(((double)px[i] - mean) * mul + bias);
-                }
+                bn_plane((const float *)x->data + base, (float *)c->out[0]->data + base, sp, mean,
+                         mul, bias);
                 continue;
             }
             for (size_t i = 0; i < sp; i++) {

@@ -36,6 +36,63 @@ static VEIL_RESULT pool_shape(struct veil_op_ctx *c)
 
 enum pool_kind { P_MAX, P_AVG, P_LP };
 
+/* Float 2-D MaxPool/AveragePool without Indices: a direct loop per plane, the window clipped to
+ * the input once per output row and column. Same results as the general path below (max keeps
+ * the first element and then only larger ones; the average sums in double). */
+struct pool_job {
+    const struct veil_geom *g;
+    const float *x;
+    float *y;
+    size_t isz, osz;
+    bool max;
+    bool include_pad;
+};
+
+static void pool2d_part(void *ctx, size_t begin, size_t end)
+{
+    const struct pool_job *j = ctx;
+    const struct veil_geom *g = j->g;
+    for (size_t pl = begin; pl < end; pl++) {
+        const float *x = j->x + pl * j->isz;
+        float *y = j->y + pl * j->osz;
+        for (int64_t oh = 0; oh < g->out[0]; oh++) {
+            int64_t h0 = oh * g->stride[0] - g->pad_begin[0];
+            for (int64_t ow = 0; ow < g->out[1]; ow++) {
+                int64_t w0 = ow * g->stride[1] - g->pad_begin[1];
+                double acc = 0.0;
+                float m = 0.0f;
+                bool first = true;
+                size_t count = 0;
+                for (int64_t kh = 0; kh < g->kernel[0]; kh++) {
+                    int64_t ih = h0 + kh * g->dil[0];
+                    bool hin = ih >= 0 && ih < g->in[0];
+                    bool hpad = ih >= -g->pad_begin[0] && ih < g->in[0] + g->pad_end[0];
+                    for (int64_t kw = 0; kw < g->kernel[1]; kw++) {
+                        int64_t iw = w0 + kw * g->dil[1];
+                        if (!hin || iw < 0 || iw >= g->in[1]) {
+                            count += j->include_pad && hpad && iw >= -g->pad_begin[1] &&
+                                     iw < g->in[1] + g->pad_end[1];
+                            continue;
+                        }
+                        float v = x[ih * g->in[1] + iw];
+                        count++;
+                        if (first || v > m) {
+                            m = v;
+                            first = false;
+                        }
+                        acc += v;
+                    }
+                }
+                if (j->max) {
+                    y[oh * g->out[1] + ow] = first ? -INFINITY : m;
+                } else {
+                    y[oh * g->out[1] + ow] = (float)(count > 0 ? acc / (double)count : 0.0);
+                }
+            }
+        }
+    }
+}
+
 static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
 {
     const struct veil_tensor *x = c->in[0];
@@ -61,6 +118,10 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
         ksz *= (size_t)g.kernel[i];
     }
     GUARD(veil_op_work(c, planes, osz, ksz, 1));
+    if (x->dtype == VEIL_DT_FLOAT && g.sp == 2 && kind != P_LP && c->out_count == 1) {
+        struct pool_job j = {&g, x->data, y->data, isz, osz, kind == P_MAX, include_pad != 0};
+        return veil_op_parallel(c, planes, 1 + 16384 / (osz * ksz + 1), pool2d_part, &j);
+    }
     for (size_t pl = 0; pl < planes; pl++) {
         for (size_t o = 0; o < osz; o++) {
             int64_t oidx[VEIL_ENGINE_RANK_MAX];
@@ -153,6 +214,20 @@ static VEIL_RESULT gpool_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, x->dtype, x->rank, dims);
 }
 
+/* Float GlobalAveragePool: the sum of each plane in double, as below. */
+VEIL_TARGET_CLONES
+static void gavg_f32(const float *x, float *y, size_t planes, size_t isz)
+{
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *p = x + pl * isz;
+        double acc = 0.0;
+        for (size_t i = 0; i < isz; i++) {
+            acc += p[i];
+        }
+        y[pl] = (float)(acc / (double)isz);
+    }
+}
+
 static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -160,6 +235,10 @@ static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
     size_t planes = (size_t)x->dims[0] * (size_t)x->dims[1];
     size_t isz = veil_op_span(x, 2, x->rank);
 
+    if (x->dtype == VEIL_DT_FLOAT && !is_max && isz > 0) {
+        gavg_f32(x->data, c->out[0]->data, planes, isz);
+        return VEIL_RESULT_OK;
+    }
     for (size_t pl = 0; pl < planes; pl++) {
         double acc = is_max ? -INFINITY : 0.0;
         for (size_t i = 0; i < isz; i++) {

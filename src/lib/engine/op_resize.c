@@ -259,6 +259,64 @@ static int axis_taps(const struct rplan *p, uint32_t d, int64_t o, int64_t len, 
     return 4;
 }
 
+/* Float nearest: the source offset of every output index is computed once per axis, then the
+ * output is a gather along the last axis. Same taps as axis_taps. */
+static VEIL_RESULT resize_nearest_f32(const struct rplan *p, const struct veil_tensor *x,
+                                      struct veil_tensor *y, const size_t *xs)
+{
+    uint32_t r = y->rank;
+    size_t total = 0;
+    size_t base[VEIL_ENGINE_RANK_MAX];
+    int64_t oidx[VEIL_ENGINE_RANK_MAX] = {0};
+    size_t *tab;
+    bool *outside;
+    const float *px = x->data;
+    float *py = y->data;
+    size_t last = (size_t)y->dims[r - 1];
+
+    for (uint32_t d = 0; d < r; d++) {
+        base[d] = total;
+        total += (size_t)y->dims[d];
+    }
+    tab = calloc(total + 1, sizeof(*tab));
+    outside = calloc(total + 1, sizeof(*outside));
+    if (tab == NULL || outside == NULL) {
+        free(tab);
+        free(outside);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    for (uint32_t d = 0; d < r; d++) {
+        for (int64_t o = 0; o < y->dims[d]; o++) {
+            int64_t idx[TAPS_MAX];
+            double w[TAPS_MAX];
+            (void)axis_taps(p, d, o, x->dims[d], idx, w, &outside[base[d] + (size_t)o]);
+            tab[base[d] + (size_t)o] = (size_t)idx[0] * xs[d];
+        }
+    }
+    for (size_t i = 0; i < y->count; i += last) {
+        size_t off = 0;
+        bool out = false;
+        const size_t *lt = tab + base[r - 1];
+        const bool *lo = outside + base[r - 1];
+        for (uint32_t d = 0; d + 1 < r; d++) {
+            off += tab[base[d] + (size_t)oidx[d]];
+            out |= outside[base[d] + (size_t)oidx[d]];
+        }
+        for (size_t j = 0; j < last; j++) {
+            py[i + j] = out || lo[j] ? (float)p->extrap : px[off + lt[j]];
+        }
+        for (uint32_t d = r - 1; d-- > 0;) {
+            if (++oidx[d] < y->dims[d]) {
+                break;
+            }
+            oidx[d] = 0;
+        }
+    }
+    free(tab);
+    free(outside);
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT resize_run_k(struct veil_op_ctx *c, bool upsample)
 {
     const struct veil_tensor *x = c->in[0];
@@ -277,6 +335,9 @@ static VEIL_RESULT resize_run_k(struct veil_op_ctx *c, bool upsample)
         xs[d] = acc;
         acc *= (size_t)x->dims[d];
         ENSURE(x->dims[d] > 0 || y->count == 0, VEIL_ERR_ENGINE_SHAPE);
+    }
+    if (p.mode == RM_NEAREST && x->dtype == VEIL_DT_FLOAT && y->rank > 0 && y->count > 0) {
+        return resize_nearest_f32(&p, x, y, xs);
     }
     for (size_t i = 0; i < y->count; i++) {
         int64_t tidx[VEIL_ENGINE_RANK_MAX][TAPS_MAX];

@@ -222,6 +222,47 @@ struct rnn_io {
     double *h, *cst, *tmp;
 };
 
+/* Dot products in double with 8 partial sums, so the loops vectorize. */
+VEIL_TARGET_CLONES
+static double dot_ff(const float *x, const float *w, int64_t n)
+{
+    double part[8] = {0};
+    double s = 0;
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        for (int q = 0; q < 8; q++) {
+            part[q] += (double)x[k + q] * w[k + q];
+        }
+    }
+    for (; k < n; k++) {
+        s += (double)x[k] * w[k];
+    }
+    for (int q = 0; q < 8; q++) {
+        s += part[q];
+    }
+    return s;
+}
+
+VEIL_TARGET_CLONES
+static double dot_df(const double *h, const float *w, int64_t n)
+{
+    double part[8] = {0};
+    double s = 0;
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        for (int q = 0; q < 8; q++) {
+            part[q] += h[k + q] * w[k + q];
+        }
+    }
+    for (; k < n; k++) {
+        s += h[k] * w[k];
+    }
+    for (int q = 0; q < 8; q++) {
+        s += part[q];
+    }
+    return s;
+}
+
 static double pre(const struct rnn *r, const struct rnn_io *io, const float *xt, const double *h,
                   int64_t d, uint32_t g, int64_t j, bool with_h)
 {
@@ -231,14 +272,9 @@ static double pre(const struct rnn *r, const struct rnn_io *io, const float *xt,
     const float *rrow =
         io->rw + ((size_t)d * r->gates * (size_t)r->hidden + g * (size_t)r->hidden + (size_t)j) *
                      (size_t)r->hidden;
-    double s = 0;
-    for (int64_t k = 0; k < r->input; k++) {
-        s += (double)xt[k] * wrow[k];
-    }
+    double s = dot_ff(xt, wrow, r->input);
     if (with_h) {
-        for (int64_t k = 0; k < r->hidden; k++) {
-            s += h[k] * rrow[k];
-        }
+        s += dot_df(h, rrow, r->hidden);
     }
     if (io->bias != NULL) {
         size_t base = (size_t)d * 2 * r->gates * (size_t)r->hidden;
@@ -256,10 +292,7 @@ static double rdot(const struct rnn *r, const struct rnn_io *io, const double *h
     const float *rrow =
         io->rw + ((size_t)d * r->gates * (size_t)r->hidden + g * (size_t)r->hidden + (size_t)j) *
                      (size_t)r->hidden;
-    double s = 0;
-    for (int64_t k = 0; k < r->hidden; k++) {
-        s += h[k] * rrow[k];
-    }
+    double s = dot_df(h, rrow, r->hidden);
     if (io->bias != NULL) {
         s += io->bias[(size_t)d * 2 * r->gates * (size_t)r->hidden +
                       (r->gates + g) * (size_t)r->hidden + (size_t)j];

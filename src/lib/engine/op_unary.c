@@ -310,6 +310,37 @@ static VEIL_RESULT unary_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, (d->flags & U_BOOL_OUT) ? VEIL_DT_BOOL : x->dtype, x->rank, x->dims);
 }
 
+/* Float elementwise over [begin, end): Relu and LeakyRelu as plain float loops (a float product
+ * rounds exactly as the double one), the others through their double function. */
+struct unary_job {
+    unary_fn fn;
+    const struct unary_params *p;
+    const float *x;
+    float *y;
+};
+
+VEIL_TARGET_CLONES
+static void unary_part(void *ctx, size_t begin, size_t end)
+{
+    const struct unary_job *j = ctx;
+    const float *x = j->x;
+    float *y = j->y;
+    if (j->fn == u_relu) {
+        for (size_t i = begin; i < end; i++) {
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        }
+    } else if (j->fn == u_leaky) {
+        float a = j->p->alpha;
+        for (size_t i = begin; i < end; i++) {
+            y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
+        }
+    } else {
+        for (size_t i = begin; i < end; i++) {
+            y[i] = (float)j->fn(x[i], j->p);
+        }
+    }
+}
+
 static VEIL_RESULT unary_run(struct veil_op_ctx *c)
 {
     const struct unary_def *d = unary_find(c);
@@ -320,12 +351,8 @@ static VEIL_RESULT unary_run(struct veil_op_ctx *c)
     ENSURE(d != NULL, VEIL_ERR_INTERNAL);
     GUARD(unary_params(c, &p));
     if (x->dtype == VEIL_DT_FLOAT && y->dtype == VEIL_DT_FLOAT) {
-        const float *px = x->data;
-        float *py = y->data;
-        for (size_t i = 0; i < x->count; i++) {
-            py[i] = (float)d->fn(px[i], &p);
-        }
-        return VEIL_RESULT_OK;
+        struct unary_job j = {d->fn, &p, x->data, y->data};
+        return veil_op_parallel(c, x->count, 32768, unary_part, &j);
     }
     if (veil_dtype_is_int(x->dtype) && (d->fn == u_abs || d->fn == u_neg)) {
         for (size_t i = 0; i < x->count; i++) {
@@ -352,6 +379,24 @@ static VEIL_RESULT clip_shape(struct veil_op_ctx *c)
     ENSURE(veil_dtype_is_float(c->in[0]->dtype) || veil_dtype_is_int(c->in[0]->dtype),
            VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
     return veil_op_out_like(c, 0, c->in[0]);
+}
+
+struct clip_job {
+    const float *x;
+    float *y;
+    float lo, hi;
+};
+
+/* Same comparisons as the double path: NaN passes through. */
+VEIL_TARGET_CLONES
+static void clip_part(void *ctx, size_t begin, size_t end)
+{
+    const struct clip_job *j = ctx;
+    for (size_t i = begin; i < end; i++) {
+        float v = j->x[i];
+        v = v < j->lo ? j->lo : v;
+        j->y[i] = v > j->hi ? j->hi : v;
+    }
 }
 
 static VEIL_RESULT clip_run(struct veil_op_ctx *c)
@@ -384,6 +429,10 @@ static VEIL_RESULT clip_run(struct veil_op_ctx *c)
     }
     if (tmax != NULL) {
         hi = veil_tensor_get_f64(tmax, 0);
+    }
+    if (x->dtype == VEIL_DT_FLOAT) {
+        struct clip_job j = {x->data, c->out[0]->data, (float)lo, (float)hi};
+        return veil_op_parallel(c, x->count, 32768, clip_part, &j);
     }
     for (size_t i = 0; i < x->count; i++) {
         double v = veil_tensor_get_f64(x, i);

@@ -2,8 +2,12 @@
 #include "engine/ops.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if VEIL_HAVE_OPENBLAS
 #include <cblas.h>
@@ -20,6 +24,28 @@ const struct veil_op *veil_op_find(const char *name)
         }
     }
     return NULL;
+}
+
+bool veil_op_writes_all(const struct veil_op *op)
+{
+    /* kernels checked to write every element of every output on success, on every path */
+    static const struct veil_op *const all[] = {
+        &veil_op_Conv,    &veil_op_Add,         &veil_op_Sub,
+        &veil_op_Mul,     &veil_op_Div,         &veil_op_Max,
+        &veil_op_Min,     &veil_op_Relu,        &veil_op_LeakyRelu,
+        &veil_op_Sigmoid, &veil_op_HardSigmoid, &veil_op_HardSwish,
+        &veil_op_Tanh,    &veil_op_Clip,        &veil_op_BatchNormalization,
+        &veil_op_MaxPool, &veil_op_AveragePool, &veil_op_GlobalAveragePool,
+        &veil_op_Resize,  &veil_op_MatMul,      &veil_op_Concat,
+        &veil_op_Slice,   &veil_op_Reshape,     &veil_op_Flatten,
+        &veil_op_Squeeze, &veil_op_Unsqueeze,
+    };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if (all[i] == op) {
+            return true;
+        }
+    }
+    return false;
 }
 
 VEIL_RESULT veil_op_need(const struct veil_op_ctx *c, uint32_t k, const struct veil_tensor **t)
@@ -140,6 +166,119 @@ static void *par_main(void *arg)
     return NULL;
 }
 
+/*
+ * Worker threads kept for the life of the process (started on first use, up to the largest
+ * --threads seen), so a parallel kernel costs a wake-up instead of a pthread_create per thread.
+ * Workers spin for a short while after each job (kernels come in quick succession), then sleep
+ * on a condition variable. One kernel at a time uses them: a second concurrent caller (another
+ * veil_engine_run in the same process) falls back to threads of its own.
+ */
+#define SPIN_ROUNDS 1000 /* ~0.05-0.1 ms of pause instructions */
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __builtin_ia32_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+static struct {
+    pthread_mutex_t use; /* held by the kernel that dispatches */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    size_t started;           /* workers running, ids 1..started */
+    uint64_t start_gen;       /* gen when the newest worker was created */
+    pid_t pid;                /* process the workers belong to */
+    _Atomic uint64_t gen;     /* bumped per dispatch */
+    _Atomic size_t remaining; /* workers that have not finished this dispatch */
+    struct par_job *jobs;     /* jobs[1..parts-1] go to workers */
+    size_t parts;
+} par = {PTHREAD_MUTEX_INITIALIZER,
+         PTHREAD_MUTEX_INITIALIZER,
+         PTHREAD_COND_INITIALIZER,
+         0,
+         0,
+         0,
+         0,
+         0,
+         NULL,
+         0};
+
+static void *par_worker(void *arg)
+{
+    size_t id = (size_t)(uintptr_t)arg;
+    uint64_t seen = par.start_gen; /* stable: set under par.use before this thread started */
+    for (;;) {
+        uint64_t g = atomic_load(&par.gen);
+        for (unsigned spin = 0; g == seen && spin < SPIN_ROUNDS; spin++) {
+            CPU_RELAX();
+            g = atomic_load(&par.gen);
+        }
+        if (g == seen) {
+            (void)pthread_mutex_lock(&par.lock);
+            while ((g = atomic_load(&par.gen)) == seen) {
+                (void)pthread_cond_wait(&par.wake, &par.lock);
+            }
+            (void)pthread_mutex_unlock(&par.lock);
+        }
+        seen = g;
+        if (id < par.parts) {
+            par_main(&par.jobs[id]);
+        }
+        /* every worker acknowledges every dispatch, so none can still be reading this one's
+         * jobs when the next one is set up */
+        atomic_fetch_sub(&par.remaining, 1);
+    }
+    return NULL;
+}
+
+/* Runs jobs[0..parts) on the kept workers and the calling thread; false if they are busy. */
+static bool par_dispatch(struct par_job *jobs, size_t parts)
+{
+    if (pthread_mutex_trylock(&par.use) != 0) {
+        return false;
+    }
+    if (par.pid != getpid()) {
+        /* first use, or a child after fork(): the parent's workers do not exist here */
+        (void)pthread_mutex_init(&par.lock, NULL);
+        (void)pthread_cond_init(&par.wake, NULL);
+        par.started = 0;
+        par.pid = getpid();
+    }
+    if (par.started + 1 < parts) {
+        /* written once per dispatch: workers of earlier dispatches have read it already */
+        par.start_gen = atomic_load(&par.gen);
+    }
+    while (par.started + 1 < parts) {
+        pthread_t t;
+        size_t id = par.started + 1;
+        if (pthread_create(&t, NULL, par_worker, (void *)(uintptr_t)id) != 0) {
+            break;
+        }
+        (void)pthread_detach(t);
+        par.started++;
+    }
+    if (par.started + 1 < parts) {
+        (void)pthread_mutex_unlock(&par.use);
+        return false;
+    }
+    par.jobs = jobs;
+    par.parts = parts;
+    atomic_store(&par.remaining, par.started);
+    (void)pthread_mutex_lock(&par.lock);
+    atomic_fetch_add(&par.gen, 1);
+    (void)pthread_cond_broadcast(&par.wake);
+    (void)pthread_mutex_unlock(&par.lock);
+    par_main(&jobs[0]);
+    for (unsigned spin = 0; atomic_load(&par.remaining) != 0; spin++) {
+        if (spin < SPIN_ROUNDS) {
+            CPU_RELAX();
+        } else {
+            (void)sched_yield();
+        }
+    }
+    (void)pthread_mutex_unlock(&par.use);
+    return true;
+}
+
 VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
                              void *ctx)
 {
@@ -163,6 +302,9 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
         jobs[i].end = n * (i + 1) / parts;
         started[i] = false;
     }
+    if (par_dispatch(jobs, parts)) {
+        return VEIL_RESULT_OK;
+    }
     for (size_t i = 1; i < parts; i++) {
         started[i] = pthread_create(&tids[i], NULL, par_main, &jobs[i]) == 0;
     }
@@ -179,7 +321,7 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
 
 #if VEIL_HAVE_OPENBLAS
 /* Products smaller than this stay on the reference kernel (call overhead dominates). */
-#define BLAS_MIN_WORK ((size_t)1 << 17)
+#define BLAS_MIN_WORK ((size_t)1 << 10)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static bool blas_on = true;
@@ -198,7 +340,7 @@ static bool blas_fits(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size
     const size_t lim = (size_t)INT32_MAX;
     /* bench/engine/bench_sgemm: OpenBLAS wins 4-9x from 64^3 up, but loses on single-row
      * products (vector x matrix), which stay on the reference kernel */
-    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 4 &&
+    return m <= lim && n <= lim && k <= lim && lda <= lim && ldb <= lim && ldc <= lim && m >= 2 &&
            m * n * k >= BLAS_MIN_WORK;
 }
 #endif
@@ -223,9 +365,60 @@ void veil_sgemm_set_blas(bool on)
 #endif
 }
 
+/* One row of A times B (m = 1, A not transposed): batch-1 Gemm/MatMul. B transposed takes dot
+ * products with 16 partial sums, so the loop vectorizes; otherwise rows of B are added with the
+ * row's weights. */
+VEIL_TARGET_CLONES
+static void sgemv_row(bool tb, size_t n, size_t k, float alpha, const float *a, const float *b,
+                      size_t ldb, float beta, float *c)
+{
+    enum { L = 16 };
+    if (beta == 0.0f) {
+        for (size_t j = 0; j < n; j++) {
+            c[j] = 0.0f;
+        }
+    } else if (beta != 1.0f) {
+        for (size_t j = 0; j < n; j++) {
+            c[j] *= beta;
+        }
+    }
+    if (!tb) {
+        for (size_t p = 0; p < k; p++) {
+            float av = alpha * a[p];
+            const float *brow = &b[p * ldb];
+            for (size_t j = 0; j < n; j++) {
+                c[j] += av * brow[j];
+            }
+        }
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const float *brow = &b[j * ldb];
+        float part[L] = {0};
+        float s = 0.0f;
+        size_t p = 0;
+        for (; p + L <= k; p += L) {
+            for (size_t q = 0; q < L; q++) {
+                part[q] += a[p + q] * brow[p + q];
+            }
+        }
+        for (; p < k; p++) {
+            s += a[p] * brow[p];
+        }
+        for (size_t q = 0; q < L; q++) {
+            s += part[q];
+        }
+        c[j] += alpha * s;
+    }
+}
+
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc)
 {
+    if (m == 1 && !ta) {
+        sgemv_row(tb, n, k, alpha, a, b, ldb, beta, cm);
+        return;
+    }
 #if VEIL_HAVE_OPENBLAS
     if (veil_sgemm_uses_blas() && blas_fits(m, n, k, lda, ldb, ldc)) {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,

@@ -85,6 +85,27 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
     }
 }
 
+/* Hot float loops get AVX2 and AVX-512 clones picked at load time (gcc on x86-64; other
+ * compilers build the portable loop only). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEIL_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VEIL_TARGET_CLONES
+#endif
+
+/* True for operators whose kernels write every output element: the executor hands them
+ * output buffers without zeroing them first. */
+bool veil_op_writes_all(const struct veil_op *op);
+
+/* Kernel scratch memory from the run's buffer pool (not zeroed: the kernel overwrites what it
+ * reads); given back with veil_pool_give_scratch. Only from the thread that runs the node. */
+VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out);
+void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size);
+
+/* The hard-swish an Add node computes when the graph builder folded Add, Clip, Mul, Div into it
+ * (graph.h): out = (x * clip(x + p[0], p[1], p[2])) / p[3], x = input xi, in float steps. */
+VEIL_RESULT veil_op_hard_swish_run(struct veil_op_ctx *c, uint32_t xi, const float *p);
+
 /* Product of dims [from, to). */
 size_t veil_op_span(const struct veil_tensor *t, uint32_t from, uint32_t to);
 

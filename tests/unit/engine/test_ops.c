@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "engine/graph.h"
+#include "engine/ops.h"
 #include "veil_test.h"
 
 #define IN_MAX 4
@@ -323,6 +324,454 @@ static void test_half_precision(void **state)
     EXPECT_TRUE(veil_f64_to_u64(-1e300) == (uint64_t)INT64_MIN);
 }
 
+static Onnx__AttributeProto attr_ints(const char *name, int64_t *v, size_t n)
+{
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+    a.name = (char *)name;
+    a.has_type = 1;
+    a.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a.n_ints = n;
+    a.ints = v;
+    return a;
+}
+
+static void fill(struct veil_tensor *t, uint32_t seed)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        ((float *)t->data)[i] = (float)((i * 7919 + seed * 104729) % 201) / 50.0f - 2.0f;
+    }
+}
+
+static float at(const struct veil_tensor *t, size_t i)
+{
+    return ((const float *)t->data)[i];
+}
+
+/* Plain 2-D convolution (NCHW, groups, strides, pads, dilations) to check the fast kernels. */
+static double naive_conv(const struct veil_tensor *x, const struct veil_tensor *w,
+                         const struct veil_tensor *b, int64_t group, const int64_t *st,
+                         const int64_t *pd, const int64_t *dl, int64_t n, int64_t co, int64_t oh,
+                         int64_t ow)
+{
+    int64_t cin_g = w->dims[1];
+    int64_t cout_g = w->dims[0] / group;
+    int64_t g = co / cout_g;
+    double s = b != NULL ? at(b, (size_t)co) : 0.0;
+    for (int64_t ci = 0; ci < cin_g; ci++) {
+        for (int64_t kh = 0; kh < w->dims[2]; kh++) {
+            for (int64_t kw = 0; kw < w->dims[3]; kw++) {
+                int64_t ih = oh * st[0] - pd[0] + kh * dl[0];
+                int64_t iw = ow * st[1] - pd[1] + kw * dl[1];
+                if (ih < 0 || iw < 0 || ih >= x->dims[2] || iw >= x->dims[3]) {
+                    continue;
+                }
+                size_t xi =
+                    (size_t)(((n * x->dims[1] + g * cin_g + ci) * x->dims[2] + ih) * x->dims[3] +
+                             iw);
+                size_t wi = (size_t)(((co * cin_g + ci) * w->dims[2] + kh) * w->dims[3] + kw);
+                s += (double)at(x, xi) * at(w, wi);
+            }
+        }
+    }
+    return s;
+}
+
+/* The fast convolution kernels (depthwise direct, 1x1 without im2col, im2col with padding) give
+ * the plain convolution's result, at 1 and 4 threads. */
+static void test_conv_fast_paths(void **state)
+{
+    static const struct {
+        int64_t x[4], w[4], group, st[2], pd[4], dl[2];
+    } cases[] = {
+        {{1, 3, 7, 9}, {3, 1, 3, 3}, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* depthwise */
+        {{2, 4, 8, 7}, {4, 1, 5, 5}, 4, {2, 2}, {2, 2, 2, 2}, {1, 1}}, /* depthwise, stride 2 */
+        {{1, 2, 9, 9}, {2, 1, 3, 3}, 2, {2, 1}, {0, 1, 2, 0}, {2, 2}}, /* asymmetric */
+        {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
+        {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
+        {{2, 4, 6, 6}, {6, 2, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* grouped */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct veil_tensor in[3];
+        int64_t db = cases[c].w[0];
+        int64_t st[2] = {cases[c].st[0], cases[c].st[1]};
+        int64_t pd[4] = {cases[c].pd[0], cases[c].pd[1], cases[c].pd[2], cases[c].pd[3]};
+        int64_t dl[2] = {cases[c].dl[0], cases[c].dl[1]};
+        Onnx__AttributeProto a[4] = {attr_int("group", cases[c].group), attr_ints("strides", st, 2),
+                                     attr_ints("pads", pd, 4), attr_ints("dilations", dl, 2)};
+        Onnx__AttributeProto *ap[4] = {&a[0], &a[1], &a[2], &a[3]};
+        make(&in[0], VEIL_DT_FLOAT, 4, cases[c].x, NULL);
+        make(&in[1], VEIL_DT_FLOAT, 4, cases[c].w, NULL);
+        make(&in[2], VEIL_DT_FLOAT, 1, &db, NULL);
+        fill(&in[0], 1);
+        fill(&in[1], 2);
+        fill(&in[2], 3);
+        for (unsigned threads = 1; threads <= 4; threads += 3) {
+            struct veil_tensor out[1] = {{0}};
+            double worst = 0;
+            run_threads = threads;
+            EXPECT_OK(run_one("Conv", 3, in, ap, 4, 1, out));
+            run_threads = 1;
+            for (size_t i = 0; i < out[0].count; i++) {
+                int64_t ow = (int64_t)i % out[0].dims[3];
+                int64_t oh = (int64_t)i / out[0].dims[3] % out[0].dims[2];
+                int64_t co = (int64_t)i / out[0].dims[3] / out[0].dims[2] % out[0].dims[1];
+                int64_t n = (int64_t)i / out[0].dims[3] / out[0].dims[2] / out[0].dims[1];
+                double want =
+                    naive_conv(&in[0], &in[1], &in[2], cases[c].group, st, pd, dl, n, co, oh, ow);
+                double d = fabs(want - at(&out[0], i));
+                worst = d > worst ? d : worst;
+            }
+            EXPECT_TRUE(worst < 1e-4);
+            free_n(out, 1);
+        }
+        free_n(in, 3);
+    }
+}
+
+/* Float elementwise fast path (inner run contiguous or repeated) against double arithmetic, for
+ * the broadcast shapes models use, plus NaN through Max. */
+static void test_binary_fast_paths(void **state)
+{
+    static const struct {
+        const char *op;
+        uint32_t ra, rb;
+        int64_t a[4], b[4];
+    } cases[] = {
+        {"Add", 4, 4, {2, 3, 4, 5}, {1, 3, 1, 1}},
+        {"Mul", 4, 3, {1, 3, 4, 5}, {3, 1, 1}},
+        {"Sub", 4, 1, {2, 3, 4, 9}, {9}},
+        {"Div", 1, 4, {1}, {2, 3, 4, 5}},
+        {"Max", 4, 4, {2, 3, 4, 5}, {2, 3, 4, 5}},
+        {"Min", 3, 4, {3, 1, 5}, {2, 3, 4, 5}},
+        {"Add", 4, 4, {1, 3, 1, 16}, {2, 1, 20, 16}},
+        {"Mul", 2, 2, {3, 1}, {1, 40}},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct veil_tensor in[2];
+        struct veil_tensor out[1] = {{0}};
+        struct veil_tensor *ins[2] = {&in[0], &in[1]};
+        struct veil_bcast it;
+        make(&in[0], VEIL_DT_FLOAT, cases[c].ra, cases[c].a, NULL);
+        make(&in[1], VEIL_DT_FLOAT, cases[c].rb, cases[c].b, NULL);
+        fill(&in[0], 4);
+        fill(&in[1], 5);
+        ((float *)in[1].data)[0] = strcmp(cases[c].op, "Max") == 0 ? NAN : 0.5f;
+        run_threads = c % 2 ? 4 : 1;
+        EXPECT_OK(run_one(cases[c].op, 2, in, NULL, 0, 1, out));
+        run_threads = 1;
+        veil_bcast_init(&it, &out[0], (const struct veil_tensor *const *)ins, 2);
+        for (size_t i = 0; i < out[0].count; i++, veil_bcast_next(&it)) {
+            double x = at(&in[0], it.off[0]);
+            double y = at(&in[1], it.off[1]);
+            char k = cases[c].op[0] == 'M' ? cases[c].op[1] : cases[c].op[0];
+            double want = k == 'A'   ? x + y
+                          : k == 'S' ? x - y
+                          : k == 'u' ? x * y
+                          : k == 'D' ? x / y
+                          : k == 'a' ? (isnan(x) || isnan(y) ? NAN : (x > y ? x : y))
+                                     : (isnan(x) || isnan(y) ? NAN : (x < y ? x : y));
+            float got = at(&out[0], i);
+            EXPECT_TRUE((isnan(want) && isnan(got)) || got == (float)want);
+        }
+        free_n(out, 1);
+        free_n(in, 2);
+    }
+}
+
+/* MaxPool/AveragePool fast path with padding (and count_include_pad), and the batch-1 Gemm
+ * (transB) GEMV against plain loops. */
+static void test_pool_and_gemv_fast_paths(void **state)
+{
+    int64_t dx[4] = {1, 2, 7, 6};
+    int64_t ks[2] = {3, 2};
+    int64_t st[2] = {2, 2};
+    int64_t pd[4] = {1, 1, 1, 0};
+    (void)state;
+    for (int kind = 0; kind < 3; kind++) {
+        struct veil_tensor in[1];
+        struct veil_tensor out[1] = {{0}};
+        Onnx__AttributeProto a[4] = {attr_ints("kernel_shape", ks, 2), attr_ints("strides", st, 2),
+                                     attr_ints("pads", pd, 4), attr_int("count_include_pad", 1)};
+        Onnx__AttributeProto *ap[4] = {&a[0], &a[1], &a[2], &a[3]};
+        make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+        fill(&in[0], 6);
+        EXPECT_OK(
+            run_one(kind == 0 ? "MaxPool" : "AveragePool", 1, in, ap, kind == 2 ? 4 : 3, 1, out));
+        for (size_t i = 0; i < out[0].count; i++) {
+            int64_t ow = (int64_t)i % out[0].dims[3];
+            int64_t oh = (int64_t)i / out[0].dims[3] % out[0].dims[2];
+            int64_t pl = (int64_t)i / out[0].dims[3] / out[0].dims[2];
+            double acc = kind == 0 ? -INFINITY : 0.0;
+            int count = 0;
+            for (int64_t kh = 0; kh < ks[0]; kh++) {
+                for (int64_t kw = 0; kw < ks[1]; kw++) {
+                    int64_t ih = oh * st[0] - pd[0] + kh;
+                    int64_t iw = ow * st[1] - pd[1] + kw;
+                    bool inside = ih >= 0 && iw >= 0 && ih < dx[2] && iw < dx[3];
+                    bool in_pad =
+                        ih >= -pd[0] && iw >= -pd[1] && ih < dx[2] + pd[2] && iw < dx[3] + pd[3];
+                    count += inside || (kind == 2 && in_pad);
+                    if (inside) {
+                        double v = at(&in[0], (size_t)((pl * dx[2] + ih) * dx[3] + iw));
+                        acc = kind == 0 ? (v > acc ? v : acc) : acc + v;
+                    }
+                }
+            }
+            acc = kind == 0 ? acc : acc / count;
+            EXPECT_TRUE(fabs(acc - at(&out[0], i)) < 1e-6);
+        }
+        free_n(out, 1);
+        free_n(in, 1);
+    }
+    {
+        struct veil_tensor in[3];
+        struct veil_tensor out[1] = {{0}};
+        int64_t da[2] = {1, 37};
+        int64_t db[2] = {19, 37};
+        int64_t dc[1] = {19};
+        Onnx__AttributeProto a[1] = {attr_int("transB", 1)};
+        Onnx__AttributeProto *ap[1] = {&a[0]};
+        make(&in[0], VEIL_DT_FLOAT, 2, da, NULL);
+        make(&in[1], VEIL_DT_FLOAT, 2, db, NULL);
+        make(&in[2], VEIL_DT_FLOAT, 1, dc, NULL);
+        fill(&in[0], 7);
+        fill(&in[1], 8);
+        fill(&in[2], 9);
+        EXPECT_OK(run_one("Gemm", 3, in, ap, 1, 1, out));
+        for (size_t j = 0; j < 19; j++) {
+            double s = at(&in[2], j);
+            for (size_t p = 0; p < 37; p++) {
+                s += (double)at(&in[0], p) * at(&in[1], j * 37 + p);
+            }
+            EXPECT_TRUE(fabs(s - at(&out[0], j)) < 1e-4);
+        }
+        free_n(out, 1);
+        free_n(in, 3);
+    }
+}
+
+/* A chain of nodes read from a table: {op, in0, in1, in2, out}; names of initializers are
+ * given with their tensors; graph input "x"; graph outputs listed. */
+struct chain_node {
+    const char *op;
+    const char *in[5];
+    const char *out;
+};
+
+static uint32_t chain_folded; /* nodes of the last run_chain model computed at load */
+
+static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
+                             const struct veil_tensor *inits, size_t ni, const char **outs,
+                             size_t no, const struct veil_tensor *x, struct veil_tensor *results,
+                             uint32_t *skipped)
+{
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto os = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    Onnx__OperatorSetIdProto *osp = &os;
+    Onnx__NodeProto node[8];
+    Onnx__NodeProto *np[8];
+    Onnx__TensorProto tp[12];
+    Onnx__TensorProto *tpp[12];
+    int64_t tdims[12][VEIL_ENGINE_RANK_MAX];
+    Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT;
+    Onnx__ValueInfoProto *pin = &vin;
+    Onnx__ValueInfoProto vout[4];
+    Onnx__ValueInfoProto *pout[4];
+    char *node_in[8][5];
+    char *node_out[8];
+    struct veil_engine_model *model = NULL;
+    uint8_t *buf;
+    size_t size;
+    veil_result r;
+
+    assert_true(nn <= 8 && ni <= 12 && no <= 4);
+    os.has_version = 1;
+    os.version = 17;
+    m.n_opset_import = 1;
+    m.opset_import = &osp;
+    m.graph = &g;
+    for (size_t i = 0; i < nn; i++) {
+        Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+        node[i] = n;
+        node[i].op_type = (char *)nodes[i].op;
+        for (size_t k = 0; k < 5 && nodes[i].in[k] != NULL; k++) {
+            node_in[i][k] = (char *)nodes[i].in[k];
+            node[i].n_input = k + 1;
+        }
+        node[i].input = node_in[i];
+        node_out[i] = (char *)nodes[i].out;
+        node[i].n_output = 1;
+        node[i].output = &node_out[i];
+        np[i] = &node[i];
+    }
+    for (size_t i = 0; i < ni; i++) {
+        Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+        tp[i] = t;
+        tp[i].name = (char *)init_names[i];
+        tp[i].has_data_type = 1;
+        tp[i].data_type = inits[i].dtype; /* VEIL_DT_* are the TensorProto codes */
+        tp[i].n_dims = inits[i].rank;
+        for (uint32_t d = 0; d < inits[i].rank; d++) {
+            tdims[i][d] = inits[i].dims[d];
+        }
+        tp[i].dims = tdims[i];
+        tp[i].has_raw_data = 1;
+        tp[i].raw_data.len = inits[i].size;
+        tp[i].raw_data.data = inits[i].data;
+        tpp[i] = &tp[i];
+    }
+    for (size_t i = 0; i < no; i++) {
+        Onnx__ValueInfoProto v = ONNX__VALUE_INFO_PROTO__INIT;
+        vout[i] = v;
+        vout[i].name = (char *)outs[i];
+        pout[i] = &vout[i];
+    }
+    vin.name = (char *)"x";
+    g.n_node = nn;
+    g.node = np;
+    g.n_initializer = ni;
+    g.initializer = tpp;
+    g.n_input = 1;
+    g.input = &pin;
+    g.n_output = no;
+    g.output = pout;
+    size = onnx__model_proto__get_packed_size(&m);
+    buf = malloc(size);
+    assert_non_null(buf);
+    onnx__model_proto__pack(&m, buf);
+    r = veil_engine_load(buf, size, NULL, &model);
+    free(buf);
+    if (veil_ok(r)) {
+        *skipped = 0;
+        chain_folded = 0;
+        for (uint32_t i = 0; i < model->main->node_count; i++) {
+            *skipped += model->main->nodes[i].skip;
+            chain_folded += model->main->nodes[i].has_constant;
+        }
+        r = veil_engine_run(model, x, results, NULL);
+        veil_engine_free(model);
+    }
+    return r;
+}
+
+/* Conv -> per-channel Mul -> Add and Add/Clip/Mul/Div hard-swish are folded when the
+ * intermediates have no other reader; exposing an intermediate as a graph output keeps the
+ * nodes apart. Both runs must agree (the hard-swish chain bit for bit). */
+static void test_fusions_match_unfused(void **state)
+{
+    static const struct chain_node nodes[] = {
+        {"Conv", {"x", "w", "b"}, "c0"},
+        {"BatchNormalization", {"c0", "g", "bb", "mu", "var"}, "c"},
+        {"Mul", {"s", "c", NULL}, "m"},
+        {"Add", {"m", "t", NULL}, "a"},
+        {"Add", {"a", "three", NULL}, "h1"},
+        {"Clip", {"h1", "zero", "six"}, "h2"},
+        {"Mul", {"a", "h2", NULL}, "h3"},
+        {"Div", {"h3", "six", NULL}, "y"},
+    };
+    const char *names[] = {"w", "b", "s", "t", "three", "zero", "six", "g", "bb", "mu", "var"};
+    struct veil_tensor inits[11];
+    struct veil_tensor x[1];
+    int64_t dx[4] = {1, 3, 6, 5};
+    int64_t dw[4] = {4, 3, 3, 3};
+    int64_t d4[1] = {4};
+    int64_t dc[3] = {4, 1, 1};
+    int64_t d1[1] = {1};
+    const char *fused_out[] = {"y"};
+    const char *open_out[] = {"y", "c0", "h1", "h3"};
+    struct veil_tensor fused[1] = {{0}};
+    struct veil_tensor open[4] = {{0}};
+    uint32_t skipped = 0;
+    (void)state;
+
+    make(&inits[0], VEIL_DT_FLOAT, 4, dw, NULL);
+    make(&inits[1], VEIL_DT_FLOAT, 1, d4, NULL);
+    make(&inits[2], VEIL_DT_FLOAT, 3, dc, NULL);
+    make(&inits[3], VEIL_DT_FLOAT, 3, dc, NULL);
+    make(&inits[4], VEIL_DT_FLOAT, 1, d1, (double[]){3});
+    make(&inits[5], VEIL_DT_FLOAT, 1, d1, (double[]){0});
+    make(&inits[6], VEIL_DT_FLOAT, 1, d1, (double[]){6});
+    for (int i = 7; i < 11; i++) {
+        make(&inits[i], VEIL_DT_FLOAT, 1, d4, NULL);
+    }
+    for (int i = 0; i < 11; i++) {
+        if (i < 4 || i >= 7) {
+            fill(&inits[i], (uint32_t)i + 11);
+        }
+    }
+    for (size_t i = 0; i < 4; i++) { /* variances must be positive */
+        ((float *)inits[10].data)[i] = fabsf(((float *)inits[10].data)[i]) + 0.25f;
+    }
+    make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    fill(&x[0], 17);
+    EXPECT_OK(run_chain(nodes, 8, names, inits, 11, fused_out, 1, x, fused, &skipped));
+    EXPECT_EQ(skipped, 6); /* BN, Mul, Add into the Conv; Clip, Mul, Div into the Add */
+    EXPECT_OK(run_chain(nodes, 8, names, inits, 11, open_out, 4, x, open, &skipped));
+    EXPECT_EQ(skipped, 0);
+    EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
+    for (size_t i = 0; i < fused[0].count; i++) {
+        EXPECT_TRUE(fabsf(at(&fused[0], i) - at(&open[0], i)) <= 1e-4f);
+    }
+    free_n(fused, 1);
+    free_n(open, 4);
+    /* hard-swish alone (the Conv output exposed): bit-identical to the separate nodes */
+    {
+        const char *half_out[] = {"y", "c0"};
+        struct veil_tensor half[2] = {{0}};
+        const char *full_out[] = {"y", "c0", "h3"};
+        struct veil_tensor full[3] = {{0}};
+        EXPECT_OK(run_chain(nodes, 8, names, inits, 11, half_out, 2, x, half, &skipped));
+        EXPECT_EQ(skipped, 3);
+        EXPECT_OK(run_chain(nodes, 8, names, inits, 11, full_out, 3, x, full, &skipped));
+        EXPECT_EQ(skipped, 0);
+        EXPECT_BYTES_EQ(half[0].data, full[0].data, half[0].size);
+        free_n(half, 2);
+        free_n(full, 3);
+    }
+    free_n(inits, 11);
+    free_n(x, 1);
+}
+
+/* Slice/Concat/Reshape of constants are computed once at load (the nodes then hand out the
+ * result) and give what running them gives. */
+static void test_constant_folding(void **state)
+{
+    static const struct chain_node nodes[] = {
+        {"Slice", {"c", "st", "en"}, "s"},
+        {"Concat", {"s", "s"}, "cc"},
+        {"Reshape", {"cc", "shape"}, "r"},
+        {"Add", {"x", "r"}, "y"},
+    };
+    const char *names[] = {"c", "st", "en", "shape"};
+    struct veil_tensor inits[4];
+    struct veil_tensor x[1];
+    struct veil_tensor out[1] = {{0}};
+    int64_t d10[1] = {10};
+    int64_t d1[1] = {1};
+    int64_t d2[1] = {2};
+    int64_t dx[2] = {2, 3};
+    uint32_t skipped;
+    (void)state;
+
+    make(&inits[0], VEIL_DT_FLOAT, 1, d10, (double[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    make(&inits[1], VEIL_DT_INT64, 1, d1, (double[]){2});
+    make(&inits[2], VEIL_DT_INT64, 1, d1, (double[]){5});
+    make(&inits[3], VEIL_DT_INT64, 1, d2, (double[]){2, 3});
+    make(&x[0], VEIL_DT_FLOAT, 2, dx, (double[]){10, 20, 30, 40, 50, 60});
+    EXPECT_OK(run_chain(nodes, 4, names, inits, 4, (const char *[]){"y"}, 1, x, out, &skipped));
+    EXPECT_EQ(chain_folded, 3);
+    EXPECT_EQ(out[0].count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        EXPECT_TRUE(at(&out[0], i) == (float)(10 * (i + 1) + 2 + i % 3));
+    }
+    free_n(out, 1);
+    free_n(inits, 4);
+    free_n(x, 1);
+}
+
 /* The threaded paths (column-split Conv, block-split MatMul) give the single-thread result. */
 static void test_threads_agree(void **state)
 {
@@ -379,4 +828,6 @@ static void test_work_budget(void **state)
 
 VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
-               test_conv, test_half_precision, test_threads_agree, test_work_budget)
+               test_conv, test_half_precision, test_threads_agree, test_work_budget,
+               test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
+               test_fusions_match_unfused, test_constant_folding)
