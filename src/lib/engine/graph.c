@@ -160,12 +160,21 @@ static VEIL_RESULT graph_alloc(struct veil_engine_graph *g, const Onnx__GraphPro
 static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__GraphProto *gp,
                                     struct veil_engine_diag *diag)
 {
+    /* the main graph's big raw_data payloads were kept out of protobuf-c (model.c) */
+    const struct veil_pb_split *split = g->parent == NULL ? &g->model->split : NULL;
+
     ENSURE(gp->n_sparse_initializer == 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    if (split != NULL && split->payloads != NULL) {
+        /* protobuf-c keeps the initializers in wire order, as the scanner counted them */
+        ENSURE(split->count == gp->n_initializer, VEIL_ERR_ENGINE_MODEL);
+    }
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
-        if (veil_ok(r)) {
+        if (veil_ok(r) && split != NULL && split->payloads != NULL && split->payloads[i].present) {
+            r = veil_tensor_from_payload(tp, g->model, &split->payloads[i], &g->values[v].init);
+        } else if (veil_ok(r)) {
             r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
         }
         if (veil_ok(r)) {

@@ -4,8 +4,45 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "base/buf.h"
 #include "engine/engine.h"
 #include "onnx.pb-c.h"
+
+/* ---- the weight payloads of a model, kept out of protobuf-c (wire.c) ---- */
+
+/* raw_data fields shorter than this stay in the skeleton (protobuf-c copies them: cheap). */
+#define VEIL_PB_STRIP_MIN 64
+/* Where a payload is moved to in place: this alignment, else its element size's. */
+#define VEIL_PB_PLACE_ALIGN 64
+
+/* The raw_data of one top-level graph initializer, left out of the skeleton: off is from the
+ * start of the model's bytes. */
+struct veil_pb_payload {
+    bool present;
+    size_t off;
+    size_t len;
+};
+
+struct veil_pb_split {
+    uint8_t *skeleton; /* the ModelProto without the payloads (malloc'd, wiped when freed) */
+    size_t skeleton_size;
+    struct veil_pb_payload *payloads; /* one per GraphProto.initializer, in wire order */
+    size_t count;
+};
+
+/* Scans a ModelProto's wire format (bounded: only ModelProto.graph (7) -> GraphProto.initializer
+ * (5) -> TensorProto.raw_data (9) are descended into) and writes the skeleton: the same message
+ * with every such raw_data of at least min bytes left out and the enclosing lengths rewritten.
+ * Malformed wire format (truncated varints or fields, lengths past their message, groups, a
+ * second graph field) is VEIL_ERR_ENGINE_MODEL. */
+VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
+                                struct veil_pb_split *out);
+void veil_pb_split_free(struct veil_pb_split *s);
+/* Moves the len bytes at buf + off backwards in place onto an address aligned to
+ * VEIL_PB_PLACE_ALIGN, else to align (a power of two <= it), never below *floor (the end of what
+ * was placed before: payloads are placed in increasing offset order); returns the new offset and
+ * sets *floor past it, or SIZE_MAX when neither fits (the bytes stay; *floor = off + len). */
+size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t align);
 
 enum veil_value_kind {
     VEIL_VALUE_INPUT,       /* graph input, given by the caller */
@@ -87,6 +124,13 @@ struct veil_engine_model {
     struct veil_engine_graph *main;
     int64_t (*input_dims)[VEIL_ENGINE_RANK_MAX]; /* veil_engine_fix_input_shape, or NULL */
     bool *input_fixed;
+    /* Loading without copying the weights (model.c): the payloads of the top-level initializers
+     * are read from src, or, for veil_engine_load_inplace, placed within inplace and borrowed. */
+    struct veil_pb_split split;
+    const uint8_t *src;
+    uint8_t *inplace;
+    size_t place_floor;
+    struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
 };
 
 /* Builds a graph (and its subgraphs) from a GraphProto; depth counts nesting. */
@@ -107,6 +151,10 @@ void veil_tensor_proto_drop_data(Onnx__TensorProto *p, ProtobufCAllocator *a);
 /* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
 VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);
+/* Same for a top-level initializer whose raw_data pl was left out of the skeleton: its bytes are
+ * borrowed in place (m->inplace) where they can be aligned, else copied once. */
+VEIL_RESULT veil_tensor_from_payload(const Onnx__TensorProto *p, struct veil_engine_model *m,
+                                     const struct veil_pb_payload *pl, struct veil_tensor *t);
 
 /* ---- run time ---- */
 
