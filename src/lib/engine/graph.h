@@ -12,7 +12,7 @@
 
 /* raw_data fields shorter than this stay in the skeleton (protobuf-c copies them: cheap). */
 #define VEIL_PB_STRIP_MIN 64
-/* Where a payload is moved to in place: this alignment, else its element size's. */
+/* Where a misaligned payload is moved to in place: this alignment, else its element size's. */
 #define VEIL_PB_PLACE_ALIGN 64
 
 /* The raw_data of one top-level graph initializer, left out of the skeleton: off is from the
@@ -38,8 +38,9 @@ struct veil_pb_split {
 VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
                                 struct veil_pb_split *out);
 void veil_pb_split_free(struct veil_pb_split *s);
-/* Moves the len bytes at buf + off backwards in place onto an address aligned to
- * VEIL_PB_PLACE_ALIGN, else to align (a power of two <= it), never below *floor (the end of what
+/* Leaves the len bytes at buf + off where they are if aligned to align (a power of two <=
+ * VEIL_PB_PLACE_ALIGN), else moves them backwards in place onto an address aligned to
+ * VEIL_PB_PLACE_ALIGN, else to align, never below *floor (the end of what
  * was placed before: payloads are placed in increasing offset order); returns the new offset and
  * sets *floor past it, or SIZE_MAX when neither fits (the bytes stay; *floor = off + len). */
 size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t align);

@@ -249,6 +249,10 @@ size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t
 
     VEIL_ASSERT(align > 0 && (align & (align - 1)) == 0 && align <= VEIL_PB_PLACE_ALIGN);
     VEIL_ASSERT(*floor <= off);
+    if ((((uintptr_t)buf + off) & (align - 1)) == 0) {
+        *floor = off + len; /* aligned enough already: moving would cost a pass over it */
+        return off;
+    }
     for (size_t i = 0; i < 2; i++) {
         size_t mis = (size_t)(((uintptr_t)buf + off) & (wanted[i] - 1));
         if (mis <= off - *floor) {

@@ -296,6 +296,13 @@ static void test_place(void **state)
     EXPECT_EQ(veil_pb_place(buf, &floor, 421, 50, 8), SIZE_MAX);
     EXPECT_EQ(floor, 471);
     EXPECT_BYTES_EQ(buf + 421, want, 50);
+    /* aligned to its element size: stays, even with room to reach 64 */
+    floor = 0;
+    memcpy(buf + 68, want, 100);
+    EXPECT_EQ(veil_pb_place(buf, &floor, 68, 100, 4), 68);
+    EXPECT_EQ(floor, 168);
+    EXPECT_BYTES_EQ(buf + 68, want, 100);
+    floor = 471;
     /* one-byte elements always fit */
     EXPECT_EQ(veil_pb_place(buf, &floor, 473, 10, 1), 473);
     free(buf);
