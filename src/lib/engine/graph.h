@@ -131,6 +131,7 @@ struct veil_engine_model {
     const uint8_t *src;
     uint8_t *inplace;
     size_t place_floor;
+    size_t borrowed;     /* payloads borrowed from inplace */
     struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
 };
 

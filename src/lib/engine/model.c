@@ -151,9 +151,9 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
     if (veil_ok(r)) {
         /* the weights stay in the file's buffer, which the model then owns */
         r = load(w.data, w.data, w.len, dirfd, diag, out);
-        if (veil_ok(r)) {
+        if (veil_ok(r) && (*out)->borrowed > 0) {
             (*out)->file = w;
-        } else {
+        } else { /* failed, or nothing borrowed (small or typed-field initializers only) */
             OPENSSL_cleanse(w.data, w.len);
             veil_wr_free(&w);
         }
@@ -202,6 +202,7 @@ static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dir
     m->ext_dirfd = -1; /* the directory is only read while loading */
     veil_pb_split_free(&m->split);
     m->src = NULL;
+    m->inplace = NULL; /* only used while loading */
     *out = m;
     return VEIL_RESULT_OK;
 fail:

@@ -218,6 +218,7 @@ static VEIL_RESULT payload_data(struct veil_engine_model *m, const struct veil_p
         if (to != SIZE_MAX) {
             t->data = m->inplace + to;
             t->borrowed = true;
+            m->borrowed++;
             return VEIL_RESULT_OK;
         }
         from = m->inplace + pl->off;

@@ -1,5 +1,7 @@
 /* The protobuf wire scanner that keeps weight payloads out of protobuf-c (wire.c), the aligned
  * in-place placement, and loading in place vs copying: same outputs, weights borrowed. */
+#include <unistd.h>
+
 #include "engine/graph.h"
 #include "veil_test.h"
 
@@ -379,6 +381,50 @@ static void test_load_inplace_same_outputs(void **state)
     }
 }
 
+/* veil_engine_load_file borrows the weights from the file's buffer, which the model keeps
+ * only when it borrowed something. */
+static void test_load_file_borrows(void **state)
+{
+    char path[] = "/tmp/veil-test-wire-XXXXXX";
+    struct tm t;
+    float ref[N_BIG];
+    float got[N_BIG];
+    struct veil_engine_model *m = NULL;
+    uint8_t *base;
+    size_t n;
+    int fd = mkstemp(path);
+    (void)state;
+
+    assert_true(fd >= 0);
+    tm_init(&t, 1); /* B broadcasts */
+    uint8_t *p = tm_pack(&t, 0, &n, &base);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+    EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+    run_add(m, ref);
+    veil_engine_free(m);
+    EXPECT_OK(veil_engine_load_file(path, NULL, &m));
+    EXPECT_TRUE(init_of(m, "W")->borrowed);
+    EXPECT_FALSE(init_of(m, "B")->borrowed); /* small: converted from protobuf-c's copy */
+    EXPECT_NOT_NULL(m->file.data);
+    run_add(m, got);
+    EXPECT_BYTES_EQ(got, ref, sizeof(ref));
+    veil_engine_free(m);
+    /* nothing big: the file's buffer is not kept */
+    t.wdim = 4;
+    t.w.raw_data.len = 16;
+    free(base);
+    p = tm_pack(&t, 0, &n, &base);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, p, n, 0), (ssize_t)n);
+    EXPECT_OK(veil_engine_load_file(path, NULL, &m));
+    EXPECT_NULL(m->file.data);
+    EXPECT_FALSE(init_of(m, "W")->borrowed);
+    veil_engine_free(m);
+    free(base);
+    (void)close(fd);
+    (void)unlink(path);
+}
+
 /* A model that fails after some payloads were placed leaves nothing behind (ASan: no leak). */
 static void test_load_inplace_failure(void **state)
 {
@@ -427,4 +473,5 @@ static void test_load_inplace_bool(void **state)
 }
 
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
-               test_load_inplace_same_outputs, test_load_inplace_failure, test_load_inplace_bool)
+               test_load_inplace_same_outputs, test_load_file_borrows, test_load_inplace_failure,
+               test_load_inplace_bool)
