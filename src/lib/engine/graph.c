@@ -291,7 +291,17 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
             /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
             struct veil_tensor t = {0};
             veil_result r = veil_tensor_from_proto(ap->t, &t);
-            veil_tensor_free(&t);
+            if (veil_ok(r) && n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
+                ap->name != NULL && strcmp(ap->name, "value") == 0) {
+                /* the one copy the runs share (a view each run); the parsed one is wiped now */
+                n->value = t;
+                veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
+            } else {
+                if (t.data != NULL) {
+                    OPENSSL_cleanse(t.data, t.size);
+                }
+                veil_tensor_free(&t);
+            }
             if (!veil_ok(r)) {
                 diag_set(diag, "node %u (%.64s): attribute '%.64s': %s", i, np->op_type,
                          ap->name != NULL ? ap->name : "", veil_strerror(r.code));
@@ -501,6 +511,10 @@ void veil_graph_free(struct veil_engine_graph *g)
                 }
             }
             free(n->graphs);
+            if (n->value.data != NULL) {
+                OPENSSL_cleanse(n->value.data, n->value.size);
+            }
+            veil_tensor_free(&n->value);
             free(n->in);
             free(n->out);
             free(n->implicit);

@@ -34,7 +34,8 @@ struct veil_pb_split {
  * (5) -> TensorProto.raw_data (9) are descended into) and writes the skeleton: the same message
  * with every such raw_data of at least min bytes left out and the enclosing lengths rewritten.
  * Malformed wire format (truncated varints or fields, lengths past their message, groups, a
- * second graph field) is VEIL_ERR_ENGINE_MODEL. */
+ * second graph field) is VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton and
+ * out->payloads are NULL (use data as it is). */
 VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
                                 struct veil_pb_split *out);
 void veil_pb_split_free(struct veil_pb_split *s);
@@ -77,6 +78,7 @@ struct veil_engine_node {
     uint32_t implicit_count;
     uint32_t *implicit;                /* outer values read by subgraphs of this node */
     struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
+    struct veil_tensor value; /* Constant with a tensor 'value': decoded once, at load (owned) */
 };
 
 struct veil_engine_graph {

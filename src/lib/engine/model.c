@@ -88,8 +88,10 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
     if (split) {
         GUARD(veil_pb_split_model(data, size, VEIL_PB_STRIP_MIN, &m->split));
         m->src = data;
-        pb = m->split.skeleton;
-        pb_size = m->split.skeleton_size;
+        if (m->split.skeleton != NULL) {
+            pb = m->split.skeleton;
+            pb_size = m->split.skeleton_size;
+        }
     }
     m->alloc.alloc = cap_alloc;
     m->alloc.free = cap_free;
@@ -101,7 +103,7 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
     if (veil_ok(r)) {
         m->proto = onnx__model_proto__unpack(&m->alloc, pb_size, pb);
     }
-    if (split) {
+    if (m->split.skeleton != NULL) {
         /* protobuf-c copied what it keeps: the skeleton (plaintext structure) goes now */
         OPENSSL_cleanse(m->split.skeleton, m->split.skeleton_size);
         free(m->split.skeleton);

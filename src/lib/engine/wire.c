@@ -215,6 +215,9 @@ VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
     /* walk once to size everything (and refuse malformed wire format), then write */
     GUARD(model(data, size, min, &count, NULL, &inits));
     VEIL_ASSERT(count.len <= size);
+    if (count.len == size) {
+        return VEIL_RESULT_OK; /* nothing to leave out: no skeleton, no payloads */
+    }
     out->skeleton = malloc(count.len > 0 ? count.len : 1);
     out->payloads = calloc(inits > 0 ? inits : 1, sizeof(*out->payloads));
     if (out->skeleton == NULL || out->payloads == NULL) {

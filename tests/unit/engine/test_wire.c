@@ -425,6 +425,50 @@ static void test_load_file_borrows(void **state)
     (void)unlink(path);
 }
 
+/* A Constant node's tensor is decoded once at load (the parsed copy wiped) and every run views
+ * it: Y = X + C, C = Constant(value = 300 floats in raw_data). */
+static void test_constant_decoded_once(void **state)
+{
+    struct tm t;
+    Onnx__AttributeProto at = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto *ats[1] = {&at};
+    char *cin[2] = {(char *)"X", (char *)"C"};
+    char *cout[1] = {(char *)"C"};
+    struct veil_engine_model *m = NULL;
+    float y[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    tm_init(&t, N_BIG);
+    t.graph.n_initializer = 0;
+    at.name = (char *)"value";
+    at.has_type = 1;
+    at.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    at.t = &t.b;
+    t.nodes[0].op_type = (char *)"Constant";
+    t.nodes[0].n_input = 0;
+    t.nodes[0].n_output = 1;
+    t.nodes[0].output = cout;
+    t.nodes[0].n_attribute = 1;
+    t.nodes[0].attribute = ats;
+    t.nodes[1].input = cin;
+    uint8_t *p = tm_pack(&t, 0, &n, &base);
+    EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+    const struct veil_engine_node *c = &m->main->nodes[0];
+    EXPECT_NOT_NULL(c->value.data);
+    EXPECT_EQ(c->value.count, N_BIG);
+    EXPECT_FALSE(c->proto->attribute[0]->t->has_raw_data); /* the parsed copy is gone */
+    for (int run = 0; run < 2; run++) {
+        run_add(m, y);
+        for (int i = 0; i < N_BIG; i++) {
+            EXPECT_TRUE(y[i] == 3.0f * (float)i + 1000.0f + (float)i);
+        }
+    }
+    veil_engine_free(m);
+    free(base);
+}
+
 /* A model that fails after some payloads were placed leaves nothing behind (ASan: no leak). */
 static void test_load_inplace_failure(void **state)
 {
@@ -473,5 +517,5 @@ static void test_load_inplace_bool(void **state)
 }
 
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
-               test_load_inplace_same_outputs, test_load_file_borrows, test_load_inplace_failure,
-               test_load_inplace_bool)
+               test_load_inplace_same_outputs, test_load_file_borrows, test_constant_decoded_once,
+               test_load_inplace_failure, test_load_inplace_bool)
