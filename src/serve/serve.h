@@ -47,7 +47,7 @@ struct serve_metrics {
 
 struct serve_model {
     struct veil_engine_model *engine;
-    void *plaintext; /* locked memory (veil_locked_alloc), kept for the engine's lifetime */
+    void *plaintext; /* locked memory (veil_locked_alloc): the engine borrows the weights in it */
     size_t plaintext_size;
     struct veil_model_info info;
     char id_hex[2 * VEIL_MODEL_ID_BYTES + 1];

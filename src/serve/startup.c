@@ -268,7 +268,9 @@ static int load_engine(struct serve *s)
     veil_result r;
     char reason[512];
 
-    r = veil_engine_load(s->model.plaintext, s->model.plaintext_size, &diag, &s->model.engine);
+    /* the weights stay in the locked plaintext, which the engine borrows (no copy) */
+    r = veil_engine_load_inplace(s->model.plaintext, s->model.plaintext_size, &diag,
+                                 &s->model.engine);
     if (veil_ok(r)) {
         r = veil_engine_set_threads(s->model.engine, (unsigned)veil_conf_int(&s->conf, "threads"));
     }

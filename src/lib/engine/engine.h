@@ -102,11 +102,20 @@ struct veil_engine_diag {
     char what[256];
 };
 
-/* Loads a model from memory. Initializers must be embedded (external data is refused). */
+/* Loads a model from memory. Initializers must be embedded (external data is refused). data is
+ * only read while loading: the weights are copied once into the model. */
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out);
+/* Same, without copying the weights: the raw_data of the main graph's initializers (64 bytes and
+ * more) stays in data, which the caller keeps, unchanged and unfreed, until veil_engine_free.
+ * The engine rewrites data (moving each payload a few bytes back onto an aligned offset, or
+ * copying it where it cannot be aligned), so it no longer holds the model afterwards, also when
+ * loading fails. For the decrypted model in locked memory (veil-serve). */
+VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
+                                     struct veil_engine_model **out);
 /* Loads a model file; initializers may then keep their data in external files beneath the
- * model's directory (relative locations only, no "..", no symlinks). */
+ * model's directory (relative locations only, no "..", no symlinks). The model keeps the file's
+ * bytes and borrows the weights from them, as veil_engine_load_inplace. */
 VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
                                   struct veil_engine_model **out);
 void veil_engine_free(struct veil_engine_model *m);

@@ -163,12 +163,21 @@ static VEIL_RESULT graph_alloc(struct veil_engine_graph *g, const Onnx__GraphPro
 static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__GraphProto *gp,
                                     struct veil_engine_diag *diag)
 {
+    /* the main graph's big raw_data payloads were kept out of protobuf-c (model.c) */
+    const struct veil_pb_split *split = g->parent == NULL ? &g->model->split : NULL;
+
     ENSURE(gp->n_sparse_initializer == 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    if (split != NULL && split->payloads != NULL) {
+        /* protobuf-c keeps the initializers in wire order, as the scanner counted them */
+        ENSURE(split->count == gp->n_initializer, VEIL_ERR_ENGINE_MODEL);
+    }
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
-        if (veil_ok(r)) {
+        if (veil_ok(r) && split != NULL && split->payloads != NULL && split->payloads[i].present) {
+            r = veil_tensor_from_payload(tp, g->model, &split->payloads[i], &g->values[v].init);
+        } else if (veil_ok(r)) {
             r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
         }
         if (veil_ok(r)) {
@@ -285,7 +294,17 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
             /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
             struct veil_tensor t = {0};
             veil_result r = veil_tensor_from_proto(ap->t, &t);
-            veil_tensor_free(&t);
+            if (veil_ok(r) && n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
+                ap->name != NULL && strcmp(ap->name, "value") == 0) {
+                /* the one copy the runs share (a view each run); the parsed one is wiped now */
+                n->value = t;
+                veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
+            } else {
+                if (t.data != NULL) {
+                    OPENSSL_cleanse(t.data, t.size);
+                }
+                veil_tensor_free(&t);
+            }
             if (!veil_ok(r)) {
                 diag_set(diag, "node %u (%.64s): attribute '%.64s': %s", i, np->op_type,
                          ap->name != NULL ? ap->name : "", veil_strerror(r.code));
@@ -429,7 +448,12 @@ static void decode_constants(struct veil_engine_graph *g)
             strcmp(np->attribute[0]->name, "value") != 0 || np->attribute[0]->t == NULL) {
             continue;
         }
-        if (veil_ok(veil_tensor_from_proto(np->attribute[0]->t, &n->constant))) {
+        if (n->value.data != NULL) {
+            /* already decoded while building the node (its parsed copy wiped): move it over */
+            n->constant = n->value;
+            memset(&n->value, 0, sizeof(n->value));
+            n->has_constant = true;
+        } else if (veil_ok(veil_tensor_from_proto(np->attribute[0]->t, &n->constant))) {
             n->has_constant = true;
         } else {
             veil_tensor_free(&n->constant);
@@ -968,6 +992,10 @@ void veil_graph_free(struct veil_engine_graph *g)
             veil_tensor_free(&n->fused_w);
             veil_tensor_free(&n->fused_b);
             free(n->graphs);
+            if (n->value.data != NULL) {
+                OPENSSL_cleanse(n->value.data, n->value.size);
+            }
+            veil_tensor_free(&n->value);
             free(n->in);
             free(n->out);
             free(n->implicit);

@@ -4,8 +4,47 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "base/buf.h"
 #include "engine/engine.h"
 #include "onnx.pb-c.h"
+
+/* ---- the weight payloads of a model, kept out of protobuf-c (wire.c) ---- */
+
+/* raw_data fields shorter than this stay in the skeleton (protobuf-c copies them: cheap). */
+#define VEIL_PB_STRIP_MIN 64
+/* Where a misaligned payload is moved to in place: this alignment, else its element size's. */
+#define VEIL_PB_PLACE_ALIGN 64
+
+/* The raw_data of one top-level graph initializer, left out of the skeleton: off is from the
+ * start of the model's bytes. */
+struct veil_pb_payload {
+    bool present;
+    size_t off;
+    size_t len;
+};
+
+struct veil_pb_split {
+    uint8_t *skeleton; /* the ModelProto without the payloads (malloc'd, wiped when freed) */
+    size_t skeleton_size;
+    struct veil_pb_payload *payloads; /* one per GraphProto.initializer, in wire order */
+    size_t count;
+};
+
+/* Scans a ModelProto's wire format (bounded: only ModelProto.graph (7) -> GraphProto.initializer
+ * (5) -> TensorProto.raw_data (9) are descended into) and writes the skeleton: the same message
+ * with every such raw_data of at least min bytes left out and the enclosing lengths rewritten.
+ * Malformed wire format (truncated varints or fields, lengths past their message, groups, a
+ * second graph field) is VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton and
+ * out->payloads are NULL (use data as it is). */
+VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
+                                struct veil_pb_split *out);
+void veil_pb_split_free(struct veil_pb_split *s);
+/* Leaves the len bytes at buf + off where they are if aligned to align (a power of two <=
+ * VEIL_PB_PLACE_ALIGN), else moves them backwards in place onto an address aligned to
+ * VEIL_PB_PLACE_ALIGN, else to align, never below *floor (the end of what
+ * was placed before: payloads are placed in increasing offset order); returns the new offset and
+ * sets *floor past it, or SIZE_MAX when neither fits (the bytes stay; *floor = off + len). */
+size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t align);
 
 enum veil_value_kind {
     VEIL_VALUE_INPUT,       /* graph input, given by the caller */
@@ -54,6 +93,7 @@ struct veil_engine_node {
     bool hswish;
     uint32_t hs_x;
     float hs[4];
+    struct veil_tensor value; /* Constant with a tensor 'value': decoded once, at load (owned) */
 };
 
 struct veil_engine_graph {
@@ -119,6 +159,14 @@ struct veil_engine_model {
     struct veil_engine_pool cache_pool;
     uint8_t *cache_arena;
     size_t cache_arena_size;
+    /* Loading without copying the weights (model.c): the payloads of the top-level initializers
+     * are read from src, or, for veil_engine_load_inplace, placed within inplace and borrowed. */
+    struct veil_pb_split split;
+    const uint8_t *src;
+    uint8_t *inplace;
+    size_t place_floor;
+    size_t borrowed;     /* payloads borrowed from inplace */
+    struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
 };
 
 /* Builds a graph (and its subgraphs) from a GraphProto; depth counts nesting. */
@@ -139,6 +187,10 @@ void veil_tensor_proto_drop_data(Onnx__TensorProto *p, ProtobufCAllocator *a);
 /* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
 VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);
+/* Same for a top-level initializer whose raw_data pl was left out of the skeleton: its bytes are
+ * borrowed in place (m->inplace) where they can be aligned, else copied once. */
+VEIL_RESULT veil_tensor_from_payload(const Onnx__TensorProto *p, struct veil_engine_model *m,
+                                     const struct veil_pb_payload *pl, struct veil_tensor *t);
 
 /* ---- run time ---- */
 

@@ -75,30 +75,61 @@ static VEIL_RESULT find_opset(const Onnx__ModelProto *mp, int64_t *opset)
     return VEIL_RESULT_OK;
 }
 
-static VEIL_RESULT parse(const void *data, size_t size, struct veil_engine_model *m)
+/* Parses the ModelProto. With split, the top-level initializers' big raw_data payloads are left
+ * out of what protobuf-c sees (wire.c) and stay in data: protobuf-c would copy each. */
+static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_engine_model *m)
 {
+    const void *pb = data;
+    size_t pb_size = size;
+    veil_result r;
+
     ENSURE(data != NULL || size == 0, VEIL_ERR_USAGE);
     ENSURE(size > 0, VEIL_ERR_ENGINE_MODEL);
     ENSURE(size <= VEIL_ENGINE_MODEL_SIZE_MAX, VEIL_ERR_ENGINE_LIMIT);
+    if (split) {
+        GUARD(veil_pb_split_model(data, size, VEIL_PB_STRIP_MIN, &m->split));
+        m->src = data;
+        if (m->split.skeleton != NULL) {
+            pb = m->split.skeleton;
+            pb_size = m->split.skeleton_size;
+        }
+    }
     m->alloc.alloc = cap_alloc;
     m->alloc.free = cap_free;
     m->alloc.allocator_data = m;
-    m->alloc_max = size <= (SIZE_MAX - ALLOC_SLACK) / ALLOC_FACTOR ? size * ALLOC_FACTOR : SIZE_MAX;
+    m->alloc_max =
+        pb_size <= (SIZE_MAX - ALLOC_SLACK) / ALLOC_FACTOR ? pb_size * ALLOC_FACTOR : SIZE_MAX;
     m->alloc_max += ALLOC_SLACK;
-    GUARD(veil_pb_check_nesting(data, size, &onnx__model_proto__descriptor));
-    m->proto = onnx__model_proto__unpack(&m->alloc, size, data);
+    r = veil_pb_check_nesting(pb, pb_size, &onnx__model_proto__descriptor);
+    if (veil_ok(r)) {
+        m->proto = onnx__model_proto__unpack(&m->alloc, pb_size, pb);
+    }
+    if (m->split.skeleton != NULL) {
+        /* protobuf-c copied what it keeps: the skeleton (plaintext structure) goes now */
+        OPENSSL_cleanse(m->split.skeleton, m->split.skeleton_size);
+        free(m->split.skeleton);
+        m->split.skeleton = NULL;
+        m->split.skeleton_size = 0;
+    }
+    GUARD(r);
     ENSURE(m->proto != NULL, VEIL_ERR_ENGINE_MODEL);
     ENSURE(m->proto->graph != NULL, VEIL_ERR_ENGINE_MODEL);
     return VEIL_RESULT_OK;
 }
 
-static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
-                        struct veil_engine_model **out);
+static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
+                        struct veil_engine_diag *diag, struct veil_engine_model **out);
 
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out)
 {
-    return load(data, size, -1, diag, out);
+    return load(data, NULL, size, -1, diag, out);
+}
+
+VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
+                                     struct veil_engine_model **out)
+{
+    return load(data, data, size, -1, diag, out);
 }
 
 VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *diag,
@@ -121,8 +152,14 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
     ENSURE(dirfd >= 0, VEIL_ERR_IO_OPEN);
     r = veil_file_read(path, VEIL_ENGINE_MODEL_SIZE_MAX, &w);
     if (veil_ok(r)) {
-        r = load(w.data, w.len, dirfd, diag, out);
-        veil_wr_free(&w);
+        /* the weights stay in the file's buffer, which the model then owns */
+        r = load(w.data, w.data, w.len, dirfd, diag, out);
+        if (veil_ok(r) && (*out)->borrowed > 0) {
+            (*out)->file = w;
+        } else { /* failed, or nothing borrowed (small or typed-field initializers only) */
+            OPENSSL_cleanse(w.data, w.len);
+            veil_wr_free(&w);
+        }
     } else if (diag != NULL) {
         (void)snprintf(diag->what, sizeof(diag->what), "%s: %s", path, veil_strerror(r.code));
     }
@@ -130,8 +167,8 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
     return r;
 }
 
-static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_engine_diag *diag,
-                        struct veil_engine_model **out)
+static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
+                        struct veil_engine_diag *diag, struct veil_engine_model **out)
 {
     struct veil_engine_model *m = calloc(1, sizeof(*m));
     veil_result r;
@@ -141,7 +178,8 @@ static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_en
     if (diag != NULL) {
         diag->what[0] = '\0';
     }
-    r = parse(data, size, m);
+    m->inplace = inplace;
+    r = parse(data, size, true, m);
     if (!veil_ok(r)) {
         if (diag != NULL) {
             (void)snprintf(diag->what, sizeof(diag->what), "%s", veil_strerror(r.code));
@@ -165,6 +203,9 @@ static VEIL_RESULT load(const void *data, size_t size, int dirfd, struct veil_en
     m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
     m->work_max = VEIL_ENGINE_WORK_MAX;
     m->ext_dirfd = -1; /* the directory is only read while loading */
+    veil_pb_split_free(&m->split);
+    m->src = NULL;
+    m->inplace = NULL; /* only used while loading */
     *out = m;
     return VEIL_RESULT_OK;
 fail:
@@ -188,6 +229,11 @@ void veil_engine_free(struct veil_engine_model *m)
     }
     if (m->proto != NULL) {
         onnx__model_proto__free_unpacked(m->proto, &m->alloc);
+    }
+    veil_pb_split_free(&m->split);
+    if (m->file.data != NULL) {
+        OPENSSL_cleanse(m->file.data, m->file.len);
+        veil_wr_free(&m->file);
     }
     free(m);
 }
@@ -420,7 +466,7 @@ VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, cha
     m.ext_dirfd = -1;
     VEIL_ASSERT(buf_size > 0);
     buf[0] = '\0';
-    r = parse(data, size, &m);
+    r = parse(data, size, false, &m);
     if (veil_ok(r)) {
         list_graph_ops(m.proto->graph, 0, buf, buf_size);
     }

@@ -15,7 +15,8 @@ static VEIL_RESULT copy_run(struct veil_op_ctx *c)
     return VEIL_RESULT_OK;
 }
 
-/* ---- Constant: the value is decoded (and bounded) into the output at every run ---- */
+/* ---- Constant: a tensor 'value' is decoded (and bounded) once at load and viewed by every run;
+ * the other forms are made into the output at every run ---- */
 static VEIL_RESULT constant_shape(struct veil_op_ctx *c)
 {
     const Onnx__AttributeProto *a;
@@ -25,6 +26,10 @@ static VEIL_RESULT constant_shape(struct veil_op_ctx *c)
     o = c->out[0];
     if ((a = veil_attr_find(c, "value")) != NULL) {
         ENSURE(a->t != NULL, VEIL_ERR_ENGINE_ATTR);
+        if (c->node->value.data != NULL) {
+            veil_tensor_view(&c->node->value, o); /* decoded at load (graph.c) */
+            return VEIL_RESULT_OK;
+        }
         return veil_tensor_from_proto(a->t, o);
     }
     if ((a = veil_attr_find(c, "value_float")) != NULL) {

@@ -204,13 +204,41 @@ VEIL_RESULT veil_tensor_from_proto(const Onnx__TensorProto *p, struct veil_tenso
     return veil_tensor_from_proto_ext(p, -1, t);
 }
 
-VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, struct veil_tensor *t)
+/* The raw bytes of t (shape set) from pl: borrowed where m->inplace lets them be aligned in
+ * place, else copied once into an owned allocation. */
+static VEIL_RESULT payload_data(struct veil_engine_model *m, const struct veil_pb_payload *pl,
+                                struct veil_tensor *t)
+{
+    const uint8_t *from;
+
+    ENSURE(pl->len == t->size, VEIL_ERR_ENGINE_TENSOR);
+    if (m->inplace != NULL) {
+        size_t to =
+            veil_pb_place(m->inplace, &m->place_floor, pl->off, pl->len, veil_dtype_size(t->dtype));
+        if (to != SIZE_MAX) {
+            t->data = m->inplace + to;
+            t->borrowed = true;
+            m->borrowed++;
+            return VEIL_RESULT_OK;
+        }
+        from = m->inplace + pl->off;
+    } else {
+        from = m->src + pl->off;
+    }
+    GUARD(veil_tensor_alloc(t));
+    memcpy(t->data, from, t->size);
+    return VEIL_RESULT_OK;
+}
+
+static VEIL_RESULT from_proto(const Onnx__TensorProto *p, int dirfd, struct veil_engine_model *m,
+                              const struct veil_pb_payload *pl, struct veil_tensor *t)
 {
     struct veil_tensor out = {0};
     int64_t dims[VEIL_ENGINE_RANK_MAX];
     int32_t dtype = p->has_data_type ? p->data_type : VEIL_DT_UNDEFINED;
     bool external =
         p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    bool raw = p->has_raw_data || pl != NULL;
 
     ENSURE(!p->has_data_location || external ||
                p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT,
@@ -227,9 +255,11 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, st
     }
     GUARD(veil_tensor_shape(&out, dtype, (uint32_t)p->n_dims, dims));
     if (external) {
-        ENSURE(!p->has_raw_data, VEIL_ERR_ENGINE_TENSOR);
+        ENSURE(!raw, VEIL_ERR_ENGINE_TENSOR);
         GUARD(read_external(p, dirfd, &out));
-    } else if (p->has_raw_data) {
+    } else if (pl != NULL) {
+        GUARD(payload_data(m, pl, &out));
+    } else if (raw) {
         struct veil_rd rd;
         veil_rd_init(&rd, p->raw_data.data, p->raw_data.len);
         ENSURE(p->raw_data.len == out.size, VEIL_ERR_ENGINE_TENSOR);
@@ -242,12 +272,6 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, st
             veil_tensor_free(&out);
             BAIL(VEIL_ERR_ENGINE_TENSOR);
         }
-        if (dtype == VEIL_DT_BOOL) {
-            uint8_t *b = out.data;
-            for (size_t i = 0; i < out.count; i++) {
-                b[i] = b[i] != 0;
-            }
-        }
     } else {
         size_t n = 0;
         GUARD(typed_count(p, dtype, &n));
@@ -255,8 +279,25 @@ VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, st
         GUARD(veil_tensor_alloc(&out));
         typed_fill(p, &out);
     }
+    if (raw && dtype == VEIL_DT_BOOL) {
+        uint8_t *b = out.data;
+        for (size_t i = 0; i < out.count; i++) {
+            b[i] = b[i] != 0;
+        }
+    }
     *t = out;
     return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd, struct veil_tensor *t)
+{
+    return from_proto(p, dirfd, NULL, NULL, t);
+}
+
+VEIL_RESULT veil_tensor_from_payload(const Onnx__TensorProto *p, struct veil_engine_model *m,
+                                     const struct veil_pb_payload *pl, struct veil_tensor *t)
+{
+    return from_proto(p, m->ext_dirfd, m, pl, t);
 }
 
 /* ---- nesting check before protobuf-c (whose unpacking recurses once per nested message) ---- */

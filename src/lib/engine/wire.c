@@ -1,0 +1,272 @@
+/*
+ * A bounded protobuf wire scanner that splits a ModelProto into a skeleton (everything but the
+ * big weight payloads) and the payloads' ranges, so that protobuf-c never copies the weights:
+ * ModelProto.graph (7) -> GraphProto.initializer (5) -> TensorProto.raw_data (9). Only these three
+ * levels are descended into; every other field is copied through as it is. The skeleton is the
+ * same message with those raw_data fields left out and the two enclosing lengths rewritten; the
+ * payloads stay where they are in the caller's buffer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine/graph.h"
+
+#define FIELD_MODEL_GRAPH       7
+#define FIELD_GRAPH_INITIALIZER 5
+#define FIELD_TENSOR_RAW_DATA   9
+#define WIRE_VARINT             0
+#define WIRE_I64                1
+#define WIRE_LEN                2
+#define WIRE_I32                5
+#define VARINT_BYTES_MAX        10
+
+struct span {
+    const uint8_t *p;
+    size_t left;
+};
+
+/* The writer: dst NULL only counts. */
+struct out {
+    uint8_t *dst;
+    size_t len;
+};
+
+static VEIL_RESULT get_varint(struct span *s, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < VARINT_BYTES_MAX; i++) {
+        ENSURE(s->left > 0, VEIL_ERR_ENGINE_MODEL);
+        uint8_t b = *s->p++;
+        s->left--;
+        if (i == VARINT_BYTES_MAX - 1) {
+            ENSURE(b <= 1, VEIL_ERR_ENGINE_MODEL); /* more than 64 bits */
+        }
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return VEIL_RESULT_OK;
+        }
+    }
+    BAIL(VEIL_ERR_ENGINE_MODEL);
+}
+
+static void put_bytes(struct out *o, const uint8_t *p, size_t n)
+{
+    if (o->dst != NULL && n > 0) {
+        memcpy(o->dst + o->len, p, n);
+    }
+    o->len += n;
+}
+
+static void put_varint(struct out *o, uint64_t v)
+{
+    uint8_t b[VARINT_BYTES_MAX];
+    size_t n = 0;
+    do {
+        b[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v != 0) {
+            b[n] |= 0x80;
+        }
+        n++;
+    } while (v != 0);
+    put_bytes(o, b, n);
+}
+
+/* One field of s: its number, wire type, and where its bytes (key included) and, for
+ * length-delimited fields, its payload are. */
+struct field {
+    uint64_t number;
+    unsigned wire;
+    const uint8_t *start; /* the key */
+    size_t size;          /* key to end */
+    struct span payload;  /* WIRE_LEN only */
+};
+
+static VEIL_RESULT next_field(struct span *s, struct field *f)
+{
+    uint64_t key;
+    uint64_t len;
+
+    f->start = s->p;
+    GUARD(get_varint(s, &key));
+    f->number = key >> 3;
+    f->wire = (unsigned)(key & 7);
+    f->payload.p = NULL;
+    f->payload.left = 0;
+    switch (f->wire) {
+        case WIRE_VARINT:
+            GUARD(get_varint(s, &len));
+            break;
+        case WIRE_I64:
+            ENSURE(s->left >= 8, VEIL_ERR_ENGINE_MODEL);
+            s->p += 8;
+            s->left -= 8;
+            break;
+        case WIRE_I32:
+            ENSURE(s->left >= 4, VEIL_ERR_ENGINE_MODEL);
+            s->p += 4;
+            s->left -= 4;
+            break;
+        case WIRE_LEN:
+            GUARD(get_varint(s, &len));
+            ENSURE(len <= s->left, VEIL_ERR_ENGINE_MODEL);
+            f->payload.p = s->p;
+            f->payload.left = (size_t)len;
+            s->p += len;
+            s->left -= (size_t)len;
+            break;
+        default: /* groups (3, 4) are not used by onnx.proto; 6, 7 do not exist */
+            BAIL(VEIL_ERR_ENGINE_MODEL);
+    }
+    f->size = (size_t)(s->p - f->start);
+    return VEIL_RESULT_OK;
+}
+
+/* A TensorProto: every raw_data of at least min bytes is left out (the last one is the value,
+ * as protobuf merges); *got says whether one was, at *off (from base), *len bytes. */
+static VEIL_RESULT tensor(struct span s, const uint8_t *base, size_t min, struct out *o, bool *got,
+                          size_t *off, size_t *len)
+{
+    *got = false;
+    while (s.left > 0) {
+        struct field f;
+        GUARD(next_field(&s, &f));
+        if (f.number == FIELD_TENSOR_RAW_DATA && f.wire == WIRE_LEN && f.payload.left >= min) {
+            *got = true;
+            *off = (size_t)(f.payload.p - base);
+            *len = f.payload.left;
+            continue;
+        }
+        if (f.number == FIELD_TENSOR_RAW_DATA && *got) {
+            *got = false; /* a later, small raw_data replaces the one left out: keep it */
+        }
+        put_bytes(o, f.start, f.size);
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* A GraphProto: each initializer's raw_data goes to payloads[k] (when not NULL); *inits counts
+ * the initializers. */
+static VEIL_RESULT graph(struct span s, const uint8_t *base, size_t min, struct out *o,
+                         struct veil_pb_payload *payloads, size_t *inits)
+{
+    while (s.left > 0) {
+        struct field f;
+        GUARD(next_field(&s, &f));
+        if (f.number != FIELD_GRAPH_INITIALIZER || f.wire != WIRE_LEN) {
+            put_bytes(o, f.start, f.size);
+            continue;
+        }
+        ENSURE(*inits < VEIL_ENGINE_NODE_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
+        struct out count = {NULL, 0};
+        struct veil_pb_payload pl = {false, 0, 0};
+        GUARD(tensor(f.payload, base, min, &count, &pl.present, &pl.off, &pl.len));
+        put_varint(o, ((uint64_t)FIELD_GRAPH_INITIALIZER << 3) | WIRE_LEN);
+        put_varint(o, count.len);
+        GUARD(tensor(f.payload, base, min, o, &pl.present, &pl.off, &pl.len));
+        if (payloads != NULL) {
+            payloads[*inits] = pl;
+        }
+        (*inits)++;
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* The ModelProto, written to o. */
+static VEIL_RESULT model(const uint8_t *data, size_t size, size_t min, struct out *o,
+                         struct veil_pb_payload *payloads, size_t *inits)
+{
+    struct span s = {data, size};
+    bool seen = false;
+    *inits = 0;
+    while (s.left > 0) {
+        struct field f;
+        GUARD(next_field(&s, &f));
+        if (f.number != FIELD_MODEL_GRAPH || f.wire != WIRE_LEN) {
+            put_bytes(o, f.start, f.size);
+            continue;
+        }
+        /* a second graph would be merged into the first by protobuf */
+        ENSURE(!seen, VEIL_ERR_ENGINE_MODEL);
+        seen = true;
+        struct out count = {NULL, 0};
+        size_t n = 0;
+        GUARD(graph(f.payload, data, min, &count, NULL, &n));
+        put_varint(o, ((uint64_t)FIELD_MODEL_GRAPH << 3) | WIRE_LEN);
+        put_varint(o, count.len);
+        GUARD(graph(f.payload, data, min, o, payloads, inits));
+    }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
+                                struct veil_pb_split *out)
+{
+    struct out count = {NULL, 0};
+    struct out o;
+    size_t inits = 0;
+    veil_result r;
+
+    memset(out, 0, sizeof(*out));
+    ENSURE(data != NULL || size == 0, VEIL_ERR_USAGE);
+    /* walk once to size everything (and refuse malformed wire format), then write */
+    GUARD(model(data, size, min, &count, NULL, &inits));
+    VEIL_ASSERT(count.len <= size);
+    if (count.len == size) {
+        return VEIL_RESULT_OK; /* nothing to leave out: no skeleton, no payloads */
+    }
+    out->skeleton = malloc(count.len > 0 ? count.len : 1);
+    out->payloads = calloc(inits > 0 ? inits : 1, sizeof(*out->payloads));
+    if (out->skeleton == NULL || out->payloads == NULL) {
+        veil_pb_split_free(out);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    o.dst = out->skeleton;
+    o.len = 0;
+    r = model(data, size, min, &o, out->payloads, &out->count);
+    if (!veil_ok(r)) {
+        veil_pb_split_free(out);
+        return r;
+    }
+    VEIL_ASSERT(o.len == count.len);
+    out->skeleton_size = o.len;
+    return VEIL_RESULT_OK;
+}
+
+void veil_pb_split_free(struct veil_pb_split *s)
+{
+    if (s->skeleton != NULL) {
+        OPENSSL_cleanse(s->skeleton, s->skeleton_size);
+    }
+    free(s->skeleton);
+    free(s->payloads);
+    memset(s, 0, sizeof(*s));
+}
+
+size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t align)
+{
+    const size_t wanted[2] = {VEIL_PB_PLACE_ALIGN, align};
+
+    VEIL_ASSERT(align > 0 && (align & (align - 1)) == 0 && align <= VEIL_PB_PLACE_ALIGN);
+    VEIL_ASSERT(*floor <= off);
+    if ((((uintptr_t)buf + off) & (align - 1)) == 0) {
+        *floor = off + len; /* aligned enough already: moving would cost a pass over it */
+        return off;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        size_t mis = (size_t)(((uintptr_t)buf + off) & (wanted[i] - 1));
+        if (mis <= off - *floor) {
+            size_t to = off - mis;
+            if (mis > 0) {
+                memmove(buf + to, buf + off, len);
+            }
+            *floor = to + len;
+            return to;
+        }
+    }
+    *floor = off + len;
+    return SIZE_MAX;
+}
