@@ -32,7 +32,7 @@ static const char usage[] =
     "       veil kbs audit verify [--dir DIR]\n\n"
     "init           create DIR (default " DEFAULT_DIR
     "): the store (kbs.db), a key-encryption\n"
-    "               key (kek, 0600), the token signing key (token.key, ECDSA P-384), a\n"
+    "               key (kek, 0600), the token signing key (token.key, ECDSA P-256), a\n"
     "               self-signed TLS certificate (tls.pem, tls.key; SAN localhost and loopback\n"
     "               plus --san, e.g. DNS:kbs.example.com), collateral/ for extra trust anchors\n"
     "               (put the sim root.pem there to admit the simulated TEE), kbs.conf, and\n"
@@ -252,7 +252,9 @@ static int kbs_init(const struct kbs_args *a)
     }
     r = veil_store_kek_create(path);
     if (veil_ok(r)) {
-        r = veil_sign_keygen(VEIL_SIG_ECDSA_P384, &token);
+        /* ES256, as Trustee's token brokers sign: half the broker's signing cost of P-384. */
+        token = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        r = token != NULL ? VEIL_RESULT_OK : veil_result_of(VEIL_ERR_INTERNAL_OSSL);
     }
     if (veil_ok(r)) {
         r = write_key_pair(abs, "token", token);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
+#include "jose/jose.h"
 #include "kbs.h"
 #include "policy/policy.h"
 #include <veil/veil.h>
@@ -76,7 +77,7 @@ static int open_state(struct kbs *k)
         return fail(path, r);
     }
     (void)snprintf(path, sizeof(path), "%s/token.key", dir);
-    r = veil_sign_load_private(path, &k->token_key);
+    r = veil_jws_key_load(path, &k->token_key);
     if (!veil_ok(r)) {
         return fail(path, r);
     }

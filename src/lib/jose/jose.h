@@ -35,6 +35,9 @@ VEIL_RESULT veil_jws_sign(EVP_PKEY *key, const char *typ, const uint8_t *payload
 VEIL_RESULT veil_jws_verify(EVP_PKEY *key, const char *compact, size_t n, struct veil_wr *payload);
 /* Signs claims (adds nothing); verify checks the signature and exp/nbf/iat against now (with
  * leeway_s), and returns the claims. */
+/* Loads a signing key for JWS/JWT from a PEM file that only its owner may read: P-256, P-384,
+ * Ed25519 or RSA (2048 bits and up); anything else is VEIL_ERR_CRYPTO_KEY. */
+VEIL_RESULT veil_jws_key_load(const char *path, EVP_PKEY **out);
 VEIL_RESULT veil_jwt_sign(EVP_PKEY *key, const json_t *claims, struct veil_wr *out);
 VEIL_RESULT veil_jwt_verify(EVP_PKEY *key, const char *token, size_t n, time_t now, long leeway_s,
                             json_t **claims);

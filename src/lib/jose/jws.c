@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 
+#include "base/file.h"
+#include "crypto/crypto.h"
 #include "jose/internal.h"
 
 #define JWS_SIG_SIZE_MAX   VEIL_JOSE_RSA_SIZE_MAX
@@ -387,4 +390,36 @@ out_payload:
     json_decref(header);
     veil_wr_free(&payload);
     return r;
+}
+
+veil_result veil_jws_key_load(const char *path, EVP_PKEY **out)
+{
+    enum veil_jose_kind kind;
+    struct veil_wr w;
+    EVP_PKEY *key;
+    BIO *bio;
+    veil_result r;
+
+    GUARD(veil_file_check_private(path));
+    GUARD(veil_file_read(path, 16384, &w));
+    w.secret = 1; /* the PEM is wiped when released */
+    bio = BIO_new_mem_buf(w.data, (int)w.len);
+    if (bio == NULL) {
+        veil_wr_free(&w);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    veil_wr_free(&w);
+    if (key == NULL) {
+        veil_ossl_drain(__func__);
+        BAIL(VEIL_ERR_PROTO_KEY);
+    }
+    r = veil_jose_key_kind(key, &kind);
+    if (!veil_ok(r)) {
+        EVP_PKEY_free(key);
+        return r;
+    }
+    *out = key;
+    return VEIL_RESULT_OK;
 }

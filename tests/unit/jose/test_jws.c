@@ -1,4 +1,11 @@
 /* JWS compact and JWT: RFC 7515 A.3 and RFC 8037 A.4 vectors, round trips, every refusal. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
 #include "base/encoding.h"
 #include "jose/internal.h"
 #include "jose/jose.h"
@@ -427,5 +434,58 @@ static void test_jwt_claims(void **state)
     EVP_PKEY_free(key);
 }
 
+/* Writes key (or, if key is NULL, text) as PEM to a fresh file with the given mode. */
+static void write_pem(char *path, EVP_PKEY *key, const char *text, mode_t mode)
+{
+    int fd = mkstemp(path);
+    FILE *f;
+
+    EXPECT_TRUE(fd >= 0);
+    f = fdopen(fd, "w");
+    EXPECT_NOT_NULL(f);
+    if (key != NULL) {
+        EXPECT_EQ(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL), 1);
+    } else {
+        EXPECT_TRUE(fputs(text, f) >= 0);
+    }
+    EXPECT_EQ(fclose(f), 0);
+    EXPECT_EQ(chmod(path, mode), 0);
+}
+
+/* The broker's token key: the curves JWS signs with load, others and loose files do not. */
+static void test_jws_key_load(void **state)
+{
+    EVP_PKEY *p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+    EVP_PKEY *got = NULL;
+    char ok[] = "/tmp/veil-jws-key-XXXXXX";
+    char loose[] = "/tmp/veil-jws-key-XXXXXX";
+    char curve[] = "/tmp/veil-jws-key-XXXXXX";
+    char junk[] = "/tmp/veil-jws-key-XXXXXX";
+
+    (void)state;
+    EXPECT_NOT_NULL(p256);
+    EXPECT_NOT_NULL(p521);
+    write_pem(ok, p256, NULL, 0600);
+    write_pem(loose, p256, NULL, 0644);
+    write_pem(curve, p521, NULL, 0600);
+    write_pem(junk, NULL, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", 0600);
+    EXPECT_OK(veil_jws_key_load(ok, &got));
+    EXPECT_EQ(EVP_PKEY_eq(got, p256), 1);
+    EVP_PKEY_free(got);
+    got = NULL;
+    EXPECT_ERR(veil_jws_key_load(loose, &got), VEIL_ERR_IO_PERMISSIONS);
+    EXPECT_ERR(veil_jws_key_load(curve, &got), VEIL_ERR_CRYPTO_KEY);
+    EXPECT_ERR(veil_jws_key_load(junk, &got), VEIL_ERR_PROTO_KEY);
+    EXPECT_NULL(got);
+    (void)unlink(ok);
+    (void)unlink(loose);
+    (void)unlink(curve);
+    (void)unlink(junk);
+    EVP_PKEY_free(p256);
+    EVP_PKEY_free(p521);
+}
+
 VEIL_TEST_MAIN(test_rfc7515_a3_es256, test_rfc8037_a4_eddsa, test_round_trips, test_alg_confusion,
-               test_header, test_structure, test_jwt_round_trip, test_jwt_times, test_jwt_claims)
+               test_header, test_structure, test_jwt_round_trip, test_jwt_times, test_jwt_claims,
+               test_jws_key_load)
