@@ -213,6 +213,11 @@ VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
                            uint32_t input_count, struct veil_tensor *outputs,
                            struct veil_engine_diag *diag);
 void veil_pool_free(struct veil_engine_pool *p);
+/* A buffer for t (its size set) from the pool (best fit no more than 2x; a miss frees smaller
+ * pooled buffers, up to the request, before allocating), zeroed (zero) or only beyond t->size;
+ * and back (wiped and freed beyond POOL_KEEP_MAX buffers). Exposed for the unit tests. */
+VEIL_RESULT veil_pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero);
+void veil_pool_give(struct veil_engine_pool *p, struct veil_tensor *t);
 /* The main graph's run with an optional plan/arena (run) or shape recording (planning). */
 VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
                                 unsigned threads, const struct veil_tensor *const *inputs,
