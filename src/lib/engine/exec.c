@@ -146,7 +146,7 @@ static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
         veil_tensor_free(t);
         return;
     }
-    if (p->count == p->cap && p->cap < POOL_KEEP_MAX) {
+    if (p->count == p->cap && p->cap < POOL_KEEP_MAX && !p->keep_none) {
         size_t cap = p->cap == 0 ? 8 : p->cap * 2;
         void **np = realloc(p->ptr, cap * sizeof(*np));
         if (np != NULL) {

@@ -136,6 +136,9 @@ struct veil_engine_pool {
     void *scratch;
     size_t scratch_size;
     bool scratch_busy;
+    /* keep no idle buffers: a buffer given back is wiped and freed at once (the planning run,
+     * whose peak is then its live set, not live + idle) */
+    bool keep_none;
 };
 
 struct veil_engine_model {
