@@ -21,6 +21,10 @@
  *       the mean and each row's top score likewise, argmax equal wherever the reference's top-2
  * margin exceeds the tolerance; prints max abs/rel error; exit 0 when it fits, 1 when not, 2 on bad
  * usage
+ *   model_tool weights MODEL
+ *       prints the bytes of the model's weights: initializers plus Constant node values, in the
+ *       main graph and its subgraphs
+ *       (bench/engine/memory)
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +33,7 @@
 
 #include "base/file.h"
 #include "engine/engine.h"
+#include "engine/graph.h"
 
 #define SAMPLE_MAX 2048
 #define FILE_MAX   ((size_t)256 << 20)
@@ -50,7 +55,8 @@ static int usage(void)
     (void)fprintf(stderr,
                   "usage: model_tool input OUT.pb NAME KIND DTYPE DIMS [VALUE]\n"
                   "       model_tool golden GOT.pb GOLDEN.txt RTOL ATOL [--argmax]\n"
-                  "       model_tool check GOT.pb GOLDEN.txt\n");
+                  "       model_tool check GOT.pb GOLDEN.txt\n"
+                  "       model_tool weights MODEL\n");
     return 2;
 }
 
@@ -404,8 +410,49 @@ static int check(char **argv)
     return ok ? 0 : 1;
 }
 
+/* Initializers and Constant values of g and its subgraphs. */
+static size_t graph_weights(const struct veil_engine_graph *g)
+{
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < g->value_count; i++) {
+        if (g->values[i].kind == VEIL_VALUE_INITIALIZER) {
+            bytes += g->values[i].init.size;
+        }
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *n = &g->nodes[i];
+        if (n->has_constant) {
+            bytes += n->constant.size;
+        }
+        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            if (n->graphs[a] != NULL) {
+                bytes += graph_weights(n->graphs[a]);
+            }
+        }
+    }
+    return bytes;
+}
+
+static int weights(const char *path)
+{
+    struct veil_engine_model *m = NULL;
+    struct veil_engine_diag diag = {0};
+    veil_result r = veil_engine_load_file(path, &diag, &m);
+
+    if (!veil_ok(r)) {
+        (void)fprintf(stderr, "model_tool: %s: %s\n", path, veil_strerror(r.code));
+        return 1;
+    }
+    (void)printf("%zu\n", graph_weights(m->main));
+    veil_engine_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "weights") == 0) {
+        return weights(argv[2]);
+    }
     if (argc >= 7 && strcmp(argv[1], "input") == 0) {
         return make_input(argc, argv);
     }

@@ -33,8 +33,20 @@ void veil_pool_free(struct veil_engine_pool *p)
 
 static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t);
 
+static void pool_drop(struct veil_engine_pool *p, size_t i)
+{
+    OPENSSL_cleanse(p->ptr[i], p->size[i]);
+    free(p->ptr[i]);
+    p->count--;
+    p->ptr[i] = p->ptr[p->count];
+    p->size[i] = p->size[p->count];
+}
+
 /* Best fit among pooled buffers no more than twice the request (plus a page); zeroed unless the
- * kernel writes every element (zero false). */
+ * kernel writes every element (zero false). On a miss, pooled buffers smaller than the request
+ * (which cannot serve it) are wiped and freed, largest first, until they add up to the request:
+ * idle memory is handed back to malloc for the new buffer instead of being kept beside it, so the
+ * pool does not accumulate every size a run has seen. */
 static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero)
 {
     size_t need = t->size > 0 ? t->size : 1;
@@ -47,6 +59,20 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, 
         }
     }
     if (best == SIZE_MAX) {
+        size_t freed = 0;
+        while (freed < need) {
+            size_t big = SIZE_MAX;
+            for (size_t i = 0; i < p->count; i++) {
+                if (p->size[i] < need && (big == SIZE_MAX || p->size[i] > p->size[big])) {
+                    big = i;
+                }
+            }
+            if (big == SIZE_MAX) {
+                break;
+            }
+            freed += p->size[big];
+            pool_drop(p, big);
+        }
         return veil_tensor_alloc(t);
     }
     t->data = p->ptr[best];
@@ -63,6 +89,16 @@ static VEIL_RESULT pool_take(struct veil_engine_pool *p, struct veil_tensor *t, 
     return VEIL_RESULT_OK;
 }
 
+VEIL_RESULT veil_pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero)
+{
+    return pool_take(p, t, zero);
+}
+
+void veil_pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
+{
+    pool_give(p, t);
+}
+
 /* The pool's one scratch buffer, grown to the largest request (so memory is the largest im2col,
  * not the sum of all sizes seen); a second concurrent request gets a pooled buffer. */
 VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out)
@@ -71,13 +107,15 @@ VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void
     size = size > 0 ? size : 1;
     if (!p->scratch_busy) {
         if (p->scratch_size < size) {
-            void *n = malloc(size);
-            ENSURE(n != NULL, VEIL_ERR_NOMEM);
+            /* the old one goes first: never both at once */
             if (p->scratch != NULL) {
                 OPENSSL_cleanse(p->scratch, p->scratch_size);
                 free(p->scratch);
+                p->scratch = NULL;
+                p->scratch_size = 0;
             }
-            p->scratch = n;
+            p->scratch = malloc(size);
+            ENSURE(p->scratch != NULL, VEIL_ERR_NOMEM);
             p->scratch_size = size;
         }
         p->scratch_busy = true;
@@ -108,7 +146,7 @@ static void pool_give(struct veil_engine_pool *p, struct veil_tensor *t)
         veil_tensor_free(t);
         return;
     }
-    if (p->count == p->cap && p->cap < POOL_KEEP_MAX) {
+    if (p->count == p->cap && p->cap < POOL_KEEP_MAX && !p->keep_none) {
         size_t cap = p->cap == 0 ? 8 : p->cap * 2;
         void **np = realloc(p->ptr, cap * sizeof(*np));
         if (np != NULL) {

@@ -136,6 +136,9 @@ struct veil_engine_pool {
     void *scratch;
     size_t scratch_size;
     bool scratch_busy;
+    /* keep no idle buffers: a buffer given back is wiped and freed at once (the planning run,
+     * whose peak is then its live set, not live + idle) */
+    bool keep_none;
 };
 
 struct veil_engine_model {
@@ -213,6 +216,11 @@ VEIL_RESULT veil_graph_run(const struct veil_engine_graph *g,
                            uint32_t input_count, struct veil_tensor *outputs,
                            struct veil_engine_diag *diag);
 void veil_pool_free(struct veil_engine_pool *p);
+/* A buffer for t (its size set) from the pool (best fit no more than 2x; a miss frees smaller
+ * pooled buffers, up to the request, before allocating), zeroed (zero) or only beyond t->size;
+ * and back (wiped and freed beyond POOL_KEEP_MAX buffers). Exposed for the unit tests. */
+VEIL_RESULT veil_pool_take(struct veil_engine_pool *p, struct veil_tensor *t, bool zero);
+void veil_pool_give(struct veil_engine_pool *p, struct veil_tensor *t);
 /* The main graph's run with an optional plan/arena (run) or shape recording (planning). */
 VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_engine_pool *pool,
                                 unsigned threads, const struct veil_tensor *const *inputs,

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "engine/ops.h"
 
 #define KERNEL_MAX ((int64_t)1 << 20)
@@ -131,15 +133,44 @@ struct conv_job {
     bool failed;
 };
 
+/* im2col works on tiles of output rows whose columns take at most this many bytes (at least one
+ * row), so the scratch is bounded whatever the image size: PaddleOCR det at 640x640 would need
+ * 59 MB for its largest whole im2col, the tiles 4 MiB. Every output element still sums the same
+ * products in the same order (the GEMM splits columns only). */
+#define CONV_TILE_BYTES ((size_t)4 << 20)
+
+/* Rows of the output tiled over (the first spatial axis of a 2-D conv; 1 otherwise). */
+static size_t conv_rows(const struct conv_job *j)
+{
+    return j->g->sp == 2 ? (size_t)j->g->out[0] : 1;
+}
+
+/* Output rows per im2col tile. */
+static size_t conv_tile_rows(const struct conv_job *j)
+{
+    size_t rows = conv_rows(j);
+    size_t per_row = j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * sizeof(float);
+    size_t t = per_row > 0 ? CONV_TILE_BYTES / per_row : rows;
+    t = t > 0 ? t : 1;
+    return t < rows ? t : rows;
+}
+
+/* Bytes of one im2col tile. */
+static size_t conv_tile_size(const struct conv_job *j)
+{
+    size_t rows = conv_rows(j);
+    return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
+}
+
 /* 1-D and 2-D im2col without a division per element (the common cases). */
-static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, size_t osz, float *col)
+static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int64_t oh0,
+                      int64_t oh1, float *col)
 {
     bool one = g->sp == 1;
     int64_t ih_n = one ? 1 : g->in[0];
     int64_t iw_n = g->in[g->sp - 1];
     int64_t kh_n = one ? 1 : g->kernel[0];
     int64_t kw_n = g->kernel[g->sp - 1];
-    int64_t oh_n = one ? 1 : g->out[0];
     int64_t ow_n = g->out[g->sp - 1];
     int64_t sh = one ? 1 : g->stride[0];
     int64_t sw = g->stride[g->sp - 1];
@@ -148,6 +179,7 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, siz
     int64_t ph = one ? 0 : g->pad_begin[0];
     int64_t pw = g->pad_begin[g->sp - 1];
     size_t isz = (size_t)(ih_n * iw_n);
+    size_t osz = (size_t)((oh1 - oh0) * ow_n); /* this tile's columns */
 
     for (size_t ch = 0; ch < cin; ch++) {
         const float *xc = x + ch * isz;
@@ -161,9 +193,9 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, siz
                 int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
                 lo = lo < ow_n ? lo : ow_n;
                 hi = hi < ow_n ? hi : ow_n;
-                for (int64_t oh = 0; oh < oh_n; oh++) {
+                for (int64_t oh = oh0; oh < oh1; oh++) {
                     int64_t ih = oh * sh - ph + kh * dh;
-                    float *r = row + (size_t)(oh * ow_n);
+                    float *r = row + (size_t)((oh - oh0) * ow_n);
                     if (ih < 0 || ih >= ih_n) {
                         for (int64_t ow = 0; ow < ow_n; ow++) {
                             r[ow] = 0.0f;
@@ -194,11 +226,13 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, siz
     }
 }
 
+/* The columns of output rows [r0, r1) (2-D: rows of the first spatial axis; otherwise r0 = 0,
+ * r1 = 1 and the tile is the whole output). */
 static void im2col(const struct veil_geom *g, const float *x, size_t cin, size_t krn, size_t osz,
-                   float *col)
+                   size_t r0, size_t r1, float *col)
 {
     if (g->sp <= 2) {
-        im2col_2d(g, x, cin, osz, col);
+        im2col_2d(g, x, cin, g->sp == 2 ? (int64_t)r0 : 0, g->sp == 2 ? (int64_t)r1 : 1, col);
         return;
     }
     int64_t kidx[VEIL_ENGINE_RANK_MAX];
@@ -248,13 +282,19 @@ static bool conv_pointwise(const struct veil_geom *g)
     return true;
 }
 
-/* Work item = (batch, group). */
+/* Work item = (batch, group). Without a pool buffer (several parts at once) each part allocates
+ * its own tile. */
 static void conv_part(void *ctx, size_t begin, size_t end)
 {
     struct conv_job *j = ctx;
     bool direct = conv_pointwise(j->g);
     bool own = !direct && j->cols == NULL;
-    float *col = own ? malloc(j->cin_g * j->krn * j->osz * sizeof(float) + 1) : j->cols;
+    size_t rows = conv_rows(j);
+    size_t tile = conv_tile_rows(j);
+    size_t rw = rows > 0 ? j->osz / rows : 0; /* columns per row */
+    size_t kk = j->cin_g * j->krn;
+    size_t col_size = conv_tile_size(j);
+    float *col = own ? malloc(col_size + 1) : j->cols;
     if (own && col == NULL) {
         j->failed = true;
         return;
@@ -266,12 +306,18 @@ static void conv_part(void *ctx, size_t begin, size_t end)
         size_t cout = j->cout_g * j->groups;
         const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
         float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
-        if (!direct) {
-            im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
+        const float *wg = j->w + gr * j->cout_g * kk;
+        if (direct) {
+            veil_sgemm(false, false, j->cout_g, j->osz, kk, 1.0f, wg, kk, x, j->osz, 0.0f, y,
+                       j->osz);
         }
-        veil_sgemm(false, false, j->cout_g, j->osz, j->cin_g * j->krn, 1.0f,
-                   j->w + gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, direct ? x : col,
-                   j->osz, 0.0f, y, j->osz);
+        for (size_t r0 = 0; !direct && r0 < rows; r0 += tile) {
+            size_t r1 = r0 + tile < rows ? r0 + tile : rows;
+            size_t nc = (r1 - r0) * rw;
+            im2col(j->g, x, j->cin_g, j->krn, j->osz, r0, r1, col);
+            veil_sgemm(false, false, j->cout_g, nc, kk, 1.0f, wg, kk, col, nc, 0.0f, y + r0 * rw,
+                       j->osz);
+        }
         if (j->bias != NULL) {
             for (size_t m = 0; m < j->cout_g; m++) {
                 for (size_t o = 0; o < j->osz; o++) {
@@ -281,15 +327,17 @@ static void conv_part(void *ctx, size_t begin, size_t end)
         }
     }
     if (own) {
+        OPENSSL_cleanse(col, col_size);
         free(col);
     }
 }
 
-/* One (batch, group) with the GEMM split over column blocks across threads. */
+/* One (batch, group) and im2col tile with the GEMM split over column blocks across threads. */
 struct conv_cols {
     const struct conv_job *j;
-    const float *col;
-    float *y;
+    const float *col; /* nc columns, row stride nc */
+    float *y;         /* the tile's first output column, row stride osz */
+    size_t nc;
     size_t gr;
 };
 
@@ -298,42 +346,42 @@ static void conv_cols_part(void *ctx, size_t begin, size_t end)
     const struct conv_cols *cc = ctx;
     const struct conv_job *j = cc->j;
     size_t c0 = begin * 64;
-    size_t c1 = end * 64 < j->osz ? end * 64 : j->osz;
+    size_t c1 = end * 64 < cc->nc ? end * 64 : cc->nc;
     veil_sgemm(false, false, j->cout_g, c1 - c0, j->cin_g * j->krn, 1.0f,
                j->w + cc->gr * j->cout_g * j->cin_g * j->krn, j->cin_g * j->krn, cc->col + c0,
-               j->osz, 0.0f, cc->y + c0, j->osz);
+               cc->nc, 0.0f, cc->y + c0, j->osz);
 }
 
 static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
 {
     bool direct = conv_pointwise(j->g);
-    size_t col_size = j->cin_g * j->krn * j->osz * sizeof(float);
+    size_t col_size = conv_tile_size(j);
+    size_t rows = direct ? 1 : conv_rows(j);
+    size_t tile = direct ? 1 : conv_tile_rows(j);
+    size_t rw = direct ? j->osz : j->osz / rows;
     void *colv = NULL;
     float *col;
     size_t cin = j->cin_g * j->groups;
     size_t cout = j->cout_g * j->groups;
+    veil_result r = VEIL_RESULT_OK;
 
     if (!direct) {
         GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
     }
     col = colv;
-    for (size_t n = 0; n < batch; n++) {
-        for (size_t gr = 0; gr < j->groups; gr++) {
+    for (size_t n = 0; n < batch && veil_ok(r); n++) {
+        for (size_t gr = 0; gr < j->groups && veil_ok(r); gr++) {
             const float *x = j->x + (n * cin + gr * j->cin_g) * j->isz;
             float *y = j->y + (n * cout + gr * j->cout_g) * j->osz;
-            struct conv_cols cc = {j, direct ? x : col, y, gr};
-            veil_result r;
-            if (!direct) {
-                im2col(j->g, x, j->cin_g, j->krn, j->osz, col);
-            }
-            r = veil_op_parallel(c, (j->osz + 63) / 64, 1, conv_cols_part, &cc);
-            if (!veil_ok(r)) {
-                if (colv != NULL) {
-                    veil_pool_give_scratch(c->frame->pool, colv, col_size);
+            for (size_t r0 = 0; r0 < rows && veil_ok(r); r0 += tile) {
+                size_t r1 = r0 + tile < rows ? r0 + tile : rows;
+                struct conv_cols cc = {j, direct ? x : col, y + r0 * rw, (r1 - r0) * rw, gr};
+                if (!direct) {
+                    im2col(j->g, x, j->cin_g, j->krn, j->osz, r0, r1, col);
                 }
-                return r;
+                r = veil_op_parallel(c, (cc.nc + 63) / 64, 1, conv_cols_part, &cc);
             }
-            for (size_t m = 0; j->bias != NULL && m < j->cout_g; m++) {
+            for (size_t m = 0; veil_ok(r) && j->bias != NULL && m < j->cout_g; m++) {
                 for (size_t o = 0; o < j->osz; o++) {
                     y[m * j->osz + o] += j->bias[gr * j->cout_g + m];
                 }
@@ -343,7 +391,7 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
     if (colv != NULL) {
         veil_pool_give_scratch(c->frame->pool, colv, col_size);
     }
-    return VEIL_RESULT_OK;
+    return r;
 }
 
 /* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
@@ -440,8 +488,8 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     }
     if (!conv_pointwise(&g) &&
         ((size_t)c->in[0]->dims[0] * j.groups == 1 || c->frame->threads <= 1)) {
-        /* one part: its column buffer comes from the pool (no fresh pages per call) */
-        size_t col_size = j.cin_g * j.krn * j.osz * sizeof(float);
+        /* one part: its column tile comes from the pool (no fresh pages per call) */
+        size_t col_size = conv_tile_size(&j);
         void *col;
         GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &col));
         j.cols = col;

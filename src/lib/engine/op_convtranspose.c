@@ -103,23 +103,29 @@ static VEIL_RESULT ct_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, VEIL_DT_FLOAT, c->in[0]->rank, dims);
 }
 
-/* Scatters the GEMM columns into the 2-D output without a division per element. */
-static void col2im_2d(const struct ct_geom *g, const float *cols, size_t mg, size_t isz, float *y)
+/* The GEMM columns are made and scattered in tiles of input rows whose columns take at most this
+ * many bytes (at least one row), in the pool's scratch buffer: bounded whatever the image size
+ * (PaddleOCR det's largest whole column buffer was 9.8 MB). */
+#define CT_TILE_BYTES ((size_t)4 << 20)
+
+/* Scatters the GEMM columns of input rows [ih0, ih1) (nc = their count x in[1] columns a row)
+ * into the 2-D output without a division per element. */
+static void col2im_2d(const struct ct_geom *g, const float *cols, size_t mg, int64_t ih0,
+                      int64_t ih1, size_t nc, float *y)
 {
     size_t osz = (size_t)(g->out[0] * g->out[1]);
     for (size_t m = 0; m < mg; m++) {
         for (int64_t kh = 0; kh < g->k[0]; kh++) {
             for (int64_t kw = 0; kw < g->k[1]; kw++) {
                 const float *col =
-                    cols +
-                    ((m * (size_t)g->k[0] + (size_t)kh) * (size_t)g->k[1] + (size_t)kw) * isz;
-                for (int64_t ih = 0; ih < g->in[0]; ih++) {
+                    cols + ((m * (size_t)g->k[0] + (size_t)kh) * (size_t)g->k[1] + (size_t)kw) * nc;
+                for (int64_t ih = ih0; ih < ih1; ih++) {
                     int64_t oh = ih * g->stride[0] - g->pad[0] + kh * g->dil[0];
                     if (oh < 0 || oh >= g->out[0]) {
                         continue;
                     }
                     float *yr = y + m * osz + (size_t)(oh * g->out[1]);
-                    const float *cr = col + (size_t)(ih * g->in[1]);
+                    const float *cr = col + (size_t)((ih - ih0) * g->in[1]);
                     for (int64_t iw = 0; iw < g->in[1]; iw++) {
                         int64_t ow = iw * g->stride[1] - g->pad[1] + kw * g->dil[1];
                         if (ow >= 0 && ow < g->out[1]) {
@@ -144,6 +150,11 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
     size_t krn;
     size_t isz;
     size_t osz;
+    size_t rows;
+    size_t rw;
+    size_t tile;
+    size_t col_size;
+    void *colv;
     float *cols;
 
     GUARD(ct_geom(c, &g));
@@ -154,20 +165,32 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
     osz = veil_op_span(y, 2, y->rank);
     GUARD(veil_op_work(c, x->count, mg, krn, 1));
     ENSURE(mg * krn <= veil_op_size_max(c) / (isz + 1) / sizeof(float), VEIL_ERR_ENGINE_LIMIT);
-    cols = malloc(mg * krn * isz * sizeof(float) + 1);
-    ENSURE(cols != NULL, VEIL_ERR_NOMEM);
+    rows = g.sp == 2 ? (size_t)g.in[0] : 1;
+    rw = rows > 0 ? isz / rows : 0;
+    tile = mg * krn * rw > 0 ? CT_TILE_BYTES / (mg * krn * rw * sizeof(float)) : rows;
+    tile = tile > 0 ? tile : 1;
+    tile = tile < rows ? tile : rows;
+    col_size = mg * krn * rw * tile * sizeof(float);
+    GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
+    cols = colv;
     for (int64_t n = 0; n < x->dims[0]; n++) {
         for (int64_t gr = 0; gr < g.group; gr++) {
             const float *xg =
                 (const float *)x->data + ((size_t)n * (size_t)x->dims[1] + (size_t)gr * cg) * isz;
             const float *wg = (const float *)w->data + (size_t)gr * cg * mg * krn;
             float *yg = (float *)y->data + ((size_t)n * (size_t)y->dims[1] + (size_t)gr * mg) * osz;
-            veil_sgemm(true, false, mg * krn, isz, cg, 1.0f, wg, mg * krn, xg, isz, 0.0f, cols,
-                       isz);
             if (g.sp == 2) {
-                col2im_2d(&g, cols, mg, isz, yg);
+                for (size_t r0 = 0; r0 < rows; r0 += tile) {
+                    size_t r1 = r0 + tile < rows ? r0 + tile : rows;
+                    size_t nc = (r1 - r0) * rw;
+                    veil_sgemm(true, false, mg * krn, nc, cg, 1.0f, wg, mg * krn, xg + r0 * rw, isz,
+                               0.0f, cols, nc);
+                    col2im_2d(&g, cols, mg, (int64_t)r0, (int64_t)r1, nc, yg);
+                }
                 continue;
             }
+            veil_sgemm(true, false, mg * krn, isz, cg, 1.0f, wg, mg * krn, xg, isz, 0.0f, cols,
+                       isz);
             for (size_t m = 0; m < mg; m++) {
                 for (size_t kr = 0; kr < krn; kr++) {
                     int64_t kidx[VEIL_ENGINE_RANK_MAX];
@@ -201,7 +224,7 @@ static VEIL_RESULT ct_run(struct veil_op_ctx *c)
             }
         }
     }
-    free(cols);
+    veil_pool_give_scratch(c->frame->pool, colv, col_size);
     if (b != NULL) {
         size_t ch = (size_t)y->dims[1];
         for (size_t i = 0; i < y->count; i++) {

@@ -389,6 +389,10 @@ static void test_conv_fast_paths(void **state)
         {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
         {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
         {{2, 4, 6, 6}, {6, 2, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* grouped */
+        /* im2col in 3 tiles of rows (4 MiB of columns each), inline and split by columns */
+        {{1, 16, 128, 128}, {4, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+        /* 2 tiles per part, parts on threads (each its own tile buffer) */
+        {{2, 32, 128, 128}, {8, 8, 3, 3}, 4, {1, 1}, {1, 1, 1, 1}, {1, 1}},
     };
     (void)state;
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -826,8 +830,161 @@ static void test_work_budget(void **state)
     free_n(in, 2);
 }
 
+/* ConvTranspose (2-D, stride 2, pad 1, kernel 4: every output sums 4 taps from 2 input rows) whose
+ * columns take 4 tiles of input rows, against a direct sum in double; one call on a small image
+ * (one tile) too. */
+static void test_conv_transpose_tiles(void **state)
+{
+    static const int64_t xs[2][4] = {{1, 2, 128, 64}, {2, 4, 5, 3}};
+    static const int64_t ws[2][4] = {{2, 32, 4, 4}, {4, 3, 4, 4}};
+    (void)state;
+    for (size_t c = 0; c < 2; c++) {
+        struct veil_tensor in[3];
+        struct veil_tensor out[1] = {{0}};
+        int64_t db = ws[c][1] * 2;
+        int64_t st[2] = {2, 2};
+        int64_t pd[4] = {1, 1, 1, 1};
+        Onnx__AttributeProto a[3] = {attr_int("group", 2), attr_ints("strides", st, 2),
+                                     attr_ints("pads", pd, 4)};
+        Onnx__AttributeProto *ap[3] = {&a[0], &a[1], &a[2]};
+        double worst = 0;
+        make(&in[0], VEIL_DT_FLOAT, 4, xs[c], NULL);
+        make(&in[1], VEIL_DT_FLOAT, 4, ws[c], NULL);
+        make(&in[2], VEIL_DT_FLOAT, 1, &db, NULL);
+        fill(&in[0], 4);
+        fill(&in[1], 5);
+        fill(&in[2], 6);
+        EXPECT_OK(run_one("ConvTranspose", 3, in, ap, 3, 1, out));
+        int64_t cin = xs[c][1], ih_n = xs[c][2], iw_n = xs[c][3], mg = ws[c][1];
+        int64_t oh_n = out[0].dims[2], ow_n = out[0].dims[3], cg = cin / 2;
+        assert_int_equal(oh_n, (ih_n - 1) * 2 - 2 + 4);
+        for (size_t i = 0; i < out[0].count; i++) {
+            int64_t ow = (int64_t)i % ow_n;
+            int64_t oh = (int64_t)i / ow_n % oh_n;
+            int64_t co = (int64_t)i / ow_n / oh_n % (2 * mg);
+            int64_t n = (int64_t)i / ow_n / oh_n / (2 * mg);
+            int64_t gr = co / mg;
+            double want = at(&in[2], (size_t)co);
+            for (int64_t ci = gr * cg; ci < (gr + 1) * cg; ci++) {
+                for (int64_t kh = 0; kh < 4; kh++) {
+                    for (int64_t kw = 0; kw < 4; kw++) {
+                        int64_t th = oh + 1 - kh;
+                        int64_t tw = ow + 1 - kw;
+                        if (th < 0 || tw < 0 || th % 2 != 0 || tw % 2 != 0 || th / 2 >= ih_n ||
+                            tw / 2 >= iw_n) {
+                            continue;
+                        }
+                        want +=
+                            (double)at(&in[0],
+                                       (size_t)(((n * cin + ci) * ih_n + th / 2) * iw_n + tw / 2)) *
+                            at(&in[1], (size_t)(((ci * mg + co % mg) * 4 + kh) * 4 + kw));
+                    }
+                }
+            }
+            double d = fabs(want - at(&out[0], i));
+            worst = d > worst ? d : worst;
+        }
+        EXPECT_TRUE(worst < 1e-4);
+        free_n(out, 1);
+        free_n(in, 3);
+    }
+}
+
+/* A new buffer of `size` bytes filled with 0xAA, given to the pool. */
+static void pool_put(struct veil_engine_pool *p, size_t size)
+{
+    struct veil_tensor t = {0};
+    t.size = size;
+    EXPECT_OK(veil_tensor_alloc(&t));
+    memset(t.data, 0xAA, size);
+    veil_pool_give(p, &t);
+}
+
+/* The run-time buffer pool: reuse within 2x, earlier bytes never visible, a miss frees the smaller
+ * idle buffers (up to the request) instead of keeping them beside the new one, bounded count. */
+static void test_buffer_pool_bounded(void **state)
+{
+    struct veil_engine_pool p = {0};
+    struct veil_tensor t = {0};
+    uint8_t *u;
+    (void)state;
+
+    pool_put(&p, 1000);
+    assert_int_equal(p.count, 1);
+    t.size = 600; /* reused; the tail beyond the tensor zeroed */
+    EXPECT_OK(veil_pool_take(&p, &t, false));
+    assert_int_equal(p.count, 0);
+    u = t.data;
+    for (size_t i = 600; i < 1000; i++) {
+        assert_int_equal(u[i], 0);
+    }
+    memset(t.data, 0xAA, 600);
+    veil_pool_give(&p, &t);
+    t.size = 100; /* reused and zeroed whole */
+    EXPECT_OK(veil_pool_take(&p, &t, true));
+    u = t.data;
+    for (size_t i = 0; i < 1000; i++) {
+        assert_int_equal(u[i], 0);
+    }
+    veil_pool_give(&p, &t);
+
+    pool_put(&p, 2000);
+    assert_int_equal(p.count, 2);
+    t.size = 100000; /* a miss: both smaller idle buffers go */
+    EXPECT_OK(veil_pool_take(&p, &t, true));
+    assert_int_equal(p.count, 0);
+    veil_tensor_free(&t);
+
+    pool_put(&p, 10000);
+    pool_put(&p, 20000);
+    pool_put(&p, 300000);
+    assert_int_equal(p.count, 3);
+    t.size = 25000; /* a miss: 20000 then 10000 freed (together >= the request), 300000 kept */
+    EXPECT_OK(veil_pool_take(&p, &t, true));
+    veil_tensor_free(&t);
+    assert_int_equal(p.count, 1);
+    assert_int_equal(p.size[0], 300000);
+    t.size = 16000; /* a miss: nothing smaller to free; the big one stays (more than 2x) */
+    EXPECT_OK(veil_pool_take(&p, &t, true));
+    veil_tensor_free(&t);
+    assert_int_equal(p.count, 1);
+    t.size = 200000; /* within 2x: reused */
+    EXPECT_OK(veil_pool_take(&p, &t, true));
+    assert_int_equal(p.count, 0);
+    veil_tensor_free(&t);
+
+    for (size_t i = 0; i < 100; i++) { /* at most 64 idle buffers, the rest wiped and freed */
+        struct veil_tensor b = {0};
+        b.size = 64;
+        EXPECT_OK(veil_tensor_alloc(&b));
+        veil_pool_give(&p, &b);
+    }
+    assert_int_equal(p.count, 64);
+
+    void *s1;
+    void *s2;
+    EXPECT_OK(veil_pool_take_scratch(&p, 4096, &s1)); /* one scratch buffer, grown in place */
+    EXPECT_OK(veil_pool_take_scratch(&p, 100, &s2));  /* busy: a second comes from the pool */
+    assert_ptr_not_equal(s1, s2);
+    veil_pool_give_scratch(&p, s2, 100);
+    veil_pool_give_scratch(&p, s1, 4096);
+    EXPECT_OK(veil_pool_take_scratch(&p, 8192, &s1));
+    assert_int_equal(p.scratch_size, 8192);
+    veil_pool_give_scratch(&p, s1, 8192);
+    EXPECT_OK(veil_pool_take_scratch(&p, 1000, &s1));
+    assert_int_equal(p.scratch_size, 8192);
+    veil_pool_give_scratch(&p, s1, 1000);
+    veil_pool_free(&p);
+
+    p.keep_none = true; /* the planning run's pool: nothing idle */
+    pool_put(&p, 1000);
+    assert_int_equal(p.count, 0);
+    veil_pool_free(&p);
+}
+
 VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
                test_conv, test_half_precision, test_threads_agree, test_work_budget,
                test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
-               test_fusions_match_unfused, test_constant_folding)
+               test_fusions_match_unfused, test_constant_folding, test_buffer_pool_bounded,
+               test_conv_transpose_tiles)
