@@ -59,6 +59,11 @@ static size_t collect_header(char *p, size_t size, size_t n, void *ud)
     while (end < len && p[end] >= '0' && p[end] <= '9') {
         end++;
     }
+    for (size_t k = end; k < len; k++) {
+        if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r' && p[k] != '\n') {
+            return len; /* not a plain decimal: not passed on */
+        }
+    }
     if (header_decimal(p + i, end - i)) {
         memcpy(ihcl, p + i, end - i);
         ihcl[end - i] = '\0';

@@ -274,9 +274,6 @@ static VEIL_RESULT response_locate(json_t *outputs, json_t *picked, const uint8_
                              "%zu bytes follow the JSON but its outputs declare %zu binary bytes",
                              rest_size, at);
     }
-    if (*bin == NULL && response_binary_size(picked, bin_size) == 1) {
-        *bin = rest + at; /* an empty binary part: the size check refuses it */
-    }
     return VEIL_RESULT_OK;
 }
 
