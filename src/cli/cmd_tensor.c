@@ -23,8 +23,9 @@
 static const char usage[] =
     "usage: veil tensor from-image IMAGE [--height N] [--width-multiple N] [--min-width N]\n"
     "                   [--max-width N] [--mean X] [--std X] [--rgb] [--name NAME] [-o FILE]\n"
+    "                   [--binary -o FILE]\n"
     "       veil tensor ctc-decode --labels FILE [--no-space] [--output NAME] [--json]\n"
-    "                   [RESPONSE.json|-]\n\n"
+    "                   [--header-length N] [RESPONSE|-]\n\n"
     "from-image reads a PNG or binary PGM/PPM image and writes a KServe v2 inference request\n"
     "(JSON) with one FP32 input of shape [1, 3, HEIGHT, W] for a text-recognition model, as\n"
     "PaddleOCR prepares it: resized to HEIGHT keeping the aspect ratio, each value\n"
@@ -33,13 +34,21 @@ static const char usage[] =
     "  --height N          48 (PaddleOCR v4 recognition)     --width-multiple N  8\n"
     "  --min-width N       320 (PaddleOCR's default)         --max-width N       3200\n"
     "  --mean X --std X    0.5 and 0.5                       --name NAME         x\n"
-    "  -o FILE             write the request here instead of stdout\n\n"
-    "ctc-decode reads the server's KServe v2 JSON response (a file, or stdin), takes the output\n"
+    "  -o FILE             write the request here instead of stdout\n"
+    "  --binary            KServe binary tensor extension: FILE is the JSON header, then the\n"
+    "                      raw little-endian FP32 values, and asks for binary outputs; prints\n"
+    "                      the header's length for curl:\n"
+    "                      -H \"Inference-Header-Content-Length: N\" --data-binary @FILE\n\n"
+    "ctc-decode reads the server's KServe v2 response (a file, or stdin; JSON, or JSON then\n"
+    "binary outputs as `curl -o` saves them), takes the output\n"
     "of shape [1, T, C] (the only one, or --output NAME), decodes it greedily (best class per\n"
     "step, repeats collapsed, blank class 0 dropped, class i = line i of the label file, and a\n"
     "space as the last class unless --no-space) and prints the text and its mean confidence.\n"
     "  --labels FILE       one label a line (PaddleOCR: ppocr_keys_v1.txt)\n"
-    "  --json              print {\"text\", \"confidence\", \"characters\"}\n\n"
+    "  --json              print {\"text\", \"confidence\", \"characters\"}\n"
+    "  --header-length N   the response's Inference-Header-Content-Length (binary outputs);\n"
+    "                      without it the JSON ends where its object closes and the binary\n"
+    "                      parts of the outputs with binary_data_size follow, in order\n\n"
     "exit status: 0 done, 1 the image or the response is not usable (one line says why),\n"
     "2 usage\n";
 
@@ -79,6 +88,28 @@ static VEIL_RESULT wr_str(struct veil_wr *w, const char *s)
     return veil_wr_bytes(w, s, strlen(s));
 }
 
+/* {"inputs":[{"name":N,"shape":[1,3,H,W],"datatype":"FP32","parameters":{"binary_data_size":S}}],
+ *  "parameters":{"binary_data_output":true}} then the values, little-endian (the host's order;
+ *  veil builds for little-endian hosts only). *header is the JSON's length. */
+static VEIL_RESULT request_binary(const char *name, const float *t, uint32_t height, uint32_t width,
+                                  struct veil_wr *w, size_t *header)
+{
+    char num[160];
+    size_t n = (size_t)3 * height * width;
+    int k;
+
+    GUARD(wr_str(w, "{\"inputs\":[{\"name\":\""));
+    GUARD(wr_str(w, name));
+    k = snprintf(num, sizeof(num),
+                 "\",\"shape\":[1,3,%u,%u],\"datatype\":\"FP32\",\"parameters\":"
+                 "{\"binary_data_size\":%zu}}],\"parameters\":{\"binary_data_output\":true}}",
+                 height, width, n * sizeof(float));
+    ENSURE(k > 0 && (size_t)k < sizeof(num), VEIL_ERR_INTERNAL);
+    GUARD(veil_wr_bytes(w, num, (size_t)k));
+    *header = w->len;
+    return veil_wr_bytes(w, t, n * sizeof(float));
+}
+
 /* {"inputs":[{"name":N,"shape":[1,3,H,W],"datatype":"FP32","data":[...]}]} */
 static VEIL_RESULT request_json(const char *name, const float *t, uint32_t height, uint32_t width,
                                 struct veil_wr *w)
@@ -114,8 +145,9 @@ static int write_out(const char *path, const struct veil_wr *w)
 }
 
 static int from_image_run(const char *path, const struct veil_image_chw_opts *o, const char *name,
-                          const char *out)
+                          const char *out, bool binary)
 {
+    size_t header = 0;
     struct veil_image img = {0, 0, NULL};
     struct veil_wr w;
     float *t = NULL;
@@ -130,12 +162,17 @@ static int from_image_run(const char *path, const struct veil_image_chw_opts *o,
     }
     r = veil_image_chw(&img, o, &t, &width);
     if (veil_ok(r)) {
-        r = request_json(name, t, o->height, width, &w);
+        r = binary ? request_binary(name, t, o->height, width, &w, &header)
+                   : request_json(name, t, o->height, width, &w);
     }
     if (veil_ok(r)) {
-        (void)fprintf(stderr, "%s: %ux%u -> input %s [1, 3, %u, %u] FP32\n", path, img.width,
-                      img.height, name, o->height, width);
+        (void)fprintf(stderr, "%s: %ux%u -> input %s [1, 3, %u, %u] FP32%s\n", path, img.width,
+                      img.height, name, o->height, width, binary ? " (binary)" : "");
         rc = write_out(out, &w);
+        if (rc == CLI_EXIT_OK && binary) {
+            /* stdout: the Inference-Header-Content-Length to send with FILE */
+            (void)printf("%zu\n", header);
+        }
     } else {
         rc = cli_fail_err("tensor", path, r.code);
     }
@@ -156,11 +193,13 @@ static int from_image(int argc, char **argv)
                                          {"rgb", no_argument, NULL, 'r'},
                                          {"name", required_argument, NULL, 'N'},
                                          {"out", required_argument, NULL, 'o'},
+                                         {"binary", no_argument, NULL, 'b'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct veil_image_chw_opts o = {48, 8, 320, 3200, 0.5f, 0.5f, 0};
     const char *name = "x";
     const char *out = NULL;
+    bool binary = false;
     unsigned long v;
     int c;
     int which = 0;
@@ -196,6 +235,9 @@ static int from_image(int argc, char **argv)
             case 'o':
                 out = optarg;
                 break;
+            case 'b':
+                binary = true;
+                break;
             case 'h':
                 (void)fputs(usage, stdout);
                 return CLI_EXIT_OK;
@@ -207,10 +249,13 @@ static int from_image(int argc, char **argv)
     if (optind + 1 != argc) {
         return cli_usage_error("tensor", "from-image takes one IMAGE");
     }
+    if (binary && out == NULL) {
+        return cli_usage_error("tensor", "--binary needs -o FILE (stdout gets the header length)");
+    }
     if (!tensor_name_valid(name)) {
         return cli_usage_error("tensor", "--name: 1 to %d of [A-Za-z0-9._:-]", TENSOR_NAME_MAX);
     }
-    return from_image_run(argv[optind], &o, name, out);
+    return from_image_run(argv[optind], &o, name, out, binary);
 }
 
 /* The whole of stdin, at most max bytes (more is VEIL_ERR_PROTO_LIMIT). */
@@ -260,7 +305,7 @@ static int ctc_print(struct veil_ctc_result *res, bool json)
 }
 
 static int ctc_run(const char *labels_path, const char *input, const char *output, bool space,
-                   bool json)
+                   bool json, size_t header)
 {
     struct veil_wr lw;
     struct veil_wr in;
@@ -286,7 +331,7 @@ static int ctc_run(const char *labels_path, const char *input, const char *outpu
         goto out;
     }
     if (veil_ok(r)) {
-        r = veil_ctc_response_parse(in.data, in.len, output, &o, why, sizeof(why));
+        r = veil_ctc_response_parse_binary(in.data, in.len, header, output, &o, why, sizeof(why));
         if (!veil_ok(r) && why[0] != '\0') {
             rc = cli_fail("tensor", "%s: %s", what, why);
             goto out;
@@ -316,10 +361,15 @@ out:
 
 static int ctc_decode(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"labels", required_argument, NULL, 'l'}, {"no-space", no_argument, NULL, 's'},
-        {"output", required_argument, NULL, 'O'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"labels", required_argument, NULL, 'l'},
+                                         {"no-space", no_argument, NULL, 's'},
+                                         {"output", required_argument, NULL, 'O'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"header-length", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    size_t header = VEIL_CTC_HEADER_FIND;
+    unsigned long v;
     const char *labels = NULL;
     const char *output = NULL;
     const char *input = NULL;
@@ -342,6 +392,13 @@ static int ctc_decode(int argc, char **argv)
             case 'j':
                 json = true;
                 break;
+            case 'L':
+                if (!cli_parse_uint(optarg, VEIL_CTC_RESPONSE_SIZE_MAX, &v)) {
+                    return cli_usage_error("tensor", "--header-length: a number up to %u",
+                                           VEIL_CTC_RESPONSE_SIZE_MAX);
+                }
+                header = (size_t)v;
+                break;
             case 'h':
                 (void)fputs(usage, stdout);
                 return CLI_EXIT_OK;
@@ -359,7 +416,7 @@ static int ctc_decode(int argc, char **argv)
     if (labels == NULL) {
         return cli_usage_error("tensor", "ctc-decode needs --labels FILE");
     }
-    return ctc_run(labels, input, output, space, json);
+    return ctc_run(labels, input, output, space, json, header);
 }
 
 int cmd_tensor(int argc, char **argv)

@@ -10,6 +10,7 @@
 #define PROXY_BODY_SIZE_MAX    (64u << 20)
 #define PROXY_URL_SIZE_MAX     4096
 #define PROXY_HEADERS_SIZE_MAX 16384
+#define PROXY_DECIMAL_SIZE     20 /* 19 digits and a NUL */
 
 /* One upstream connection (reused), used by the single worker thread only. */
 struct proxy {

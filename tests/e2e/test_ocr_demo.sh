@@ -71,6 +71,27 @@ done
 curl -s --data-binary @req.json "$PROXY_URL/v2/models/ocr/infer" |
     "$VEIL" tensor ctc-decode --labels "$KEYS" > out.txt && grep -qx 'text: Confidential inference' out.txt &&
     ok "curl | veil tensor ctc-decode" || not_ok "pipe: $(cat out.txt)"
+# The KServe binary tensor extension through veil-proxy: the request's and the response's
+# Inference-Header-Content-Length must cross it.
+n=$("$VEIL" tensor from-image --binary "$SRC/tests/data/ocr/confidential-inference.png" -o req.bin 2>/dev/null)
+code=$(curl -sS -D bin.hdr -o resp.bin -w '%{http_code}' -H "Inference-Header-Content-Length: $n" \
+    -H 'Content-Type: application/octet-stream' --data-binary @req.bin "$PROXY_URL/v2/models/ocr/infer")
+[ "$code" = 200 ] && ok "binary request through veil-proxy (200)" || not_ok "binary: status $code: $(head -c 300 resp.bin)"
+rlen=$(sed -n 's/^inference-header-content-length: *\([0-9]*\).*/\1/Ip' bin.hdr)
+[[ $rlen =~ ^[0-9]+$ ]] && ok "the response's Inference-Header-Content-Length came back ($rlen)" || not_ok "headers: $(cat bin.hdr)"
+grep -qi '^content-type: application/octet-stream' bin.hdr && ok "binary content type" || not_ok "headers: $(cat bin.hdr)"
+[ "$(stat -c %s resp.bin)" = $((rlen + 47 * 6625 * 4)) ] && ok "JSON then 47 x 6625 FP32 values" ||
+    not_ok "response size $(stat -c %s resp.bin), header $rlen"
+"$VEIL" tensor ctc-decode --labels "$KEYS" --header-length "$rlen" resp.bin > out.txt 2>&1 &&
+    grep -qx 'text: Confidential inference' out.txt && ok "binary response decoded (--header-length)" || not_ok "binary decode: $(cat out.txt)"
+"$VEIL" tensor ctc-decode --labels "$KEYS" resp.bin > out.txt 2>&1 &&
+    grep -qx 'text: Confidential inference' out.txt && ok "binary response decoded (the JSON's end found)" || not_ok "binary decode: $(cat out.txt)"
+code=$(curl -sS -o bad.json -w '%{http_code}' -H "Inference-Header-Content-Length: 1x" \
+    --data-binary @req.bin "$PROXY_URL/v2/models/ocr/infer")
+[ "$code" = 400 ] && grep -q 'not a decimal' bad.json && ok "a header length that is not a decimal: 400 at the proxy" || not_ok "status $code: $(cat bad.json)"
+code=$(curl -sS -o bad.json -w '%{http_code}' -H "Inference-Header-Content-Length: $((n + 1))" \
+    --data-binary @req.bin "$PROXY_URL/v2/models/ocr/infer")
+[ "$code" = 400 ] && ok "a wrong header length reaches veil-serve and is refused there (400)" || not_ok "status $code: $(cat bad.json)"
 expect_exit 1 "ctc-decode with a label file of the wrong size" -- \
     "$VEIL" tensor ctc-decode --labels "$KEYS" --no-space resp.json
 expect_stderr "the output has 6625 classes but .* has 6623 labels \(\+1 blank\)" "the mismatch is explained"

@@ -33,6 +33,16 @@ expect_exit 1 "veil infer refuses without the sim root (untrusted platform)" -- 
     "$VEIL" infer --server "$URL" --policy client.json --model add --input x.json --input y.json
 before=$(grep -c "POST /v2/models/add/infer" serve.log || true)
 
+# TLS session resumption: a connection the server closes (HTTP/1.0) ends with close_notify, so
+# the client keeps its session ticket, and a second connection resumes it (TLS 1.3 PSK).
+printf 'GET /v2/health/ready HTTP/1.0\r\n\r\n' |
+    timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 -sess_out sess.pem -ign_eof > s1.txt 2>&1 || true
+grep -q '^HTTP/1.0 200' s1.txt && ok "HTTP/1.0 over TLS answered" || not_ok "s_client: $(head -c 400 s1.txt)"
+grep -qi 'unexpected eof' s1.txt && not_ok "the server closed without close_notify" || ok "the server closed with close_notify"
+printf 'GET /v2/health/ready HTTP/1.0\r\n\r\n' |
+    timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 -sess_in sess.pem -ign_eof > s2.txt 2>&1 || true
+grep -q '^Reused, TLSv1.3' s2.txt && ok "the session was resumed (TLS 1.3)" || not_ok "not resumed: $(grep -E '^(New|Reused)' s2.txt)"
+
 "${VEIL_BIN}/veil-proxy" --listen 127.0.0.1:0 --upstream "$URL" --policy client.json --collateral sim/root.pem > proxy.log 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do grep -q "127.0.0.1:[0-9]" proxy.log && break; sleep 0.1; done

@@ -49,6 +49,15 @@ expect_exit 1 "a GIF" -- T from-image a.gif
 expect_stderr "not a PNG or a binary PGM/PPM" "the formats are named"
 expect_exit 1 "a missing file" -- T from-image nope.png
 expect_absent req2.json "nothing written on failure"
+expect_exit 2 "--binary without -o" -- T from-image --binary "$SRC/tests/data/ocr/sealed-model-2026.png"
+expect_stderr "needs -o FILE" "said plainly"
+expect_exit 0 "--binary -o FILE" -- T from-image --binary "$SRC/tests/data/ocr/sealed-model-2026.png" -o req.bin
+n=$(cat "$WORK/out.txt")
+[[ $n =~ ^[0-9]+$ ]] && ok "stdout is the header length ($n)" || not_ok "stdout: $n"
+[ "$(stat -c %s req.bin)" = $((n + 3 * 48 * 320 * 4)) ] && ok "header, then 3 x 48 x 320 FP32 values" ||
+    not_ok "size $(stat -c %s req.bin)"
+head -c "$n" req.bin | jq -e '.inputs[0].shape == [1,3,48,320] and .inputs[0].parameters.binary_data_size == 184320 and .parameters.binary_data_output == true and (.inputs[0] | has("data") | not)' >/dev/null &&
+    ok "the header declares the binary input and asks for binary outputs" || not_ok "header: $(head -c "$n" req.bin)"
 
 # Responses (labels a, b; classes blank, a, b, space)
 printf 'a\nb\n' > labels.txt
@@ -69,6 +78,30 @@ expect_stderr "^veil tensor: err.json: the server answered an error: model not r
 printf '<html>502</html>' > html.json
 expect_exit 1 "not JSON" -- T ctc-decode --labels labels.txt html.json
 expect_stderr "not a JSON object" "said plainly"
+# Binary responses: JSON, then [1, 3, 4] FP32 little-endian (a, blank, b)
+one='\x00\x00\x80\x3f' zero='\x00\x00\x00\x00'
+hdr='{"model_name":"m","outputs":[{"name":"p","datatype":"FP32","shape":[1,3,4],"parameters":{"binary_data_size":48}}]}'
+vals="$zero$one$zero$zero$one$zero$zero$zero$zero$zero$one$zero"
+printf '%s' "$hdr" > bin.resp; printf "$vals" >> bin.resp
+expect_exit 0 "a binary response, the JSON's end found" -- T ctc-decode --labels labels.txt bin.resp
+expect_stdout "^text: ab$" "decoded from the binary part"
+expect_exit 0 "--header-length given" -- T ctc-decode --labels labels.txt --header-length ${#hdr} bin.resp
+expect_stdout "^text: ab$" "the same text"
+expect_exit 0 "from stdin" -- sh -c "\"$VEIL\" tensor ctc-decode --labels labels.txt < bin.resp"
+expect_exit 1 "--header-length inside the binary part" -- T ctc-decode --labels labels.txt --header-length $((${#hdr} + 4)) bin.resp
+expect_stderr "^veil tensor: bin.resp: the first $((${#hdr} + 4)) bytes \(the header length\) are not one JSON object$" "one line"
+expect_exit 1 "--header-length past the end" -- T ctc-decode --labels labels.txt --header-length 9999 bin.resp
+expect_stderr "header length 9999 is past the end of the response" "said plainly"
+expect_exit 2 "--header-length not a number" -- T ctc-decode --labels labels.txt --header-length x bin.resp
+head -c $((${#hdr} + 40)) bin.resp > short.resp
+expect_exit 1 "a truncated binary part" -- T ctc-decode --labels labels.txt short.resp
+expect_stderr "its 48 binary bytes go past the end of the response \(40 bytes after the JSON\)" "said plainly"
+cat bin.resp > long.resp; printf "$one" >> long.resp
+expect_exit 1 "bytes left over" -- T ctc-decode --labels labels.txt long.resp
+expect_stderr "52 bytes follow the JSON but its outputs declare 48" "said plainly"
+printf '%s' "${hdr/48\}/44\}}" > size.resp; printf "$vals" | head -c 44 >> size.resp
+expect_exit 1 "binary_data_size not the shape's" -- T ctc-decode --labels labels.txt size.resp
+expect_stderr "binary_data_size 44 is not 48" "said plainly"
 printf '\xff\xfe\n' > bad-labels.txt
 expect_exit 1 "labels not UTF-8" -- T ctc-decode --labels bad-labels.txt resp.json
 expect_stderr "label file is malformed" "said plainly"

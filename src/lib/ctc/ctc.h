@@ -47,6 +47,16 @@ struct veil_ctc_output {
  * server's own {"error": ...} message when that is what it sent). */
 VEIL_RESULT veil_ctc_response_parse(const uint8_t *data, size_t size, const char *name,
                                     struct veil_ctc_output *out, char *why, size_t why_size);
+/* The same, for a response that may use the KServe v2 binary tensor extension: the first
+ * header_size bytes are the JSON (the response's Inference-Header-Content-Length), or with
+ * VEIL_CTC_HEADER_FIND the JSON ends where its top-level object closes. The bytes after it are
+ * the binary parts of the outputs that have parameters.binary_data_size, in output order, and
+ * must add up exactly; a binary output is little-endian FP32 (FP64) of T * C * 4 (8) bytes, each
+ * finite. Anything else is VEIL_ERR_TENSOR_RESPONSE with a sentence in why. */
+#define VEIL_CTC_HEADER_FIND SIZE_MAX
+VEIL_RESULT veil_ctc_response_parse_binary(const uint8_t *data, size_t size, size_t header_size,
+                                           const char *name, struct veil_ctc_output *out, char *why,
+                                           size_t why_size);
 void veil_ctc_output_free(struct veil_ctc_output *o);
 
 struct veil_ctc_result {

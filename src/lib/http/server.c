@@ -16,6 +16,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "base/log.h"
 #include "http/http.h"
@@ -53,11 +55,32 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
                                           BEV_OPT_CLOSE_ON_FREE);
 }
 
+/* A TLS connection the server closes ends with close_notify (libevent frees it without one):
+ * a client that sees a bare EOF instead treats it as a truncation attack and discards the
+ * session, so it could not resume it (openssl s_time -reuse, docs/PROTOCOL.serve.md). Best
+ * effort: the socket is non-blocking, and a peer already gone costs nothing (SIGPIPE is
+ * ignored by the daemons). */
+static void tls_close_notify(struct evhttp_connection *evcon, void *arg)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+    (void)arg;
+    if (ssl != NULL && SSL_is_init_finished(ssl)) {
+        (void)SSL_shutdown(ssl);
+    }
+    ERR_clear_error();
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct veil_http_server *s = arg;
     const char *path = veil_http_path(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 
+    if (s->opts.tls != NULL && evcon != NULL) {
+        evhttp_connection_set_closecb(evcon, tls_close_notify, NULL);
+    }
     for (size_t i = 0; path != NULL && i < s->route_count; i++) {
         const char *rp = s->routes[i].path;
         size_t n = strlen(rp);

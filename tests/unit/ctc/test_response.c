@@ -88,4 +88,122 @@ static void test_refusals(void **state)
     EXPECT_NULL(o.data);
 }
 
-VEIL_TEST_MAIN(test_veil_serve_response, test_refusals)
+/* json followed by nbin bytes of bin, parsed with header length hlen (VEIL_CTC_HEADER_FIND:
+ * found from the JSON); total is how many of those bytes the parser sees. */
+static veil_result parse_bin(const char *json, const void *bin, size_t nbin, size_t hlen,
+                             size_t total, const char *name, struct veil_ctc_output *o, char *why)
+{
+    uint8_t buf[512];
+    size_t n = strlen(json);
+
+    assert_true(n + nbin <= sizeof(buf) && total <= n + nbin);
+    memcpy(buf, json, n);
+    memcpy(buf + n, bin, nbin);
+    return veil_ctc_response_parse_binary(buf, total, hlen, name, o, why, 256);
+}
+
+#define BIN_ONE                                                                                  \
+    "{\"model_name\":\"ocr\",\"outputs\":[{\"name\":\"p\",\"datatype\":\"FP32\",\"shape\":[1,2," \
+    "2],\"parameters\":{\"binary_data_size\":16}}]}"
+
+/* What veil-serve writes with binary_data_output: JSON, then the raw little-endian values. */
+static void test_binary_response(void **state)
+{
+    const float v[4] = {0.25f, 0.75f, 1.0f, 0.0f};
+    const double d[2] = {0.5, 0.125};
+    const char *two =
+        "{\"outputs\":[{\"name\":\"a\",\"datatype\":\"FP64\",\"shape\":[1,1,2],"
+        "\"parameters\":{\"binary_data_size\":16}},{\"name\":\"b\",\"datatype\":"
+        "\"FP32\",\"shape\":[1,1,4],\"parameters\":{\"binary_data_size\":16}}]}";
+    uint8_t both[32];
+    struct veil_ctc_output o;
+    char why[256];
+    size_t n = strlen(BIN_ONE);
+
+    (void)state;
+    EXPECT_OK(parse_bin(BIN_ONE, v, sizeof(v), VEIL_CTC_HEADER_FIND, n + 16, NULL, &o, why));
+    EXPECT_EQ(o.steps, 2);
+    EXPECT_EQ(o.classes, 2);
+    EXPECT_TRUE(o.data[1] == 0.75f && o.data[2] == 1.0f);
+    veil_ctc_output_free(&o);
+    EXPECT_OK(parse_bin(BIN_ONE, v, sizeof(v), n, n + 16, NULL, &o, why));
+    EXPECT_TRUE(o.data[0] == 0.25f);
+    veil_ctc_output_free(&o);
+    /* the second output's part starts after the first's */
+    memcpy(both, d, sizeof(d));
+    memcpy(both + 16, v, sizeof(v));
+    EXPECT_OK(parse_bin(two, both, 32, VEIL_CTC_HEADER_FIND, strlen(two) + 32, "b", &o, why));
+    EXPECT_EQ(o.classes, 4);
+    EXPECT_TRUE(o.data[1] == 0.75f);
+    veil_ctc_output_free(&o);
+    EXPECT_OK(parse_bin(two, both, 32, strlen(two), strlen(two) + 32, "a", &o, why));
+    EXPECT_TRUE(o.data[1] == 0.125f);
+    veil_ctc_output_free(&o);
+    /* a JSON-only response through the binary entry point, with or without a newline */
+    EXPECT_OK(parse_bin("{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"data\":[1]}]}\n",
+                        "", 0, VEIL_CTC_HEADER_FIND, 61, NULL, &o, why));
+    veil_ctc_output_free(&o);
+}
+
+#define BIN_REFUSED(json, bin, nbin, hlen, total, name, sentence)                      \
+    do {                                                                               \
+        size_t J = strlen(json);                                                       \
+        (void)J;                                                                       \
+        EXPECT_ERR(parse_bin((json), (bin), (nbin), (hlen), (total), (name), &o, why), \
+                   VEIL_ERR_TENSOR_RESPONSE);                                          \
+        if (strstr(why, (sentence)) == NULL) {                                         \
+            print_error("why: %s\n", why);                                             \
+        }                                                                              \
+        EXPECT_NOT_NULL(strstr(why, (sentence)));                                      \
+    } while (0)
+
+static void test_binary_refusals(void **state)
+{
+    const float v[5] = {0.25f, 0.75f, 1.0f, 0.0f, 0.5f};
+    float bad[4] = {0.25f, 0.75f, 1.0f, 0.0f};
+    struct veil_ctc_output o = {NULL, 0, 0};
+    char why[256];
+    size_t n = strlen(BIN_ONE);
+
+    (void)state;
+    /* truncated binary part: the declared bytes go past the end */
+    BIN_REFUSED(BIN_ONE, v, 16, VEIL_CTC_HEADER_FIND, n + 15, NULL, "go past the end");
+    BIN_REFUSED(BIN_ONE, v, 16, n, n, NULL, "go past the end");
+    /* bytes left over */
+    BIN_REFUSED(BIN_ONE, v, 20, VEIL_CTC_HEADER_FIND, n + 20, NULL,
+                "20 bytes follow the JSON but its outputs declare 16");
+    /* the header length is past the end, inside the JSON, or inside the binary part */
+    BIN_REFUSED(BIN_ONE, v, 16, n + 17, n + 16, NULL, "past the end of the response");
+    BIN_REFUSED(BIN_ONE, v, 16, n - 1, n + 16, NULL, "are not one JSON object");
+    BIN_REFUSED(BIN_ONE, v, 16, n + 4, n + 16, NULL, "are not one JSON object");
+    BIN_REFUSED(BIN_ONE, v, 16, 0, n + 16, NULL, "not a JSON object");
+    /* binary_data_size disagrees with the shape, or is not a size */
+    BIN_REFUSED(
+        "{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,2],\"parameters\":{"
+        "\"binary_data_size\":12}}]}",
+        v, 12, VEIL_CTC_HEADER_FIND, J + 12, NULL, "binary_data_size 12 is not 8");
+    BIN_REFUSED(
+        "{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"parameters\":{"
+        "\"binary_data_size\":-4}}]}",
+        v, 4, VEIL_CTC_HEADER_FIND, J + 4, NULL, "not an integer of 0 to 64 MiB");
+    BIN_REFUSED(
+        "{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"parameters\":{"
+        "\"binary_data_size\":\"4\"}}]}",
+        v, 4, VEIL_CTC_HEADER_FIND, J + 4, NULL, "not an integer of 0 to 64 MiB");
+    BIN_REFUSED("{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"parameters\":7}]}", v, 4,
+                VEIL_CTC_HEADER_FIND, J + 4, NULL, "not an integer of 0 to 64 MiB");
+    BIN_REFUSED(
+        "{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"data\":[1],"
+        "\"parameters\":{\"binary_data_size\":4}}]}",
+        v, 4, VEIL_CTC_HEADER_FIND, J + 4, NULL, "both data and");
+    /* a binary value that is not finite */
+    memset(&bad[2], 0xff, sizeof(float));
+    BIN_REFUSED(BIN_ONE, bad, 16, VEIL_CTC_HEADER_FIND, n + 16, NULL, "binary value 2 is out");
+    /* binary bytes after a JSON-only response */
+    BIN_REFUSED("{\"outputs\":[{\"datatype\":\"FP32\",\"shape\":[1,1,1],\"data\":[1]}]}", v, 4,
+                VEIL_CTC_HEADER_FIND, J + 4, NULL,
+                "4 bytes follow the JSON but its outputs declare 0");
+    EXPECT_NULL(o.data);
+}
+
+VEIL_TEST_MAIN(test_veil_serve_response, test_refusals, test_binary_response, test_binary_refusals)
