@@ -21,9 +21,14 @@ fuzz)
     "$target" -max_total_time="$4" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$work/" "$work" 2>&1 | tail -n 20
     status=${PIPESTATUS[0]}
-    if ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >/dev/null 2>&1; then
-        echo "fuzzer found a failing input" >&2; exit 1
+    found=$(find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o \
+        -name 'timeout-*' -o -name 'oom-*' \) -printf '%f ')
+    if [ -n "$found" ]; then
+        echo "fuzzer found a failing input: $found" >&2
+        for f in $found; do echo "$f: $(head -c 512 "$work/$f" | od -An -tx1 | head -8)" >&2; done
+        exit 1
     fi
+    [ "$status" -eq 0 ] || echo "fuzzer exited with status $status and left no input" >&2
     exit "$status";;
 *) echo "usage: run.sh replay|fuzz TARGET CORPUS [SECONDS]" >&2; exit 2;;
 esac
