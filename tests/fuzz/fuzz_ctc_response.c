@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     l.count = o.classes >= 2 && o.classes <= FUZZ_CLASSES_MAX ? o.classes - 2 : 0;
     if (veil_ok(veil_ctc_decode(o.data, o.steps, o.classes, &l, true, &res))) {
         VEIL_ASSERT(res.chars <= o.steps);
-        VEIL_ASSERT(res.confidence >= 0);
+        VEIL_ASSERT(res.confidence >= 0 && res.confidence <= 1.0 + 1e-5);
         veil_wr_free(&res.text);
     }
     veil_ctc_output_free(&o);

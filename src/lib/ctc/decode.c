@@ -25,7 +25,9 @@ VEIL_RESULT veil_ctc_decode(const float *probs, uint32_t steps, uint32_t classes
         uint32_t best = 0;
 
         for (uint32_t c = 0; c < classes; c++) {
-            if (!isfinite(row[c])) {
+            /* The model's output is a softmax per step: a value that is not a probability is a
+             * wrong model or a lying server, not something to decode (and average). */
+            if (!isfinite(row[c]) || row[c] < 0.0f || row[c] > 1.0f + 1e-5f) {
                 veil_wr_free(&out->text);
                 BAIL(VEIL_ERR_TENSOR_RESPONSE);
             }

@@ -78,6 +78,15 @@ static void test_refusals(void **state)
     EXPECT_ERR(veil_ctc_decode(p, 3, 5, &l, true, &res), VEIL_ERR_TENSOR_RESPONSE);
     p[7] = INFINITY;
     EXPECT_ERR(veil_ctc_decode(p, 3, 5, &l, true, &res), VEIL_ERR_TENSOR_RESPONSE);
+    /* Not probabilities (found by fuzz_ctc_response: a negative "confidence" came out). */
+    p[7] = -0.5f;
+    EXPECT_ERR(veil_ctc_decode(p, 3, 5, &l, true, &res), VEIL_ERR_TENSOR_RESPONSE);
+    p[7] = 1.5f;
+    EXPECT_ERR(veil_ctc_decode(p, 3, 5, &l, true, &res), VEIL_ERR_TENSOR_RESPONSE);
+    p[7] = 1.0f;
+    EXPECT_OK(veil_ctc_decode(p, 3, 5, &l, true, &res));
+    EXPECT_TRUE(res.confidence >= 0 && res.confidence <= 1);
+    veil_wr_free(&res.text);
     veil_ctc_labels_free(&l);
 }
 
