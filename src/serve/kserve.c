@@ -16,6 +16,7 @@
 #include "base/encoding.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "response.h"
 #include "serve.h"
 #include "tensor_json.h"
 #include <veil/veil.h>
@@ -225,41 +226,41 @@ static int engine_status(int32_t code)
     }
 }
 
+/* Sends the outputs, taking over the tensors t (t_count of them, calloc'd): the body refers to
+ * them instead of copying them, and they are wiped and freed once sent (response.h). */
 static void send_response(struct serve *s, double t0, struct evhttp_request *req,
-                          const struct serve_request *r, const struct serve_output *outs, size_t n)
+                          const struct serve_request *r, const struct serve_output *outs, size_t n,
+                          struct veil_tensor *t, size_t t_count)
 {
-    struct veil_wr json;
-    struct veil_wr bin;
-    struct evbuffer *b;
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    size_t json_len = 0;
+    size_t bin_len = 0;
     char len[32];
     veil_result res;
 
-    veil_wr_init(&json, s->response_size_max);
-    veil_wr_init(&bin, s->response_size_max);
-    res = serve_response_build(s->model.name, s->model.info.model_version, r->has_id ? r->id : NULL,
-                               outs, n, &json, &bin);
+    res = serve_response_evbuffer(s->model.name, s->model.info.model_version,
+                                  r->has_id ? r->id : NULL, outs, n, t, t_count,
+                                  s->response_size_max, b, &json_len);
     if (!veil_ok(res)) {
         reply_error(s, SERVE_EP_INFER, t0, req, res.code == VEIL_ERR_PROTO_LIMIT ? 400 : 500,
                     res.code == VEIL_ERR_PROTO_LIMIT ? "the response exceeds response_size_max"
                                                      : veil_strerror(res.code));
-    } else if (bin.len == 0) {
-        reply(s, SERVE_EP_INFER, t0, req, 200, "application/json", json.data, json.len);
-    } else if ((b = evbuffer_new()) != NULL) {
-        (void)snprintf(len, sizeof(len), "%zu", json.len);
-        (void)evhttp_add_header(evhttp_request_get_output_headers(req),
-                                "Inference-Header-Content-Length", len);
-        (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                                "application/octet-stream");
-        (void)evbuffer_add(b, json.data, json.len);
-        (void)evbuffer_add(b, bin.data, bin.len);
+    } else {
+        bin_len = evbuffer_get_length(b) - json_len;
+        if (bin_len > 0) {
+            (void)snprintf(len, sizeof(len), "%zu", json_len);
+            (void)evhttp_add_header(h, "Inference-Header-Content-Length", len);
+        }
+        (void)evhttp_add_header(h, "Content-Type",
+                                bin_len > 0 ? "application/octet-stream" : "application/json");
+        (void)evhttp_add_header(h, "Cache-Control", "no-store");
         serve_count(s, SERVE_EP_INFER, t0, 200);
         evhttp_send_reply(req, 200, NULL, b);
-        evbuffer_free(b);
-    } else {
-        reply_error(s, SERVE_EP_INFER, t0, req, 500, "out of memory");
     }
-    veil_wr_free(&json);
-    veil_wr_free(&bin);
+    if (b != NULL) {
+        evbuffer_free(b);
+    }
 }
 
 static void run(struct serve *s, double t0, struct evhttp_request *req, struct serve_request *r)
@@ -290,12 +291,13 @@ static void run(struct serve *s, double t0, struct evhttp_request *req, struct s
             reply_error(s, SERVE_EP_INFER, t0, req, engine_status(res.code), why);
         } else {
             if (select_outputs(s, r, out, outs, &n, why, sizeof(why))) {
-                send_response(s, t0, req, r, outs, n);
+                send_response(s, t0, req, r, outs, n, out, out_count);
+                out = NULL; /* taken over */
             } else {
                 reply_error(s, SERVE_EP_INFER, t0, req, 400, why);
-            }
-            for (size_t i = 0; i < out_count; i++) {
-                veil_tensor_free(&out[i]);
+                for (size_t i = 0; i < out_count; i++) {
+                    veil_tensor_free(&out[i]);
+                }
             }
         }
     }

@@ -520,7 +520,7 @@ static veil_result wr_output(struct veil_wr *w, struct veil_wr *bin, const struc
     }
     if (o->binary) {
         GUARD(wr_fmt(w, "],\"parameters\":{\"binary_data_size\":%zu}}", t->size));
-        return veil_wr_bytes(bin, t->data, t->size);
+        return bin != NULL ? veil_wr_bytes(bin, t->data, t->size) : VEIL_RESULT_OK;
     }
     GUARD(wr_str(w, "],\"data\":["));
     for (size_t i = 0; i < t->count; i++) {

@@ -67,7 +67,8 @@ struct serve_output {
 };
 
 /* Writes the response JSON into json and the binary parts (if any) into bin, both capped by
- * their writers' max (VEIL_ERR_PROTO_LIMIT beyond). id may be NULL. */
+ * their writers' max (VEIL_ERR_PROTO_LIMIT beyond). id may be NULL. bin NULL: the JSON only (the
+ * caller sends each binary output's tensor data after it, in order: response.h). */
 VEIL_RESULT serve_response_build(const char *model_name, const char *model_version, const char *id,
                                  const struct serve_output *outs, size_t count,
                                  struct veil_wr *json, struct veil_wr *bin);
