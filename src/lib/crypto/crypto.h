@@ -66,6 +66,9 @@ VEIL_RESULT veil_sign_keygen(enum veil_sig_alg alg, EVP_PKEY **out);
 /* The algorithm of a loaded key; VEIL_ERR_CRYPTO_KEY for anything but Ed25519 / P-384. */
 VEIL_RESULT veil_sign_key_alg(EVP_PKEY *key, enum veil_sig_alg *alg);
 /* PEM private (PKCS#8) or public (SubjectPublicKeyInfo) key from a file. */
+/* Any private key from a PEM file that only its owner may read (the PEM is wiped); callers
+ * check the key type they need. */
+VEIL_RESULT veil_key_load_private_pem(const char *path, EVP_PKEY **out);
 VEIL_RESULT veil_sign_load_private(const char *path, EVP_PKEY **out);
 VEIL_RESULT veil_sign_load_public(const char *path, EVP_PKEY **out);
 VEIL_RESULT veil_sign_public_from_pem(const uint8_t *pem, size_t n, EVP_PKEY **out);

@@ -74,13 +74,12 @@ veil_result veil_sign_key_alg(EVP_PKEY *key, enum veil_sig_alg *alg)
     return VEIL_RESULT_OK;
 }
 
-static VEIL_RESULT load_pem(const char *path, int private_key, EVP_PKEY **out)
+/* Reads a PEM key of any type (a private key file must be owner-only; its PEM is wiped). */
+static VEIL_RESULT read_pem(const char *path, int private_key, EVP_PKEY **out)
 {
     struct veil_wr w;
     EVP_PKEY *key = NULL;
-    enum veil_sig_alg alg;
     BIO *bio;
-    veil_result r;
 
     if (private_key) {
         GUARD(veil_file_check_private(path));
@@ -101,6 +100,22 @@ static VEIL_RESULT load_pem(const char *path, int private_key, EVP_PKEY **out)
         veil_ossl_drain(__func__);
         BAIL(VEIL_ERR_PROTO_KEY);
     }
+    *out = key;
+    return VEIL_RESULT_OK;
+}
+
+veil_result veil_key_load_private_pem(const char *path, EVP_PKEY **out)
+{
+    return read_pem(path, 1, out);
+}
+
+static VEIL_RESULT load_pem(const char *path, int private_key, EVP_PKEY **out)
+{
+    EVP_PKEY *key = NULL;
+    enum veil_sig_alg alg;
+    veil_result r;
+
+    GUARD(read_pem(path, private_key, &key));
     r = veil_sign_key_alg(key, &alg);
     if (!veil_ok(r)) {
         EVP_PKEY_free(key);

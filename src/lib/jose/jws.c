@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include <openssl/ec.h>
-#include <openssl/pem.h>
 
-#include "base/file.h"
 #include "crypto/crypto.h"
 #include "jose/internal.h"
 
@@ -395,26 +393,10 @@ out_payload:
 veil_result veil_jws_key_load(const char *path, EVP_PKEY **out)
 {
     enum veil_jose_kind kind;
-    struct veil_wr w;
-    EVP_PKEY *key;
-    BIO *bio;
+    EVP_PKEY *key = NULL;
     veil_result r;
 
-    GUARD(veil_file_check_private(path));
-    GUARD(veil_file_read(path, 16384, &w));
-    w.secret = 1; /* the PEM is wiped when released */
-    bio = BIO_new_mem_buf(w.data, (int)w.len);
-    if (bio == NULL) {
-        veil_wr_free(&w);
-        BAIL(VEIL_ERR_NOMEM);
-    }
-    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    veil_wr_free(&w);
-    if (key == NULL) {
-        veil_ossl_drain(__func__);
-        BAIL(VEIL_ERR_PROTO_KEY);
-    }
+    GUARD(veil_key_load_private_pem(path, &key));
     r = veil_jose_key_kind(key, &kind);
     if (!veil_ok(r)) {
         EVP_PKEY_free(key);
