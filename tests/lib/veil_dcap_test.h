@@ -51,6 +51,40 @@ static inline void dcap_collateral(struct veil_collateral *c, const char *const 
     }
 }
 
+/* The dcap-qvl TDX and SGX vectors (valid at the given times) with their collateral. */
+#define TDX_QUOTE "tdx/dcapqvl-tdx/tdx_quote.bin"
+#define TDX_COL   "tdx/dcapqvl-tdx/tdx_quote_collateral.json"
+#define TDX_AT    "2025-07-19T10:00:34Z"
+#define SGX_QUOTE "sgx/dcapqvl-sgx/sgx_quote.bin"
+#define SGX_COL   "sgx/dcapqvl-sgx/sgx_quote_collateral.json"
+#define SGX_AT    "2025-07-19T10:01:17Z"
+
+struct dcap_fixture {
+    bool tdx;
+    struct veil_wr quote;
+    struct veil_dcap_quote q;
+    struct veil_collateral col;
+    time_t at;
+};
+
+static inline void dcap_fixture_load(struct dcap_fixture *f, bool tdx)
+{
+    static const char *const tdx_col[] = {TDX_COL, NULL};
+    static const char *const sgx_col[] = {SGX_COL, NULL};
+
+    f->tdx = tdx;
+    dcap_load(tdx ? TDX_QUOTE : SGX_QUOTE, &f->quote);
+    EXPECT_OK(veil_dcap_quote_parse(f->quote.data, f->quote.len, &f->q));
+    dcap_collateral(&f->col, tdx ? tdx_col : sgx_col);
+    f->at = dcap_time(tdx ? TDX_AT : SGX_AT);
+}
+
+static inline void dcap_fixture_free(struct dcap_fixture *f)
+{
+    veil_wr_free(&f->quote);
+    veil_collateral_free(&f->col);
+}
+
 struct dcap_run {
     veil_result r;
     struct veil_claims claims;

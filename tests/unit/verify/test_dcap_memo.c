@@ -10,39 +10,6 @@
 #define PASS VEIL_CHECK_PASS
 #define FAIL VEIL_CHECK_FAIL
 
-#define TDX_QUOTE "tdx/dcapqvl-tdx/tdx_quote.bin"
-#define TDX_COL   "tdx/dcapqvl-tdx/tdx_quote_collateral.json"
-#define TDX_AT    "2025-07-19T10:00:34Z"
-#define SGX_QUOTE "sgx/dcapqvl-sgx/sgx_quote.bin"
-#define SGX_COL   "sgx/dcapqvl-sgx/sgx_quote_collateral.json"
-#define SGX_AT    "2025-07-19T10:01:17Z"
-
-struct vec {
-    bool tdx;
-    struct veil_wr quote;
-    struct veil_dcap_quote q;
-    struct veil_collateral col;
-    time_t at;
-};
-
-static void vec_load(struct vec *v, bool tdx)
-{
-    static const char *const tdx_col[] = {TDX_COL, NULL};
-    static const char *const sgx_col[] = {SGX_COL, NULL};
-
-    v->tdx = tdx;
-    dcap_load(tdx ? TDX_QUOTE : SGX_QUOTE, &v->quote);
-    EXPECT_OK(veil_dcap_quote_parse(v->quote.data, v->quote.len, &v->q));
-    dcap_collateral(&v->col, tdx ? tdx_col : sgx_col);
-    v->at = dcap_time(tdx ? TDX_AT : SGX_AT);
-}
-
-static void vec_free(struct vec *v)
-{
-    veil_wr_free(&v->quote);
-    veil_collateral_free(&v->col);
-}
-
 static void run_cached(const struct veil_dcap_cache *cache, bool tdx, const uint8_t *q, size_t n,
                        time_t at, struct dcap_run *run)
 {
@@ -118,10 +85,10 @@ static void test_valid_vectors_same_report(void **state)
 {
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        struct vec v;
+        struct dcap_fixture v;
         struct veil_dcap_cache *cache = NULL;
         struct dcap_run run;
-        vec_load(&v, tdx != 0);
+        dcap_fixture_load(&v, tdx != 0);
         EXPECT_OK(veil_dcap_cache_new(&v.col, &cache));
         for (int i = 0; i < 3; i++) {
             compare(cache, v.tdx, v.quote.data, v.quote.len, &v.col, v.at, &run);
@@ -133,12 +100,12 @@ static void test_valid_vectors_same_report(void **state)
             dcap_run_free(&run);
         }
         veil_dcap_cache_free(cache);
-        vec_free(&v);
+        dcap_fixture_free(&v);
     }
 }
 
 /* Changes one base64 character near the end (the signature) of the k-th PEM certificate. */
-static uint8_t *mutate_cert(const struct vec *v, int k)
+static uint8_t *mutate_cert(const struct dcap_fixture *v, int k)
 {
     static const char end[] = "-----END CERTIFICATE-----";
     uint8_t *p = malloc(v->quote.len);
@@ -169,11 +136,11 @@ static void test_mutated_quotes_after_warm_pass(void **state)
 {
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        struct vec v;
+        struct dcap_fixture v;
         struct veil_dcap_cache *cache = NULL;
         struct dcap_run run;
         uint8_t *bad;
-        vec_load(&v, tdx != 0);
+        dcap_fixture_load(&v, tdx != 0);
         EXPECT_OK(veil_dcap_cache_new(&v.col, &cache));
         for (int k = 0; k < 2; k++) { /* PCK leaf, PCK CA */
             run_cached(cache, v.tdx, v.quote.data, v.quote.len, v.at, &run);
@@ -203,7 +170,7 @@ static void test_mutated_quotes_after_warm_pass(void **state)
             free(bad);
         }
         veil_dcap_cache_free(cache);
-        vec_free(&v);
+        dcap_fixture_free(&v);
     }
 }
 
@@ -244,11 +211,11 @@ static void test_mutated_collateral_shared_memo(void **state)
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        struct vec v;
+        struct dcap_fixture v;
         struct veil_dcap_memo *memo = NULL;
         struct veil_dcap_cache *good = NULL;
         struct dcap_run run;
-        vec_load(&v, tdx != 0);
+        dcap_fixture_load(&v, tdx != 0);
         EXPECT_OK(veil_dcap_memo_new(&memo));
         EXPECT_OK(veil_dcap_cache_new_memo(&v.col, memo, &good));
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -269,7 +236,7 @@ static void test_mutated_collateral_shared_memo(void **state)
         }
         veil_dcap_cache_free(good);
         veil_dcap_memo_free(memo);
-        vec_free(&v);
+        dcap_fixture_free(&v);
     }
 }
 
@@ -279,10 +246,10 @@ static void test_time_checks_with_warm_memo(void **state)
 {
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        struct vec v;
+        struct dcap_fixture v;
         struct veil_dcap_cache *cache = NULL;
         struct dcap_run run;
-        vec_load(&v, tdx != 0);
+        dcap_fixture_load(&v, tdx != 0);
         EXPECT_OK(veil_dcap_cache_new(&v.col, &cache));
         run_cached(cache, v.tdx, v.quote.data, v.quote.len, v.at, &run);
         EXPECT_ERR(run.r, VEIL_OK);
@@ -327,7 +294,7 @@ static void test_time_checks_with_warm_memo(void **state)
         EXPECT_ERR(run.r, VEIL_OK);
         dcap_run_free(&run);
         veil_dcap_cache_free(cache);
-        vec_free(&v);
+        dcap_fixture_free(&v);
     }
 }
 
@@ -399,7 +366,7 @@ static void test_memo_bounded(void **state)
 /* Many distinct attestation keys: the key table stays bounded and keys still verify. */
 static void test_key_table_bounded(void **state)
 {
-    struct vec v;
+    struct dcap_fixture v;
     struct veil_dcap_memo *m = NULL;
     EVP_PKEY *good = NULL;
     size_t passes;
@@ -407,7 +374,7 @@ static void test_key_table_bounded(void **state)
     size_t keys;
 
     (void)state;
-    vec_load(&v, true);
+    dcap_fixture_load(&v, true);
     EXPECT_OK(veil_dcap_memo_new(&m));
     for (int i = 0; i < 3 * VEIL_DCAP_MEMO_KEY_SLOTS; i++) {
         EVP_PKEY *k = NULL;
@@ -439,12 +406,12 @@ static void test_key_table_bounded(void **state)
         EXPECT_ERR(veil_dcap_memo_p256_key(m, off_curve, &k), VEIL_ERR_CRYPTO_KEY);
     }
     veil_dcap_memo_free(m);
-    vec_free(&v);
+    dcap_fixture_free(&v);
 }
 
 struct worker {
     const struct veil_dcap_cache *cache;
-    const struct vec *v;
+    const struct dcap_fixture *v;
     const uint8_t *bad;
     int failures;
 };
@@ -469,14 +436,14 @@ static void *work(void *arg)
 /* One cache (and memo) shared by threads: the same outcomes as one thread. */
 static void test_threads_share_cache(void **state)
 {
-    struct vec v;
+    struct dcap_fixture v;
     struct veil_dcap_cache *cache = NULL;
     pthread_t t[4];
     struct worker w[4];
     uint8_t *bad;
 
     (void)state;
-    vec_load(&v, true);
+    dcap_fixture_load(&v, true);
     EXPECT_OK(veil_dcap_cache_new(&v.col, &cache));
     bad = mutate_cert(&v, 0);
     for (int i = 0; i < 4; i++) {
@@ -489,7 +456,7 @@ static void test_threads_share_cache(void **state)
     }
     free(bad);
     veil_dcap_cache_free(cache);
-    vec_free(&v);
+    dcap_fixture_free(&v);
 }
 
 VEIL_TEST_MAIN(test_valid_vectors_same_report, test_mutated_quotes_after_warm_pass,

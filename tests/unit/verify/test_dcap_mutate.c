@@ -4,46 +4,13 @@
 #define PASS VEIL_CHECK_PASS
 #define FAIL VEIL_CHECK_FAIL
 
-#define TDX_QUOTE "tdx/dcapqvl-tdx/tdx_quote.bin"
-#define TDX_COL   "tdx/dcapqvl-tdx/tdx_quote_collateral.json"
-#define TDX_AT    "2025-07-19T10:00:34Z"
-#define SGX_QUOTE "sgx/dcapqvl-sgx/sgx_quote.bin"
-#define SGX_COL   "sgx/dcapqvl-sgx/sgx_quote_collateral.json"
-#define SGX_AT    "2025-07-19T10:01:17Z"
-
-struct fixture {
-    bool tdx;
-    struct veil_wr quote;
-    struct veil_dcap_quote q;
-    struct veil_collateral col;
-    time_t at;
-};
-
-static void fixture_load(struct fixture *f, bool tdx)
-{
-    static const char *const tdx_col[] = {TDX_COL, NULL};
-    static const char *const sgx_col[] = {SGX_COL, NULL};
-
-    f->tdx = tdx;
-    dcap_load(tdx ? TDX_QUOTE : SGX_QUOTE, &f->quote);
-    EXPECT_OK(veil_dcap_quote_parse(f->quote.data, f->quote.len, &f->q));
-    dcap_collateral(&f->col, tdx ? tdx_col : sgx_col);
-    f->at = dcap_time(tdx ? TDX_AT : SGX_AT);
-}
-
-static void fixture_free(struct fixture *f)
-{
-    veil_wr_free(&f->quote);
-    veil_collateral_free(&f->col);
-}
-
-static size_t off_of(const struct fixture *f, const uint8_t *p)
+static size_t off_of(const struct dcap_fixture *f, const uint8_t *p)
 {
     return (size_t)(p - f->quote.data);
 }
 
 /* Verifies the quote with byte off xor-ed by mask; returns the run (caller frees). */
-static void run_flip(const struct fixture *f, size_t off, uint8_t mask, struct dcap_run *run)
+static void run_flip(const struct dcap_fixture *f, size_t off, uint8_t mask, struct dcap_run *run)
 {
     uint8_t *p = malloc(f->quote.len);
 
@@ -54,7 +21,7 @@ static void run_flip(const struct fixture *f, size_t off, uint8_t mask, struct d
 }
 
 /* Flips every step-th byte of [from, to): the check must fail each time. */
-static void flip_range(const struct fixture *f, size_t from, size_t to, size_t step,
+static void flip_range(const struct dcap_fixture *f, size_t from, size_t to, size_t step,
                        const char *check_id)
 {
     for (size_t off = from; off < to; off += step) {
@@ -71,68 +38,68 @@ static void flip_range(const struct fixture *f, size_t from, size_t to, size_t s
 
 static void test_baselines_pass(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     struct dcap_run run;
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        fixture_load(&f, tdx != 0);
+        dcap_fixture_load(&f, tdx != 0);
         dcap_verify_bytes(f.tdx, f.quote.data, f.quote.len, &f.col, f.at, &run);
         EXPECT_ERR(run.r, VEIL_OK);
         dcap_run_free(&run);
-        fixture_free(&f);
+        dcap_fixture_free(&f);
     }
 }
 
 static void test_signed_body_flips(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        fixture_load(&f, tdx != 0);
+        dcap_fixture_load(&f, tdx != 0);
         /* from the reserved header bytes through the end of the body */
         flip_range(&f, 8, f.q.signed_size, 23, "dcap.quote_signature");
-        fixture_free(&f);
+        dcap_fixture_free(&f);
     }
 }
 
 static void test_signature_and_key_flips(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     size_t sig;
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        fixture_load(&f, tdx != 0);
+        dcap_fixture_load(&f, tdx != 0);
         sig = f.q.signed_size + 4;
         flip_range(&f, sig, sig + 64, 7, "dcap.quote_signature");
         flip_range(&f, sig + 64, sig + 128, 9, "dcap.quote_signature");
         flip_range(&f, sig + 64, sig + 128, 9, "dcap.qe_report_data");
-        fixture_free(&f);
+        dcap_fixture_free(&f);
     }
 }
 
 static void test_qe_report_flips(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     size_t qe;
     size_t auth;
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        fixture_load(&f, tdx != 0);
+        dcap_fixture_load(&f, tdx != 0);
         qe = off_of(&f, f.q.qe_report_raw);
         flip_range(&f, qe, qe + 384, 17, "dcap.qe_report_signature");
         flip_range(&f, qe + 384, qe + 448, 11, "dcap.qe_report_signature");
         auth = off_of(&f, f.q.qe_auth);
         flip_range(&f, auth, auth + f.q.qe_auth_size, 5, "dcap.qe_report_data");
-        fixture_free(&f);
+        dcap_fixture_free(&f);
     }
 }
 
 /* Changes one base64 character in the signature (last line) of the k-th PEM certificate. */
-static void run_cert_mutation(const struct fixture *f, int k, struct dcap_run *run)
+static void run_cert_mutation(const struct dcap_fixture *f, int k, struct dcap_run *run)
 {
     static const char end[] = "-----END CERTIFICATE-----";
     uint8_t *p = malloc(f->quote.len);
@@ -160,12 +127,12 @@ static void run_cert_mutation(const struct fixture *f, int k, struct dcap_run *r
 
 static void test_certificate_mutations(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     struct dcap_run run;
 
     (void)state;
     for (int tdx = 0; tdx < 2; tdx++) {
-        fixture_load(&f, tdx != 0);
+        dcap_fixture_load(&f, tdx != 0);
         for (int k = 0; k < 2; k++) { /* PCK leaf, PCK CA */
             run_cert_mutation(&f, k, &run);
             EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
@@ -178,49 +145,49 @@ static void test_certificate_mutations(void **state)
         EXPECT_CHECK(&run, "dcap.pck_chain", PASS); /* anchored at the pinned copy */
         EXPECT_CHECK(&run, "dcap.root_pinned", FAIL);
         dcap_run_free(&run);
-        fixture_free(&f);
+        dcap_fixture_free(&f);
     }
 }
 
 static void test_wrong_verifier(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     struct dcap_run run;
 
     (void)state;
-    fixture_load(&f, true);
+    dcap_fixture_load(&f, true);
     f.tdx = false;
     dcap_verify_bytes(false, f.quote.data, f.quote.len, &f.col, f.at, &run);
     EXPECT_ERR(run.r, VEIL_ERR_DCAP_QUOTE_TEE);
     EXPECT_CHECK(&run, "dcap.parse", FAIL);
     dcap_run_free(&run);
-    fixture_free(&f);
+    dcap_fixture_free(&f);
 }
 
 static void test_tdx_module_signer(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     struct dcap_run run;
 
     (void)state;
-    fixture_load(&f, true);
+    dcap_fixture_load(&f, true);
     run_flip(&f, 48 + 16 + 48, 0x80, &run); /* MRSIGNER_SEAM[0] */
     EXPECT_ERR(run.r, VEIL_ERR_ATTEST);
     EXPECT_CHECK(&run, "dcap.tdx_module", FAIL);
     dcap_run_free(&run);
-    fixture_free(&f);
+    dcap_fixture_free(&f);
 }
 
 static void test_report_data(void **state)
 {
-    struct fixture f;
+    struct dcap_fixture f;
     struct veil_verify_opts opts;
     struct veil_claims claims;
     struct veil_report report;
     uint8_t want[65];
 
     (void)state;
-    fixture_load(&f, true);
+    dcap_fixture_load(&f, true);
     memset(&opts, 0, sizeof(opts));
     opts.at = f.at;
     opts.collateral = &f.col;
@@ -241,7 +208,7 @@ static void test_report_data(void **state)
         veil_claims_free(&claims);
         veil_report_free(&report);
     }
-    fixture_free(&f);
+    dcap_fixture_free(&f);
 }
 
 /* ---- Collateral mutations: PCS responses (trustee 2025) and dcap-qvl bundles. */
@@ -381,7 +348,7 @@ static void put_u32le(uint8_t *p, uint32_t v)
     }
 }
 
-static uint8_t *rebuild_v4(const struct fixture *f, const uint8_t *pem, size_t pem_size,
+static uint8_t *rebuild_v4(const struct dcap_fixture *f, const uint8_t *pem, size_t pem_size,
                            size_t *out_size)
 {
     size_t head = off_of(f, f->q.pck_chain_pem); /* everything up to the PEM */
@@ -401,7 +368,7 @@ static uint8_t *rebuild_v4(const struct fixture *f, const uint8_t *pem, size_t p
 }
 
 /* The k-th PEM block of the fixture's chain: [*start, *end). */
-static void pem_block(const struct fixture *f, int k, const uint8_t **start, size_t *size)
+static void pem_block(const struct dcap_fixture *f, int k, const uint8_t **start, size_t *size)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
     static const char end[] = "-----END CERTIFICATE-----\n";
@@ -423,7 +390,7 @@ static void pem_block(const struct fixture *f, int k, const uint8_t **start, siz
     *size = (size_t)(e - b) + sizeof(end) - 1;
 }
 
-static void run_chain(const struct fixture *f, const int *blocks, size_t count,
+static void run_chain(const struct dcap_fixture *f, const int *blocks, size_t count,
                       struct dcap_run *run)
 {
     uint8_t pem[8192];
@@ -450,11 +417,11 @@ static void test_rebuilt_chains(void **state)
     static const int no_root[] = {0, 1};
     static const int ca_as_leaf[] = {1, 1, 2};
     static const int no_ca[] = {0, 2};
-    struct fixture f;
+    struct dcap_fixture f;
     struct dcap_run run;
 
     (void)state;
-    fixture_load(&f, true);
+    dcap_fixture_load(&f, true);
     run_chain(&f, same, 3, &run); /* the rebuilding itself changes nothing */
     EXPECT_ERR(run.r, VEIL_OK);
     dcap_run_free(&run);
@@ -476,7 +443,7 @@ static void test_rebuilt_chains(void **state)
     EXPECT_CHECK(&run, "dcap.pck_chain", FAIL);
     EXPECT_CHECK(&run, "dcap.crl.pck", VEIL_CHECK_SKIP);
     dcap_run_free(&run);
-    fixture_free(&f);
+    dcap_fixture_free(&f);
 }
 
 VEIL_TEST_MAIN(test_rebuilt_chains, test_baselines_pass, test_signed_body_flips,
