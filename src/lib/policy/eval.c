@@ -49,17 +49,6 @@ void veil_policy_decision_free(struct veil_policy_decision *d)
     veil_policy_decision_init(d);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p != NULL) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 static VEIL_RESULT record(struct veil_policy_decision *d, const char *path, const char *text,
                           bool passed)
 {
@@ -74,8 +63,8 @@ static VEIL_RESULT record(struct veil_policy_decision *d, const char *path, cons
         d->cap = cap;
     }
     o = &d->items[d->count];
-    o->path = dup_str(path);
-    o->text = dup_str(text);
+    o->path = strdup(path);
+    o->text = strdup(text);
     o->passed = passed;
     if (o->path == NULL || o->text == NULL) {
         free(o->path);
@@ -283,7 +272,7 @@ veil_result veil_policy_evaluate(const struct veil_policy *p, const struct veil_
         (void)snprintf(reason, sizeof(reason), "denied: %s", first);
     }
     d->allow = allow;
-    d->reason = dup_str(reason);
+    d->reason = strdup(reason);
     ENSURE(d->reason != NULL, VEIL_ERR_NOMEM);
     return VEIL_RESULT_OK;
 }

@@ -32,17 +32,6 @@ __attribute__((format(printf, 3, 4))) static veil_result fail(struct parser *ps,
     return veil_result_of(code);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p != NULL) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 static const struct {
     const char *key;
     enum veil_policy_op op;
@@ -78,7 +67,7 @@ static VEIL_RESULT parse_value(struct parser *ps, const char *path, json_t *j,
                     VEIL_POLICY_STRING_MAX)
                    .code);
         v->type = VEIL_POLICY_STR;
-        v->s = dup_str(json_string_value(j));
+        v->s = strdup(json_string_value(j));
         ENSURE(v->s != NULL, VEIL_ERR_NOMEM);
         return VEIL_RESULT_OK;
     }
@@ -138,7 +127,7 @@ static VEIL_RESULT parse_condition(struct parser *ps, const char *path, json_t *
                 op_count)
                .code);
     n->kind = VEIL_POLICY_COND;
-    n->claim = dup_str(json_string_value(claim));
+    n->claim = strdup(json_string_value(claim));
     ENSURE(n->claim != NULL, VEIL_ERR_NOMEM);
     if (n->op == VEIL_POLICY_IN) {
         size_t count = json_array_size(arg);
@@ -249,7 +238,7 @@ static VEIL_RESULT parse_top(struct parser *ps, json_t *top, struct veil_policy 
     if (name != NULL) {
         ENSURE(json_is_string(name) && json_string_length(name) <= 255,
                fail(ps, VEIL_ERR_PROTO, "\"name\" is a string of up to 255 bytes").code);
-        p->name = dup_str(json_string_value(name));
+        p->name = strdup(json_string_value(name));
         ENSURE(p->name != NULL, VEIL_ERR_NOMEM);
     }
     ENSURE(group != NULL,

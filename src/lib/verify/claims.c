@@ -71,17 +71,6 @@ const struct veil_claim *veil_claims_find(const struct veil_claims *c, const cha
     return NULL;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p != NULL) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 /* A slot for name: the existing one (cleared) or a new one at the end. */
 static VEIL_RESULT claim_slot(struct veil_claims *c, const char *name, struct veil_claim **out)
 {
@@ -102,7 +91,7 @@ static VEIL_RESULT claim_slot(struct veil_claims *c, const char *name, struct ve
     }
     cl = &c->items[c->count];
     memset(cl, 0, sizeof(*cl));
-    cl->name = dup_str(name);
+    cl->name = strdup(name);
     ENSURE(cl->name != NULL, VEIL_ERR_NOMEM);
     c->count++;
     *out = cl;
@@ -112,7 +101,7 @@ static VEIL_RESULT claim_slot(struct veil_claims *c, const char *name, struct ve
 veil_result veil_claims_add_str(struct veil_claims *c, const char *name, const char *v)
 {
     struct veil_claim *cl = NULL;
-    char *s = dup_str(v);
+    char *s = strdup(v);
 
     ENSURE(s != NULL, VEIL_ERR_NOMEM);
     veil_result r = claim_slot(c, name, &cl);
@@ -176,7 +165,7 @@ veil_result veil_claims_add_str_list(struct veil_claims *c, const char *name, co
     list = calloc(count > 0 ? count : 1, sizeof(*list));
     ENSURE(list != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < count; i++) {
-        list[i] = dup_str(v[i]);
+        list[i] = strdup(v[i]);
         if (list[i] == NULL) {
             for (size_t j = 0; j < i; j++) {
                 free(list[j]);
@@ -207,7 +196,7 @@ char *veil_claim_value_text(const struct veil_claim *cl)
 
     switch (cl->type) {
         case VEIL_CLAIM_STR:
-            return dup_str(cl->str);
+            return strdup(cl->str);
         case VEIL_CLAIM_BYTES:
             n = cl->bytes_size * 2 + 1;
             out = malloc(n);
@@ -218,9 +207,9 @@ char *veil_claim_value_text(const struct veil_claim *cl)
             return out;
         case VEIL_CLAIM_INT:
             (void)snprintf(num, sizeof(num), "%" PRId64, cl->i);
-            return dup_str(num);
+            return strdup(num);
         case VEIL_CLAIM_BOOL:
-            return dup_str(cl->b ? "true" : "false");
+            return strdup(cl->b ? "true" : "false");
         case VEIL_CLAIM_STR_LIST:
             for (size_t i = 0; i < cl->list_count; i++) {
                 n += strlen(cl->list[i]) + 1;

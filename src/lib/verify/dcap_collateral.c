@@ -255,17 +255,6 @@ static VEIL_RESULT json_uint(json_int_t v, json_int_t max, int err, uint32_t *ou
     return VEIL_RESULT_OK;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p != NULL) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 void veil_dcap_advisories_free(struct veil_dcap_advisories *a)
 {
     for (size_t i = 0; i < a->count; i++) {
@@ -300,7 +289,7 @@ static VEIL_RESULT parse_advisories(json_t *arr, int err, struct veil_dcap_advis
             veil_dcap_advisories_free(out);
             BAIL(err);
         }
-        out->ids[i] = dup_str(s);
+        out->ids[i] = strdup(s);
         if (out->ids[i] == NULL) {
             veil_dcap_advisories_free(out);
             BAIL(VEIL_ERR_NOMEM);

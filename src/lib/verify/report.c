@@ -25,17 +25,6 @@ void veil_report_free(struct veil_report *r)
     veil_report_init(r);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p != NULL) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 veil_result veil_report_add(struct veil_report *r, const char *id, enum veil_check_status status,
                             const char *remedy, const char *fmt, ...)
 {
@@ -55,9 +44,9 @@ veil_result veil_report_add(struct veil_report *r, const char *id, enum veil_che
     (void)vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     c = &r->items[r->count];
-    c->id = dup_str(id);
-    c->detail = dup_str(detail);
-    c->remedy = remedy != NULL ? dup_str(remedy) : NULL;
+    c->id = strdup(id);
+    c->detail = strdup(detail);
+    c->remedy = remedy != NULL ? strdup(remedy) : NULL;
     c->status = status;
     if (c->id == NULL || c->detail == NULL || (remedy != NULL && c->remedy == NULL)) {
         free(c->id);
