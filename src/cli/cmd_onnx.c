@@ -285,7 +285,9 @@ static void check_path(struct check_opts *o, const char *dir)
         }
     }
     (void)closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n > 0) { /* qsort's base must be valid even for no elements */
+        qsort(names, n, sizeof(*names), name_cmp);
+    }
     for (size_t i = 0; i < n; i++) {
         check_one(o, names[i]);
         free(names[i]);

@@ -217,7 +217,7 @@ static VEIL_RESULT response_output(json_t *o, const uint8_t *bin, size_t bin_siz
                                  bin_size, count * (fp64 ? 8 : 4));
         }
     }
-    values = malloc(count * sizeof(float));
+    values = malloc((count > 0 ? count : 1) * sizeof(float));
     ENSURE(values != NULL, VEIL_ERR_NOMEM);
     r = bin != NULL ? response_binary_values(bin, count, fp64, values, why, why_size)
                     : response_values(json_object_get(o, "data"), count, values, why, why_size);
