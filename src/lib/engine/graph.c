@@ -267,6 +267,42 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
     return VEIL_RESULT_OK;
 }
 
+/* The payload the wire scanner left out of a main-graph node's attribute tensor (the next of
+ * split.attrs: they are in the order the nodes and attributes are linked), or NULL. */
+static VEIL_RESULT attr_payload(struct veil_engine_model *m, const struct veil_engine_graph *g,
+                                const Onnx__AttributeProto *ap, const struct veil_pb_payload **pl)
+{
+    *pl = NULL;
+    if (g->parent != NULL || m->split.attrs == NULL || ap->t == NULL) {
+        return VEIL_RESULT_OK;
+    }
+    ENSURE(m->attr_next < m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+    if (m->split.attrs[m->attr_next].present) {
+        *pl = &m->split.attrs[m->attr_next];
+    }
+    m->attr_next++;
+    return VEIL_RESULT_OK;
+}
+
+/* Puts a left-out payload back into the parsed TensorProto as raw_data (a copy, by the model's
+ * wiping allocator), for attribute tensors that are read from the proto at run time. */
+static VEIL_RESULT restore_raw(struct veil_engine_model *m, Onnx__TensorProto *tp,
+                               const struct veil_pb_payload *pl)
+{
+    const uint8_t *from = m->inplace != NULL ? m->inplace + pl->off : m->src + pl->off;
+    uint8_t *p = m->alloc.alloc(m->alloc.allocator_data, pl->len > 0 ? pl->len : 1);
+
+    ENSURE(p != NULL, VEIL_ERR_NOMEM);
+    memcpy(p, from, pl->len);
+    if (tp->raw_data.data != NULL) {
+        m->alloc.free(m->alloc.allocator_data, tp->raw_data.data); /* an earlier, smaller one */
+    }
+    tp->raw_data.data = p;
+    tp->raw_data.len = pl->len;
+    tp->has_raw_data = 1;
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_graph *g, uint32_t i,
                              uint32_t depth, struct veil_engine_diag *diag)
 {
@@ -293,14 +329,25 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
         if (ap->t != NULL) {
             /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
             struct veil_tensor t = {0};
-            veil_result r = veil_tensor_from_proto(ap->t, &t);
-            if (veil_ok(r) && n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
-                ap->name != NULL && strcmp(ap->name, "value") == 0) {
+            bool value = n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
+                         ap->name != NULL && strcmp(ap->name, "value") == 0;
+            const struct veil_pb_payload *pl = NULL;
+            veil_result r = attr_payload(m, g, ap, &pl);
+            if (veil_ok(r) && pl != NULL && !value) {
+                /* not a Constant's value: put the bytes back where run-time readers look */
+                r = restore_raw(m, (Onnx__TensorProto *)(uintptr_t)ap->t, pl);
+                pl = NULL;
+            }
+            if (veil_ok(r)) {
+                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, &t)
+                               : veil_tensor_from_proto(ap->t, &t);
+            }
+            if (veil_ok(r) && value) {
                 /* the one copy the runs share (a view each run); the parsed one is wiped now */
                 n->value = t;
                 veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
             } else {
-                if (t.data != NULL) {
+                if (t.data != NULL && !t.borrowed) {
                     OPENSSL_cleanse(t.data, t.size);
                 }
                 veil_tensor_free(&t);
@@ -904,6 +951,10 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     for (uint32_t i = 0; i < g->node_count; i++) {
         GUARD(link_node(m, g, i, depth, diag));
     }
+    if (g->parent == NULL && m->split.attrs != NULL) {
+        /* protobuf-c saw as many attribute tensors as the scanner */
+        ENSURE(m->attr_next == m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+    }
     for (size_t k = 0; k < gp->n_output; k++) {
         uint32_t v;
         const char *name = gp->output[k]->name;
@@ -981,7 +1032,7 @@ void veil_graph_free(struct veil_engine_graph *g)
                     veil_graph_free(n->graphs[a]);
                 }
             }
-            if (n->has_constant && n->constant.data != NULL) {
+            if (n->has_constant && n->constant.data != NULL && !n->constant.borrowed) {
                 OPENSSL_cleanse(n->constant.data, n->constant.size);
             }
             veil_tensor_free(&n->constant);
@@ -992,7 +1043,7 @@ void veil_graph_free(struct veil_engine_graph *g)
             veil_tensor_free(&n->fused_w);
             veil_tensor_free(&n->fused_b);
             free(n->graphs);
-            if (n->value.data != NULL) {
+            if (n->value.data != NULL && !n->value.borrowed) {
                 OPENSSL_cleanse(n->value.data, n->value.size);
             }
             veil_tensor_free(&n->value);
