@@ -232,3 +232,40 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
     }
     return VEIL_RESULT_OK;
 }
+
+VEIL_RESULT veil_engine_plan_live_max(const struct veil_engine_model *m, size_t *live_max)
+{
+    const struct veil_engine_graph *g = m->main;
+    size_t *delta;
+    size_t live = 0;
+
+    ENSURE(m->plan != NULL, VEIL_ERR_USAGE);
+    *live_max = 0;
+    /* sizes entering at their producer's position, leaving after their last reader's */
+    delta = calloc((size_t)g->node_count + 2, 2 * sizeof(*delta));
+    uint32_t *pos = calloc((size_t)g->node_count + 1, sizeof(*pos));
+    if (delta == NULL || pos == NULL) {
+        free(delta);
+        free(pos);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    for (uint32_t p = 0; p < g->node_count; p++) {
+        pos[g->order[p]] = p;
+    }
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        const struct veil_engine_value *val = &g->values[v];
+        if (m->plan->offset[v] == SIZE_MAX || val->producer < 0 || val->last_use >= g->node_count) {
+            continue;
+        }
+        delta[2 * pos[val->producer]] += m->plan->shape[v].size;
+        delta[2 * ((size_t)val->last_use + 1) + 1] += m->plan->shape[v].size;
+    }
+    for (size_t p = 0; p <= g->node_count; p++) {
+        live += delta[2 * p];
+        live -= delta[2 * p + 1];
+        *live_max = live > *live_max ? live : *live_max;
+    }
+    free(delta);
+    free(pos);
+    return VEIL_RESULT_OK;
+}
