@@ -505,7 +505,9 @@ static void decode_constants(struct veil_engine_graph *g)
         } else {
             veil_tensor_free(&n->constant);
             if (n->fused) {
-                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                }
                 OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
             }
             veil_tensor_free(&n->fused_w);
@@ -547,6 +549,47 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
 #define VEIL_OP_FOLD_IN_MAX 64
 #define FOLD_TOTAL_MAX      ((size_t)64 << 20)
 
+/* A folded result whose readers are all folded too (they hand out their own results and never
+ * read their inputs at run time) is not needed after loading: Silero's Slice -> Concat chains
+ * kept every step (6 MB for 2 MB of weights). It is wiped and freed, and its node skipped. */
+static void drop_folded_inputs(struct veil_engine_graph *g)
+{
+    bool *needed = calloc((size_t)g->value_count + 1, sizeof(*needed));
+    if (needed == NULL) {
+        return; /* keeping them is correct too */
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *n = &g->nodes[i];
+        if (n->has_constant) {
+            continue;
+        }
+        for (uint32_t k = 0; k < n->in_count; k++) {
+            if (n->in[k] != VEIL_NO_VALUE) {
+                needed[n->in[k]] = true;
+            }
+        }
+        for (uint32_t k = 0; k < n->implicit_count; k++) {
+            needed[n->implicit[k]] = true; /* read by a subgraph */
+        }
+    }
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        needed[g->outputs[o]] = true;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        if (!n->has_constant || n->op == NULL || strcmp(n->op->name, "Constant") == 0 ||
+            n->out_count != 1 || n->out[0] == VEIL_NO_VALUE || needed[n->out[0]] ||
+            n->constant.borrowed) {
+            continue;
+        }
+        OPENSSL_cleanse(n->constant.data, n->constant.size);
+        veil_tensor_free(&n->constant);
+        n->has_constant = false;
+        n->skip = true;
+    }
+    free(needed);
+}
+
 static void fold_constants(struct veil_engine_graph *g)
 {
     static const char *const foldable[] = {"Slice",   "Concat",  "Unsqueeze", "Squeeze",
@@ -558,7 +601,7 @@ static void fold_constants(struct veil_engine_graph *g)
         struct veil_tensor res = {0};
         struct veil_tensor *outp = &res;
         struct veil_op_ctx c = {0};
-        bool ok = n->op != NULL && !n->has_constant && n->out_count == 1 &&
+        bool ok = n->op != NULL && !n->has_constant && !n->skip && n->out_count == 1 &&
                   n->out[0] != VEIL_NO_VALUE && n->in_count <= VEIL_OP_FOLD_IN_MAX &&
                   n->implicit_count == 0;
         bool listed = false;
@@ -597,6 +640,7 @@ static void fold_constants(struct veil_engine_graph *g)
         n->constant = res;
         n->has_constant = true;
     }
+    drop_folded_inputs(g);
 }
 
 /* Subgraphs are built before their parent decodes its Constant nodes, so their constant inputs
@@ -747,6 +791,29 @@ static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const str
  * (the way inference runtimes fold batch-norm-like layers), the Conv writes the last node's
  * output and the folded nodes are skipped. Needs constant float weights (and bias) and outputs
  * nobody else reads. A model this does not apply to runs unchanged. */
+/* The weights (input 1) of Conv n when n is their only reader and they are an initializer or a
+ * Constant node's value of g (owned, or borrowed from the model's writable buffer; not a view
+ * made by folding), else NULL: these may be rewritten in place. */
+static const struct veil_tensor *own_weights(struct veil_engine_graph *g,
+                                             const struct fuse_index *ix,
+                                             const struct veil_engine_node *n)
+{
+    const struct veil_engine_value *val;
+    if (sole_reader(g, ix, n->in[1]) != n) {
+        return NULL;
+    }
+    val = &g->values[n->in[1]];
+    if (val->kind == VEIL_VALUE_INITIALIZER) {
+        return &val->init;
+    }
+    if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+        g->nodes[val->producer].has_constant && g->nodes[val->producer].op != NULL &&
+        strcmp(g->nodes[val->producer].op->name, "Constant") == 0) {
+        return &g->nodes[val->producer].constant;
+    }
+    return NULL;
+}
+
 static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
@@ -804,8 +871,13 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         n->fused_w = *w;
         n->fused_w.data = NULL;
         n->fused_w.borrowed = false;
+        if (own_weights(g, ix, n) == w) {
+            /* nothing else reads the weights: fold into them, no copy (a view of their owner) */
+            n->fused_w.data = (void *)(uintptr_t)w->data;
+            n->fused_w.borrowed = true;
+        }
         if ((bn == NULL && mul == NULL && add == NULL) ||
-            !veil_ok(veil_tensor_alloc(&n->fused_w)) ||
+            (!n->fused_w.borrowed && !veil_ok(veil_tensor_alloc(&n->fused_w))) ||
             !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
             !veil_ok(veil_tensor_alloc(&n->fused_b))) {
             veil_tensor_free(&n->fused_w);
@@ -1037,7 +1109,9 @@ void veil_graph_free(struct veil_engine_graph *g)
             }
             veil_tensor_free(&n->constant);
             if (n->fused) {
-                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                }
                 OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
             }
             veil_tensor_free(&n->fused_w);
