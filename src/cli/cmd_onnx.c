@@ -610,10 +610,14 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         size_t arena;
         size_t planned;
         size_t total;
+        size_t live;
         r = veil_engine_plan_for(m, in, &diag);
-        if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total))) {
-            (void)printf("plan: %zu intermediates, arena %zu bytes (%zu without reuse)\n", planned,
-                         arena, total);
+        if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total)) &&
+            veil_ok(veil_engine_plan_live_max(m, &live))) {
+            (void)printf(
+                "plan: %zu intermediates, arena %zu bytes (%zu without reuse, %zu live "
+                "at most)\n",
+                planned, arena, total, live);
         } else {
             (void)printf("plan: none (%s)\n", veil_strerror(r.code));
         }

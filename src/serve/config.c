@@ -15,6 +15,12 @@ const struct veil_conf_item serve_conf_items[] = {
      "largest response body in bytes"},
     {"tensor_size_max", VEIL_CONF_INT, 1, 1073741824, "67108864", 0,
      "largest input tensor in bytes"},
+    {"input_shapes", VEIL_CONF_STRING, 0, 1024, "", 0,
+     "fixed shapes for inputs with symbolic dims, name=DIMxDIM... separated by spaces or commas "
+     "(e.g. x=1x3x48x320): requests must then have these shapes"},
+    {"plan", VEIL_CONF_BOOL, 0, 1, "true", 0,
+     "plan the activation memory at load (one run on zero inputs) when every input's shape is "
+     "static (declared or from input_shapes); requests of that shape then use one arena"},
     {"timeout_s", VEIL_CONF_INT, 1, 300, "30", 0, "per-connection read/write timeout"},
     {"kbs_url", VEIL_CONF_STRING, 8, 1024, "https://127.0.0.1:8443", 0,
      "the key broker (https://host:port)"},

@@ -2,11 +2,13 @@
  * veil-serve start-up, in order (docs/PROTOCOL.serve.md): configuration; measurement of the
  * program and its configuration; the model key from the key broker, released to our evidence;
  * the sealed model checked (provider signature, expected name and id) and opened into locked
- * memory; the key wiped; the engine loaded from that memory. Every step is logged; a failure is
+ * memory; the key wiped; the engine loaded from that memory and, for static input shapes, its
+ * activation memory planned. Every step is logged; a failure is
  * one line on stderr naming the step and the reason, and the process exits non-zero.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -262,6 +264,102 @@ void serve_cert_renew(struct serve *s)
     veil_log(VEIL_LOG_INFO, "step=kbs-cert-renewed name=%s", want.name);
 }
 
+/* "1x3x48x320" -> dims; false on bad syntax (empty, a non-digit, an empty dim, too many). */
+static bool parse_dims(const char *s, uint32_t *rank, int64_t *dims)
+{
+    *rank = 0;
+    while (*s != '\0') {
+        char *end = NULL;
+        long long v;
+        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
+            return false;
+        }
+        v = strtoll(s, &end, 10);
+        if (v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
+            (*end == 'x' && end[1] == '\0')) {
+            return false;
+        }
+        dims[(*rank)++] = v;
+        s = *end == 'x' ? end + 1 : end;
+    }
+    return *rank > 0;
+}
+
+/* input_shapes: fixes the symbolic dims of the inputs named (the engine checks them against the
+ * declared shapes); a syntax error or an unknown input is a configuration error. */
+static bool fix_input_shapes(struct serve *s, char *why, size_t why_size)
+{
+    char buf[1025];
+    char *save = NULL;
+    struct veil_engine_model *m = s->model.engine;
+
+    (void)snprintf(buf, sizeof(buf), "%s", veil_conf_str(&s->conf, "input_shapes"));
+    for (char *tok = strtok_r(buf, " ,", &save); tok != NULL; tok = strtok_r(NULL, " ,", &save)) {
+        char *eq = strchr(tok, '=');
+        uint32_t rank;
+        int64_t dims[VEIL_ENGINE_RANK_MAX];
+        size_t k;
+        veil_result r;
+        if (eq == NULL || !parse_dims(eq + 1, &rank, dims)) {
+            (void)snprintf(why, why_size, "input_shapes: want name=DIMxDIM..., got '%.64s'", tok);
+            return false;
+        }
+        *eq = '\0';
+        for (k = 0; k < veil_engine_input_count(m); k++) {
+            if (strcmp(veil_engine_input_name(m, k), tok) == 0) {
+                break;
+            }
+        }
+        if (k == veil_engine_input_count(m)) {
+            (void)snprintf(why, why_size, "input_shapes: the model has no input named '%.64s'",
+                           tok);
+            return false;
+        }
+        r = veil_engine_fix_input_shape(m, k, rank, dims);
+        if (!veil_ok(r)) {
+            (void)snprintf(why, why_size, "input_shapes: '%.64s=%.64s': %s", tok, eq + 1,
+                           veil_strerror(r.code));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* With every input's shape static, one planning run on zero inputs gives every intermediate an
+ * offset in one arena, which requests of that shape then use instead of the buffer pool. A model
+ * that cannot be planned (symbolic dims, or zeros it refuses) is served unplanned. */
+static void plan_engine(struct serve *s)
+{
+    struct veil_engine_diag diag = {{0}};
+    size_t arena = 0;
+    size_t planned = 0;
+    size_t total = 0;
+    size_t live = 0;
+    double t0 = now_s();
+    veil_result r;
+
+    if (!veil_conf_bool(&s->conf, "plan")) {
+        veil_log(VEIL_LOG_INFO, "step=plan none (plan = false)");
+        return;
+    }
+    r = veil_engine_plan(s->model.engine, &diag);
+    if (veil_ok(r)) {
+        r = veil_engine_plan_info(s->model.engine, &arena, &planned, &total);
+    }
+    if (veil_ok(r)) {
+        r = veil_engine_plan_live_max(s->model.engine, &live);
+    }
+    if (!veil_ok(r)) {
+        veil_log(VEIL_LOG_INFO, "step=plan none (%s%s%s): requests use the buffer pool",
+                 veil_strerror(r.code), diag.what[0] != '\0' ? ": " : "", diag.what);
+        return;
+    }
+    veil_log(VEIL_LOG_INFO,
+             "step=plan intermediates=%zu arena_bytes=%zu live_max_bytes=%zu unshared_bytes=%zu "
+             "seconds=%.3f",
+             planned, arena, live, total, now_s() - t0);
+}
+
 static int load_engine(struct serve *s)
 {
     struct veil_engine_diag diag = {{0}};
@@ -285,6 +383,10 @@ static int load_engine(struct serve *s)
         }
         return step_failed("loading the model into the engine", reason);
     }
+    if (!fix_input_shapes(s, reason, sizeof(reason))) {
+        return step_failed("configuration", reason);
+    }
+    plan_engine(s);
     return 0;
 }
 

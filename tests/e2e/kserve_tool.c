@@ -2,7 +2,7 @@
  * Test helper for the veil-serve e2e scripts: KServe v2 requests from ONNX test data, and
  * responses checked against the expected outputs (rtol 1e-3, atol 1e-5, as `veil onnx check`).
  *
- *   kserve_tool request [--binary|--binary-output] input_0.pb ... > body   JSON (or JSON + binary
+ *   kserve_tool request [--binary] [--binary-output] input_0.pb ... > body   JSON (or JSON + binary
  * tensor data; then the JSON size goes to stderr) kserve_tool check RESPONSE JSON_SIZE|-
  * output_0.pb ...   exit 0 if every output matches
  */
@@ -35,15 +35,20 @@ static int load(const char *path, struct veil_tensor *t, char **name)
 
 static int request(int argc, char **argv)
 {
-    bool binary = argc > 0 && strcmp(argv[0], "--binary") == 0;
-    bool binary_out = argc > 0 && strcmp(argv[0], "--binary-output") == 0;
+    bool binary = false;
+    bool binary_out = false;
+    int first = 0;
     json_t *inputs = json_array();
     json_t *root;
     struct veil_wr bin;
     char *text;
 
+    for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
+        binary |= strcmp(argv[first], "--binary") == 0;
+        binary_out |= strcmp(argv[first], "--binary-output") == 0;
+    }
     veil_wr_init(&bin, 1u << 30);
-    for (int i = binary || binary_out ? 1 : 0; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         struct veil_tensor t = {0};
         char *name = NULL;
         json_t *shape = json_array();
@@ -211,7 +216,9 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
         return check(argc - 2, argv + 2);
     }
-    (void)fputs("usage: kserve_tool request [--binary] IN.pb... | check RESP SIZE|- OUT.pb...\n",
-                stderr);
+    (void)fputs(
+        "usage: kserve_tool request [--binary] [--binary-output] IN.pb... | check RESP "
+        "SIZE|- OUT.pb...\n",
+        stderr);
     return 2;
 }

@@ -22,9 +22,9 @@
  * margin exceeds the tolerance; prints max abs/rel error; exit 0 when it fits, 1 when not, 2 on bad
  * usage
  *   model_tool weights MODEL
- *       prints the bytes of the model's weights: initializers plus Constant node values, in the
- *       main graph and its subgraphs
- *       (bench/engine/memory)
+ *       prints two byte counts: the model's weights (initializers plus Constant node values, in
+ *       the main graph and its subgraphs), and what the load derived from them (constants folded
+ *       at load, fused Conv weights) (bench/engine/memory)
  */
 #include <math.h>
 #include <stdio.h>
@@ -410,27 +410,35 @@ static int check(char **argv)
     return ok ? 0 : 1;
 }
 
-/* Initializers and Constant values of g and its subgraphs. */
-static size_t graph_weights(const struct veil_engine_graph *g)
+/* The model's own weights (initializers and Constant node values) of g and its subgraphs into
+ * *own; what the load derived from them (constants folded at load, Conv weights and biases with
+ * BatchNormalization/Mul/Add folded into a copy) into *derived. */
+static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t *derived)
 {
-    size_t bytes = 0;
     for (uint32_t i = 0; i < g->value_count; i++) {
         if (g->values[i].kind == VEIL_VALUE_INITIALIZER) {
-            bytes += g->values[i].init.size;
+            *own += g->values[i].init.size;
         }
     }
     for (uint32_t i = 0; i < g->node_count; i++) {
         const struct veil_engine_node *n = &g->nodes[i];
         if (n->has_constant) {
-            bytes += n->constant.size;
+            if (n->op != NULL && strcmp(n->op->name, "Constant") == 0) {
+                *own += n->constant.size;
+            } else {
+                *derived += n->constant.size;
+            }
+        }
+        if (n->fused) {
+            /* weights folded in place are counted once, as the model's */
+            *derived += (n->fused_w.borrowed ? 0 : n->fused_w.size) + n->fused_b.size;
         }
         for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
             if (n->graphs[a] != NULL) {
-                bytes += graph_weights(n->graphs[a]);
+                graph_weights(n->graphs[a], own, derived);
             }
         }
     }
-    return bytes;
 }
 
 static int weights(const char *path)
@@ -438,12 +446,15 @@ static int weights(const char *path)
     struct veil_engine_model *m = NULL;
     struct veil_engine_diag diag = {0};
     veil_result r = veil_engine_load_file(path, &diag, &m);
+    size_t own = 0;
+    size_t derived = 0;
 
     if (!veil_ok(r)) {
         (void)fprintf(stderr, "model_tool: %s: %s\n", path, veil_strerror(r.code));
         return 1;
     }
-    (void)printf("%zu\n", graph_weights(m->main));
+    graph_weights(m->main, &own, &derived);
+    (void)printf("%zu %zu\n", own, derived);
     veil_engine_free(m);
     return 0;
 }

@@ -1,7 +1,8 @@
-/* Fuzz target: the wire scanner that keeps weight payloads out of protobuf-c (wire.c), then
- * loading in place (payloads moved within the buffer). Any input must split or fail with an
- * error; a split must be consistent (skeleton no bigger than the input, payloads inside it, in
- * increasing order, not overlapping); loading in place must load or fail, never crash or leak. */
+/* Fuzz target: the wire scanner that keeps weight payloads (initializers, node attribute tensors)
+ * out of protobuf-c (wire.c), then loading in place (payloads moved within the buffer). Any input
+ * must split or fail with an error; a split must be consistent (skeleton no bigger than the input,
+ * payloads inside it, in increasing order, not overlapping); loading in place must load or fail,
+ * never crash or leak. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ static void check_split(const uint8_t *data, size_t size, size_t min)
     if (sp.skeleton_size > size) {
         abort();
     }
+    if ((sp.skeleton == NULL) != (sp.payloads == NULL) ||
+        (sp.skeleton == NULL) != (sp.attrs == NULL)) {
+        abort();
+    }
     for (size_t i = 0; i < sp.count; i++) {
         const struct veil_pb_payload *p = &sp.payloads[i];
         if (!p->present) {
@@ -29,6 +34,24 @@ static void check_split(const uint8_t *data, size_t size, size_t min)
         }
         if (p->len < min || p->off < end || p->off > size || p->len > size - p->off) {
             abort();
+        }
+        end = p->off + p->len;
+    }
+    /* the attribute tensors likewise, and none overlaps an initializer's payload */
+    end = 0;
+    for (size_t i = 0; i < sp.attr_count; i++) {
+        const struct veil_pb_payload *p = &sp.attrs[i];
+        if (!p->present) {
+            continue;
+        }
+        if (p->len < min || p->off < end || p->off > size || p->len > size - p->off) {
+            abort();
+        }
+        for (size_t k = 0; k < sp.count; k++) {
+            const struct veil_pb_payload *q = &sp.payloads[k];
+            if (q->present && p->off < q->off + q->len && q->off < p->off + p->len) {
+                abort();
+            }
         }
         end = p->off + p->len;
     }

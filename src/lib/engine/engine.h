@@ -143,6 +143,10 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
 /* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
 VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
                                   size_t *planned, size_t *total_size);
+/* The largest total size of the activations alive at one point of the planned run: planned
+ * intermediates, the graph's inputs (until their last reader) and outputs (from their producer
+ * on); weights and views are not counted. The plan's arena holds only the intermediates. */
+VEIL_RESULT veil_engine_plan_live_max(const struct veil_engine_model *m, size_t *live_max);
 
 size_t veil_engine_input_count(const struct veil_engine_model *m);
 const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);

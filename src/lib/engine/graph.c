@@ -267,6 +267,42 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
     return VEIL_RESULT_OK;
 }
 
+/* The payload the wire scanner left out of a main-graph node's attribute tensor (the next of
+ * split.attrs: they are in the order the nodes and attributes are linked), or NULL. */
+static VEIL_RESULT attr_payload(struct veil_engine_model *m, const struct veil_engine_graph *g,
+                                const Onnx__AttributeProto *ap, const struct veil_pb_payload **pl)
+{
+    *pl = NULL;
+    if (g->parent != NULL || m->split.attrs == NULL || ap->t == NULL) {
+        return VEIL_RESULT_OK;
+    }
+    ENSURE(m->attr_next < m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+    if (m->split.attrs[m->attr_next].present) {
+        *pl = &m->split.attrs[m->attr_next];
+    }
+    m->attr_next++;
+    return VEIL_RESULT_OK;
+}
+
+/* Puts a left-out payload back into the parsed TensorProto as raw_data (a copy, by the model's
+ * wiping allocator), for attribute tensors that are read from the proto at run time. */
+static VEIL_RESULT restore_raw(struct veil_engine_model *m, Onnx__TensorProto *tp,
+                               const struct veil_pb_payload *pl)
+{
+    const uint8_t *from = m->inplace != NULL ? m->inplace + pl->off : m->src + pl->off;
+    uint8_t *p = m->alloc.alloc(m->alloc.allocator_data, pl->len > 0 ? pl->len : 1);
+
+    ENSURE(p != NULL, VEIL_ERR_NOMEM);
+    memcpy(p, from, pl->len);
+    if (tp->raw_data.data != NULL) {
+        m->alloc.free(m->alloc.allocator_data, tp->raw_data.data); /* an earlier, smaller one */
+    }
+    tp->raw_data.data = p;
+    tp->raw_data.len = pl->len;
+    tp->has_raw_data = 1;
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_graph *g, uint32_t i,
                              uint32_t depth, struct veil_engine_diag *diag)
 {
@@ -293,14 +329,25 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
         if (ap->t != NULL) {
             /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
             struct veil_tensor t = {0};
-            veil_result r = veil_tensor_from_proto(ap->t, &t);
-            if (veil_ok(r) && n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
-                ap->name != NULL && strcmp(ap->name, "value") == 0) {
+            bool value = n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
+                         ap->name != NULL && strcmp(ap->name, "value") == 0;
+            const struct veil_pb_payload *pl = NULL;
+            veil_result r = attr_payload(m, g, ap, &pl);
+            if (veil_ok(r) && pl != NULL && !value) {
+                /* not a Constant's value: put the bytes back where run-time readers look */
+                r = restore_raw(m, (Onnx__TensorProto *)(uintptr_t)ap->t, pl);
+                pl = NULL;
+            }
+            if (veil_ok(r)) {
+                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, &t)
+                               : veil_tensor_from_proto(ap->t, &t);
+            }
+            if (veil_ok(r) && value) {
                 /* the one copy the runs share (a view each run); the parsed one is wiped now */
                 n->value = t;
                 veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
             } else {
-                if (t.data != NULL) {
+                if (t.data != NULL && !t.borrowed) {
                     OPENSSL_cleanse(t.data, t.size);
                 }
                 veil_tensor_free(&t);
@@ -458,7 +505,9 @@ static void decode_constants(struct veil_engine_graph *g)
         } else {
             veil_tensor_free(&n->constant);
             if (n->fused) {
-                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                }
                 OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
             }
             veil_tensor_free(&n->fused_w);
@@ -500,6 +549,47 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
 #define VEIL_OP_FOLD_IN_MAX 64
 #define FOLD_TOTAL_MAX      ((size_t)64 << 20)
 
+/* A folded result whose readers are all folded too (they hand out their own results and never
+ * read their inputs at run time) is not needed after loading: Silero's Slice -> Concat chains
+ * kept every step (6 MB for 2 MB of weights). It is wiped and freed, and its node skipped. */
+static void drop_folded_inputs(struct veil_engine_graph *g)
+{
+    bool *needed = calloc((size_t)g->value_count + 1, sizeof(*needed));
+    if (needed == NULL) {
+        return; /* keeping them is correct too */
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *n = &g->nodes[i];
+        if (n->has_constant) {
+            continue;
+        }
+        for (uint32_t k = 0; k < n->in_count; k++) {
+            if (n->in[k] != VEIL_NO_VALUE) {
+                needed[n->in[k]] = true;
+            }
+        }
+        for (uint32_t k = 0; k < n->implicit_count; k++) {
+            needed[n->implicit[k]] = true; /* read by a subgraph */
+        }
+    }
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        needed[g->outputs[o]] = true;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        if (!n->has_constant || n->op == NULL || strcmp(n->op->name, "Constant") == 0 ||
+            n->out_count != 1 || n->out[0] == VEIL_NO_VALUE || needed[n->out[0]] ||
+            n->constant.borrowed) {
+            continue;
+        }
+        OPENSSL_cleanse(n->constant.data, n->constant.size);
+        veil_tensor_free(&n->constant);
+        n->has_constant = false;
+        n->skip = true;
+    }
+    free(needed);
+}
+
 static void fold_constants(struct veil_engine_graph *g)
 {
     static const char *const foldable[] = {"Slice",   "Concat",  "Unsqueeze", "Squeeze",
@@ -511,7 +601,7 @@ static void fold_constants(struct veil_engine_graph *g)
         struct veil_tensor res = {0};
         struct veil_tensor *outp = &res;
         struct veil_op_ctx c = {0};
-        bool ok = n->op != NULL && !n->has_constant && n->out_count == 1 &&
+        bool ok = n->op != NULL && !n->has_constant && !n->skip && n->out_count == 1 &&
                   n->out[0] != VEIL_NO_VALUE && n->in_count <= VEIL_OP_FOLD_IN_MAX &&
                   n->implicit_count == 0;
         bool listed = false;
@@ -550,6 +640,7 @@ static void fold_constants(struct veil_engine_graph *g)
         n->constant = res;
         n->has_constant = true;
     }
+    drop_folded_inputs(g);
 }
 
 /* Subgraphs are built before their parent decodes its Constant nodes, so their constant inputs
@@ -700,6 +791,29 @@ static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const str
  * (the way inference runtimes fold batch-norm-like layers), the Conv writes the last node's
  * output and the folded nodes are skipped. Needs constant float weights (and bias) and outputs
  * nobody else reads. A model this does not apply to runs unchanged. */
+/* The weights (input 1) of Conv n when n is their only reader and they are an initializer or a
+ * Constant node's value of g (owned, or borrowed from the model's writable buffer; not a view
+ * made by folding), else NULL: these may be rewritten in place. */
+static const struct veil_tensor *own_weights(struct veil_engine_graph *g,
+                                             const struct fuse_index *ix,
+                                             const struct veil_engine_node *n)
+{
+    const struct veil_engine_value *val;
+    if (sole_reader(g, ix, n->in[1]) != n) {
+        return NULL;
+    }
+    val = &g->values[n->in[1]];
+    if (val->kind == VEIL_VALUE_INITIALIZER) {
+        return &val->init;
+    }
+    if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+        g->nodes[val->producer].has_constant && g->nodes[val->producer].op != NULL &&
+        strcmp(g->nodes[val->producer].op->name, "Constant") == 0) {
+        return &g->nodes[val->producer].constant;
+    }
+    return NULL;
+}
+
 static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
@@ -757,8 +871,13 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         n->fused_w = *w;
         n->fused_w.data = NULL;
         n->fused_w.borrowed = false;
+        if (own_weights(g, ix, n) == w) {
+            /* nothing else reads the weights: fold into them, no copy (a view of their owner) */
+            n->fused_w.data = (void *)(uintptr_t)w->data;
+            n->fused_w.borrowed = true;
+        }
         if ((bn == NULL && mul == NULL && add == NULL) ||
-            !veil_ok(veil_tensor_alloc(&n->fused_w)) ||
+            (!n->fused_w.borrowed && !veil_ok(veil_tensor_alloc(&n->fused_w))) ||
             !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
             !veil_ok(veil_tensor_alloc(&n->fused_b))) {
             veil_tensor_free(&n->fused_w);
@@ -904,6 +1023,10 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     for (uint32_t i = 0; i < g->node_count; i++) {
         GUARD(link_node(m, g, i, depth, diag));
     }
+    if (g->parent == NULL && m->split.attrs != NULL) {
+        /* protobuf-c saw as many attribute tensors as the scanner */
+        ENSURE(m->attr_next == m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+    }
     for (size_t k = 0; k < gp->n_output; k++) {
         uint32_t v;
         const char *name = gp->output[k]->name;
@@ -981,18 +1104,20 @@ void veil_graph_free(struct veil_engine_graph *g)
                     veil_graph_free(n->graphs[a]);
                 }
             }
-            if (n->has_constant && n->constant.data != NULL) {
+            if (n->has_constant && n->constant.data != NULL && !n->constant.borrowed) {
                 OPENSSL_cleanse(n->constant.data, n->constant.size);
             }
             veil_tensor_free(&n->constant);
             if (n->fused) {
-                OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+                }
                 OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
             }
             veil_tensor_free(&n->fused_w);
             veil_tensor_free(&n->fused_b);
             free(n->graphs);
-            if (n->value.data != NULL) {
+            if (n->value.data != NULL && !n->value.borrowed) {
                 OPENSSL_cleanse(n->value.data, n->value.size);
             }
             veil_tensor_free(&n->value);

@@ -15,10 +15,13 @@
 /* Where a misaligned payload is moved to in place: this alignment, else its element size's. */
 #define VEIL_PB_PLACE_ALIGN 64
 
-/* The raw_data of one top-level graph initializer, left out of the skeleton: off is from the
- * start of the model's bytes. */
+/* The raw_data of one TensorProto of the main graph (an initializer, or a node attribute's
+ * tensor t such as a Constant node's value), left out of the skeleton: off is from the start of
+ * the model's bytes (after veil_pb_place_all, where the bytes are now); dtype is the data_type
+ * the scanner read (only a hint for placing: protobuf-c's parse decides). */
 struct veil_pb_payload {
     bool present;
+    int32_t dtype;
     size_t off;
     size_t len;
 };
@@ -28,14 +31,20 @@ struct veil_pb_split {
     size_t skeleton_size;
     struct veil_pb_payload *payloads; /* one per GraphProto.initializer, in wire order */
     size_t count;
+    /* one per AttributeProto.t of the main graph's nodes (node by node, attribute by attribute,
+     * in wire order, which protobuf-c keeps) */
+    struct veil_pb_payload *attrs;
+    size_t attr_count;
 };
 
 /* Scans a ModelProto's wire format (bounded: only ModelProto.graph (7) -> GraphProto.initializer
- * (5) -> TensorProto.raw_data (9) are descended into) and writes the skeleton: the same message
- * with every such raw_data of at least min bytes left out and the enclosing lengths rewritten.
- * Malformed wire format (truncated varints or fields, lengths past their message, groups, a
- * second graph field) is VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton and
- * out->payloads are NULL (use data as it is). */
+ * (5) -> TensorProto.raw_data (9) and ModelProto.graph -> GraphProto.node (1) ->
+ * NodeProto.attribute (5) -> AttributeProto.t (5) -> TensorProto.raw_data are descended into)
+ * and writes the skeleton: the same message with every such raw_data of at least min bytes left
+ * out and the enclosing lengths rewritten. Malformed wire format (truncated varints or fields,
+ * lengths past their message, groups, a second graph field, a second t in one attribute) is
+ * VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton, out->payloads and out->attrs
+ * are NULL (use data as it is). */
 VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
                                 struct veil_pb_split *out);
 void veil_pb_split_free(struct veil_pb_split *s);
@@ -45,6 +54,10 @@ void veil_pb_split_free(struct veil_pb_split *s);
  * was placed before: payloads are placed in increasing offset order); returns the new offset and
  * sets *floor past it, or SIZE_MAX when neither fits (the bytes stay; *floor = off + len). */
 size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t align);
+/* Places every present payload of sp (initializers and attribute tensors merged in offset order)
+ * with veil_pb_place, aligned to its dtype's size, and updates each off to where its bytes are
+ * now. For loading in place: the bytes are then borrowed where aligned, else copied. */
+void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp);
 
 enum veil_value_kind {
     VEIL_VALUE_INPUT,       /* graph input, given by the caller */
@@ -167,8 +180,8 @@ struct veil_engine_model {
     struct veil_pb_split split;
     const uint8_t *src;
     uint8_t *inplace;
-    size_t place_floor;
     size_t borrowed;     /* payloads borrowed from inplace */
+    size_t attr_next;    /* the next of split.attrs, while building the main graph */
     struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
 };
 
@@ -190,8 +203,9 @@ void veil_tensor_proto_drop_data(Onnx__TensorProto *p, ProtobufCAllocator *a);
 /* Same, allowing external data in files beneath the directory dirfd (-1: refuse it). */
 VEIL_RESULT veil_tensor_from_proto_ext(const Onnx__TensorProto *p, int dirfd,
                                        struct veil_tensor *t);
-/* Same for a top-level initializer whose raw_data pl was left out of the skeleton: its bytes are
- * borrowed in place (m->inplace) where they can be aligned, else copied once. */
+/* Same for a main-graph TensorProto whose raw_data pl was left out of the skeleton: its bytes are
+ * borrowed in place (m->inplace, placed by veil_pb_place_all) where they are aligned, else copied
+ * once. */
 VEIL_RESULT veil_tensor_from_payload(const Onnx__TensorProto *p, struct veil_engine_model *m,
                                      const struct veil_pb_payload *pl, struct veil_tensor *t);
 

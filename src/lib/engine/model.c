@@ -75,8 +75,9 @@ static VEIL_RESULT find_opset(const Onnx__ModelProto *mp, int64_t *opset)
     return VEIL_RESULT_OK;
 }
 
-/* Parses the ModelProto. With split, the top-level initializers' big raw_data payloads are left
- * out of what protobuf-c sees (wire.c) and stay in data: protobuf-c would copy each. */
+/* Parses the ModelProto. With split, the main graph's big raw_data payloads (initializers and
+ * node attribute tensors such as Constant values) are left out of what protobuf-c sees (wire.c)
+ * and stay in data: protobuf-c would copy each. */
 static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_engine_model *m)
 {
     const void *pb = data;
@@ -92,6 +93,9 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
         if (m->split.skeleton != NULL) {
             pb = m->split.skeleton;
             pb_size = m->split.skeleton_size;
+            if (m->inplace != NULL) {
+                veil_pb_place_all(m->inplace, &m->split);
+            }
         }
     }
     m->alloc.alloc = cap_alloc;

@@ -18,6 +18,10 @@
 #include "engine/graph.h"
 
 #define PLAN_ALIGN 64
+#ifdef __GLIBC__
+#define PLAN_MMAP_THRESHOLD (128 * 1024)
+#define RUN_MMAP_THRESHOLD  (32 * 1024 * 1024)
+#endif
 
 struct interval {
     uint32_t value;
@@ -170,6 +174,12 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
         goto out;
     }
     pool.keep_none = true; /* the planning run's peak is its live set, then the arena's */
+#ifdef __GLIBC__
+    /* Every intermediate of 128 KiB or more in its own mapping during the planning run, so a
+     * freed one is returned at once: from the heap, glibc kept freed holes between live buffers
+     * (PaddleOCR det: the planning run peaked 16 MB above its live set, above the planned run). */
+    (void)mallopt(M_MMAP_THRESHOLD, PLAN_MMAP_THRESHOLD);
+#endif
     p->offset = malloc((g->value_count + 1) * sizeof(*p->offset));
     p->shape = calloc(g->value_count + 1, sizeof(*p->shape));
     if (p->offset == NULL || p->shape == NULL) {
@@ -190,6 +200,11 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
         for (size_t k = 0; k < nout; k++) {
             veil_tensor_free(&out[k]);
         }
+        for (size_t k = 0; k < nin; k++) { /* for veil_engine_plan_live_max */
+            p->shape[g->inputs[k]] = *inp[k];
+            p->shape[g->inputs[k]].data = NULL;
+            p->shape[g->inputs[k]].borrowed = true;
+        }
         r = build_plan(g, p->shape, p);
     }
     if (veil_ok(r)) {
@@ -209,6 +224,9 @@ out:
      * not at the top of the heap: hand them back before the arena is allocated beside them
      * (PaddleOCR det: about 20 MB of peak RSS). Once per plan, so its cost does not matter. */
     (void)malloc_trim(0);
+    /* Then what glibc's dynamic threshold grows to (its maximum on 64-bit: 32 MiB), so runs keep
+     * reusing heap memory rather than faulting in fresh mappings for every buffer. */
+    (void)mallopt(M_MMAP_THRESHOLD, RUN_MMAP_THRESHOLD);
 #endif
     veil_plan_free(p);
     free(in);
@@ -230,5 +248,55 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
             *total_size += m->plan->shape[v].size;
         }
     }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_plan_live_max(const struct veil_engine_model *m, size_t *live_max)
+{
+    const struct veil_engine_graph *g = m->main;
+    size_t *delta;
+    size_t live = 0;
+    uint32_t last = g->node_count > 0 ? g->node_count - 1 : 0;
+
+    ENSURE(m->plan != NULL, VEIL_ERR_USAGE);
+    *live_max = 0;
+    /* sizes entering at their producer's position, leaving after their last reader's */
+    delta = calloc((size_t)g->node_count + 2, 2 * sizeof(*delta));
+    uint32_t *pos = calloc((size_t)g->node_count + 1, sizeof(*pos));
+    if (delta == NULL || pos == NULL) {
+        free(delta);
+        free(pos);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    for (uint32_t p = 0; p < g->node_count; p++) {
+        pos[g->order[p]] = p;
+    }
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        const struct veil_engine_value *val = &g->values[v];
+        size_t size = m->plan->shape[v].dtype != 0 ? m->plan->shape[v].size : 0;
+        uint32_t start;
+        uint32_t end = val->last_use == VEIL_LAST_NEVER ? last : val->last_use;
+        if (val->kind == VEIL_VALUE_INPUT) {
+            start = 0; /* given before the first node */
+        } else if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+                   (m->plan->offset[v] != SIZE_MAX || val->last_use == VEIL_LAST_NEVER) &&
+                   !g->nodes[val->producer].has_constant) {
+            start = pos[val->producer]; /* planned, or a graph output */
+        } else {
+            continue; /* weights, views, values outside the plan */
+        }
+        if (size == 0 || end > last || start > end) {
+            continue;
+        }
+        delta[2 * start] += size;
+        delta[2 * ((size_t)end + 1) + 1] += size;
+    }
+    for (size_t p = 0; p <= g->node_count; p++) {
+        live += delta[2 * p];
+        live -= delta[2 * p + 1];
+        *live_max = live > *live_max ? live : *live_max;
+    }
+    free(delta);
+    free(pos);
     return VEIL_RESULT_OK;
 }

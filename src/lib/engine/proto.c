@@ -213,15 +213,14 @@ static VEIL_RESULT payload_data(struct veil_engine_model *m, const struct veil_p
 
     ENSURE(pl->len == t->size, VEIL_ERR_ENGINE_TENSOR);
     if (m->inplace != NULL) {
-        size_t to =
-            veil_pb_place(m->inplace, &m->place_floor, pl->off, pl->len, veil_dtype_size(t->dtype));
-        if (to != SIZE_MAX) {
-            t->data = m->inplace + to;
+        /* placed before the graph was built (veil_pb_place_all, model.c) */
+        from = m->inplace + pl->off;
+        if ((uintptr_t)from % veil_dtype_size(t->dtype) == 0) {
+            t->data = m->inplace + pl->off;
             t->borrowed = true;
             m->borrowed++;
             return VEIL_RESULT_OK;
         }
-        from = m->inplace + pl->off;
     } else {
         from = m->src + pl->off;
     }

@@ -1,10 +1,13 @@
 /*
  * A bounded protobuf wire scanner that splits a ModelProto into a skeleton (everything but the
- * big weight payloads) and the payloads' ranges, so that protobuf-c never copies the weights:
- * ModelProto.graph (7) -> GraphProto.initializer (5) -> TensorProto.raw_data (9). Only these three
- * levels are descended into; every other field is copied through as it is. The skeleton is the
- * same message with those raw_data fields left out and the two enclosing lengths rewritten; the
- * payloads stay where they are in the caller's buffer.
+ * big weight payloads) and the payloads' ranges, so that protobuf-c never copies the weights.
+ * Two paths lead to a payload, TensorProto.raw_data (9):
+ *   ModelProto.graph (7) -> GraphProto.initializer (5) -> TensorProto
+ *   ModelProto.graph (7) -> GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.t (5)
+ *                        -> TensorProto   (Constant nodes: PaddleOCR keeps its weights there)
+ * Only these levels are descended into; every other field is copied through as it is. The
+ * skeleton is the same message with those raw_data fields left out and the enclosing lengths
+ * rewritten; the payloads stay where they are in the caller's buffer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +17,11 @@
 #include "engine/graph.h"
 
 #define FIELD_MODEL_GRAPH       7
+#define FIELD_GRAPH_NODE        1
 #define FIELD_GRAPH_INITIALIZER 5
+#define FIELD_NODE_ATTRIBUTE    5
+#define FIELD_ATTRIBUTE_T       5
+#define FIELD_TENSOR_DATA_TYPE  2
 #define FIELD_TENSOR_RAW_DATA   9
 #define WIRE_VARINT             0
 #define WIRE_I64                1
@@ -31,6 +38,17 @@ struct span {
 struct out {
     uint8_t *dst;
     size_t len;
+};
+
+/* The scan: payloads are recorded (into sp's arrays) only while writing; counting (dst NULL)
+ * only counts them. */
+struct scan {
+    const uint8_t *base;
+    size_t min;
+    struct veil_pb_split *sp;   /* arrays to record into, or NULL */
+    size_t inits;               /* initializers seen so far */
+    size_t attrs;               /* AttributeProto.t seen so far */
+    struct veil_pb_payload cur; /* the last TensorProto's payload */
 };
 
 static VEIL_RESULT get_varint(struct span *s, uint64_t *v)
@@ -76,13 +94,14 @@ static void put_varint(struct out *o, uint64_t v)
 }
 
 /* One field of s: its number, wire type, and where its bytes (key included) and, for
- * length-delimited fields, its payload are. */
+ * length-delimited fields, its payload are; varint values in value. */
 struct field {
     uint64_t number;
     unsigned wire;
     const uint8_t *start; /* the key */
     size_t size;          /* key to end */
     struct span payload;  /* WIRE_LEN only */
+    uint64_t value;       /* WIRE_VARINT only */
 };
 
 static VEIL_RESULT next_field(struct span *s, struct field *f)
@@ -96,9 +115,10 @@ static VEIL_RESULT next_field(struct span *s, struct field *f)
     f->wire = (unsigned)(key & 7);
     f->payload.p = NULL;
     f->payload.left = 0;
+    f->value = 0;
     switch (f->wire) {
         case WIRE_VARINT:
-            GUARD(get_varint(s, &len));
+            GUARD(get_varint(s, &f->value));
             break;
         case WIRE_I64:
             ENSURE(s->left >= 8, VEIL_ERR_ENGINE_MODEL);
@@ -125,63 +145,124 @@ static VEIL_RESULT next_field(struct span *s, struct field *f)
     return VEIL_RESULT_OK;
 }
 
-/* A TensorProto: every raw_data of at least min bytes is left out (the last one is the value,
- * as protobuf merges); *got says whether one was, at *off (from base), *len bytes. */
-static VEIL_RESULT tensor(struct span s, const uint8_t *base, size_t min, struct out *o, bool *got,
-                          size_t *off, size_t *len)
+typedef VEIL_RESULT (*level_fn)(struct scan *sc, struct span s, struct out *o);
+
+/* Writes the length-delimited field f, whose payload fn rewrites, to o: counting needs one pass
+ * of fn; writing counts first (for the new length), without recording, then writes. */
+static VEIL_RESULT nested(struct scan *sc, const struct field *f, level_fn fn, struct out *o)
 {
-    *got = false;
+    struct out count = {NULL, 0};
+    struct scan saved = *sc;
+
+    GUARD(fn(sc, f->payload, &count));
+    put_varint(o, (f->number << 3) | WIRE_LEN);
+    put_varint(o, count.len);
+    if (o->dst == NULL) {
+        o->len += count.len;
+        return VEIL_RESULT_OK;
+    }
+    *sc = saved;
+    size_t at = o->len;
+    GUARD(fn(sc, f->payload, o));
+    VEIL_ASSERT(o->len - at == count.len);
+    return VEIL_RESULT_OK;
+}
+
+/* A TensorProto: every raw_data of at least min bytes is left out (the last one is the value,
+ * as protobuf merges); sc->cur says whether one was, where (from base) and the data_type. */
+static VEIL_RESULT tensor(struct scan *sc, struct span s, struct out *o)
+{
+    struct veil_pb_payload *pl = &sc->cur;
+
+    memset(pl, 0, sizeof(*pl));
     while (s.left > 0) {
         struct field f;
         GUARD(next_field(&s, &f));
-        if (f.number == FIELD_TENSOR_RAW_DATA && f.wire == WIRE_LEN && f.payload.left >= min) {
-            *got = true;
-            *off = (size_t)(f.payload.p - base);
-            *len = f.payload.left;
+        if (f.number == FIELD_TENSOR_DATA_TYPE && f.wire == WIRE_VARINT) {
+            pl->dtype = (int32_t)(uint32_t)f.value; /* as protobuf-c reads an int32 */
+        }
+        if (f.number == FIELD_TENSOR_RAW_DATA && f.wire == WIRE_LEN && f.payload.left >= sc->min) {
+            pl->present = true;
+            pl->off = (size_t)(f.payload.p - sc->base);
+            pl->len = f.payload.left;
             continue;
         }
-        if (f.number == FIELD_TENSOR_RAW_DATA && *got) {
-            *got = false; /* a later, small raw_data replaces the one left out: keep it */
+        if (f.number == FIELD_TENSOR_RAW_DATA) {
+            pl->present = false; /* a later, small raw_data replaces the one left out: keep it */
         }
         put_bytes(o, f.start, f.size);
     }
     return VEIL_RESULT_OK;
 }
 
-/* A GraphProto: each initializer's raw_data goes to payloads[k] (when not NULL); *inits counts
- * the initializers. */
-static VEIL_RESULT graph(struct span s, const uint8_t *base, size_t min, struct out *o,
-                         struct veil_pb_payload *payloads, size_t *inits)
+/* An AttributeProto: its tensor t goes to sp->attrs. */
+static VEIL_RESULT attribute(struct scan *sc, struct span s, struct out *o)
+{
+    bool seen = false;
+    while (s.left > 0) {
+        struct field f;
+        GUARD(next_field(&s, &f));
+        if (f.number != FIELD_ATTRIBUTE_T || f.wire != WIRE_LEN) {
+            put_bytes(o, f.start, f.size);
+            continue;
+        }
+        /* a second t would be merged into the first by protobuf */
+        ENSURE(!seen, VEIL_ERR_ENGINE_MODEL);
+        seen = true;
+        ENSURE(sc->attrs < VEIL_ENGINE_NODE_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
+        GUARD(nested(sc, &f, tensor, o));
+        if (o->dst != NULL && sc->sp != NULL) {
+            sc->sp->attrs[sc->attrs] = sc->cur;
+        }
+        sc->attrs++;
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* A NodeProto: its attributes. */
+static VEIL_RESULT node(struct scan *sc, struct span s, struct out *o)
 {
     while (s.left > 0) {
         struct field f;
         GUARD(next_field(&s, &f));
+        if (f.number != FIELD_NODE_ATTRIBUTE || f.wire != WIRE_LEN) {
+            put_bytes(o, f.start, f.size);
+            continue;
+        }
+        GUARD(nested(sc, &f, attribute, o));
+    }
+    return VEIL_RESULT_OK;
+}
+
+/* A GraphProto: each initializer's payload goes to sp->payloads, the nodes' tensors to
+ * sp->attrs. */
+static VEIL_RESULT graph(struct scan *sc, struct span s, struct out *o)
+{
+    while (s.left > 0) {
+        struct field f;
+        GUARD(next_field(&s, &f));
+        if (f.wire == WIRE_LEN && f.number == FIELD_GRAPH_NODE) {
+            GUARD(nested(sc, &f, node, o));
+            continue;
+        }
         if (f.number != FIELD_GRAPH_INITIALIZER || f.wire != WIRE_LEN) {
             put_bytes(o, f.start, f.size);
             continue;
         }
-        ENSURE(*inits < VEIL_ENGINE_NODE_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
-        struct out count = {NULL, 0};
-        struct veil_pb_payload pl = {false, 0, 0};
-        GUARD(tensor(f.payload, base, min, &count, &pl.present, &pl.off, &pl.len));
-        put_varint(o, ((uint64_t)FIELD_GRAPH_INITIALIZER << 3) | WIRE_LEN);
-        put_varint(o, count.len);
-        GUARD(tensor(f.payload, base, min, o, &pl.present, &pl.off, &pl.len));
-        if (payloads != NULL) {
-            payloads[*inits] = pl;
+        ENSURE(sc->inits < VEIL_ENGINE_NODE_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
+        GUARD(nested(sc, &f, tensor, o));
+        if (o->dst != NULL && sc->sp != NULL) {
+            sc->sp->payloads[sc->inits] = sc->cur;
         }
-        (*inits)++;
+        sc->inits++;
     }
     return VEIL_RESULT_OK;
 }
 
 /* The ModelProto, written to o. */
-static VEIL_RESULT model(const uint8_t *data, size_t size, size_t min, struct out *o,
-                         struct veil_pb_payload *payloads, size_t *inits)
+static VEIL_RESULT model(struct scan *sc, struct span s, struct out *o)
 {
-    struct span s = {data, size};
     bool seen = false;
-    *inits = 0;
     while (s.left > 0) {
         struct field f;
         GUARD(next_field(&s, &f));
@@ -192,12 +273,7 @@ static VEIL_RESULT model(const uint8_t *data, size_t size, size_t min, struct ou
         /* a second graph would be merged into the first by protobuf */
         ENSURE(!seen, VEIL_ERR_ENGINE_MODEL);
         seen = true;
-        struct out count = {NULL, 0};
-        size_t n = 0;
-        GUARD(graph(f.payload, data, min, &count, NULL, &n));
-        put_varint(o, ((uint64_t)FIELD_MODEL_GRAPH << 3) | WIRE_LEN);
-        put_varint(o, count.len);
-        GUARD(graph(f.payload, data, min, o, payloads, inits));
+        GUARD(nested(sc, &f, graph, o));
     }
     return VEIL_RESULT_OK;
 }
@@ -207,32 +283,39 @@ VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
 {
     struct out count = {NULL, 0};
     struct out o;
-    size_t inits = 0;
+    struct scan sc = {data, min, NULL, 0, 0, {false, 0, 0, 0}};
+    struct span all = {data, size};
     veil_result r;
 
     memset(out, 0, sizeof(*out));
     ENSURE(data != NULL || size == 0, VEIL_ERR_USAGE);
     /* walk once to size everything (and refuse malformed wire format), then write */
-    GUARD(model(data, size, min, &count, NULL, &inits));
+    GUARD(model(&sc, all, &count));
     VEIL_ASSERT(count.len <= size);
     if (count.len == size) {
         return VEIL_RESULT_OK; /* nothing to leave out: no skeleton, no payloads */
     }
     out->skeleton = malloc(count.len > 0 ? count.len : 1);
-    out->payloads = calloc(inits > 0 ? inits : 1, sizeof(*out->payloads));
-    if (out->skeleton == NULL || out->payloads == NULL) {
+    out->payloads = calloc(sc.inits > 0 ? sc.inits : 1, sizeof(*out->payloads));
+    out->attrs = calloc(sc.attrs > 0 ? sc.attrs : 1, sizeof(*out->attrs));
+    if (out->skeleton == NULL || out->payloads == NULL || out->attrs == NULL) {
         veil_pb_split_free(out);
         BAIL(VEIL_ERR_NOMEM);
     }
     o.dst = out->skeleton;
     o.len = 0;
-    r = model(data, size, min, &o, out->payloads, &out->count);
+    sc.sp = out;
+    sc.inits = 0;
+    sc.attrs = 0;
+    r = model(&sc, all, &o);
     if (!veil_ok(r)) {
         veil_pb_split_free(out);
         return r;
     }
     VEIL_ASSERT(o.len == count.len);
     out->skeleton_size = o.len;
+    out->count = sc.inits;
+    out->attr_count = sc.attrs;
     return VEIL_RESULT_OK;
 }
 
@@ -243,6 +326,7 @@ void veil_pb_split_free(struct veil_pb_split *s)
     }
     free(s->skeleton);
     free(s->payloads);
+    free(s->attrs);
     memset(s, 0, sizeof(*s));
 }
 
@@ -269,4 +353,32 @@ size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t
     }
     *floor = off + len;
     return SIZE_MAX;
+}
+
+void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp)
+{
+    size_t floor = 0;
+    size_t i = 0;
+    size_t k = 0;
+
+    /* both lists are in wire order; merged, every payload comes after the one placed before */
+    while (i < sp->count || k < sp->attr_count) {
+        struct veil_pb_payload *pl;
+        if (k >= sp->attr_count || (i < sp->count && sp->payloads[i].off <= sp->attrs[k].off)) {
+            pl = &sp->payloads[i++];
+        } else {
+            pl = &sp->attrs[k++];
+        }
+        if (!pl->present) {
+            continue;
+        }
+        size_t align = veil_dtype_size(pl->dtype);
+        if (align == 0 || align > VEIL_PB_PLACE_ALIGN || (align & (align - 1)) != 0) {
+            align = 1; /* not a type the engine loads: the tensor will be refused */
+        }
+        size_t to = veil_pb_place(buf, &floor, pl->off, pl->len, align);
+        if (to != SIZE_MAX) {
+            pl->off = to;
+        }
+    }
 }

@@ -595,11 +595,16 @@ static void test_plan(void **state)
     }
     EXPECT_OK(veil_engine_run(m, &x, &y1, NULL));
     EXPECT_ERR(veil_engine_plan_info(m, &arena, &planned, &total), VEIL_ERR_USAGE);
+    size_t no_live;
+    EXPECT_ERR(veil_engine_plan_live_max(m, &no_live), VEIL_ERR_USAGE);
     EXPECT_OK(veil_engine_plan(m, NULL));
     EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
     EXPECT_EQ(planned, 3);
     EXPECT_EQ(total, 3 * x.size);
     EXPECT_EQ(arena, 2 * x.size); /* a and c share a slot */
+    size_t live = 0;
+    EXPECT_OK(veil_engine_plan_live_max(m, &live));
+    EXPECT_EQ(live, 2 * x.size); /* a chain: an input and an output alive at each node */
     EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
     EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
     veil_tensor_free(&y2);

@@ -564,7 +564,8 @@ struct chain_node {
     const char *out;
 };
 
-static uint32_t chain_folded; /* nodes of the last run_chain model computed at load */
+static uint32_t chain_folded;  /* nodes of the last run_chain model computed at load */
+static uint32_t chain_inplace; /* Convs of it whose weights were folded in place (no copy) */
 
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
@@ -651,9 +652,11 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
     if (veil_ok(r)) {
         *skipped = 0;
         chain_folded = 0;
+        chain_inplace = 0;
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
+            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w.borrowed;
         }
         r = veil_engine_run(model, x, results, NULL);
         veil_engine_free(model);
@@ -712,7 +715,8 @@ static void test_fusions_match_unfused(void **state)
     make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
     fill(&x[0], 17);
     EXPECT_OK(run_chain(nodes, 8, names, inits, 11, fused_out, 1, x, fused, &skipped));
-    EXPECT_EQ(skipped, 6); /* BN, Mul, Add into the Conv; Clip, Mul, Div into the Add */
+    EXPECT_EQ(skipped, 6);       /* BN, Mul, Add into the Conv; Clip, Mul, Div into the Add */
+    EXPECT_EQ(chain_inplace, 1); /* w has no other reader: folded into, not copied */
     EXPECT_OK(run_chain(nodes, 8, names, inits, 11, open_out, 4, x, open, &skipped));
     EXPECT_EQ(skipped, 0);
     EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
@@ -736,6 +740,53 @@ static void test_fusions_match_unfused(void **state)
         free_n(full, 3);
     }
     free_n(inits, 11);
+    free_n(x, 1);
+}
+
+/* Weights another node also reads are folded into a copy: the other Conv sees them unchanged. */
+static void test_fusion_shared_weights(void **state)
+{
+    static const struct chain_node nodes[] = {
+        {"Conv", {"x", "w", "b"}, "c0"},
+        {"BatchNormalization", {"c0", "g", "bb", "mu", "var"}, "c"},
+        {"Conv", {"x", "w", "b"}, "d"},
+        {"Add", {"c", "d", NULL}, "y"},
+    };
+    const char *names[] = {"w", "b", "g", "bb", "mu", "var"};
+    struct veil_tensor inits[6];
+    struct veil_tensor x[1];
+    struct veil_tensor fused[1] = {{0}};
+    struct veil_tensor open[2] = {{0}};
+    int64_t dx[4] = {1, 3, 6, 5};
+    int64_t dw[4] = {4, 3, 3, 3};
+    int64_t d4[1] = {4};
+    uint32_t skipped;
+    (void)state;
+
+    make(&inits[0], VEIL_DT_FLOAT, 4, dw, NULL);
+    for (int i = 1; i < 6; i++) {
+        make(&inits[i], VEIL_DT_FLOAT, 1, d4, NULL);
+    }
+    for (int i = 0; i < 6; i++) {
+        fill(&inits[i], (uint32_t)i + 31);
+    }
+    for (size_t i = 0; i < 4; i++) { /* variances must be positive */
+        ((float *)inits[5].data)[i] = fabsf(((float *)inits[5].data)[i]) + 0.25f;
+    }
+    make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    fill(&x[0], 37);
+    EXPECT_OK(run_chain(nodes, 4, names, inits, 6, (const char *[]){"y"}, 1, x, fused, &skipped));
+    EXPECT_EQ(skipped, 1);
+    EXPECT_EQ(chain_inplace, 0);
+    EXPECT_OK(
+        run_chain(nodes, 4, names, inits, 6, (const char *[]){"y", "c0"}, 2, x, open, &skipped));
+    EXPECT_EQ(skipped, 0);
+    for (size_t i = 0; i < fused[0].count; i++) {
+        EXPECT_TRUE(fabsf(at(&fused[0], i) - at(&open[0], i)) <= 1e-4f);
+    }
+    free_n(fused, 1);
+    free_n(open, 2);
+    free_n(inits, 6);
     free_n(x, 1);
 }
 
@@ -766,7 +817,9 @@ static void test_constant_folding(void **state)
     make(&inits[3], VEIL_DT_INT64, 1, d2, (double[]){2, 3});
     make(&x[0], VEIL_DT_FLOAT, 2, dx, (double[]){10, 20, 30, 40, 50, 60});
     EXPECT_OK(run_chain(nodes, 4, names, inits, 4, (const char *[]){"y"}, 1, x, out, &skipped));
-    EXPECT_EQ(chain_folded, 3);
+    /* only r is kept: s and cc, read by folded nodes only, are dropped after loading */
+    EXPECT_EQ(chain_folded, 1);
+    EXPECT_EQ(skipped, 2);
     EXPECT_EQ(out[0].count, 6);
     for (size_t i = 0; i < 6; i++) {
         EXPECT_TRUE(at(&out[0], i) == (float)(10 * (i + 1) + 2 + i % 3));
@@ -986,5 +1039,5 @@ VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturate
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
                test_conv, test_half_precision, test_threads_agree, test_work_budget,
                test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
-               test_fusions_match_unfused, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles)
+               test_fusions_match_unfused, test_fusion_shared_weights, test_constant_folding,
+               test_buffer_pool_bounded, test_conv_transpose_tiles)

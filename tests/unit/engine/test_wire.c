@@ -459,7 +459,12 @@ static void test_constant_decoded_once(void **state)
     EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
     EXPECT_NOT_NULL(c->constant.data);
     EXPECT_EQ(c->constant.count, N_BIG);
-    EXPECT_FALSE(c->proto->attribute[0]->t->has_raw_data); /* the parsed copy is gone */
+    EXPECT_FALSE(c->proto->attribute[0]->t->has_raw_data); /* protobuf-c never had it */
+    /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
+    EXPECT_TRUE(c->constant.borrowed);
+    EXPECT_TRUE((uint8_t *)c->constant.data >= p &&
+                (uint8_t *)c->constant.data + c->constant.size <= p + n);
+    EXPECT_EQ((uintptr_t)c->constant.data % 4, 0);
     for (int run = 0; run < 2; run++) {
         run_add(m, y);
         for (int i = 0; i < N_BIG; i++) {
@@ -467,6 +472,190 @@ static void test_constant_decoded_once(void **state)
         }
     }
     veil_engine_free(m);
+    free(base);
+}
+
+/* Node attribute tensors (Constant values) of the main graph are left out like initializers:
+ * ModelProto { graph { node { attribute { t { data_type, raw_data } } } } }, by hand. */
+static void test_split_attribute_tensor(void **state)
+{
+    /* graph(7) { node(1) { name(3) "n", attribute(5) { name(1) "v", t(5) { data_type(2) 1,
+     * raw_data(9) 3 bytes } } } } */
+    static const uint8_t ok[] = {0x3a, 0x13, 0x0a, 0x11, 0x1a, 0x01, 'n',  0x2a, 0x0c, 0x0a, 0x01,
+                                 'v',  0x2a, 0x07, 0x10, 0x01, 0x4a, 0x03, 1,    2,    3};
+    static const uint8_t skel[] = {0x3a, 0x0e, 0x0a, 0x0c, 0x1a, 0x01, 'n',  0x2a,
+                                   0x07, 0x0a, 0x01, 'v',  0x2a, 0x02, 0x10, 0x01};
+    /* the same with a second t in the attribute: protobuf would merge them */
+    static const uint8_t two_t[] = {0x3a, 0x0d, 0x0a, 0x0b, 0x2a, 0x09, 0x2a, 0x02,
+                                    0x10, 0x01, 0x2a, 0x03, 0x4a, 0x01, 7};
+    /* lengths past the enclosing message at each level */
+    static const uint8_t node_past_graph[] = {0x3a, 0x0b, 0x0a, 0x0a, 0x2a, 0x07, 0x2a,
+                                              0x05, 0x4a, 0x03, 1,    2,    3};
+    static const uint8_t attr_past_node[] = {0x3a, 0x0b, 0x0a, 0x09, 0x2a, 0x08, 0x2a,
+                                             0x05, 0x4a, 0x03, 1,    2,    3};
+    static const uint8_t t_past_attr[] = {0x3a, 0x0b, 0x0a, 0x09, 0x2a, 0x07, 0x2a,
+                                          0x06, 0x4a, 0x03, 1,    2,    3};
+    static const uint8_t raw_past_t[] = {0x3a, 0x0b, 0x0a, 0x09, 0x2a, 0x07, 0x2a,
+                                         0x05, 0x4a, 0x04, 1,    2,    3};
+    /* t and attribute with other wire types: copied through (protobuf-c refuses them) */
+    static const uint8_t t_varint[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x28, 0x01};
+    static const uint8_t attr_varint[] = {0x3a, 0x04, 0x0a, 0x02, 0x28, 0x01};
+    static const uint8_t node_fixed_short[] = {0x3a, 0x04, 0x0a, 0x02, 0x2d, 0x01};
+    static const struct {
+        const uint8_t *p;
+        size_t n;
+        int32_t err;
+    } cases[] = {
+        {two_t, sizeof(two_t), VEIL_ERR_ENGINE_MODEL},
+        {node_past_graph, sizeof(node_past_graph), VEIL_ERR_ENGINE_MODEL},
+        {attr_past_node, sizeof(attr_past_node), VEIL_ERR_ENGINE_MODEL},
+        {t_past_attr, sizeof(t_past_attr), VEIL_ERR_ENGINE_MODEL},
+        {raw_past_t, sizeof(raw_past_t), VEIL_ERR_ENGINE_MODEL},
+        {t_varint, sizeof(t_varint), VEIL_OK},
+        {attr_varint, sizeof(attr_varint), VEIL_OK},
+        {node_fixed_short, sizeof(node_fixed_short), VEIL_ERR_ENGINE_MODEL},
+    };
+    struct veil_pb_split sp;
+    (void)state;
+
+    EXPECT_OK(veil_pb_split_model(ok, sizeof(ok), 1, &sp));
+    EXPECT_EQ(sp.count, 0);
+    EXPECT_EQ(sp.attr_count, 1);
+    EXPECT_TRUE(sp.attrs[0].present);
+    EXPECT_EQ(sp.attrs[0].off, 18);
+    EXPECT_EQ(sp.attrs[0].len, 3);
+    EXPECT_EQ(sp.attrs[0].dtype, 1);
+    EXPECT_EQ(sp.skeleton_size, sizeof(skel));
+    EXPECT_BYTES_EQ(sp.skeleton, skel, sizeof(skel));
+    veil_pb_split_free(&sp);
+    /* above min: nothing left out, nothing allocated */
+    EXPECT_OK(veil_pb_split_model(ok, sizeof(ok), 4, &sp));
+    EXPECT_NULL(sp.skeleton);
+    EXPECT_NULL(sp.attrs);
+    veil_pb_split_free(&sp);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
+        if (r.code != cases[i].err) {
+            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
+                     veil_error_name(r.code));
+        }
+        if (!veil_ok(r)) {
+            EXPECT_NULL(sp.skeleton);
+            EXPECT_NULL(sp.attrs);
+        }
+        veil_pb_split_free(&sp);
+    }
+    /* every truncation fails; so does every single-byte change of a length to one more */
+    for (size_t cut = 1; cut < sizeof(ok); cut++) {
+        EXPECT_ERR(veil_pb_split_model(ok, cut, 1, &sp), VEIL_ERR_ENGINE_MODEL);
+        EXPECT_NULL(sp.skeleton);
+    }
+    static const size_t lens[] = {1, 3, 8, 13, 17};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        uint8_t bad[sizeof(ok)];
+        memcpy(bad, ok, sizeof(ok));
+        bad[lens[i]]++;
+        EXPECT_ERR(veil_pb_split_model(bad, sizeof(bad), 1, &sp), VEIL_ERR_ENGINE_MODEL);
+    }
+}
+
+/* The model of test_constant_decoded_once plus an initializer and, on the Add node, a big tensor
+ * attribute that is not a Constant's value: payloads of both kinds, in wire order. */
+static void constant_model(struct tm *t, Onnx__AttributeProto *at, Onnx__AttributeProto **ats,
+                           Onnx__AttributeProto *extra, Onnx__AttributeProto **extras, char **cin,
+                           char **cout)
+{
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+
+    tm_init(t, N_BIG);
+    t->graph.n_initializer = 1; /* W (unused) */
+    *at = a;
+    at->name = (char *)"value";
+    at->has_type = 1;
+    at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    at->t = &t->b;
+    ats[0] = at;
+    *extra = *at;
+    extra->name = (char *)"extra";
+    extra->t = &t->w;
+    extras[0] = extra;
+    cin[0] = (char *)"X";
+    cin[1] = (char *)"C";
+    cout[0] = (char *)"C";
+    t->nodes[0].op_type = (char *)"Constant";
+    t->nodes[0].n_input = 0;
+    t->nodes[0].n_output = 1;
+    t->nodes[0].output = cout;
+    t->nodes[0].n_attribute = 1;
+    t->nodes[0].attribute = ats;
+    t->nodes[1].input = cin;
+    t->nodes[1].n_attribute = 1;
+    t->nodes[1].attribute = extras;
+}
+
+/* Loading in place at every misalignment: the Constant's value is borrowed (aligned), the other
+ * attribute tensor is put back into the parsed proto unchanged, the outputs are the copying
+ * load's. */
+static void test_load_inplace_constant(void **state)
+{
+    struct tm t;
+    Onnx__AttributeProto at;
+    Onnx__AttributeProto extra;
+    Onnx__AttributeProto *ats[1];
+    Onnx__AttributeProto *extras[1];
+    char *cin[2];
+    char *cout[1];
+    struct veil_engine_model *m = NULL;
+    struct veil_pb_split sp;
+    float ref[N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    constant_model(&t, &at, ats, &extra, extras, cin, cout);
+    uint8_t *p = tm_pack(&t, 0, &n, &base);
+    EXPECT_OK(veil_pb_split_model(p, n, VEIL_PB_STRIP_MIN, &sp));
+    EXPECT_EQ(sp.count, 1);
+    EXPECT_EQ(sp.attr_count, 2);
+    EXPECT_TRUE(sp.payloads[0].present && sp.attrs[0].present && sp.attrs[1].present);
+    EXPECT_EQ(sp.attrs[0].dtype, VEIL_DT_FLOAT);
+    EXPECT_BYTES_EQ(p + sp.attrs[0].off, t.bdata, sizeof(t.bdata));
+    EXPECT_BYTES_EQ(p + sp.attrs[1].off, t.wdata, sizeof(t.wdata));
+    EXPECT_TRUE(sp.attrs[0].off < sp.attrs[1].off); /* nodes come before initializers here */
+    EXPECT_TRUE(sp.attrs[1].off < sp.payloads[0].off);
+    veil_pb_split_free(&sp);
+    EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+    EXPECT_FALSE(m->main->nodes[0].constant.borrowed); /* the const load copies once */
+    run_add(m, ref);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(ref[i] == 3.0f * (float)i + 1000.0f + (float)i);
+    }
+    veil_engine_free(m);
+    free(base);
+    for (size_t shift = 0; shift < 16; shift++) {
+        p = tm_pack(&t, shift, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        const struct veil_tensor *c = &m->main->nodes[0].constant;
+        EXPECT_TRUE(c->borrowed);
+        EXPECT_EQ((uintptr_t)c->data % 4, 0);
+        EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
+        EXPECT_TRUE(init_of(m, "W")->borrowed);
+        const Onnx__TensorProto *e = m->main->nodes[1].proto->attribute[0]->t;
+        EXPECT_TRUE(e->has_raw_data);
+        EXPECT_EQ(e->raw_data.len, sizeof(t.wdata));
+        EXPECT_BYTES_EQ(e->raw_data.data, t.wdata, sizeof(t.wdata));
+        run_add(m, got);
+        EXPECT_BYTES_EQ(got, ref, sizeof(ref));
+        veil_engine_free(m);
+        free(base);
+    }
+    /* a Constant whose value does not match its shape fails in place too (ASan: no leak) */
+    t.b.raw_data.len -= 4;
+    p = tm_pack(&t, 1, &n, &base);
+    m = NULL;
+    EXPECT_ERR(veil_engine_load_inplace(p, n, NULL, &m), VEIL_ERR_ENGINE_TENSOR);
+    EXPECT_NULL(m);
     free(base);
 }
 
@@ -519,4 +708,5 @@ static void test_load_inplace_bool(void **state)
 
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
                test_load_inplace_same_outputs, test_load_file_borrows, test_constant_decoded_once,
-               test_load_inplace_failure, test_load_inplace_bool)
+               test_load_inplace_failure, test_load_inplace_bool, test_split_attribute_tensor,
+               test_load_inplace_constant)
