@@ -454,6 +454,82 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
     }
 }
 
+/* Conv with its weights packed at load (group 1; graph.c pack_conv_weights): per image, the
+ * input itself (1x1, stride 1, no padding) or each im2col tile times the packed weights, the
+ * bias added by the kernel. Nothing is repacked per call, so a tile's columns split over the
+ * threads at no extra cost; the im2col of a tile splits by input channels. */
+#define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
+#define PK_PART_WORK ((size_t)1 << 17) /* multiply-adds worth a thread's wake-up */
+
+struct conv_pk {
+    const struct conv_job *j;
+    const struct veil_gemm_pack *pk;
+    const float *b; /* the columns: nc wide, row stride ldb */
+    size_t ldb;
+    float *y; /* the tile's first output column, row stride osz */
+    size_t nc;
+    /* im2col of rows [r0, r1) of image x into b */
+    const float *x;
+    size_t r0;
+    size_t r1;
+};
+
+static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_pk *p = ctx;
+    size_t c0 = begin * PK_COLS;
+    size_t c1 = end * PK_COLS < p->nc ? end * PK_COLS : p->nc;
+    veil_sgemm_packed(p->pk, c1 - c0, p->b + c0, p->ldb, p->j->bias, p->y + c0, p->j->osz);
+}
+
+static void conv_pk_im2col(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_pk *p = ctx;
+    const struct conv_job *j = p->j;
+    im2col(j->g, p->x + begin * j->isz, end - begin, j->krn, j->osz, p->r0, p->r1,
+           (float *)p->b + begin * j->krn * p->nc);
+}
+
+static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    const struct veil_gemm_pack *pk = c->node->wpack;
+    bool direct = conv_pointwise(j->g);
+    size_t rows = direct ? 1 : conv_rows(j);
+    size_t tile = direct ? 1 : conv_tile_rows(j);
+    size_t rw = direct ? j->osz : j->osz / rows;
+    size_t col_size = direct ? 0 : conv_tile_size(j);
+    size_t kk = j->cin_g * j->krn;
+    void *colv = NULL;
+    veil_result r = VEIL_RESULT_OK;
+
+    if (!direct) {
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
+    }
+    for (size_t n = 0; n < batch && veil_ok(r); n++) {
+        const float *x = j->x + n * j->cin_g * j->isz;
+        float *y = j->y + n * j->cout_g * j->osz;
+        for (size_t r0 = 0; r0 < rows && veil_ok(r); r0 += tile) {
+            size_t r1 = r0 + tile < rows ? r0 + tile : rows;
+            size_t nc = (r1 - r0) * rw;
+            struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1};
+            size_t grain = PK_PART_WORK / (pk->m * kk * PK_COLS + 1) + 1;
+            if (direct) {
+                p.ldb = j->osz;
+            } else {
+                size_t cg = PK_PART_WORK / (j->krn * nc + 1) + 1;
+                r = veil_op_parallel(c, j->cin_g, cg, conv_pk_im2col, &p);
+            }
+            if (veil_ok(r)) {
+                r = veil_op_parallel(c, (nc + PK_COLS - 1) / PK_COLS, grain, conv_pk_gemm, &p);
+            }
+        }
+    }
+    if (colv != NULL) {
+        veil_pool_give_scratch(c->frame->pool, colv, col_size);
+    }
+    return r;
+}
+
 static VEIL_RESULT conv_run(struct veil_op_ctx *c)
 {
     struct veil_geom g;
@@ -479,6 +555,10 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
         size_t items = (size_t)c->in[0]->dims[0] * j.groups;
         return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);
+    }
+    if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 &&
+        c->node->wpack->m == j.cout_g && c->node->wpack->k == j.cin_g * j.krn) {
+        return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     /* one image and group split by columns, when each thread gets enough to outweigh the
      * dispatch */

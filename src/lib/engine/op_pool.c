@@ -93,6 +93,54 @@ static void pool2d_part(void *ctx, size_t begin, size_t end)
     }
 }
 
+/* Every window of a 2-D pool inside the input (no padding reached): MaxPool then needs no
+ * bounds checks. */
+static bool pool_inside(const struct veil_geom *g)
+{
+    for (uint32_t i = 0; i < 2; i++) {
+        if (g->pad_begin[i] != 0 ||
+            (g->out[i] - 1) * g->stride[i] + (g->kernel[i] - 1) * g->dil[i] >= g->in[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* MaxPool with every window inside: per output row, the first tap of every window, then each
+ * further tap in the same (kh, kw) order where larger, which is pool2d_part's rule (NaN kept
+ * only as first element), over whole rows (vectorizes). */
+VEIL_TARGET_CLONES
+static void maxpool_inside_part(void *ctx, size_t begin, size_t end)
+{
+    const struct pool_job *j = ctx;
+    const struct veil_geom *g = j->g;
+    int64_t ow_n = g->out[1];
+    int64_t sw = g->stride[1];
+    for (size_t pl = begin; pl < end; pl++) {
+        const float *x = j->x + pl * j->isz;
+        float *y = j->y + pl * j->osz;
+        for (int64_t oh = 0; oh < g->out[0]; oh++) {
+            float *yr = y + oh * ow_n;
+            for (int64_t kh = 0; kh < g->kernel[0]; kh++) {
+                const float *xr = x + (oh * g->stride[0] + kh * g->dil[0]) * g->in[1];
+                for (int64_t kw = 0; kw < g->kernel[1]; kw++) {
+                    const float *xs = xr + kw * g->dil[1];
+                    if (kh == 0 && kw == 0) {
+                        for (int64_t ow = 0; ow < ow_n; ow++) {
+                            yr[ow] = xs[ow * sw];
+                        }
+                        continue;
+                    }
+                    for (int64_t ow = 0; ow < ow_n; ow++) {
+                        float v = xs[ow * sw];
+                        yr[ow] = v > yr[ow] ? v : yr[ow];
+                    }
+                }
+            }
+        }
+    }
+}
+
 static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
 {
     const struct veil_tensor *x = c->in[0];
@@ -120,7 +168,9 @@ static VEIL_RESULT pool_run_kind(struct veil_op_ctx *c, enum pool_kind kind)
     GUARD(veil_op_work(c, planes, osz, ksz, 1));
     if (x->dtype == VEIL_DT_FLOAT && g.sp == 2 && kind != P_LP && c->out_count == 1) {
         struct pool_job j = {&g, x->data, y->data, isz, osz, kind == P_MAX, include_pad != 0};
-        return veil_op_parallel(c, planes, 1 + 16384 / (osz * ksz + 1), pool2d_part, &j);
+        return veil_op_parallel(
+            c, planes, 1 + 16384 / (osz * ksz + 1),
+            kind == P_MAX && pool_inside(&g) ? maxpool_inside_part : pool2d_part, &j);
     }
     for (size_t pl = 0; pl < planes; pl++) {
         for (size_t o = 0; o < osz; o++) {
@@ -231,7 +281,7 @@ static void gavg_f32(const float *x, float *y, size_t planes, size_t isz)
 static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
-    bool is_max = strcmp(c->node->op->name, "GlobalMaxPool") == 0;
+    bool is_max = c->node->op == &veil_op_GlobalMaxPool;
     size_t planes = (size_t)x->dims[0] * (size_t)x->dims[1];
     size_t isz = veil_op_span(x, 2, x->rank);
 

@@ -392,7 +392,45 @@ static void sgemv_row(bool tb, size_t n, size_t k, float alpha, const float *a, 
         }
         return;
     }
-    for (size_t j = 0; j < n; j++) {
+    /* four columns at a time share the loads of a (same sums, same order, as one at a time) */
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *b0 = &b[j * ldb];
+        const float *b1 = b0 + ldb;
+        const float *b2 = b1 + ldb;
+        const float *b3 = b2 + ldb;
+        float p0[L] = {0};
+        float p1[L] = {0};
+        float p2[L] = {0};
+        float p3[L] = {0};
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        size_t p = 0;
+        for (; p + L <= k; p += L) {
+            for (size_t q = 0; q < L; q++) {
+                float av = a[p + q];
+                p0[q] += av * b0[p + q];
+                p1[q] += av * b1[p + q];
+                p2[q] += av * b2[p + q];
+                p3[q] += av * b3[p + q];
+            }
+        }
+        for (; p < k; p++) {
+            s[0] += a[p] * b0[p];
+            s[1] += a[p] * b1[p];
+            s[2] += a[p] * b2[p];
+            s[3] += a[p] * b3[p];
+        }
+        for (size_t q = 0; q < L; q++) {
+            s[0] += p0[q];
+            s[1] += p1[q];
+            s[2] += p2[q];
+            s[3] += p3[q];
+        }
+        for (size_t t = 0; t < 4; t++) {
+            c[j + t] += alpha * s[t];
+        }
+    }
+    for (; j < n; j++) {
         const float *brow = &b[j * ldb];
         float part[L] = {0};
         float s = 0.0f;

@@ -156,6 +156,30 @@ void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 
+/* The left operand of a GEMM packed once (pack.c): panels of VEIL_PACK_MR rows, k steps of MR
+ * floats each, rows past m zero. Convolution weights are packed at load (veil_conv_prepack). */
+#define VEIL_PACK_MR 8
+struct veil_gemm_pack {
+    size_t m;
+    size_t k;
+    size_t panels;
+    float *data;
+    size_t size; /* bytes */
+};
+VEIL_RESULT veil_gemm_pack_new(const float *a, size_t m, size_t k, size_t lda,
+                               struct veil_gemm_pack **out);
+void veil_gemm_pack_free(struct veil_gemm_pack *p);
+/* C[m,n] (row stride ldc) = A B[k,n] (row stride ldb) + bias[i] on row i (bias may be NULL).
+ * B is read in place; C is only written. */
+void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                       const float *bias, float *c, size_t ldc);
+/* The same with the plain C micro-kernel (tests compare the two). */
+void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                           const float *bias, float *c, size_t ldc);
+/* True when veil_sgemm_packed has a vector micro-kernel on this CPU (AVX-512) and
+ * VEIL_ENGINE_GEMM is not "reference": only then are convolution weights packed. */
+bool veil_gemm_pack_fast(void);
+
 /* Sliding-window geometry shared by Conv and the pools (N-d spatial, NC... layout). */
 struct veil_geom {
     uint32_t sp; /* spatial rank */

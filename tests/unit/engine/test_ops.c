@@ -565,6 +565,9 @@ struct chain_node {
 };
 
 static uint32_t chain_folded; /* nodes of the last run_chain model computed at load */
+static uint32_t chain_packed; /* nodes of the last run_chain model with weights packed at load */
+static Onnx__AttributeProto **chain_attrs; /* attributes of the first node (NULL: none) */
+static size_t chain_nattr;
 
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
@@ -609,6 +612,10 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         node_out[i] = (char *)nodes[i].out;
         node[i].n_output = 1;
         node[i].output = &node_out[i];
+        if (i == 0) {
+            node[i].n_attribute = chain_nattr;
+            node[i].attribute = chain_attrs;
+        }
         np[i] = &node[i];
     }
     for (size_t i = 0; i < ni; i++) {
@@ -651,10 +658,13 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
     if (veil_ok(r)) {
         *skipped = 0;
         chain_folded = 0;
+        chain_packed = 0;
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
+            chain_packed += model->main->nodes[i].wpack != NULL;
         }
+        EXPECT_OK(veil_engine_set_threads(model, run_threads));
         r = veil_engine_run(model, x, results, NULL);
         veil_engine_free(model);
     }
@@ -737,6 +747,224 @@ static void test_fusions_match_unfused(void **state)
     }
     free_n(inits, 11);
     free_n(x, 1);
+}
+
+/* MaxPool whose windows all lie inside the input (the row-wise path) against a plain window
+ * loop with the same rule (first element, then larger ones: NaN only when first). */
+static void test_maxpool_inside(void **state)
+{
+    static const struct {
+        int64_t k[2], st[2], dl[2];
+    } cases[] = {{{2, 2}, {2, 2}, {1, 1}}, {{3, 2}, {2, 1}, {1, 1}}, {{2, 3}, {1, 2}, {2, 1}}};
+    int64_t dx[4] = {1, 2, 8, 9};
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct veil_tensor in[1];
+        struct veil_tensor out[1] = {{0}};
+        int64_t ks[2] = {cases[c].k[0], cases[c].k[1]};
+        int64_t st[2] = {cases[c].st[0], cases[c].st[1]};
+        int64_t dl[2] = {cases[c].dl[0], cases[c].dl[1]};
+        Onnx__AttributeProto a[3] = {attr_ints("kernel_shape", ks, 2), attr_ints("strides", st, 2),
+                                     attr_ints("dilations", dl, 2)};
+        Onnx__AttributeProto *ap[3] = {&a[0], &a[1], &a[2]};
+        make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+        fill(&in[0], 31);
+        ((float *)in[0].data)[0] = NAN;  /* first element of the first window */
+        ((float *)in[0].data)[12] = NAN; /* inside windows of row 1 */
+        EXPECT_OK(run_one("MaxPool", 1, in, ap, 3, 1, out));
+        for (size_t i = 0; i < out[0].count; i++) {
+            int64_t ow = (int64_t)i % out[0].dims[3];
+            int64_t oh = (int64_t)i / out[0].dims[3] % out[0].dims[2];
+            int64_t pl = (int64_t)i / out[0].dims[3] / out[0].dims[2];
+            float m = 0.0f;
+            for (int64_t kh = 0; kh < ks[0]; kh++) {
+                for (int64_t kw = 0; kw < ks[1]; kw++) {
+                    int64_t ih = oh * st[0] + kh * dl[0];
+                    int64_t iw = ow * st[1] + kw * dl[1];
+                    float v = at(&in[0], (size_t)((pl * dx[2] + ih) * dx[3] + iw));
+                    m = (kh == 0 && kw == 0) || v > m ? v : m;
+                }
+            }
+            EXPECT_TRUE(isnan(m) ? isnan(at(&out[0], i)) : at(&out[0], i) == m);
+        }
+        free_n(out, 1);
+        free_n(in, 1);
+    }
+}
+
+/* Float reductions over one block of axes (the direct loop) against the same values as
+ * doubles (the general loop, same double arithmetic): equal after rounding to float. */
+static void test_reduce_block(void **state)
+{
+    static const char *const ops[] = {"ReduceSum", "ReduceMean",      "ReduceMax",      "ReduceMin",
+                                      "ReduceL2",  "ReduceLogSumExp", "ReduceSumSquare"};
+    static const int64_t axes[][3] = {{1, 1}, {2, 1, 2}, {1, 3}, {1, 0}, {2, 2, 3}, {2, 1, 3}};
+    int64_t dx[4] = {2, 3, 4, 5};
+    (void)state;
+    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+        for (size_t a = 0; a < sizeof(axes) / sizeof(axes[0]); a++) {
+            for (int64_t keep = 0; keep < 2; keep++) {
+                struct veil_tensor xf[1];
+                struct veil_tensor xd[1];
+                struct veil_tensor yf[1] = {{0}};
+                struct veil_tensor yd[1] = {{0}};
+                int64_t ax[2] = {axes[a][1], axes[a][2]};
+                Onnx__AttributeProto attrs[2] = {attr_ints("axes", ax, (size_t)axes[a][0]),
+                                                 attr_int("keepdims", keep)};
+                Onnx__AttributeProto *ap[2] = {&attrs[0], &attrs[1]};
+                make(&xf[0], VEIL_DT_FLOAT, 4, dx, NULL);
+                make(&xd[0], VEIL_DT_DOUBLE, 4, dx, NULL);
+                fill(&xf[0], 41);
+                ((float *)xf[0].data)[7] = NAN;
+                for (size_t i = 0; i < xf[0].count; i++) {
+                    ((double *)xd[0].data)[i] = ((float *)xf[0].data)[i];
+                }
+                EXPECT_OK(run_one(ops[o], 1, xf, ap, 2, 1, yf));
+                EXPECT_OK(run_one(ops[o], 1, xd, ap, 2, 1, yd));
+                EXPECT_TRUE(veil_tensor_same_shape(&yf[0], &yd[0]));
+                for (size_t i = 0; i < yf[0].count; i++) {
+                    float want = (float)((double *)yd[0].data)[i];
+                    float got = at(&yf[0], i);
+                    EXPECT_TRUE(isnan(want) ? isnan(got) : got == want);
+                }
+                free_n(yf, 1);
+                free_n(yd, 1);
+                free_n(xf, 1);
+                free_n(xd, 1);
+            }
+        }
+    }
+}
+
+/* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
+ * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
+ * beyond one block, a row stride wider than the columns. */
+static void test_sgemm_packed(void **state)
+{
+    static const size_t shapes[][4] = {
+        /* m, n, k, ldb */
+        {1, 1, 1, 1},         {8, 48, 16, 48},   {5, 47, 3, 50},     {13, 97, 200, 97},
+        {16, 1000, 27, 1000}, {24, 50, 400, 64}, {3, 769, 193, 800}, {9, 16, 1, 16},
+    };
+    (void)state;
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        size_t m = shapes[s][0];
+        size_t n = shapes[s][1];
+        size_t k = shapes[s][2];
+        size_t ldb = shapes[s][3];
+        size_t ldc = n + 3;
+        float *a = calloc(m * k, sizeof(float));
+        float *b = calloc(k * ldb, sizeof(float));
+        float *bias = calloc(m, sizeof(float));
+        float *want = calloc(m * ldc, sizeof(float));
+        float *got = calloc(m * ldc, sizeof(float));
+        float *ref = calloc(m * ldc, sizeof(float));
+        struct veil_gemm_pack *pk = NULL;
+        assert_true(a != NULL && b != NULL && bias != NULL && want != NULL && got != NULL &&
+                    ref != NULL);
+        for (size_t i = 0; i < m * k; i++) {
+            a[i] = (float)((i * 7919) % 97) / 48.0f - 1.0f;
+        }
+        for (size_t i = 0; i < k * ldb; i++) {
+            b[i] = (float)((i * 104729) % 89) / 44.0f - 1.0f;
+        }
+        for (size_t i = 0; i < m; i++) {
+            bias[i] = (float)i - 2.5f;
+        }
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            for (size_t i = 0; i < m * ldc; i++) {
+                want[i] = got[i] = ref[i] = -7.0f; /* the gaps between rows stay as they are */
+            }
+            veil_sgemm_ref(false, false, m, n, k, 1.0f, a, k, b, ldb, 0.0f, want, ldc);
+            for (size_t i = 0; with_bias && i < m; i++) {
+                for (size_t j = 0; j < n; j++) {
+                    want[i * ldc + j] += bias[i];
+                }
+            }
+            EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            veil_sgemm_packed(pk, n, b, ldb, with_bias ? bias : NULL, got, ldc);
+            veil_sgemm_packed_ref(pk, n, b, ldb, with_bias ? bias : NULL, ref, ldc);
+            veil_gemm_pack_free(pk);
+            for (size_t i = 0; i < m * ldc; i++) {
+                bool gap = i % ldc >= n;
+                float tol = 1e-4f * (1.0f + fabsf(want[i]));
+                EXPECT_TRUE(gap ? got[i] == -7.0f && ref[i] == -7.0f
+                                : fabsf(got[i] - want[i]) <= tol && fabsf(ref[i] - want[i]) <= tol);
+            }
+        }
+        free(a);
+        free(b);
+        free(bias);
+        free(want);
+        free(got);
+        free(ref);
+    }
+    EXPECT_ERR(veil_gemm_pack_new(NULL, 0, 4, 4, &(struct veil_gemm_pack *){NULL}),
+               VEIL_ERR_ENGINE_SHAPE);
+}
+
+/* Conv with constant weights (packed at load when the CPU has the vector kernel) gives what
+ * the same Conv with the weights as a graph input (veil_sgemm) gives: 1-, 2- and 3-D, 1x1,
+ * padding, stride, im2col in several tiles, channels not a multiple of 8, depth beyond one
+ * block, with and without bias, at 1 and 4 threads. */
+static void test_conv_packed_weights(void **state)
+{
+    static const struct {
+        uint32_t rank;
+        int64_t x[5], w[5], st, pd;
+        bool bias;
+    } cases[] = {
+        {4, {1, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},       /* pointwise */
+        {4, {2, 24, 9, 11}, {13, 24, 3, 3}, 1, 1, true},   /* k = 216, 2 images */
+        {4, {1, 3, 17, 19}, {8, 3, 3, 3}, 2, 1, false},    /* stride 2 */
+        {4, {1, 16, 128, 128}, {4, 16, 3, 3}, 1, 1, true}, /* 3 im2col tiles */
+        {4, {1, 32, 40, 40}, {20, 32, 1, 1}, 1, 0, true},  /* pointwise, split by columns */
+        {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},      /* 1-D */
+        {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true}, /* 3-D */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint32_t rank = cases[c].rank;
+        uint32_t sp = rank - 2;
+        int64_t st[3] = {cases[c].st, cases[c].st, cases[c].st};
+        int64_t pd[6] = {cases[c].pd, cases[c].pd, cases[c].pd,
+                         cases[c].pd, cases[c].pd, cases[c].pd};
+        Onnx__AttributeProto a[2] = {attr_ints("strides", st, sp), attr_ints("pads", pd, 2 * sp)};
+        Onnx__AttributeProto *ap[2] = {&a[0], &a[1]};
+        struct chain_node node[1] = {{"Conv", {"x", "w", cases[c].bias ? "b" : NULL}, "y"}};
+        const char *names[2] = {"w", "b"};
+        struct veil_tensor in[3];
+        int64_t db = cases[c].w[0];
+        uint32_t skipped;
+        make(&in[0], VEIL_DT_FLOAT, rank, cases[c].x, NULL);
+        make(&in[1], VEIL_DT_FLOAT, rank, cases[c].w, NULL);
+        make(&in[2], VEIL_DT_FLOAT, 1, &db, NULL);
+        fill(&in[0], 21);
+        fill(&in[1], 22);
+        fill(&in[2], 23);
+        for (unsigned threads = 1; threads <= 4; threads += 3) {
+            struct veil_tensor packed[1] = {{0}};
+            struct veil_tensor plain[1] = {{0}};
+            run_threads = threads;
+            chain_attrs = ap;
+            chain_nattr = 2;
+            EXPECT_OK(run_chain(node, 1, names, &in[1], cases[c].bias ? 2 : 1,
+                                (const char *[]){"y"}, 1, &in[0], packed, &skipped));
+            chain_attrs = NULL;
+            chain_nattr = 0;
+            EXPECT_EQ(chain_packed, veil_gemm_pack_fast() ? 1 : 0);
+            EXPECT_OK(run_one("Conv", cases[c].bias ? 3 : 2, in, ap, 2, 1, plain));
+            run_threads = 1;
+            EXPECT_TRUE(veil_tensor_same_shape(&packed[0], &plain[0]));
+            for (size_t i = 0; i < plain[0].count; i++) {
+                float want = at(&plain[0], i);
+                EXPECT_TRUE(fabsf(at(&packed[0], i) - want) <= 1e-4f * (1.0f + fabsf(want)));
+            }
+            free_n(packed, 1);
+            free_n(plain, 1);
+        }
+        free_n(in, 3);
+    }
 }
 
 /* Slice/Concat/Reshape of constants are computed once at load (the nodes then hand out the
@@ -982,7 +1210,8 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
+VEIL_TEST_MAIN(test_add_broadcast, test_maxpool_inside, test_reduce_block, test_sgemm_packed,
+               test_conv_packed_weights, test_int_arith_is_defined, test_cast_saturates,
                test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
                test_conv, test_half_precision, test_threads_agree, test_work_budget,
                test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
