@@ -459,7 +459,10 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
  * bias added by the kernel. Nothing is repacked per call, so a tile's columns split over the
  * threads at no extra cost; the im2col of a tile splits by input channels. */
 #define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
-#define PK_PART_WORK ((size_t)1 << 17) /* multiply-adds worth a thread's wake-up */
+#define PK_PART_WORK ((size_t)1 << 19) /* multiply-adds worth a thread's wake-up */
+/* Fewer output columns than this leave most of the 48-wide tile idle: such convolutions (1-D
+ * convolutions over a few frames, Silero's STFT) stay on veil_sgemm. */
+#define PK_MIN_COLS 48
 
 struct conv_pk {
     const struct conv_job *j;
@@ -556,7 +559,7 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
         size_t items = (size_t)c->in[0]->dims[0] * j.groups;
         return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);
     }
-    if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 &&
+    if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 && j.osz >= PK_MIN_COLS &&
         c->node->wpack->m == j.cout_g && c->node->wpack->k == j.cin_g * j.krn) {
         return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }

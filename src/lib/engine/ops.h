@@ -93,6 +93,14 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
 #define VEIL_TARGET_CLONES
 #endif
 
+/* Kernels written with AVX-512 intrinsics (gcc or clang on x86-64), used where the CPU has
+ * them (checked at run time). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define VEIL_X86_AVX512 1
+#else
+#define VEIL_X86_AVX512 0
+#endif
+
 /* True for operators whose kernels write every output element: the executor hands them
  * output buffers without zeroing them first. */
 bool veil_op_writes_all(const struct veil_op *op);

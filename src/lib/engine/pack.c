@@ -20,11 +20,9 @@
 
 #include "engine/ops.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PACK_X86 VEIL_X86_AVX512
+#if PACK_X86
 #include <immintrin.h>
-#define PACK_X86 1
-#else
-#define PACK_X86 0
 #endif
 
 #define MR VEIL_PACK_MR
