@@ -394,6 +394,8 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
     return r;
 }
 
+#define DW_TAPS_MAX 32 /* kernel widths up to this get their column ranges computed once */
+
 /* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
  * channel. For each kernel tap the valid output columns are computed once, so the inner loop has
  * no bounds checks and vectorizes (stride 1). Work item = (batch, channel). */
@@ -415,6 +417,16 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
     int64_t ph = g->pad_begin[0];
     int64_t pw = g->pad_begin[1];
 
+    /* each tap column's valid output columns, the same for every row: computed once (the
+     * divisions cost as much as the taps on narrow rows) */
+    int64_t tap_lo[DW_TAPS_MAX];
+    int64_t tap_hi[DW_TAPS_MAX];
+    for (int64_t kw = 0; kw < kw_n && kw < DW_TAPS_MAX; kw++) {
+        int64_t off = kw * dw - pw;
+        int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+        tap_lo[kw] = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        tap_hi[kw] = hi < ow_n ? hi : ow_n;
+    }
     for (size_t w = begin; w < end; w++) {
         size_t ch = w % j->groups;
         const float *x = j->x + w * j->isz;
@@ -434,10 +446,17 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
                 const float *xr = x + ih * iw_n;
                 for (int64_t kw = 0; kw < kw_n; kw++) {
                     int64_t off = kw * dw - pw; /* iw = ow * sw + off */
-                    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                    int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                    int64_t lo;
+                    int64_t hi;
                     float kv = k[kh * kw_n + kw];
-                    hi = hi < ow_n ? hi : ow_n;
+                    if (kw < DW_TAPS_MAX) {
+                        lo = tap_lo[kw];
+                        hi = tap_hi[kw];
+                    } else {
+                        lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                        hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                        hi = hi < ow_n ? hi : ow_n;
+                    }
                     if (sw == 1) {
                         const float *xs = xr + off;
                         for (int64_t ow = lo; ow < hi; ow++) {
