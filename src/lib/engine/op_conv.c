@@ -478,10 +478,11 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
  * bias added by the kernel. Nothing is repacked per call, so a tile's columns split over the
  * threads at no extra cost; the im2col of a tile splits by input channels. */
 #define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
-#define PK_PART_WORK ((size_t)1 << 19) /* multiply-adds worth a thread's wake-up */
+#define PK_PART_WORK ((size_t)1 << 21) /* multiply-adds worth a thread's wake-up */
 /* Fewer output columns than this leave most of the 48-wide tile idle: such convolutions (1-D
  * convolutions over a few frames, Silero's STFT) stay on veil_sgemm. */
-#define PK_MIN_COLS 48
+#define PK_MIN_COLS  48
+#define PK_COPY_PART ((size_t)1 << 15) /* im2col floats worth a thread's wake-up */
 
 struct conv_pk {
     const struct conv_job *j;
@@ -538,7 +539,7 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
             if (direct) {
                 p.ldb = j->osz;
             } else {
-                size_t cg = PK_PART_WORK / (j->krn * nc + 1) + 1;
+                size_t cg = PK_COPY_PART / (j->krn * nc + 1) + 1;
                 r = veil_op_parallel(c, j->cin_g, cg, conv_pk_im2col, &p);
             }
             if (veil_ok(r)) {

@@ -836,6 +836,40 @@ static void test_reduce_block(void **state)
     }
 }
 
+/* Float nearest Resize split by output rows over threads: the same bytes as one thread, and
+ * each output the input element floor(o / 2) at scale 2 (half_pixel, round_prefer_floor). */
+static void test_resize_nearest_threads(void **state)
+{
+    struct veil_tensor in[3];
+    int64_t dx[4] = {1, 3, 40, 30};
+    int64_t d0[1] = {0};
+    int64_t d4[1] = {4};
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 1, d0, NULL);
+    make(&in[2], VEIL_DT_FLOAT, 1, d4, (double[]){1, 1, 2, 2});
+    fill(&in[0], 51);
+    struct veil_tensor one[1] = {{0}};
+    struct veil_tensor many[1] = {{0}};
+    run_threads = 1;
+    EXPECT_OK(run_one("Resize", 3, in, NULL, 0, 1, one));
+    run_threads = 4;
+    EXPECT_OK(run_one("Resize", 3, in, NULL, 0, 1, many));
+    run_threads = 1;
+    EXPECT_TRUE(veil_tensor_same_shape(&one[0], &many[0]));
+    EXPECT_EQ(one[0].dims[2], 80);
+    EXPECT_BYTES_EQ(one[0].data, many[0].data, one[0].size);
+    for (size_t i = 0; i < one[0].count; i++) {
+        size_t ow = i % 60;
+        size_t oh = i / 60 % 80;
+        size_t ch = i / 60 / 80;
+        EXPECT_TRUE(at(&one[0], i) == at(&in[0], (ch * 40 + oh / 2) * 30 + ow / 2));
+    }
+    free_n(one, 1);
+    free_n(many, 1);
+    free_n(in, 3);
+}
+
 /* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
  * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
  * beyond one block, a row stride wider than the columns. */
@@ -1210,10 +1244,10 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_maxpool_inside, test_reduce_block, test_sgemm_packed,
-               test_conv_packed_weights, test_int_arith_is_defined, test_cast_saturates,
-               test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
-               test_conv, test_half_precision, test_threads_agree, test_work_budget,
-               test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
-               test_fusions_match_unfused, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles)
+VEIL_TEST_MAIN(test_add_broadcast, test_resize_nearest_threads, test_maxpool_inside,
+               test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
+               test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
+               test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
+               test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
+               test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
+               test_constant_folding, test_buffer_pool_bounded, test_conv_transpose_tiles)
