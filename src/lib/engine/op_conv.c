@@ -497,12 +497,22 @@ struct conv_pk {
     size_t r1;
 };
 
+/* Work item = (column block of PK_COLS, panel of VEIL_PACK_MR output channels), column block
+ * major: a part takes the panels of a block together (the block's columns stay in cache across
+ * them), and a conv with few columns still splits, by channels. */
 static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
 {
     const struct conv_pk *p = ctx;
-    size_t c0 = begin * PK_COLS;
-    size_t c1 = end * PK_COLS < p->nc ? end * PK_COLS : p->nc;
-    veil_sgemm_packed(p->pk, c1 - c0, p->b + c0, p->ldb, p->j->bias, p->y + c0, p->j->osz);
+    size_t panels = p->pk->panels;
+    for (size_t i = begin; i < end;) {
+        size_t p0 = i % panels;
+        size_t p1 = end - i < panels - p0 ? p0 + (end - i) : panels;
+        size_t c0 = i / panels * PK_COLS;
+        size_t c1 = c0 + PK_COLS < p->nc ? c0 + PK_COLS : p->nc;
+        veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias, p->y + c0,
+                                 p->j->osz);
+        i += p1 - p0;
+    }
 }
 
 static void conv_pk_im2col(void *ctx, size_t begin, size_t end)
@@ -535,7 +545,7 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
             size_t r1 = r0 + tile < rows ? r0 + tile : rows;
             size_t nc = (r1 - r0) * rw;
             struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1};
-            size_t grain = PK_PART_WORK / (pk->m * kk * PK_COLS + 1) + 1;
+            size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
             if (direct) {
                 p.ldb = j->osz;
             } else {
@@ -543,7 +553,8 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
                 r = veil_op_parallel(c, j->cin_g, cg, conv_pk_im2col, &p);
             }
             if (veil_ok(r)) {
-                r = veil_op_parallel(c, (nc + PK_COLS - 1) / PK_COLS, grain, conv_pk_gemm, &p);
+                r = veil_op_parallel(c, (nc + PK_COLS - 1) / PK_COLS * pk->panels, grain,
+                                     conv_pk_gemm, &p);
             }
         }
     }

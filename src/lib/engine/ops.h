@@ -181,6 +181,10 @@ void veil_gemm_pack_free(struct veil_gemm_pack *p);
  * B is read in place; C is only written. */
 void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                        const float *bias, float *c, size_t ldc);
+/* Only the rows of panels [p0, p1) (rows p0 * VEIL_PACK_MR on; c, bias and the result as for
+ * the whole product): a part of it for one thread. */
+void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                              const float *b, size_t ldb, const float *bias, float *c, size_t ldc);
 /* The same with the plain C micro-kernel (tests compare the two). */
 void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                            const float *bias, float *c, size_t ldc);

@@ -231,14 +231,14 @@ bool veil_gemm_pack_fast(void)
     return fast_on;
 }
 
-static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t n, const float *b,
-                       size_t ldb, const float *bias, float *c, size_t ldc)
+static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                       const float *b, size_t ldb, const float *bias, float *c, size_t ldc)
 {
     for (size_t j0 = 0; j0 < n; j0 += NC) {
         size_t j1 = j0 + NC < n ? j0 + NC : n;
         for (size_t k0 = 0; k0 < a->k; k0 += KC) {
             size_t kb = k0 + KC < a->k ? KC : a->k - k0;
-            for (size_t pi = 0; pi < a->panels; pi++) {
+            for (size_t pi = p0; pi < p1; pi++) {
                 const float *ap = a->data + (pi * a->k + k0) * MR;
                 size_t rows = a->m - pi * MR < MR ? a->m - pi * MR : MR;
                 const float *pb = bias != NULL ? bias + pi * MR : NULL;
@@ -255,11 +255,20 @@ static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t n, c
 void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                        const float *bias, float *c, size_t ldc)
 {
-    packed_run(tile_pick(), a, n, b, ldb, bias, c, ldc);
+    packed_run(tile_pick(), a, 0, a->panels, n, b, ldb, bias, c, ldc);
+}
+
+void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                              const float *b, size_t ldb, const float *bias, float *c, size_t ldc)
+{
+    p1 = p1 < a->panels ? p1 : a->panels;
+    if (p0 < p1) {
+        packed_run(tile_pick(), a, p0, p1, n, b, ldb, bias, c, ldc);
+    }
 }
 
 void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                            const float *bias, float *c, size_t ldc)
 {
-    packed_run(tile_ref, a, n, b, ldb, bias, c, ldc);
+    packed_run(tile_ref, a, 0, a->panels, n, b, ldb, bias, c, ldc);
 }

@@ -916,7 +916,14 @@ static void test_sgemm_packed(void **state)
                 }
             }
             EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
-            veil_sgemm_packed(pk, n, b, ldb, with_bias ? bias : NULL, got, ldc);
+            if (with_bias) {
+                /* in two parts by panels, as threads run it */
+                size_t half = pk->panels / 2;
+                veil_sgemm_packed_panels(pk, 0, half, n, b, ldb, bias, got, ldc);
+                veil_sgemm_packed_panels(pk, half, pk->panels + 1, n, b, ldb, bias, got, ldc);
+            } else {
+                veil_sgemm_packed(pk, n, b, ldb, NULL, got, ldc);
+            }
             veil_sgemm_packed_ref(pk, n, b, ldb, with_bias ? bias : NULL, ref, ldc);
             veil_gemm_pack_free(pk);
             for (size_t i = 0; i < m * ldc; i++) {
@@ -948,13 +955,14 @@ static void test_conv_packed_weights(void **state)
         int64_t x[5], w[5], st, pd;
         bool bias;
     } cases[] = {
-        {4, {1, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},       /* pointwise */
-        {4, {2, 24, 9, 11}, {13, 24, 3, 3}, 1, 1, true},   /* k = 216, 2 images */
-        {4, {1, 3, 17, 19}, {8, 3, 3, 3}, 2, 1, false},    /* stride 2 */
-        {4, {1, 16, 128, 128}, {4, 16, 3, 3}, 1, 1, true}, /* 3 im2col tiles */
-        {4, {1, 32, 40, 40}, {20, 32, 1, 1}, 1, 0, true},  /* pointwise, split by columns */
-        {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},      /* 1-D */
-        {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true}, /* 3-D */
+        {4, {1, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},        /* pointwise */
+        {4, {2, 24, 9, 11}, {13, 24, 3, 3}, 1, 1, true},    /* k = 216, 2 images */
+        {4, {1, 3, 17, 19}, {8, 3, 3, 3}, 2, 1, false},     /* stride 2 */
+        {4, {1, 16, 128, 128}, {4, 16, 3, 3}, 1, 1, true},  /* 3 im2col tiles */
+        {4, {1, 32, 40, 40}, {20, 32, 1, 1}, 1, 0, true},   /* pointwise, split by columns */
+        {4, {1, 512, 12, 12}, {64, 512, 1, 1}, 1, 0, true}, /* few columns: split by channels */
+        {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},       /* 1-D */
+        {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true},  /* 3-D */
     };
     (void)state;
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
