@@ -109,9 +109,31 @@ static inline double red_step(enum red k, double a, double v)
     }
 }
 
+/* Sum of n floats in double with 8 partial sums. */
+VEIL_TARGET_CLONES
+static double red_sum_f32(const float *x, size_t n)
+{
+    double part[8] = {0};
+    double s = 0.0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (size_t q = 0; q < 8; q++) {
+            part[q] += (double)x[i + q];
+        }
+    }
+    for (; i < n; i++) {
+        s += (double)x[i];
+    }
+    for (size_t q = 0; q < 8; q++) {
+        s += part[q];
+    }
+    return s;
+}
+
 /* Float input whose reduced axes are one block [d0, d1): x is [outer, red, inner] and each
  * output (o, i) folds x[o, r, i] for r ascending, the order of the general loop, so the results
- * are the same, without per-element index arithmetic or type dispatch. acc holds inner sums. */
+ * are the same (sums over the last axis excepted: partial sums, see red_sum_f32), without
+ * per-element index arithmetic or type dispatch. acc holds inner sums. */
 static bool red_float_block(const struct veil_tensor *x, const bool *reduced, enum red k,
                             double init, double *acc, float *y)
 {
@@ -143,10 +165,15 @@ static bool red_float_block(const struct veil_tensor *x, const bool *reduced, en
         for (size_t i = 0; i < inner; i++) {
             acc[i] = init;
         }
-        for (size_t r = 0; r < red; r++) {
-            const float *xr = xo + r * inner;
-            for (size_t i = 0; i < inner; i++) {
-                acc[i] = red_step(k, acc[i], (double)xr[i]);
+        if (inner == 1 && (k == R_SUM || k == R_MEAN)) {
+            /* a sum along contiguous elements: 8 partial sums (vectorized), not one chain */
+            acc[0] = red_sum_f32(xo, red);
+        } else {
+            for (size_t r = 0; r < red; r++) {
+                const float *xr = xo + r * inner;
+                for (size_t i = 0; i < inner; i++) {
+                    acc[i] = red_step(k, acc[i], (double)xr[i]);
+                }
             }
         }
         for (size_t i = 0; i < inner; i++) {
@@ -301,8 +328,10 @@ static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
     return veil_op_out_like(c, 0, c->in[0]);
 }
 
-/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). */
-static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax)
+/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). e (n doubles, or
+ * NULL) keeps each exp() of the sum for the output pass instead of computing it twice. */
+static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax,
+                          double *e)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
@@ -313,12 +342,16 @@ static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool 
             mx = xr[j] > mx ? xr[j] : mx;
         }
         for (size_t j = 0; j < n; j++) {
-            sum += exp((double)xr[j] - mx);
+            double v = exp((double)xr[j] - mx);
+            if (e != NULL) {
+                e[j] = v;
+            }
+            sum += v;
         }
         double ls = log(sum);
         for (size_t j = 0; j < n; j++) {
             double d = (double)xr[j] - mx;
-            yr[j] = (float)(log_softmax ? d - ls : exp(d) / sum);
+            yr[j] = (float)(log_softmax ? d - ls : (e != NULL ? e[j] : exp(d)) / sum);
         }
     }
 }
@@ -347,7 +380,9 @@ static VEIL_RESULT smax_run(struct veil_op_ctx *c)
         inner = veil_op_span(x, ax + 1, x->rank);
     }
     if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
-        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L');
+        double *e = name[0] == 'L' ? NULL : malloc((n > 0 ? n : 1) * sizeof(double));
+        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L', e); /* e NULL: exp twice */
+        free(e);
         return VEIL_RESULT_OK;
     }
     for (size_t o = 0; o < outer; o++) {
