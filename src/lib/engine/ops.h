@@ -100,6 +100,8 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
 #else
 #define VEIL_X86_AVX512 0
 #endif
+/* The CPU has AVX-512F (checked once). */
+bool veil_cpu_avx512(void);
 
 /* True for operators whose kernels write every output element: the executor hands them
  * output buffers without zeroing them first. */

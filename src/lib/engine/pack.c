@@ -225,6 +225,12 @@ static tile_fn tile_pick(void)
     return picked;
 }
 
+bool veil_cpu_avx512(void)
+{
+    (void)pthread_once(&pick_once, pick);
+    return picked != tile_ref;
+}
+
 bool veil_gemm_pack_fast(void)
 {
     (void)pthread_once(&pick_once, pick);

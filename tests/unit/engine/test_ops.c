@@ -872,6 +872,69 @@ static void test_resize_nearest_threads(void **state)
     free_n(in, 3);
 }
 
+/* LSTM (gates four hidden units at a time with AVX-512) against a plain double LSTM: forward,
+ * 2 steps, input 19 and hidden 6 (a block of 4 and 2 single units, vector tails), with bias;
+ * Y, Y_h and Y_c. */
+static void test_lstm_against_plain(void **state)
+{
+    enum { S = 2, I = 19, H = 6 };
+    struct veil_tensor in[4];
+    struct veil_tensor out[3] = {{0}};
+    int64_t dx[3] = {S, 1, I};
+    int64_t dw[3] = {1, 4 * H, I};
+    int64_t dr[3] = {1, 4 * H, H};
+    int64_t db[2] = {1, 8 * H};
+    Onnx__AttributeProto a[1] = {attr_int("hidden_size", H)};
+    Onnx__AttributeProto *ap[1] = {&a[0]};
+    double h[H];
+    double cs[H];
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 3, dx, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 3, dw, NULL);
+    make(&in[2], VEIL_DT_FLOAT, 3, dr, NULL);
+    make(&in[3], VEIL_DT_FLOAT, 2, db, NULL);
+    for (int i = 0; i < 4; i++) {
+        fill(&in[i], 60 + (uint32_t)i);
+    }
+    EXPECT_OK(run_one("LSTM", 4, in, ap, 1, 3, out));
+    for (int j = 0; j < H; j++) {
+        h[j] = 0.0;
+        cs[j] = 0.0;
+    }
+    for (int t = 0; t < S; t++) {
+        double g[4][H];
+        double nh[H];
+        for (int q = 0; q < 4; q++) { /* gates i, o, f, c */
+            for (int j = 0; j < H; j++) {
+                size_t row = (size_t)(q * H + j);
+                double v = at(&in[3], row) + at(&in[3], (size_t)(4 * H) + row);
+                for (int k = 0; k < I; k++) {
+                    v += (double)at(&in[0], (size_t)(t * I + k)) * at(&in[1], row * I + (size_t)k);
+                }
+                for (int k = 0; k < H; k++) {
+                    v += h[k] * at(&in[2], row * H + (size_t)k);
+                }
+                g[q][j] = v;
+            }
+        }
+        for (int j = 0; j < H; j++) {
+            double it = 1.0 / (1.0 + exp(-g[0][j]));
+            double ot = 1.0 / (1.0 + exp(-g[1][j]));
+            double ft = 1.0 / (1.0 + exp(-g[2][j]));
+            cs[j] = ft * cs[j] + it * tanh(g[3][j]);
+            nh[j] = ot * tanh(cs[j]);
+        }
+        memcpy(h, nh, sizeof(h));
+    }
+    for (int j = 0; j < H; j++) {
+        EXPECT_TRUE(fabs(at(&out[1], (size_t)j) - h[j]) < 1e-5);
+        EXPECT_TRUE(fabs(at(&out[2], (size_t)j) - cs[j]) < 1e-5);
+        EXPECT_TRUE(fabs(at(&out[0], (size_t)(H + j)) - h[j]) < 1e-5); /* Y at the last step */
+    }
+    free_n(out, 3);
+    free_n(in, 4);
+}
+
 /* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
  * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
  * beyond one block, a row stride wider than the columns. */
@@ -1254,8 +1317,8 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_resize_nearest_threads, test_maxpool_inside,
-               test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
+VEIL_TEST_MAIN(test_add_broadcast, test_lstm_against_plain, test_resize_nearest_threads,
+               test_maxpool_inside, test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
                test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
                test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
