@@ -162,6 +162,8 @@ static size_t conv_tile_size(const struct conv_job *j)
     return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
 }
 
+#define IM2COL_TAPS_MAX 512 /* kernel widths up to this get their column ranges computed once */
+
 /* 1-D and 2-D im2col without a division per element (the common cases). */
 static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int64_t oh0,
                       int64_t oh1, float *col)
@@ -180,6 +182,18 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
     int64_t pw = g->pad_begin[g->sp - 1];
     size_t isz = (size_t)(ih_n * iw_n);
     size_t osz = (size_t)((oh1 - oh0) * ow_n); /* this tile's columns */
+    /* iw = ow * sw + off lies inside the row for ow in [lo, hi): per kernel column, the same
+     * for every channel and kernel row, so computed once (divisions, on short rows as costly
+     * as the copy) */
+    int64_t tap_lo[IM2COL_TAPS_MAX];
+    int64_t tap_hi[IM2COL_TAPS_MAX];
+    for (int64_t kw = 0; kw < kw_n && kw < IM2COL_TAPS_MAX; kw++) {
+        int64_t off = kw * dw - pw;
+        int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+        tap_lo[kw] = lo < ow_n ? lo : ow_n;
+        tap_hi[kw] = hi < ow_n ? hi : ow_n;
+    }
 
     for (size_t ch = 0; ch < cin; ch++) {
         const float *xc = x + ch * isz;
@@ -187,12 +201,18 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
             for (int64_t kw = 0; kw < kw_n; kw++) {
                 float *row =
                     col + ((ch * (size_t)kh_n + (size_t)kh) * (size_t)kw_n + (size_t)kw) * osz;
-                /* iw = ow * sw + off lies inside the row for ow in [lo, hi) */
                 int64_t off = kw * dw - pw;
-                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
-                lo = lo < ow_n ? lo : ow_n;
-                hi = hi < ow_n ? hi : ow_n;
+                int64_t lo;
+                int64_t hi;
+                if (kw < IM2COL_TAPS_MAX) {
+                    lo = tap_lo[kw];
+                    hi = tap_hi[kw];
+                } else {
+                    lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                    lo = lo < ow_n ? lo : ow_n;
+                    hi = hi < ow_n ? hi : ow_n;
+                }
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     int64_t ih = oh * sh - ph + kh * dh;
                     float *r = row + (size_t)((oh - oh0) * ow_n);
