@@ -515,6 +515,7 @@ struct conv_pk {
     const float *x;
     size_t r0;
     size_t r1;
+    const float *const *bp; /* or row q of the columns at bp[q] (conv_rows_in_place) */
 };
 
 /* Work item = (column block of PK_COLS, panel of VEIL_PACK_MR output channels), column block
@@ -529,8 +530,13 @@ static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
         size_t p1 = end - i < panels - p0 ? p0 + (end - i) : panels;
         size_t c0 = i / panels * PK_COLS;
         size_t c1 = c0 + PK_COLS < p->nc ? c0 + PK_COLS : p->nc;
-        veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias, p->y + c0,
-                                 p->j->osz);
+        if (p->bp != NULL) {
+            veil_sgemm_packed_rows(p->pk, p0, p1, c1 - c0, p->bp, c0, p->j->bias, p->y + c0,
+                                   p->j->osz);
+        } else {
+            veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias,
+                                     p->y + c0, p->j->osz);
+        }
         i += p1 - p0;
     }
 }
@@ -541,6 +547,42 @@ static void conv_pk_im2col(void *ctx, size_t begin, size_t end)
     const struct conv_job *j = p->j;
     im2col(j->g, p->x + begin * j->isz, end - begin, j->krn, j->osz, p->r0, p->r1,
            (float *)p->b + begin * j->krn * p->nc);
+}
+
+/* A 2-D conv with a kernel one column wide, stride 1 and no padding: im2col row (channel,
+ * kernel row kh) would be the input plane from input row kh * dilation on, out[0] * in[1]
+ * contiguous floats. The GEMM reads those rows where they are. */
+static bool conv_rows_in_place(const struct veil_geom *g)
+{
+    return g->sp == 2 && g->kernel[1] == 1 && g->stride[0] == 1 && g->stride[1] == 1 &&
+           g->pad_begin[0] == 0 && g->pad_begin[1] == 0 && g->pad_end[0] == 0 &&
+           g->pad_end[1] == 0 && g->out[1] == g->in[1];
+}
+
+static VEIL_RESULT conv_run_in_place(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    const struct veil_gemm_pack *pk = c->node->wpack;
+    size_t kh_n = (size_t)j->g->kernel[0];
+    size_t kk = j->cin_g * kh_n;
+    size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
+    const float **rows = calloc(kk, sizeof(*rows));
+    veil_result r = VEIL_RESULT_OK;
+
+    ENSURE(rows != NULL, VEIL_ERR_NOMEM);
+    for (size_t n = 0; n < batch && veil_ok(r); n++) {
+        const float *x = j->x + n * j->cin_g * j->isz;
+        struct conv_pk p = {j, pk, NULL, 0, j->y + n * j->cout_g * j->osz, j->osz, x, 0, 1, rows};
+        for (size_t ch = 0; ch < j->cin_g; ch++) {
+            for (size_t kh = 0; kh < kh_n; kh++) {
+                rows[ch * kh_n + kh] =
+                    x + ch * j->isz + kh * (size_t)j->g->dil[0] * (size_t)j->g->in[1];
+            }
+        }
+        r = veil_op_parallel(c, (j->osz + PK_COLS - 1) / PK_COLS * pk->panels, grain, conv_pk_gemm,
+                             &p);
+    }
+    free(rows);
+    return r;
 }
 
 static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
@@ -555,6 +597,12 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
     void *colv = NULL;
     veil_result r = VEIL_RESULT_OK;
 
+    if (!direct && conv_rows_in_place(j->g)) {
+        return conv_run_in_place(c, j, batch);
+    }
+    if (!direct && conv_rows_in_place(j->g)) {
+        return conv_run_in_place(c, j, batch);
+    }
     if (!direct) {
         GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
     }
@@ -564,7 +612,7 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
         for (size_t r0 = 0; r0 < rows && veil_ok(r); r0 += tile) {
             size_t r1 = r0 + tile < rows ? r0 + tile : rows;
             size_t nc = (r1 - r0) * rw;
-            struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1};
+            struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1, NULL};
             size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
             if (direct) {
                 p.ldb = j->osz;

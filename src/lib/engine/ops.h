@@ -187,6 +187,11 @@ void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b,
  * the whole product): a part of it for one thread. */
 void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
                               const float *b, size_t ldb, const float *bias, float *c, size_t ldc);
+/* The same with B given by rows: element (q, j) at bp[q][boff + j] (a convolution's input rows
+ * read in place, no im2col). */
+void veil_sgemm_packed_rows(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                            const float *const *bp, size_t boff, const float *bias, float *c,
+                            size_t ldc);
 /* The same with the plain C micro-kernel (tests compare the two). */
 void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                            const float *bias, float *c, size_t ldc);

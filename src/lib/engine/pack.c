@@ -74,8 +74,9 @@ void veil_gemm_pack_free(struct veil_gemm_pack *p)
 }
 
 /* The plain kernel: C tile (rows x cols, at most MR x NR) = (first ? bias : C) + A panel * B. */
-static void tile_ref(size_t kb, const float *ap, const float *b, size_t ldb, float *c, size_t ldc,
-                     const float *bias, bool first, size_t rows, size_t cols)
+static void tile_ref(size_t kb, const float *ap, const float *b, size_t ldb, const float *const *bp,
+                     size_t bj, float *c, size_t ldc, const float *bias, bool first, size_t rows,
+                     size_t cols)
 {
     float acc[MR][NR];
     for (size_t i = 0; i < MR; i++) {
@@ -84,7 +85,7 @@ static void tile_ref(size_t kb, const float *ap, const float *b, size_t ldb, flo
         }
     }
     for (size_t q = 0; q < kb; q++) {
-        const float *br = b + q * ldb;
+        const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
         for (size_t i = 0; i < MR; i++) {
             float av = ap[q * MR + i];
             for (size_t j = 0; j < cols; j++) {
@@ -148,8 +149,9 @@ static __mmask16 col_mask(size_t cols, size_t lo)
  * The sum per element runs in the same order as tile_ref (q ascending, one multiply-add each),
  * so the two differ only by FMA rounding. */
 __attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const float *ap,
-                                                           const float *b, size_t ldb, float *c,
-                                                           size_t ldc, const float *bias,
+                                                           const float *b, size_t ldb,
+                                                           const float *const *bp, size_t bj,
+                                                           float *c, size_t ldc, const float *bias,
                                                            bool first, size_t rows, size_t cols)
 {
     const __m512 z = _mm512_setzero_ps();
@@ -166,7 +168,7 @@ __attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const floa
     ROW_DECL(7);
     if (cols == NR) {
         for (size_t q = 0; q < kb; q++) {
-            const float *br = b + q * ldb;
+            const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
             __m512 b0 = _mm512_loadu_ps(br);
             __m512 b1 = _mm512_loadu_ps(br + 16);
             __m512 b2 = _mm512_loadu_ps(br + 32);
@@ -178,7 +180,7 @@ __attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const floa
         }
     } else {
         for (size_t q = 0; q < kb; q++) {
-            const float *br = b + q * ldb;
+            const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
             __m512 b0 = _mm512_maskz_loadu_ps(m0, br);
             __m512 b1 = _mm512_maskz_loadu_ps(m1, br + 16);
             __m512 b2 = _mm512_maskz_loadu_ps(m2, br + 32);
@@ -196,8 +198,9 @@ __attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const floa
 }
 #endif
 
-typedef void (*tile_fn)(size_t kb, const float *ap, const float *b, size_t ldb, float *c,
-                        size_t ldc, const float *bias, bool first, size_t rows, size_t cols);
+typedef void (*tile_fn)(size_t kb, const float *ap, const float *b, size_t ldb,
+                        const float *const *bp, size_t bj, float *c, size_t ldc, const float *bias,
+                        bool first, size_t rows, size_t cols);
 
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
 static tile_fn picked = tile_ref;
@@ -237,8 +240,11 @@ bool veil_gemm_pack_fast(void)
     return fast_on;
 }
 
+/* B is b with row stride ldb, or, with bp, row q at bp[q] (rows anywhere: a convolution's
+ * input rows read in place). */
 static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
-                       const float *b, size_t ldb, const float *bias, float *c, size_t ldc)
+                       const float *b, size_t ldb, const float *const *bp, size_t boff,
+                       const float *bias, float *c, size_t ldc)
 {
     for (size_t j0 = 0; j0 < n; j0 += NC) {
         size_t j1 = j0 + NC < n ? j0 + NC : n;
@@ -250,8 +256,9 @@ static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, 
                 const float *pb = bias != NULL ? bias + pi * MR : NULL;
                 for (size_t j = j0; j < j1; j += NR) {
                     size_t cols = j1 - j < NR ? j1 - j : NR;
-                    tile(kb, ap, b + k0 * ldb + j, ldb, c + pi * MR * ldc + j, ldc, pb, k0 == 0,
-                         rows, cols);
+                    tile(kb, ap, bp != NULL ? NULL : b + k0 * ldb + j, ldb,
+                         bp != NULL ? bp + k0 : NULL, boff + j, c + pi * MR * ldc + j, ldc, pb,
+                         k0 == 0, rows, cols);
                 }
             }
         }
@@ -261,7 +268,7 @@ static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, 
 void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                        const float *bias, float *c, size_t ldc)
 {
-    packed_run(tile_pick(), a, 0, a->panels, n, b, ldb, bias, c, ldc);
+    packed_run(tile_pick(), a, 0, a->panels, n, b, ldb, NULL, 0, bias, c, ldc);
 }
 
 void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
@@ -269,12 +276,22 @@ void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t 
 {
     p1 = p1 < a->panels ? p1 : a->panels;
     if (p0 < p1) {
-        packed_run(tile_pick(), a, p0, p1, n, b, ldb, bias, c, ldc);
+        packed_run(tile_pick(), a, p0, p1, n, b, ldb, NULL, 0, bias, c, ldc);
+    }
+}
+
+void veil_sgemm_packed_rows(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                            const float *const *bp, size_t boff, const float *bias, float *c,
+                            size_t ldc)
+{
+    p1 = p1 < a->panels ? p1 : a->panels;
+    if (p0 < p1) {
+        packed_run(tile_pick(), a, p0, p1, n, NULL, 0, bp, boff, bias, c, ldc);
     }
 }
 
 void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
                            const float *bias, float *c, size_t ldc)
 {
-    packed_run(tile_ref, a, 0, a->panels, n, b, ldb, bias, c, ldc);
+    packed_run(tile_ref, a, 0, a->panels, n, b, ldb, NULL, 0, bias, c, ldc);
 }

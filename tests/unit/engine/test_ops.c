@@ -1026,6 +1026,8 @@ static void test_conv_packed_weights(void **state)
         {4, {1, 16, 128, 128}, {4, 16, 3, 3}, 1, 1, true},  /* 3 im2col tiles */
         {4, {1, 32, 40, 40}, {20, 32, 1, 1}, 1, 0, true},   /* pointwise, split by columns */
         {4, {1, 512, 12, 12}, {64, 512, 1, 1}, 1, 0, true}, /* few columns: split by channels */
+        {4, {2, 6, 9, 11}, {5, 6, 3, 1}, 1, 0, true},       /* 3x1: input rows read in place */
+        {4, {1, 96, 34, 32}, {96, 96, 3, 1}, 1, 0, false},  /* the same, split over threads */
         {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},       /* 1-D */
         {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true},  /* 3-D */
     };
