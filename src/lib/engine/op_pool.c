@@ -264,17 +264,35 @@ static VEIL_RESULT gpool_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, x->dtype, x->rank, dims);
 }
 
-/* Float GlobalAveragePool: the sum of each plane in double, as below. */
+/* Float GlobalAveragePool: the sum of each plane in double, with 8 partial sums (one chain of
+ * dependent additions per plane was 10% of PaddleOCR cls). Work item = plane. */
+struct gavg_job {
+    const float *x;
+    float *y;
+    size_t isz;
+};
+
 VEIL_TARGET_CLONES
-static void gavg_f32(const float *x, float *y, size_t planes, size_t isz)
+static void gavg_part(void *ctx, size_t begin, size_t end)
 {
-    for (size_t pl = 0; pl < planes; pl++) {
-        const float *p = x + pl * isz;
+    const struct gavg_job *j = ctx;
+    for (size_t pl = begin; pl < end; pl++) {
+        const float *p = j->x + pl * j->isz;
+        double part[8] = {0};
         double acc = 0.0;
-        for (size_t i = 0; i < isz; i++) {
+        size_t i = 0;
+        for (; i + 8 <= j->isz; i += 8) {
+            for (size_t q = 0; q < 8; q++) {
+                part[q] += (double)p[i + q];
+            }
+        }
+        for (; i < j->isz; i++) {
             acc += p[i];
         }
-        y[pl] = (float)(acc / (double)isz);
+        for (size_t q = 0; q < 8; q++) {
+            acc += part[q];
+        }
+        j->y[pl] = (float)(acc / (double)j->isz);
     }
 }
 
@@ -286,8 +304,8 @@ static VEIL_RESULT gpool_run(struct veil_op_ctx *c)
     size_t isz = veil_op_span(x, 2, x->rank);
 
     if (x->dtype == VEIL_DT_FLOAT && !is_max && isz > 0) {
-        gavg_f32(x->data, c->out[0]->data, planes, isz);
-        return VEIL_RESULT_OK;
+        struct gavg_job j = {x->data, c->out[0]->data, isz};
+        return veil_op_parallel(c, planes, 1 + 65536 / isz, gavg_part, &j);
     }
     for (size_t pl = 0; pl < planes; pl++) {
         double acc = is_max ? -INFINITY : 0.0;

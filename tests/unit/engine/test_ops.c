@@ -935,6 +935,33 @@ static void test_lstm_against_plain(void **state)
     free_n(in, 4);
 }
 
+/* Float GlobalAveragePool (partial sums, planes over threads) against a plain double mean. */
+static void test_global_average_pool(void **state)
+{
+    struct veil_tensor in[1];
+    int64_t dx[4] = {2, 40, 7, 9}; /* 63 elements a plane: 7 blocks of 8 and a tail */
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    fill(&in[0], 71);
+    for (unsigned threads = 1; threads <= 4; threads += 3) {
+        struct veil_tensor out[1] = {{0}};
+        run_threads = threads;
+        EXPECT_OK(run_one("GlobalAveragePool", 1, in, NULL, 0, 1, out));
+        run_threads = 1;
+        EXPECT_EQ(out[0].count, 80);
+        for (size_t pl = 0; pl < 80; pl++) {
+            double want = 0.0;
+            for (size_t i = 0; i < 63; i++) {
+                want += at(&in[0], pl * 63 + i);
+            }
+            want /= 63.0;
+            EXPECT_TRUE(fabs(at(&out[0], pl) - want) <= 1e-6 * (1.0 + fabs(want)));
+        }
+        free_n(out, 1);
+    }
+    free_n(in, 1);
+}
+
 /* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
  * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
  * beyond one block, a row stride wider than the columns. */
@@ -1319,10 +1346,11 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_lstm_against_plain, test_resize_nearest_threads,
-               test_maxpool_inside, test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
-               test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
-               test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
-               test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
-               test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
-               test_constant_folding, test_buffer_pool_bounded, test_conv_transpose_tiles)
+VEIL_TEST_MAIN(test_add_broadcast, test_global_average_pool, test_lstm_against_plain,
+               test_resize_nearest_threads, test_maxpool_inside, test_reduce_block,
+               test_sgemm_packed, test_conv_packed_weights, test_int_arith_is_defined,
+               test_cast_saturates, test_gather_bounds, test_shapes_from_data_are_bounded,
+               test_matmul_and_softmax, test_conv, test_half_precision, test_threads_agree,
+               test_work_budget, test_conv_fast_paths, test_binary_fast_paths,
+               test_pool_and_gemv_fast_paths, test_fusions_match_unfused, test_constant_folding,
+               test_buffer_pool_bounded, test_conv_transpose_tiles)
