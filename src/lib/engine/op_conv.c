@@ -162,7 +162,7 @@ static size_t conv_tile_size(const struct conv_job *j)
     return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
 }
 
-#define IM2COL_TAPS_MAX 512 /* kernel widths up to this get their column ranges computed once */
+#define IM2COL_TAPS_MAX 64 /* kernel widths up to this get their column ranges computed once */
 
 /* 1-D and 2-D im2col without a division per element (the common cases). */
 static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int64_t oh0,
