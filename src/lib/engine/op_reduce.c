@@ -356,6 +356,23 @@ static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool 
     }
 }
 
+/* Work item = row. Each part keeps its own row buffer of exp() values (without one, when it
+ * cannot be had, exp() is computed twice: the same results). */
+struct smax_job {
+    const float *x;
+    float *y;
+    size_t n;
+    bool log_softmax;
+};
+
+static void smax_part(void *ctx, size_t begin, size_t end)
+{
+    const struct smax_job *j = ctx;
+    double *e = j->log_softmax ? NULL : malloc((j->n > 0 ? j->n : 1) * sizeof(double));
+    smax_rows_f32(j->x + begin * j->n, j->y + begin * j->n, end - begin, j->n, j->log_softmax, e);
+    free(e);
+}
+
 static VEIL_RESULT smax_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -380,10 +397,8 @@ static VEIL_RESULT smax_run(struct veil_op_ctx *c)
         inner = veil_op_span(x, ax + 1, x->rank);
     }
     if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
-        double *e = name[0] == 'L' ? NULL : malloc((n > 0 ? n : 1) * sizeof(double));
-        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L', e); /* e NULL: exp twice */
-        free(e);
-        return VEIL_RESULT_OK;
+        struct smax_job j = {x->data, y->data, n, name[0] == 'L'};
+        return veil_op_parallel(c, outer, 1 + 16384 / (n + 1), smax_part, &j);
     }
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {

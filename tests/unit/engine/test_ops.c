@@ -962,6 +962,34 @@ static void test_global_average_pool(void **state)
     free_n(in, 1);
 }
 
+/* Float Softmax split by rows over threads: the same bytes as one thread; rows sum to 1. */
+static void test_softmax_threads(void **state)
+{
+    struct veil_tensor in[1];
+    struct veil_tensor one[1] = {{0}};
+    struct veil_tensor many[1] = {{0}};
+    int64_t dx[2] = {200, 700}; /* 24 rows a part: 8 parts */
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 2, dx, NULL);
+    fill(&in[0], 81);
+    run_threads = 1;
+    EXPECT_OK(run_one("Softmax", 1, in, NULL, 0, 1, one));
+    run_threads = 4;
+    EXPECT_OK(run_one("Softmax", 1, in, NULL, 0, 1, many));
+    run_threads = 1;
+    EXPECT_BYTES_EQ(one[0].data, many[0].data, one[0].size);
+    for (size_t r = 0; r < 200; r++) {
+        double sum = 0.0;
+        for (size_t k = 0; k < 700; k++) {
+            sum += at(&one[0], r * 700 + k);
+        }
+        EXPECT_TRUE(fabs(sum - 1.0) < 1e-4);
+    }
+    free_n(one, 1);
+    free_n(many, 1);
+    free_n(in, 1);
+}
+
 /* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
  * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
  * beyond one block, a row stride wider than the columns. */
@@ -1346,11 +1374,11 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_global_average_pool, test_lstm_against_plain,
-               test_resize_nearest_threads, test_maxpool_inside, test_reduce_block,
-               test_sgemm_packed, test_conv_packed_weights, test_int_arith_is_defined,
-               test_cast_saturates, test_gather_bounds, test_shapes_from_data_are_bounded,
-               test_matmul_and_softmax, test_conv, test_half_precision, test_threads_agree,
-               test_work_budget, test_conv_fast_paths, test_binary_fast_paths,
-               test_pool_and_gemv_fast_paths, test_fusions_match_unfused, test_constant_folding,
-               test_buffer_pool_bounded, test_conv_transpose_tiles)
+VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_pool,
+               test_lstm_against_plain, test_resize_nearest_threads, test_maxpool_inside,
+               test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
+               test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
+               test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
+               test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
+               test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
+               test_constant_folding, test_buffer_pool_bounded, test_conv_transpose_tiles)
