@@ -420,7 +420,10 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
         }
     }
     for (uint32_t i = 0; i < g->value_count; i++) {
-        pool_give(pool, &f.vals[i]);
+        /* views (initializers, outer values, arena) need no clearing: vals goes next */
+        if (f.vals[i].data != NULL && !f.vals[i].borrowed) {
+            pool_give(pool, &f.vals[i]);
+        }
     }
     free(f.vals);
     return r;

@@ -1012,6 +1012,40 @@ static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index
     }
 }
 
+/* Conv weights packed once for the packed-GEMM kernel (ops.h veil_gemm_pack): constant float
+ * weights (the folded copy of a fused Conv), group 1. Only where that kernel is the fast one;
+ * a pack that cannot be made (memory) leaves the Conv on veil_sgemm. */
+static void pack_conv_weights(struct veil_engine_graph *g)
+{
+    if (!veil_gemm_pack_fast()) {
+        return;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        const struct veil_tensor *w;
+        bool group1 = true;
+        if (n->op == NULL || n->skip || strcmp(n->op->name, "Conv") != 0 || n->in_count < 2 ||
+            n->in[1] == VEIL_NO_VALUE) {
+            continue;
+        }
+        for (size_t a = 0; a < n->proto->n_attribute; a++) {
+            const Onnx__AttributeProto *at = n->proto->attribute[a];
+            if (at->name != NULL && strcmp(at->name, "group") == 0 && at->i != 1) {
+                group1 = false;
+            }
+        }
+        w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+        if (!group1 || w == NULL || w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0 ||
+            w->count == 0) {
+            continue;
+        }
+        size_t m = (size_t)w->dims[0];
+        if (!veil_ok(veil_gemm_pack_new(w->data, m, w->count / m, w->count / m, &n->wpack))) {
+            n->wpack = NULL;
+        }
+    }
+}
+
 static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_graph *g,
                               const Onnx__GraphProto *gp, uint32_t depth,
                               struct veil_engine_diag *diag)
@@ -1051,6 +1085,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         fuse_hard_swish(g, &ix);
         fuse_index_free(&ix);
     }
+    pack_conv_weights(g);
     compute_last_use(g);
     return VEIL_RESULT_OK;
 }
@@ -1116,6 +1151,7 @@ void veil_graph_free(struct veil_engine_graph *g)
             }
             veil_tensor_free(&n->fused_w);
             veil_tensor_free(&n->fused_b);
+            veil_gemm_pack_free(n->wpack);
             free(n->graphs);
             if (n->value.data != NULL && !n->value.borrowed) {
                 OPENSSL_cleanse(n->value.data, n->value.size);

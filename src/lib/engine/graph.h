@@ -107,6 +107,9 @@ struct veil_engine_node {
     uint32_t hs_x;
     float hs[4];
     struct veil_tensor value; /* Constant with a tensor 'value': decoded once, at load (owned) */
+    /* Conv (group 1) with constant float weights: the weights packed at load for
+     * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
+    struct veil_gemm_pack *wpack;
 };
 
 struct veil_engine_graph {

@@ -404,18 +404,22 @@ static VEIL_RESULT bin_apply(const struct veil_op_ctx *c, enum bin k, const stru
 
 static VEIL_RESULT bin_kind(const struct veil_op_ctx *c, enum bin *k)
 {
-    const char *n = c->node->op->name;
+    const struct veil_op *op = c->node->op;
     static const struct {
-        const char *name;
+        const struct veil_op *op; /* compared by address: no string compares per run */
         enum bin k;
-    } map[] = {
-        {"Add", B_ADD},        {"Sub", B_SUB},           {"Mul", B_MUL},      {"Div", B_DIV},
-        {"Pow", B_POW},        {"Mod", B_MOD},           {"And", B_AND},      {"Or", B_OR},
-        {"Xor", B_XOR},        {"Equal", B_EQ},          {"Less", B_LT},      {"Greater", B_GT},
-        {"LessOrEqual", B_LE}, {"GreaterOrEqual", B_GE}, {"BitShift", B_SHL}, {"Max", B_MAX},
-        {"Min", B_MIN},        {"Sum", B_ADD},           {"Mean", B_ADD},     {"PRelu", B_PRELU}};
+    } map[] = {{&veil_op_Add, B_ADD},        {&veil_op_Sub, B_SUB},
+               {&veil_op_Mul, B_MUL},        {&veil_op_Div, B_DIV},
+               {&veil_op_Pow, B_POW},        {&veil_op_Mod, B_MOD},
+               {&veil_op_And, B_AND},        {&veil_op_Or, B_OR},
+               {&veil_op_Xor, B_XOR},        {&veil_op_Equal, B_EQ},
+               {&veil_op_Less, B_LT},        {&veil_op_Greater, B_GT},
+               {&veil_op_LessOrEqual, B_LE}, {&veil_op_GreaterOrEqual, B_GE},
+               {&veil_op_BitShift, B_SHL},   {&veil_op_Max, B_MAX},
+               {&veil_op_Min, B_MIN},        {&veil_op_Sum, B_ADD},
+               {&veil_op_Mean, B_ADD},       {&veil_op_PRelu, B_PRELU}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strcmp(map[i].name, n) == 0) {
+        if (map[i].op == op) {
             *k = map[i].k;
             if (*k == B_MOD) {
                 int64_t fm;
@@ -520,7 +524,7 @@ static VEIL_RESULT var_run(struct veil_op_ctx *c)
     struct veil_bcast it;
 
     GUARD(bin_kind(c, &k));
-    if (c->in_count == 2 && strcmp(c->node->op->name, "Mean") != 0) {
+    if (c->in_count == 2 && c->node->op != &veil_op_Mean) {
         return bin_apply(c, k, c->in[0], c->in[1], out);
     }
     veil_bcast_init(&it, out, c->in, 1);
@@ -534,7 +538,7 @@ static VEIL_RESULT var_run(struct veil_op_ctx *c)
     for (uint32_t j = 1; j < c->in_count; j++) {
         GUARD(bin_apply(NULL, k, out, c->in[j], out));
     }
-    if (strcmp(c->node->op->name, "Mean") == 0) {
+    if (c->node->op == &veil_op_Mean) {
         for (size_t i = 0; i < out->count; i++) {
             veil_tensor_set_f64(out, i, veil_tensor_get_f64(out, i) / c->in_count);
         }

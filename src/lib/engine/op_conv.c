@@ -162,6 +162,8 @@ static size_t conv_tile_size(const struct conv_job *j)
     return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
 }
 
+#define IM2COL_TAPS_MAX 64 /* kernel widths up to this get their column ranges computed once */
+
 /* 1-D and 2-D im2col without a division per element (the common cases). */
 static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int64_t oh0,
                       int64_t oh1, float *col)
@@ -180,6 +182,18 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
     int64_t pw = g->pad_begin[g->sp - 1];
     size_t isz = (size_t)(ih_n * iw_n);
     size_t osz = (size_t)((oh1 - oh0) * ow_n); /* this tile's columns */
+    /* iw = ow * sw + off lies inside the row for ow in [lo, hi): per kernel column, the same
+     * for every channel and kernel row, so computed once (divisions, on short rows as costly
+     * as the copy) */
+    int64_t tap_lo[IM2COL_TAPS_MAX];
+    int64_t tap_hi[IM2COL_TAPS_MAX];
+    for (int64_t kw = 0; kw < kw_n && kw < IM2COL_TAPS_MAX; kw++) {
+        int64_t off = kw * dw - pw;
+        int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+        tap_lo[kw] = lo < ow_n ? lo : ow_n;
+        tap_hi[kw] = hi < ow_n ? hi : ow_n;
+    }
 
     for (size_t ch = 0; ch < cin; ch++) {
         const float *xc = x + ch * isz;
@@ -187,12 +201,18 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
             for (int64_t kw = 0; kw < kw_n; kw++) {
                 float *row =
                     col + ((ch * (size_t)kh_n + (size_t)kh) * (size_t)kw_n + (size_t)kw) * osz;
-                /* iw = ow * sw + off lies inside the row for ow in [lo, hi) */
                 int64_t off = kw * dw - pw;
-                int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
-                lo = lo < ow_n ? lo : ow_n;
-                hi = hi < ow_n ? hi : ow_n;
+                int64_t lo;
+                int64_t hi;
+                if (kw < IM2COL_TAPS_MAX) {
+                    lo = tap_lo[kw];
+                    hi = tap_hi[kw];
+                } else {
+                    lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                    lo = lo < ow_n ? lo : ow_n;
+                    hi = hi < ow_n ? hi : ow_n;
+                }
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     int64_t ih = oh * sh - ph + kh * dh;
                     float *r = row + (size_t)((oh - oh0) * ow_n);
@@ -394,6 +414,8 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
     return r;
 }
 
+#define DW_TAPS_MAX 32 /* kernel widths up to this get their column ranges computed once */
+
 /* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
  * channel. For each kernel tap the valid output columns are computed once, so the inner loop has
  * no bounds checks and vectorizes (stride 1). Work item = (batch, channel). */
@@ -415,6 +437,16 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
     int64_t ph = g->pad_begin[0];
     int64_t pw = g->pad_begin[1];
 
+    /* each tap column's valid output columns, the same for every row: computed once (the
+     * divisions cost as much as the taps on narrow rows) */
+    int64_t tap_lo[DW_TAPS_MAX];
+    int64_t tap_hi[DW_TAPS_MAX];
+    for (int64_t kw = 0; kw < kw_n && kw < DW_TAPS_MAX; kw++) {
+        int64_t off = kw * dw - pw;
+        int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+        tap_lo[kw] = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        tap_hi[kw] = hi < ow_n ? hi : ow_n;
+    }
     for (size_t w = begin; w < end; w++) {
         size_t ch = w % j->groups;
         const float *x = j->x + w * j->isz;
@@ -434,10 +466,17 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
                 const float *xr = x + ih * iw_n;
                 for (int64_t kw = 0; kw < kw_n; kw++) {
                     int64_t off = kw * dw - pw; /* iw = ow * sw + off */
-                    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                    int64_t hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                    int64_t lo;
+                    int64_t hi;
                     float kv = k[kh * kw_n + kw];
-                    hi = hi < ow_n ? hi : ow_n;
+                    if (kw < DW_TAPS_MAX) {
+                        lo = tap_lo[kw];
+                        hi = tap_hi[kw];
+                    } else {
+                        lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                        hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                        hi = hi < ow_n ? hi : ow_n;
+                    }
                     if (sw == 1) {
                         const float *xs = xr + off;
                         for (int64_t ow = lo; ow < hi; ow++) {
@@ -452,6 +491,145 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
             }
         }
     }
+}
+
+/* Conv with its weights packed at load (group 1; graph.c pack_conv_weights): per image, the
+ * input itself (1x1, stride 1, no padding) or each im2col tile times the packed weights, the
+ * bias added by the kernel. Nothing is repacked per call, so a tile's columns split over the
+ * threads at no extra cost; the im2col of a tile splits by input channels. */
+#define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
+#define PK_PART_WORK ((size_t)1 << 21) /* multiply-adds worth a thread's wake-up */
+/* Fewer output columns than this leave most of the 48-wide tile idle: such convolutions (1-D
+ * convolutions over a few frames, Silero's STFT) stay on veil_sgemm. */
+#define PK_MIN_COLS  48
+#define PK_COPY_PART ((size_t)1 << 15) /* im2col floats worth a thread's wake-up */
+
+struct conv_pk {
+    const struct conv_job *j;
+    const struct veil_gemm_pack *pk;
+    const float *b; /* the columns: nc wide, row stride ldb */
+    size_t ldb;
+    float *y; /* the tile's first output column, row stride osz */
+    size_t nc;
+    /* im2col of rows [r0, r1) of image x into b */
+    const float *x;
+    size_t r0;
+    size_t r1;
+    const float *const *bp; /* or row q of the columns at bp[q] (conv_rows_in_place) */
+};
+
+/* Work item = (column block of PK_COLS, panel of VEIL_PACK_MR output channels), column block
+ * major: a part takes the panels of a block together (the block's columns stay in cache across
+ * them), and a conv with few columns still splits, by channels. */
+static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_pk *p = ctx;
+    size_t panels = p->pk->panels;
+    for (size_t i = begin; i < end;) {
+        size_t p0 = i % panels;
+        size_t p1 = end - i < panels - p0 ? p0 + (end - i) : panels;
+        size_t c0 = i / panels * PK_COLS;
+        size_t c1 = c0 + PK_COLS < p->nc ? c0 + PK_COLS : p->nc;
+        if (p->bp != NULL) {
+            veil_sgemm_packed_rows(p->pk, p0, p1, c1 - c0, p->bp, c0, p->j->bias, p->y + c0,
+                                   p->j->osz);
+        } else {
+            veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias,
+                                     p->y + c0, p->j->osz);
+        }
+        i += p1 - p0;
+    }
+}
+
+static void conv_pk_im2col(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_pk *p = ctx;
+    const struct conv_job *j = p->j;
+    im2col(j->g, p->x + begin * j->isz, end - begin, j->krn, j->osz, p->r0, p->r1,
+           (float *)p->b + begin * j->krn * p->nc);
+}
+
+/* A 2-D conv with a kernel one column wide, stride 1 and no padding: im2col row (channel,
+ * kernel row kh) would be the input plane from input row kh * dilation on, out[0] * in[1]
+ * contiguous floats. The GEMM reads those rows where they are. */
+static bool conv_rows_in_place(const struct veil_geom *g)
+{
+    return g->sp == 2 && g->kernel[1] == 1 && g->stride[0] == 1 && g->stride[1] == 1 &&
+           g->pad_begin[0] == 0 && g->pad_begin[1] == 0 && g->pad_end[0] == 0 &&
+           g->pad_end[1] == 0 && g->out[1] == g->in[1];
+}
+
+static VEIL_RESULT conv_run_in_place(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    const struct veil_gemm_pack *pk = c->node->wpack;
+    size_t kh_n = (size_t)j->g->kernel[0];
+    size_t kk = j->cin_g * kh_n;
+    size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
+    const float **rows = calloc(kk, sizeof(*rows));
+    veil_result r = VEIL_RESULT_OK;
+
+    ENSURE(rows != NULL, VEIL_ERR_NOMEM);
+    for (size_t n = 0; n < batch && veil_ok(r); n++) {
+        const float *x = j->x + n * j->cin_g * j->isz;
+        struct conv_pk p = {j, pk, NULL, 0, j->y + n * j->cout_g * j->osz, j->osz, x, 0, 1, rows};
+        for (size_t ch = 0; ch < j->cin_g; ch++) {
+            for (size_t kh = 0; kh < kh_n; kh++) {
+                rows[ch * kh_n + kh] =
+                    x + ch * j->isz + kh * (size_t)j->g->dil[0] * (size_t)j->g->in[1];
+            }
+        }
+        r = veil_op_parallel(c, (j->osz + PK_COLS - 1) / PK_COLS * pk->panels, grain, conv_pk_gemm,
+                             &p);
+    }
+    free(rows);
+    return r;
+}
+
+static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, size_t batch)
+{
+    const struct veil_gemm_pack *pk = c->node->wpack;
+    bool direct = conv_pointwise(j->g);
+    size_t rows = direct ? 1 : conv_rows(j);
+    size_t tile = direct ? 1 : conv_tile_rows(j);
+    size_t rw = direct ? j->osz : j->osz / rows;
+    size_t col_size = direct ? 0 : conv_tile_size(j);
+    size_t kk = j->cin_g * j->krn;
+    void *colv = NULL;
+    veil_result r = VEIL_RESULT_OK;
+
+    if (!direct && conv_rows_in_place(j->g)) {
+        return conv_run_in_place(c, j, batch);
+    }
+    if (!direct && conv_rows_in_place(j->g)) {
+        return conv_run_in_place(c, j, batch);
+    }
+    if (!direct) {
+        GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
+    }
+    for (size_t n = 0; n < batch && veil_ok(r); n++) {
+        const float *x = j->x + n * j->cin_g * j->isz;
+        float *y = j->y + n * j->cout_g * j->osz;
+        for (size_t r0 = 0; r0 < rows && veil_ok(r); r0 += tile) {
+            size_t r1 = r0 + tile < rows ? r0 + tile : rows;
+            size_t nc = (r1 - r0) * rw;
+            struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1, NULL};
+            size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
+            if (direct) {
+                p.ldb = j->osz;
+            } else {
+                size_t cg = PK_COPY_PART / (j->krn * nc + 1) + 1;
+                r = veil_op_parallel(c, j->cin_g, cg, conv_pk_im2col, &p);
+            }
+            if (veil_ok(r)) {
+                r = veil_op_parallel(c, (nc + PK_COLS - 1) / PK_COLS * pk->panels, grain,
+                                     conv_pk_gemm, &p);
+            }
+        }
+    }
+    if (colv != NULL) {
+        veil_pool_give_scratch(c->frame->pool, colv, col_size);
+    }
+    return r;
 }
 
 static VEIL_RESULT conv_run(struct veil_op_ctx *c)
@@ -479,6 +657,10 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
         size_t items = (size_t)c->in[0]->dims[0] * j.groups;
         return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);
+    }
+    if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 && j.osz >= PK_MIN_COLS &&
+        c->node->wpack->m == j.cout_g && c->node->wpack->k == j.cin_g * j.krn) {
+        return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     /* one image and group split by columns, when each thread gets enough to outweigh the
      * dispatch */

@@ -220,6 +220,21 @@ static void gemm_part(void *ctx, size_t begin, size_t end)
                j->b, g->tb ? g->k : g->n, 1.0f, j->y + begin * g->n, g->n);
 }
 
+/* Work item = a block of GEMM_COLS output columns, all rows (a few rows, many columns: batch-1
+ * linear layers, whose weights then split over the threads' caches). */
+#define GEMM_COLS      32
+#define GEMM_PART_WORK ((size_t)1 << 18) /* multiply-adds worth waking a thread for */
+
+static void gemm_cols_part(void *ctx, size_t begin, size_t end)
+{
+    struct gemm_job *j = ctx;
+    const struct gemm_attrs *g = j->g;
+    size_t c0 = begin * GEMM_COLS;
+    size_t c1 = end * GEMM_COLS < g->n ? end * GEMM_COLS : g->n;
+    veil_sgemm(g->ta != 0, g->tb != 0, g->m, c1 - c0, g->k, g->alpha, j->a, g->ta ? g->m : g->k,
+               g->tb ? j->b + c0 * g->k : j->b + c0, g->tb ? g->k : g->n, 1.0f, j->y + c0, g->n);
+}
+
 static VEIL_RESULT gemm_run(struct veil_op_ctx *c)
 {
     struct gemm_attrs g;
@@ -242,6 +257,11 @@ static VEIL_RESULT gemm_run(struct veil_op_ctx *c)
     j.a = c->in[0]->data;
     j.b = c->in[1]->data;
     j.y = py;
+    if (g.m < c->frame->threads) {
+        size_t per = g.m * GEMM_COLS * g.k + 1;
+        return veil_op_parallel(c, (g.n + GEMM_COLS - 1) / GEMM_COLS, 1 + GEMM_PART_WORK / per,
+                                gemm_cols_part, &j);
+    }
     return veil_op_parallel(c, g.m, 1 + 65536 / (g.n * g.k + 1), gemm_part, &j);
 }
 

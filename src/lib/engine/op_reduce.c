@@ -13,15 +13,20 @@ enum red { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEX
 static VEIL_RESULT red_kind(const struct veil_op_ctx *c, enum red *k)
 {
     static const struct {
-        const char *name;
+        const struct veil_op *op; /* compared by address: no string compares per run */
         enum red k;
-    } map[] = {
-        {"ReduceSum", R_SUM},        {"ReduceMean", R_MEAN},     {"ReduceMax", R_MAX},
-        {"ReduceMin", R_MIN},        {"ReduceProd", R_PROD},     {"ReduceL1", R_L1},
-        {"ReduceL2", R_L2},          {"ReduceLogSum", R_LOGSUM}, {"ReduceLogSumExp", R_LOGSUMEXP},
-        {"ReduceSumSquare", R_SUMSQ}};
+    } map[] = {{&veil_op_ReduceSum, R_SUM},
+               {&veil_op_ReduceMean, R_MEAN},
+               {&veil_op_ReduceMax, R_MAX},
+               {&veil_op_ReduceMin, R_MIN},
+               {&veil_op_ReduceProd, R_PROD},
+               {&veil_op_ReduceL1, R_L1},
+               {&veil_op_ReduceL2, R_L2},
+               {&veil_op_ReduceLogSum, R_LOGSUM},
+               {&veil_op_ReduceLogSumExp, R_LOGSUMEXP},
+               {&veil_op_ReduceSumSquare, R_SUMSQ}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strcmp(map[i].name, c->node->op->name) == 0) {
+        if (map[i].op == c->node->op) {
             *k = map[i].k;
             return VEIL_RESULT_OK;
         }
@@ -82,6 +87,110 @@ static VEIL_RESULT red_shape(struct veil_op_ctx *c)
     return veil_op_out(c, 0, c->in[0]->dtype, rank, dims);
 }
 
+/* One reduction step, in double (the general loop's arithmetic). */
+static inline double red_step(enum red k, double a, double v)
+{
+    switch (k) {
+        case R_MAX:
+            return (v > a || isnan(v)) ? v : a;
+        case R_MIN:
+            return (v < a || isnan(v)) ? v : a;
+        case R_PROD:
+            return a * v;
+        case R_L1:
+            return a + fabs(v);
+        case R_L2:
+        case R_SUMSQ:
+            return a + v * v;
+        case R_LOGSUMEXP:
+            return a + exp(v);
+        default:
+            return a + v;
+    }
+}
+
+/* Sum of n floats in double with 8 partial sums. */
+VEIL_TARGET_CLONES
+static double red_sum_f32(const float *x, size_t n)
+{
+    double part[8] = {0};
+    double s = 0.0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (size_t q = 0; q < 8; q++) {
+            part[q] += (double)x[i + q];
+        }
+    }
+    for (; i < n; i++) {
+        s += (double)x[i];
+    }
+    for (size_t q = 0; q < 8; q++) {
+        s += part[q];
+    }
+    return s;
+}
+
+/* Float input whose reduced axes are one block [d0, d1): x is [outer, red, inner] and each
+ * output (o, i) folds x[o, r, i] for r ascending, the order of the general loop, so the results
+ * are the same (sums over the last axis excepted: partial sums, see red_sum_f32), without
+ * per-element index arithmetic or type dispatch. acc holds inner sums. */
+static bool red_float_block(const struct veil_tensor *x, const bool *reduced, enum red k,
+                            double init, double *acc, float *y)
+{
+    uint32_t d0 = 0;
+    uint32_t d1;
+    size_t outer;
+    size_t red;
+    size_t inner;
+    if (x->dtype != VEIL_DT_FLOAT) {
+        return false;
+    }
+    while (d0 < x->rank && !reduced[d0]) {
+        d0++;
+    }
+    d1 = d0;
+    while (d1 < x->rank && reduced[d1]) {
+        d1++;
+    }
+    for (uint32_t d = d1; d < x->rank; d++) {
+        if (reduced[d]) {
+            return false;
+        }
+    }
+    outer = veil_op_span(x, 0, d0);
+    red = veil_op_span(x, d0, d1);
+    inner = veil_op_span(x, d1, x->rank);
+    for (size_t o = 0; o < outer; o++) {
+        const float *xo = (const float *)x->data + o * red * inner;
+        for (size_t i = 0; i < inner; i++) {
+            acc[i] = init;
+        }
+        if (inner == 1 && (k == R_SUM || k == R_MEAN)) {
+            /* a sum along contiguous elements: 8 partial sums (vectorized), not one chain */
+            acc[0] = red_sum_f32(xo, red);
+        } else {
+            for (size_t r = 0; r < red; r++) {
+                const float *xr = xo + r * inner;
+                for (size_t i = 0; i < inner; i++) {
+                    acc[i] = red_step(k, acc[i], (double)xr[i]);
+                }
+            }
+        }
+        for (size_t i = 0; i < inner; i++) {
+            double v = acc[i];
+            if (k == R_MEAN) {
+                v = red > 0 ? v / (double)red : NAN;
+            } else if (k == R_L2) {
+                v = sqrt(v);
+            } else if (k == R_LOGSUM || k == R_LOGSUMEXP) {
+                v = log(v);
+            }
+            y[o * inner + i] = (float)v;
+        }
+    }
+    return true;
+}
+
 static VEIL_RESULT red_run(struct veil_op_ctx *c)
 {
     const struct veil_tensor *x = c->in[0];
@@ -108,36 +217,16 @@ static VEIL_RESULT red_run(struct veil_op_ctx *c)
     init = k == R_MAX ? -INFINITY : (k == R_MIN ? INFINITY : (k == R_PROD ? 1.0 : 0.0));
     acc = malloc((y->count > 0 ? y->count : 1) * sizeof(*acc));
     ENSURE(acc != NULL, VEIL_ERR_NOMEM);
+    if (y->count > 0 && red_float_block(x, reduced, k, init, acc, y->data)) {
+        free(acc);
+        return VEIL_RESULT_OK;
+    }
     for (size_t i = 0; i < y->count; i++) {
         acc[i] = init;
     }
     for (size_t i = 0; i < x->count; i++) {
-        double v = veil_tensor_get_f64(x, i);
         double *a = &acc[off];
-        switch (k) {
-            case R_MAX:
-                *a = (v > *a || isnan(v)) ? v : *a;
-                break;
-            case R_MIN:
-                *a = (v < *a || isnan(v)) ? v : *a;
-                break;
-            case R_PROD:
-                *a *= v;
-                break;
-            case R_L1:
-                *a += fabs(v);
-                break;
-            case R_L2:
-            case R_SUMSQ:
-                *a += v * v;
-                break;
-            case R_LOGSUMEXP:
-                *a += exp(v);
-                break;
-            default:
-                *a += v;
-                break;
-        }
+        *a = red_step(k, *a, veil_tensor_get_f64(x, i));
         for (uint32_t d = x->rank; d-- > 0;) {
             off += ostride[d];
             if (++idx[d] < x->dims[d]) {
@@ -239,8 +328,10 @@ static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
     return veil_op_out_like(c, 0, c->in[0]);
 }
 
-/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). */
-static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax)
+/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). e (n doubles, or
+ * NULL) keeps each exp() of the sum for the output pass instead of computing it twice. */
+static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax,
+                          double *e)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
@@ -251,14 +342,35 @@ static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool 
             mx = xr[j] > mx ? xr[j] : mx;
         }
         for (size_t j = 0; j < n; j++) {
-            sum += exp((double)xr[j] - mx);
+            double v = exp((double)xr[j] - mx);
+            if (e != NULL) {
+                e[j] = v;
+            }
+            sum += v;
         }
         double ls = log(sum);
         for (size_t j = 0; j < n; j++) {
             double d = (double)xr[j] - mx;
-            yr[j] = (float)(log_softmax ? d - ls : exp(d) / sum);
+            yr[j] = (float)(log_softmax ? d - ls : (e != NULL ? e[j] : exp(d)) / sum);
         }
     }
+}
+
+/* Work item = row. Each part keeps its own row buffer of exp() values (without one, when it
+ * cannot be had, exp() is computed twice: the same results). */
+struct smax_job {
+    const float *x;
+    float *y;
+    size_t n;
+    bool log_softmax;
+};
+
+static void smax_part(void *ctx, size_t begin, size_t end)
+{
+    const struct smax_job *j = ctx;
+    double *e = j->log_softmax ? NULL : malloc((j->n > 0 ? j->n : 1) * sizeof(double));
+    smax_rows_f32(j->x + begin * j->n, j->y + begin * j->n, end - begin, j->n, j->log_softmax, e);
+    free(e);
 }
 
 static VEIL_RESULT smax_run(struct veil_op_ctx *c)
@@ -285,8 +397,8 @@ static VEIL_RESULT smax_run(struct veil_op_ctx *c)
         inner = veil_op_span(x, ax + 1, x->rank);
     }
     if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
-        smax_rows_f32(x->data, y->data, outer, n, name[0] == 'L');
-        return VEIL_RESULT_OK;
+        struct smax_job j = {x->data, y->data, n, name[0] == 'L'};
+        return veil_op_parallel(c, outer, 1 + 16384 / (n + 1), smax_part, &j);
     }
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {

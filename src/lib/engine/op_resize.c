@@ -261,18 +261,63 @@ static int axis_taps(const struct rplan *p, uint32_t d, int64_t o, int64_t len, 
 
 /* Float nearest: the source offset of every output index is computed once per axis, then the
  * output is a gather along the last axis. Same taps as axis_taps. */
-static VEIL_RESULT resize_nearest_f32(const struct rplan *p, const struct veil_tensor *x,
-                                      struct veil_tensor *y, const size_t *xs)
+/* Rows (runs along the last axis) of a float nearest-neighbour resize, from the per-axis index
+ * tables. Work item = one output row. */
+struct rnear_job {
+    const struct rplan *p;
+    const float *px;
+    float *py;
+    const size_t *tab;
+    const bool *outside;
+    const size_t *base;
+    const int64_t *dims;
+    uint32_t r;
+    size_t last;
+};
+
+static void rnear_part(void *ctx, size_t begin, size_t end)
+{
+    const struct rnear_job *j = ctx;
+    uint32_t r = j->r;
+    int64_t oidx[VEIL_ENGINE_RANK_MAX] = {0};
+    const size_t *lt = j->tab + j->base[r - 1];
+    const bool *lo = j->outside + j->base[r - 1];
+    size_t rest = begin;
+    for (uint32_t d = r - 1; d-- > 0;) {
+        oidx[d] = (int64_t)(rest % (size_t)j->dims[d]);
+        rest /= (size_t)j->dims[d];
+    }
+    for (size_t row = begin; row < end; row++) {
+        size_t off = 0;
+        bool out = false;
+        float *yr = j->py + row * j->last;
+        for (uint32_t d = 0; d + 1 < r; d++) {
+            off += j->tab[j->base[d] + (size_t)oidx[d]];
+            out |= j->outside[j->base[d] + (size_t)oidx[d]];
+        }
+        for (size_t k = 0; k < j->last; k++) {
+            yr[k] = out || lo[k] ? (float)j->p->extrap : j->px[off + lt[k]];
+        }
+        for (uint32_t d = r - 1; d-- > 0;) {
+            if (++oidx[d] < j->dims[d]) {
+                break;
+            }
+            oidx[d] = 0;
+        }
+    }
+}
+
+static VEIL_RESULT resize_nearest_f32(struct veil_op_ctx *c, const struct rplan *p,
+                                      const struct veil_tensor *x, struct veil_tensor *y,
+                                      const size_t *xs)
 {
     uint32_t r = y->rank;
     size_t total = 0;
     size_t base[VEIL_ENGINE_RANK_MAX];
-    int64_t oidx[VEIL_ENGINE_RANK_MAX] = {0};
     size_t *tab;
     bool *outside;
-    const float *px = x->data;
-    float *py = y->data;
     size_t last = (size_t)y->dims[r - 1];
+    veil_result res;
 
     for (uint32_t d = 0; d < r; d++) {
         base[d] = total;
@@ -293,28 +338,11 @@ static VEIL_RESULT resize_nearest_f32(const struct rplan *p, const struct veil_t
             tab[base[d] + (size_t)o] = (size_t)idx[0] * xs[d];
         }
     }
-    for (size_t i = 0; i < y->count; i += last) {
-        size_t off = 0;
-        bool out = false;
-        const size_t *lt = tab + base[r - 1];
-        const bool *lo = outside + base[r - 1];
-        for (uint32_t d = 0; d + 1 < r; d++) {
-            off += tab[base[d] + (size_t)oidx[d]];
-            out |= outside[base[d] + (size_t)oidx[d]];
-        }
-        for (size_t j = 0; j < last; j++) {
-            py[i + j] = out || lo[j] ? (float)p->extrap : px[off + lt[j]];
-        }
-        for (uint32_t d = r - 1; d-- > 0;) {
-            if (++oidx[d] < y->dims[d]) {
-                break;
-            }
-            oidx[d] = 0;
-        }
-    }
+    struct rnear_job j = {p, x->data, y->data, tab, outside, base, y->dims, r, last};
+    res = veil_op_parallel(c, y->count / last, 1 + 32768 / last, rnear_part, &j);
     free(tab);
     free(outside);
-    return VEIL_RESULT_OK;
+    return res;
 }
 
 static VEIL_RESULT resize_run_k(struct veil_op_ctx *c, bool upsample)
@@ -337,7 +365,7 @@ static VEIL_RESULT resize_run_k(struct veil_op_ctx *c, bool upsample)
         ENSURE(x->dims[d] > 0 || y->count == 0, VEIL_ERR_ENGINE_SHAPE);
     }
     if (p.mode == RM_NEAREST && x->dtype == VEIL_DT_FLOAT && y->rank > 0 && y->count > 0) {
-        return resize_nearest_f32(&p, x, y, xs);
+        return resize_nearest_f32(c, &p, x, y, xs);
     }
     for (size_t i = 0; i < y->count; i++) {
         int64_t tidx[VEIL_ENGINE_RANK_MAX][TAPS_MAX];

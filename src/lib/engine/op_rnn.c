@@ -9,6 +9,10 @@
 
 #include "engine/ops.h"
 
+#if VEIL_X86_AVX512
+#include <immintrin.h>
+#endif
+
 #define HIDDEN_MAX ((int64_t)1 << 16)
 
 enum rnn_kind { K_RNN, K_GRU, K_LSTM };
@@ -220,6 +224,7 @@ static double clipv(const struct rnn *r, double v)
 struct rnn_io {
     const float *x, *w, *rw, *bias;
     double *h, *cst, *tmp;
+    double *pre; /* LSTM: every gate's pre-activation of the step (gates * hidden) */
 };
 
 /* Dot products in double with 8 partial sums, so the loops vectorize. */
@@ -263,6 +268,53 @@ static double dot_df(const double *h, const float *w, int64_t n)
     return s;
 }
 
+#if VEIL_X86_AVX512
+/* The input and hidden dot products of four gate rows (x and h loaded once for the four):
+ * sw[t] = x . w[t], sr[t] = h . rw[t], each in double as dot_ff / dot_df form them (8 partial
+ * sums, the tail, then the partials), up to the rounding of fused multiply-adds. */
+__attribute__((target("avx512f"))) static void dot4_avx512(const float *x, int64_t nin,
+                                                           const double *h, int64_t nh,
+                                                           const float *const *w,
+                                                           const float *const *rw, double *sw,
+                                                           double *sr)
+{
+    __m512d z = _mm512_setzero_pd();
+    __m512d a0 = z, a1 = z, a2 = z, a3 = z;
+    __m512d b0 = z, b1 = z, b2 = z, b3 = z;
+    int64_t k = 0;
+    for (; k + 8 <= nin; k += 8) {
+        __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + k));
+        a0 = _mm512_fmadd_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps(w[0] + k)), a0);
+        a1 = _mm512_fmadd_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps(w[1] + k)), a1);
+        a2 = _mm512_fmadd_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps(w[2] + k)), a2);
+        a3 = _mm512_fmadd_pd(xv, _mm512_cvtps_pd(_mm256_loadu_ps(w[3] + k)), a3);
+    }
+    int64_t kin = k;
+    for (k = 0; k + 8 <= nh; k += 8) {
+        __m512d hv = _mm512_loadu_pd(h + k);
+        b0 = _mm512_fmadd_pd(hv, _mm512_cvtps_pd(_mm256_loadu_ps(rw[0] + k)), b0);
+        b1 = _mm512_fmadd_pd(hv, _mm512_cvtps_pd(_mm256_loadu_ps(rw[1] + k)), b1);
+        b2 = _mm512_fmadd_pd(hv, _mm512_cvtps_pd(_mm256_loadu_ps(rw[2] + k)), b2);
+        b3 = _mm512_fmadd_pd(hv, _mm512_cvtps_pd(_mm256_loadu_ps(rw[3] + k)), b3);
+    }
+    int64_t kh = k;
+    __m512d av[4] = {a0, a1, a2, a3};
+    __m512d bv[4] = {b0, b1, b2, b3};
+    for (int t = 0; t < 4; t++) {
+        double s = 0.0;
+        double u = 0.0;
+        for (int64_t q = kin; q < nin; q++) {
+            s += (double)x[q] * w[t][q];
+        }
+        for (int64_t q = kh; q < nh; q++) {
+            u += h[q] * rw[t][q];
+        }
+        sw[t] = s + _mm512_reduce_add_pd(av[t]);
+        sr[t] = u + _mm512_reduce_add_pd(bv[t]);
+    }
+}
+#endif
+
 static double pre(const struct rnn *r, const struct rnn_io *io, const float *xt, const double *h,
                   int64_t d, uint32_t g, int64_t j, bool with_h)
 {
@@ -300,6 +352,44 @@ static double rdot(const struct rnn *r, const struct rnn_io *io, const double *h
     return s;
 }
 
+/* Every gate's pre-activation with h (pre(..., true)) into out[g * hidden + j]: with AVX-512
+ * four hidden units at a time (dot4_avx512), else one at a time. */
+static void pre_all(const struct rnn *r, const struct rnn_io *io, const float *xt, const double *h,
+                    int64_t d, double *out)
+{
+    int64_t H = r->hidden;
+    for (uint32_t g = 0; g < r->gates; g++) {
+        int64_t j = 0;
+#if VEIL_X86_AVX512
+        for (; veil_cpu_avx512() && j + 4 <= H; j += 4) {
+            size_t row = (size_t)d * r->gates * (size_t)H + g * (size_t)H + (size_t)j;
+            const float *wr[4];
+            const float *rr[4];
+            double sw[4];
+            double sr[4];
+            for (size_t t = 0; t < 4; t++) {
+                wr[t] = io->w + (row + t) * (size_t)r->input;
+                rr[t] = io->rw + (row + t) * (size_t)H;
+            }
+            dot4_avx512(xt, r->input, h, H, wr, rr, sw, sr);
+            for (size_t t = 0; t < 4; t++) {
+                double v = sw[t];
+                v += sr[t];
+                if (io->bias != NULL) {
+                    size_t base = (size_t)d * 2 * r->gates * (size_t)H;
+                    v += io->bias[base + g * (size_t)H + (size_t)j + t];
+                    v += io->bias[base + (r->gates + g) * (size_t)H + (size_t)j + t];
+                }
+                out[g * (size_t)H + (size_t)j + t] = v;
+            }
+        }
+#endif
+        for (; j < H; j++) {
+            out[g * (size_t)H + (size_t)j] = pre(r, io, xt, h, d, g, j, true);
+        }
+    }
+}
+
 static void step(const struct rnn *r, const struct rnn_io *io, const float *peep, int64_t d,
                  const float *xt, double *h, double *cs, double *nh)
 {
@@ -328,16 +418,18 @@ static void step(const struct rnn *r, const struct rnn_io *io, const float *peep
         }
     } else {
         double *nc = io->tmp;
+        double *pa = io->pre;
+        pre_all(r, io, xt, h, d, pa);
         for (int64_t j = 0; j < H; j++) {
             const float *p = peep != NULL ? peep + (size_t)d * 3 * (size_t)H : NULL;
-            double gi = pre(r, io, xt, h, d, 0, j, true) + (p ? p[j] * cs[j] : 0);
-            double gf = pre(r, io, xt, h, d, 2, j, true) + (p ? p[2 * H + j] * cs[j] : 0);
-            double gc = pre(r, io, xt, h, d, 3, j, true);
+            double gi = pa[j] + (p ? p[j] * cs[j] : 0);
+            double gf = pa[2 * H + j] + (p ? p[2 * H + j] * cs[j] : 0);
+            double gc = pa[3 * H + j];
             double it = act_apply(&f[0], clipv(r, gi));
             double ft = r->input_forget ? 1 - it : act_apply(&f[0], clipv(r, gf));
             double ct = act_apply(&f[1], clipv(r, gc));
             nc[j] = ft * cs[j] + it * ct;
-            double go = pre(r, io, xt, h, d, 1, j, true) + (p ? p[H + j] * nc[j] : 0);
+            double go = pa[H + j] + (p ? p[H + j] * nc[j] : 0);
             double ot = act_apply(&f[0], clipv(r, go));
             nh[j] = ot * act_apply(&f[2], nc[j]);
         }
@@ -379,12 +471,13 @@ static VEIL_RESULT rnn_run(struct veil_op_ctx *c)
     io.w = c->in[1]->data;
     io.rw = c->in[2]->data;
     io.bias = veil_op_in(c, 3) != NULL ? c->in[3]->data : NULL;
-    buf = calloc((size_t)r.hidden * 4, sizeof(*buf));
+    buf = calloc((size_t)r.hidden * (4 + r.gates), sizeof(*buf));
     ENSURE(buf != NULL, VEIL_ERR_NOMEM);
     io.h = buf;
     io.cst = buf + r.hidden;
     io.tmp = buf + 2 * r.hidden;
     double *nh = buf + 3 * r.hidden;
+    io.pre = buf + 4 * r.hidden;
     for (int64_t d = 0; d < r.dirs; d++) {
         bool rev = r.reverse_only || d == 1;
         for (int64_t b = 0; b < r.batch; b++) {

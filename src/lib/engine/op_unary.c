@@ -256,8 +256,10 @@ static const struct unary_def {
 
 static const struct unary_def *unary_find(const struct veil_op_ctx *c)
 {
+    const char *name = c->node->op->name;
     for (size_t i = 0; i < sizeof(unary_defs) / sizeof(unary_defs[0]); i++) {
-        if (strcmp(unary_defs[i].name, c->node->op->name) == 0) {
+        /* the first letter first: twice per node and run, a full compare per entry showed */
+        if (unary_defs[i].name[0] == name[0] && strcmp(unary_defs[i].name, name) == 0) {
             return &unary_defs[i];
         }
     }

@@ -172,6 +172,13 @@ static void *par_main(void *arg)
  * Workers spin for a short while after each job (kernels come in quick succession), then sleep
  * on a condition variable. One kernel at a time uses them: a second concurrent caller (another
  * veil_engine_run in the same process) falls back to threads of its own.
+ *
+ * The parts of a dispatch are claimed, not assigned: the caller and every worker take the next
+ * unclaimed part until none is left, and the caller waits only for parts that were claimed. A
+ * worker that the scheduler runs late (other processes on the cores) then finds the parts done
+ * by the caller instead of holding the kernel up. One atomic word, the ticket, holds the
+ * dispatch's generation, its part count and the next part, so a claim (compare-and-swap) can
+ * only take a part of the dispatch the claimer saw.
  */
 #define SPIN_ROUNDS 1000 /* ~0.05-0.1 ms of pause instructions */
 #if defined(__x86_64__) || defined(__i386__)
@@ -180,17 +187,20 @@ static void *par_main(void *arg)
 #define CPU_RELAX() ((void)0)
 #endif
 
+#define TICKET(gen, parts, next) (((uint64_t)(gen) << 32) | ((uint64_t)(parts) << 16) | (next))
+#define TICKET_GEN(t)            ((t) >> 32)
+#define TICKET_PARTS(t)          ((size_t)(((t) >> 16) & 0xFFFFu))
+#define TICKET_NEXT(t)           ((size_t)((t)&0xFFFFu))
+
 static struct {
     pthread_mutex_t use; /* held by the kernel that dispatches */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    size_t started;           /* workers running, ids 1..started */
-    uint64_t start_gen;       /* gen when the newest worker was created */
-    pid_t pid;                /* process the workers belong to */
-    _Atomic uint64_t gen;     /* bumped per dispatch */
-    _Atomic size_t remaining; /* workers that have not finished this dispatch */
-    struct par_job *jobs;     /* jobs[1..parts-1] go to workers */
-    size_t parts;
+    size_t started;          /* workers running */
+    pid_t pid;               /* process the workers belong to */
+    _Atomic uint64_t ticket; /* generation << 32 | parts << 16 | next unclaimed part */
+    _Atomic size_t done;     /* parts of this dispatch finished */
+    struct par_job *jobs;    /* this dispatch's parts: read only by whoever claimed one */
 } par = {PTHREAD_MUTEX_INITIALIZER,
          PTHREAD_MUTEX_INITIALIZER,
          PTHREAD_COND_INITIALIZER,
@@ -198,34 +208,42 @@ static struct {
          0,
          0,
          0,
-         0,
-         NULL,
-         0};
+         NULL};
+
+/* Runs unclaimed parts of dispatch gen until there are none. */
+static void par_claim(uint64_t gen)
+{
+    uint64_t t = atomic_load(&par.ticket);
+    while (TICKET_GEN(t) == gen && TICKET_NEXT(t) < TICKET_PARTS(t)) {
+        if (!atomic_compare_exchange_weak(&par.ticket, &t, t + 1)) {
+            continue; /* t was reloaded */
+        }
+        /* the part is ours: the caller cannot finish this dispatch (and replace jobs) before
+         * it is done */
+        par_main(&par.jobs[TICKET_NEXT(t)]);
+        atomic_fetch_add(&par.done, 1);
+        t = atomic_load(&par.ticket);
+    }
+}
 
 static void *par_worker(void *arg)
 {
-    size_t id = (size_t)(uintptr_t)arg;
-    uint64_t seen = par.start_gen; /* stable: set under par.use before this thread started */
+    uint64_t seen = (uint64_t)(uintptr_t)arg; /* the generation when this thread was created */
     for (;;) {
-        uint64_t g = atomic_load(&par.gen);
-        for (unsigned spin = 0; g == seen && spin < SPIN_ROUNDS; spin++) {
+        uint64_t t = atomic_load(&par.ticket);
+        for (unsigned spin = 0; TICKET_GEN(t) == seen && spin < SPIN_ROUNDS; spin++) {
             CPU_RELAX();
-            g = atomic_load(&par.gen);
+            t = atomic_load(&par.ticket);
         }
-        if (g == seen) {
+        if (TICKET_GEN(t) == seen) {
             (void)pthread_mutex_lock(&par.lock);
-            while ((g = atomic_load(&par.gen)) == seen) {
+            while (TICKET_GEN(t = atomic_load(&par.ticket)) == seen) {
                 (void)pthread_cond_wait(&par.wake, &par.lock);
             }
             (void)pthread_mutex_unlock(&par.lock);
         }
-        seen = g;
-        if (id < par.parts) {
-            par_main(&par.jobs[id]);
-        }
-        /* every worker acknowledges every dispatch, so none can still be reading this one's
-         * jobs when the next one is set up */
-        atomic_fetch_sub(&par.remaining, 1);
+        seen = TICKET_GEN(t);
+        par_claim(seen);
     }
     return NULL;
 }
@@ -233,7 +251,8 @@ static void *par_worker(void *arg)
 /* Runs jobs[0..parts) on the kept workers and the calling thread; false if they are busy. */
 static bool par_dispatch(struct par_job *jobs, size_t parts)
 {
-    if (pthread_mutex_trylock(&par.use) != 0) {
+    uint64_t gen;
+    if (parts > 0xFFFFu || pthread_mutex_trylock(&par.use) != 0) {
         return false;
     }
     if (par.pid != getpid()) {
@@ -243,32 +262,25 @@ static bool par_dispatch(struct par_job *jobs, size_t parts)
         par.started = 0;
         par.pid = getpid();
     }
-    if (par.started + 1 < parts) {
-        /* written once per dispatch: workers of earlier dispatches have read it already */
-        par.start_gen = atomic_load(&par.gen);
-    }
+    gen = TICKET_GEN(atomic_load(&par.ticket));
     while (par.started + 1 < parts) {
         pthread_t t;
-        size_t id = par.started + 1;
-        if (pthread_create(&t, NULL, par_worker, (void *)(uintptr_t)id) != 0) {
+        if (pthread_create(&t, NULL, par_worker, (void *)(uintptr_t)gen) != 0) {
             break;
         }
         (void)pthread_detach(t);
         par.started++;
     }
-    if (par.started + 1 < parts) {
-        (void)pthread_mutex_unlock(&par.use);
-        return false;
-    }
+    /* fewer workers than parts (thread creation failed) is fine: the caller claims the rest */
     par.jobs = jobs;
-    par.parts = parts;
-    atomic_store(&par.remaining, par.started);
+    atomic_store(&par.done, 0);
+    gen = (gen + 1) & 0xFFFFFFFFu;
     (void)pthread_mutex_lock(&par.lock);
-    atomic_fetch_add(&par.gen, 1);
+    atomic_store(&par.ticket, TICKET(gen, parts, 0));
     (void)pthread_cond_broadcast(&par.wake);
     (void)pthread_mutex_unlock(&par.lock);
-    par_main(&jobs[0]);
-    for (unsigned spin = 0; atomic_load(&par.remaining) != 0; spin++) {
+    par_claim(gen);
+    for (unsigned spin = 0; atomic_load(&par.done) != parts; spin++) {
         if (spin < SPIN_ROUNDS) {
             CPU_RELAX();
         } else {
@@ -392,7 +404,45 @@ static void sgemv_row(bool tb, size_t n, size_t k, float alpha, const float *a, 
         }
         return;
     }
-    for (size_t j = 0; j < n; j++) {
+    /* four columns at a time share the loads of a (same sums, same order, as one at a time) */
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *b0 = &b[j * ldb];
+        const float *b1 = b0 + ldb;
+        const float *b2 = b1 + ldb;
+        const float *b3 = b2 + ldb;
+        float p0[L] = {0};
+        float p1[L] = {0};
+        float p2[L] = {0};
+        float p3[L] = {0};
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        size_t p = 0;
+        for (; p + L <= k; p += L) {
+            for (size_t q = 0; q < L; q++) {
+                float av = a[p + q];
+                p0[q] += av * b0[p + q];
+                p1[q] += av * b1[p + q];
+                p2[q] += av * b2[p + q];
+                p3[q] += av * b3[p + q];
+            }
+        }
+        for (; p < k; p++) {
+            s[0] += a[p] * b0[p];
+            s[1] += a[p] * b1[p];
+            s[2] += a[p] * b2[p];
+            s[3] += a[p] * b3[p];
+        }
+        for (size_t q = 0; q < L; q++) {
+            s[0] += p0[q];
+            s[1] += p1[q];
+            s[2] += p2[q];
+            s[3] += p3[q];
+        }
+        for (size_t t = 0; t < 4; t++) {
+            c[j + t] += alpha * s[t];
+        }
+    }
+    for (; j < n; j++) {
         const float *brow = &b[j * ldb];
         float part[L] = {0};
         float s = 0.0f;

@@ -93,6 +93,16 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
 #define VEIL_TARGET_CLONES
 #endif
 
+/* Kernels written with AVX-512 intrinsics (gcc or clang on x86-64), used where the CPU has
+ * them (checked at run time). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define VEIL_X86_AVX512 1
+#else
+#define VEIL_X86_AVX512 0
+#endif
+/* The CPU has AVX-512F (checked once). */
+bool veil_cpu_avx512(void);
+
 /* True for operators whose kernels write every output element: the executor hands them
  * output buffers without zeroing them first. */
 bool veil_op_writes_all(const struct veil_op *op);
@@ -155,6 +165,39 @@ void veil_sgemm_ref(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
                     size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
 void veil_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                 size_t lda, const float *b, size_t ldb, float beta, float *cm, size_t ldc);
+
+/* The left operand of a GEMM packed once (pack.c): panels of VEIL_PACK_MR rows, k steps of MR
+ * floats each, rows past m zero. Convolution weights are packed at load (veil_conv_prepack). */
+#define VEIL_PACK_MR 8
+struct veil_gemm_pack {
+    size_t m;
+    size_t k;
+    size_t panels;
+    float *data;
+    size_t size; /* bytes */
+};
+VEIL_RESULT veil_gemm_pack_new(const float *a, size_t m, size_t k, size_t lda,
+                               struct veil_gemm_pack **out);
+void veil_gemm_pack_free(struct veil_gemm_pack *p);
+/* C[m,n] (row stride ldc) = A B[k,n] (row stride ldb) + bias[i] on row i (bias may be NULL).
+ * B is read in place; C is only written. */
+void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                       const float *bias, float *c, size_t ldc);
+/* Only the rows of panels [p0, p1) (rows p0 * VEIL_PACK_MR on; c, bias and the result as for
+ * the whole product): a part of it for one thread. */
+void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                              const float *b, size_t ldb, const float *bias, float *c, size_t ldc);
+/* The same with B given by rows: element (q, j) at bp[q][boff + j] (a convolution's input rows
+ * read in place, no im2col). */
+void veil_sgemm_packed_rows(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                            const float *const *bp, size_t boff, const float *bias, float *c,
+                            size_t ldc);
+/* The same with the plain C micro-kernel (tests compare the two). */
+void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                           const float *bias, float *c, size_t ldc);
+/* True when veil_sgemm_packed has a vector micro-kernel on this CPU (AVX-512) and
+ * VEIL_ENGINE_GEMM is not "reference": only then are convolution weights packed. */
+bool veil_gemm_pack_fast(void);
 
 /* Sliding-window geometry shared by Conv and the pools (N-d spatial, NC... layout). */
 struct veil_geom {

@@ -566,6 +566,9 @@ struct chain_node {
 
 static uint32_t chain_folded;  /* nodes of the last run_chain model computed at load */
 static uint32_t chain_inplace; /* Convs of it whose weights were folded in place (no copy) */
+static uint32_t chain_packed;  /* nodes of the last run_chain model with weights packed at load */
+static Onnx__AttributeProto **chain_attrs; /* attributes of the first node (NULL: none) */
+static size_t chain_nattr;
 
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
@@ -610,6 +613,10 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         node_out[i] = (char *)nodes[i].out;
         node[i].n_output = 1;
         node[i].output = &node_out[i];
+        if (i == 0) {
+            node[i].n_attribute = chain_nattr;
+            node[i].attribute = chain_attrs;
+        }
         np[i] = &node[i];
     }
     for (size_t i = 0; i < ni; i++) {
@@ -653,11 +660,14 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         *skipped = 0;
         chain_folded = 0;
         chain_inplace = 0;
+        chain_packed = 0;
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
             chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w.borrowed;
+            chain_packed += model->main->nodes[i].wpack != NULL;
         }
+        EXPECT_OK(veil_engine_set_threads(model, run_threads));
         r = veil_engine_run(model, x, results, NULL);
         veil_engine_free(model);
     }
@@ -788,6 +798,388 @@ static void test_fusion_shared_weights(void **state)
     free_n(open, 2);
     free_n(inits, 6);
     free_n(x, 1);
+}
+
+/* MaxPool whose windows all lie inside the input (the row-wise path) against a plain window
+ * loop with the same rule (first element, then larger ones: NaN only when first). */
+static void test_maxpool_inside(void **state)
+{
+    static const struct {
+        int64_t k[2], st[2], dl[2];
+    } cases[] = {{{2, 2}, {2, 2}, {1, 1}}, {{3, 2}, {2, 1}, {1, 1}}, {{2, 3}, {1, 2}, {2, 1}}};
+    int64_t dx[4] = {1, 2, 8, 9};
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct veil_tensor in[1];
+        struct veil_tensor out[1] = {{0}};
+        int64_t ks[2] = {cases[c].k[0], cases[c].k[1]};
+        int64_t st[2] = {cases[c].st[0], cases[c].st[1]};
+        int64_t dl[2] = {cases[c].dl[0], cases[c].dl[1]};
+        Onnx__AttributeProto a[3] = {attr_ints("kernel_shape", ks, 2), attr_ints("strides", st, 2),
+                                     attr_ints("dilations", dl, 2)};
+        Onnx__AttributeProto *ap[3] = {&a[0], &a[1], &a[2]};
+        make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+        fill(&in[0], 31);
+        ((float *)in[0].data)[0] = NAN;  /* first element of the first window */
+        ((float *)in[0].data)[12] = NAN; /* inside windows of row 1 */
+        EXPECT_OK(run_one("MaxPool", 1, in, ap, 3, 1, out));
+        for (size_t i = 0; i < out[0].count; i++) {
+            int64_t ow = (int64_t)i % out[0].dims[3];
+            int64_t oh = (int64_t)i / out[0].dims[3] % out[0].dims[2];
+            int64_t pl = (int64_t)i / out[0].dims[3] / out[0].dims[2];
+            float m = 0.0f;
+            for (int64_t kh = 0; kh < ks[0]; kh++) {
+                for (int64_t kw = 0; kw < ks[1]; kw++) {
+                    int64_t ih = oh * st[0] + kh * dl[0];
+                    int64_t iw = ow * st[1] + kw * dl[1];
+                    float v = at(&in[0], (size_t)((pl * dx[2] + ih) * dx[3] + iw));
+                    m = (kh == 0 && kw == 0) || v > m ? v : m;
+                }
+            }
+            EXPECT_TRUE(isnan(m) ? isnan(at(&out[0], i)) : at(&out[0], i) == m);
+        }
+        free_n(out, 1);
+        free_n(in, 1);
+    }
+}
+
+/* Float reductions over one block of axes (the direct loop) against the same values as
+ * doubles (the general loop, same double arithmetic): equal after rounding to float, but for
+ * sums over the last axis (partial sums in double: within a few units of the last place). */
+static void test_reduce_block(void **state)
+{
+    static const char *const ops[] = {"ReduceSum", "ReduceMean",      "ReduceMax",      "ReduceMin",
+                                      "ReduceL2",  "ReduceLogSumExp", "ReduceSumSquare"};
+    static const int64_t axes[][3] = {{1, 1}, {2, 1, 2}, {1, 3}, {1, 0}, {2, 2, 3}, {2, 1, 3}};
+    int64_t dx[4] = {2, 3, 4, 21}; /* the last axis longer than the 8 partial sums */
+    (void)state;
+    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+        for (size_t a = 0; a < sizeof(axes) / sizeof(axes[0]); a++) {
+            for (int64_t keep = 0; keep < 2; keep++) {
+                struct veil_tensor xf[1];
+                struct veil_tensor xd[1];
+                struct veil_tensor yf[1] = {{0}};
+                struct veil_tensor yd[1] = {{0}};
+                int64_t ax[2] = {axes[a][1], axes[a][2]};
+                Onnx__AttributeProto attrs[2] = {attr_ints("axes", ax, (size_t)axes[a][0]),
+                                                 attr_int("keepdims", keep)};
+                Onnx__AttributeProto *ap[2] = {&attrs[0], &attrs[1]};
+                make(&xf[0], VEIL_DT_FLOAT, 4, dx, NULL);
+                make(&xd[0], VEIL_DT_DOUBLE, 4, dx, NULL);
+                fill(&xf[0], 41);
+                ((float *)xf[0].data)[7] = NAN;
+                for (size_t i = 0; i < xf[0].count; i++) {
+                    ((double *)xd[0].data)[i] = ((float *)xf[0].data)[i];
+                }
+                EXPECT_OK(run_one(ops[o], 1, xf, ap, 2, 1, yf));
+                EXPECT_OK(run_one(ops[o], 1, xd, ap, 2, 1, yd));
+                EXPECT_TRUE(veil_tensor_same_shape(&yf[0], &yd[0]));
+                for (size_t i = 0; i < yf[0].count; i++) {
+                    float want = (float)((double *)yd[0].data)[i];
+                    float got = at(&yf[0], i);
+                    EXPECT_TRUE(isnan(want) ? isnan(got)
+                                            : fabsf(got - want) <= 1e-6f * (1.0f + fabsf(want)));
+                }
+                free_n(yf, 1);
+                free_n(yd, 1);
+                free_n(xf, 1);
+                free_n(xd, 1);
+            }
+        }
+    }
+}
+
+/* Float nearest Resize split by output rows over threads: the same bytes as one thread, and
+ * each output the input element floor(o / 2) at scale 2 (half_pixel, round_prefer_floor). */
+static void test_resize_nearest_threads(void **state)
+{
+    struct veil_tensor in[3];
+    int64_t dx[4] = {1, 3, 40, 30};
+    int64_t d0[1] = {0};
+    int64_t d4[1] = {4};
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 1, d0, NULL);
+    make(&in[2], VEIL_DT_FLOAT, 1, d4, (double[]){1, 1, 2, 2});
+    fill(&in[0], 51);
+    struct veil_tensor one[1] = {{0}};
+    struct veil_tensor many[1] = {{0}};
+    run_threads = 1;
+    EXPECT_OK(run_one("Resize", 3, in, NULL, 0, 1, one));
+    run_threads = 4;
+    EXPECT_OK(run_one("Resize", 3, in, NULL, 0, 1, many));
+    run_threads = 1;
+    EXPECT_TRUE(veil_tensor_same_shape(&one[0], &many[0]));
+    EXPECT_EQ(one[0].dims[2], 80);
+    EXPECT_BYTES_EQ(one[0].data, many[0].data, one[0].size);
+    for (size_t i = 0; i < one[0].count; i++) {
+        size_t ow = i % 60;
+        size_t oh = i / 60 % 80;
+        size_t ch = i / 60 / 80;
+        EXPECT_TRUE(at(&one[0], i) == at(&in[0], (ch * 40 + oh / 2) * 30 + ow / 2));
+    }
+    free_n(one, 1);
+    free_n(many, 1);
+    free_n(in, 3);
+}
+
+/* LSTM (gates four hidden units at a time with AVX-512) against a plain double LSTM: forward,
+ * 2 steps, input 19 and hidden 6 (a block of 4 and 2 single units, vector tails), with bias;
+ * Y, Y_h and Y_c. */
+static void test_lstm_against_plain(void **state)
+{
+    enum { S = 2, I = 19, H = 6 };
+    struct veil_tensor in[4];
+    struct veil_tensor out[3] = {{0}};
+    int64_t dx[3] = {S, 1, I};
+    int64_t dw[3] = {1, 4 * H, I};
+    int64_t dr[3] = {1, 4 * H, H};
+    int64_t db[2] = {1, 8 * H};
+    Onnx__AttributeProto a[1] = {attr_int("hidden_size", H)};
+    Onnx__AttributeProto *ap[1] = {&a[0]};
+    double h[H];
+    double cs[H];
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 3, dx, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 3, dw, NULL);
+    make(&in[2], VEIL_DT_FLOAT, 3, dr, NULL);
+    make(&in[3], VEIL_DT_FLOAT, 2, db, NULL);
+    for (int i = 0; i < 4; i++) {
+        fill(&in[i], 60 + (uint32_t)i);
+    }
+    EXPECT_OK(run_one("LSTM", 4, in, ap, 1, 3, out));
+    for (int j = 0; j < H; j++) {
+        h[j] = 0.0;
+        cs[j] = 0.0;
+    }
+    for (int t = 0; t < S; t++) {
+        double g[4][H];
+        double nh[H];
+        for (int q = 0; q < 4; q++) { /* gates i, o, f, c */
+            for (int j = 0; j < H; j++) {
+                size_t row = (size_t)(q * H + j);
+                double v = at(&in[3], row) + at(&in[3], (size_t)(4 * H) + row);
+                for (int k = 0; k < I; k++) {
+                    v += (double)at(&in[0], (size_t)(t * I + k)) * at(&in[1], row * I + (size_t)k);
+                }
+                for (int k = 0; k < H; k++) {
+                    v += h[k] * at(&in[2], row * H + (size_t)k);
+                }
+                g[q][j] = v;
+            }
+        }
+        for (int j = 0; j < H; j++) {
+            double it = 1.0 / (1.0 + exp(-g[0][j]));
+            double ot = 1.0 / (1.0 + exp(-g[1][j]));
+            double ft = 1.0 / (1.0 + exp(-g[2][j]));
+            cs[j] = ft * cs[j] + it * tanh(g[3][j]);
+            nh[j] = ot * tanh(cs[j]);
+        }
+        memcpy(h, nh, sizeof(h));
+    }
+    for (int j = 0; j < H; j++) {
+        EXPECT_TRUE(fabs(at(&out[1], (size_t)j) - h[j]) < 1e-5);
+        EXPECT_TRUE(fabs(at(&out[2], (size_t)j) - cs[j]) < 1e-5);
+        EXPECT_TRUE(fabs(at(&out[0], (size_t)(H + j)) - h[j]) < 1e-5); /* Y at the last step */
+    }
+    free_n(out, 3);
+    free_n(in, 4);
+}
+
+/* Float GlobalAveragePool (partial sums, planes over threads) against a plain double mean. */
+static void test_global_average_pool(void **state)
+{
+    struct veil_tensor in[1];
+    int64_t dx[4] = {2, 40, 7, 9}; /* 63 elements a plane: 7 blocks of 8 and a tail */
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 4, dx, NULL);
+    fill(&in[0], 71);
+    for (unsigned threads = 1; threads <= 4; threads += 3) {
+        struct veil_tensor out[1] = {{0}};
+        run_threads = threads;
+        EXPECT_OK(run_one("GlobalAveragePool", 1, in, NULL, 0, 1, out));
+        run_threads = 1;
+        EXPECT_EQ(out[0].count, 80);
+        for (size_t pl = 0; pl < 80; pl++) {
+            double want = 0.0;
+            for (size_t i = 0; i < 63; i++) {
+                want += at(&in[0], pl * 63 + i);
+            }
+            want /= 63.0;
+            EXPECT_TRUE(fabs(at(&out[0], pl) - want) <= 1e-6 * (1.0 + fabs(want)));
+        }
+        free_n(out, 1);
+    }
+    free_n(in, 1);
+}
+
+/* Float Softmax split by rows over threads: the same bytes as one thread; rows sum to 1. */
+static void test_softmax_threads(void **state)
+{
+    struct veil_tensor in[1];
+    struct veil_tensor one[1] = {{0}};
+    struct veil_tensor many[1] = {{0}};
+    int64_t dx[2] = {200, 700}; /* 24 rows a part: 8 parts */
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 2, dx, NULL);
+    fill(&in[0], 81);
+    run_threads = 1;
+    EXPECT_OK(run_one("Softmax", 1, in, NULL, 0, 1, one));
+    run_threads = 4;
+    EXPECT_OK(run_one("Softmax", 1, in, NULL, 0, 1, many));
+    run_threads = 1;
+    EXPECT_BYTES_EQ(one[0].data, many[0].data, one[0].size);
+    for (size_t r = 0; r < 200; r++) {
+        double sum = 0.0;
+        for (size_t k = 0; k < 700; k++) {
+            sum += at(&one[0], r * 700 + k);
+        }
+        EXPECT_TRUE(fabs(sum - 1.0) < 1e-4);
+    }
+    free_n(one, 1);
+    free_n(many, 1);
+    free_n(in, 1);
+}
+
+/* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
+ * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
+ * beyond one block, a row stride wider than the columns. */
+static void test_sgemm_packed(void **state)
+{
+    static const size_t shapes[][4] = {
+        /* m, n, k, ldb */
+        {1, 1, 1, 1},         {8, 48, 16, 48},   {5, 47, 3, 50},     {13, 97, 200, 97},
+        {16, 1000, 27, 1000}, {24, 50, 400, 64}, {3, 769, 193, 800}, {9, 16, 1, 16},
+    };
+    (void)state;
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        size_t m = shapes[s][0];
+        size_t n = shapes[s][1];
+        size_t k = shapes[s][2];
+        size_t ldb = shapes[s][3];
+        size_t ldc = n + 3;
+        float *a = calloc(m * k, sizeof(float));
+        float *b = calloc(k * ldb, sizeof(float));
+        float *bias = calloc(m, sizeof(float));
+        float *want = calloc(m * ldc, sizeof(float));
+        float *got = calloc(m * ldc, sizeof(float));
+        float *ref = calloc(m * ldc, sizeof(float));
+        struct veil_gemm_pack *pk = NULL;
+        assert_true(a != NULL && b != NULL && bias != NULL && want != NULL && got != NULL &&
+                    ref != NULL);
+        for (size_t i = 0; i < m * k; i++) {
+            a[i] = (float)((i * 7919) % 97) / 48.0f - 1.0f;
+        }
+        for (size_t i = 0; i < k * ldb; i++) {
+            b[i] = (float)((i * 104729) % 89) / 44.0f - 1.0f;
+        }
+        for (size_t i = 0; i < m; i++) {
+            bias[i] = (float)i - 2.5f;
+        }
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            for (size_t i = 0; i < m * ldc; i++) {
+                want[i] = got[i] = ref[i] = -7.0f; /* the gaps between rows stay as they are */
+            }
+            veil_sgemm_ref(false, false, m, n, k, 1.0f, a, k, b, ldb, 0.0f, want, ldc);
+            for (size_t i = 0; with_bias && i < m; i++) {
+                for (size_t j = 0; j < n; j++) {
+                    want[i * ldc + j] += bias[i];
+                }
+            }
+            EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            if (with_bias) {
+                /* in two parts by panels, as threads run it */
+                size_t half = pk->panels / 2;
+                veil_sgemm_packed_panels(pk, 0, half, n, b, ldb, bias, got, ldc);
+                veil_sgemm_packed_panels(pk, half, pk->panels + 1, n, b, ldb, bias, got, ldc);
+            } else {
+                veil_sgemm_packed(pk, n, b, ldb, NULL, got, ldc);
+            }
+            veil_sgemm_packed_ref(pk, n, b, ldb, with_bias ? bias : NULL, ref, ldc);
+            veil_gemm_pack_free(pk);
+            for (size_t i = 0; i < m * ldc; i++) {
+                bool gap = i % ldc >= n;
+                float tol = 1e-4f * (1.0f + fabsf(want[i]));
+                EXPECT_TRUE(gap ? got[i] == -7.0f && ref[i] == -7.0f
+                                : fabsf(got[i] - want[i]) <= tol && fabsf(ref[i] - want[i]) <= tol);
+            }
+        }
+        free(a);
+        free(b);
+        free(bias);
+        free(want);
+        free(got);
+        free(ref);
+    }
+    EXPECT_ERR(veil_gemm_pack_new(NULL, 0, 4, 4, &(struct veil_gemm_pack *){NULL}),
+               VEIL_ERR_ENGINE_SHAPE);
+}
+
+/* Conv with constant weights (packed at load when the CPU has the vector kernel) gives what
+ * the same Conv with the weights as a graph input (veil_sgemm) gives: 1-, 2- and 3-D, 1x1,
+ * padding, stride, im2col in several tiles, channels not a multiple of 8, depth beyond one
+ * block, with and without bias, at 1 and 4 threads. */
+static void test_conv_packed_weights(void **state)
+{
+    static const struct {
+        uint32_t rank;
+        int64_t x[5], w[5], st, pd;
+        bool bias;
+    } cases[] = {
+        {4, {1, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},        /* pointwise */
+        {4, {2, 24, 9, 11}, {13, 24, 3, 3}, 1, 1, true},    /* k = 216, 2 images */
+        {4, {1, 3, 17, 19}, {8, 3, 3, 3}, 2, 1, false},     /* stride 2 */
+        {4, {1, 16, 128, 128}, {4, 16, 3, 3}, 1, 1, true},  /* 3 im2col tiles */
+        {4, {1, 32, 40, 40}, {20, 32, 1, 1}, 1, 0, true},   /* pointwise, split by columns */
+        {4, {1, 512, 12, 12}, {64, 512, 1, 1}, 1, 0, true}, /* few columns: split by channels */
+        {4, {2, 6, 9, 11}, {5, 6, 3, 1}, 1, 0, true},       /* 3x1: input rows read in place */
+        {4, {1, 96, 34, 32}, {96, 96, 3, 1}, 1, 0, false},  /* the same, split over threads */
+        {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},       /* 1-D */
+        {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true},  /* 3-D */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint32_t rank = cases[c].rank;
+        uint32_t sp = rank - 2;
+        int64_t st[3] = {cases[c].st, cases[c].st, cases[c].st};
+        int64_t pd[6] = {cases[c].pd, cases[c].pd, cases[c].pd,
+                         cases[c].pd, cases[c].pd, cases[c].pd};
+        Onnx__AttributeProto a[2] = {attr_ints("strides", st, sp), attr_ints("pads", pd, 2 * sp)};
+        Onnx__AttributeProto *ap[2] = {&a[0], &a[1]};
+        struct chain_node node[1] = {{"Conv", {"x", "w", cases[c].bias ? "b" : NULL}, "y"}};
+        const char *names[2] = {"w", "b"};
+        struct veil_tensor in[3];
+        int64_t db = cases[c].w[0];
+        uint32_t skipped;
+        make(&in[0], VEIL_DT_FLOAT, rank, cases[c].x, NULL);
+        make(&in[1], VEIL_DT_FLOAT, rank, cases[c].w, NULL);
+        make(&in[2], VEIL_DT_FLOAT, 1, &db, NULL);
+        fill(&in[0], 21);
+        fill(&in[1], 22);
+        fill(&in[2], 23);
+        for (unsigned threads = 1; threads <= 4; threads += 3) {
+            struct veil_tensor packed[1] = {{0}};
+            struct veil_tensor plain[1] = {{0}};
+            run_threads = threads;
+            chain_attrs = ap;
+            chain_nattr = 2;
+            EXPECT_OK(run_chain(node, 1, names, &in[1], cases[c].bias ? 2 : 1,
+                                (const char *[]){"y"}, 1, &in[0], packed, &skipped));
+            chain_attrs = NULL;
+            chain_nattr = 0;
+            EXPECT_EQ(chain_packed, veil_gemm_pack_fast() ? 1 : 0);
+            EXPECT_OK(run_one("Conv", cases[c].bias ? 3 : 2, in, ap, 2, 1, plain));
+            run_threads = 1;
+            EXPECT_TRUE(veil_tensor_same_shape(&packed[0], &plain[0]));
+            for (size_t i = 0; i < plain[0].count; i++) {
+                float want = at(&plain[0], i);
+                EXPECT_TRUE(fabsf(at(&packed[0], i) - want) <= 1e-4f * (1.0f + fabsf(want)));
+            }
+            free_n(packed, 1);
+            free_n(plain, 1);
+        }
+        free_n(in, 3);
+    }
 }
 
 /* Slice/Concat/Reshape of constants are computed once at load (the nodes then hand out the
@@ -1035,9 +1427,12 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
-VEIL_TEST_MAIN(test_add_broadcast, test_int_arith_is_defined, test_cast_saturates,
-               test_gather_bounds, test_shapes_from_data_are_bounded, test_matmul_and_softmax,
-               test_conv, test_half_precision, test_threads_agree, test_work_budget,
-               test_conv_fast_paths, test_binary_fast_paths, test_pool_and_gemv_fast_paths,
-               test_fusions_match_unfused, test_fusion_shared_weights, test_constant_folding,
-               test_buffer_pool_bounded, test_conv_transpose_tiles)
+VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_pool,
+               test_lstm_against_plain, test_resize_nearest_threads, test_maxpool_inside,
+               test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
+               test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
+               test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
+               test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
+               test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
+               test_fusion_shared_weights, test_constant_folding, test_buffer_pool_bounded,
+               test_conv_transpose_tiles)

@@ -1,0 +1,297 @@
+/*
+ * SGEMM with the left operand packed once (convolution weights, at load): C = A * B + bias.
+ *
+ * A (m x k) is stored as panels of VEIL_PACK_MR rows, each panel k steps of MR floats (rows past
+ * m are zeros), so the micro-kernel reads it as one contiguous stream of broadcasts. B (the
+ * im2col columns or, for a 1x1 convolution, the input itself) is read where it lies, row by
+ * row: nothing is copied per call. That is the point: OpenBLAS packs the large operand on every
+ * call, which for convolutions with few output channels costs more than the multiply.
+ *
+ * The AVX-512 micro-kernel keeps an 8 x 48 tile of C in 24 registers; partial tiles use masked
+ * loads and stores. Without AVX-512 (or with another compiler than gcc/clang on x86-64) a plain C
+ * kernel with the same blocking runs; the engine then keeps using OpenBLAS for convolutions
+ * (veil_gemm_pack_fast).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine/ops.h"
+
+#define PACK_X86 VEIL_X86_AVX512
+#if PACK_X86
+#include <immintrin.h>
+#endif
+
+#define MR VEIL_PACK_MR
+#define NR 48        /* columns of the C tile: 3 AVX-512 vectors */
+#define KC 192       /* depth block: the B block of KC x NC stays in L2 */
+#define NC (NR * 16) /* columns block */
+
+VEIL_RESULT veil_gemm_pack_new(const float *a, size_t m, size_t k, size_t lda,
+                               struct veil_gemm_pack **out)
+{
+    struct veil_gemm_pack *p;
+    size_t panels;
+
+    ENSURE(m > 0 && k > 0 && lda >= k, VEIL_ERR_ENGINE_SHAPE);
+    panels = (m + MR - 1) / MR;
+    ENSURE(k <= SIZE_MAX / sizeof(float) / MR / panels, VEIL_ERR_ENGINE_LIMIT);
+    p = calloc(1, sizeof(*p));
+    ENSURE(p != NULL, VEIL_ERR_NOMEM);
+    p->m = m;
+    p->k = k;
+    p->panels = panels;
+    p->size = panels * k * MR * sizeof(float);
+    p->data = aligned_alloc(64, (p->size + 63) / 64 * 64);
+    if (p->data == NULL) {
+        free(p);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    for (size_t pi = 0; pi < panels; pi++) {
+        float *d = p->data + pi * k * MR;
+        for (size_t q = 0; q < k; q++) {
+            for (size_t r = 0; r < MR; r++) {
+                size_t row = pi * MR + r;
+                d[q * MR + r] = row < m ? a[row * lda + q] : 0.0f;
+            }
+        }
+    }
+    *out = p;
+    return VEIL_RESULT_OK;
+}
+
+void veil_gemm_pack_free(struct veil_gemm_pack *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    OPENSSL_cleanse(p->data, p->size);
+    free(p->data);
+    free(p);
+}
+
+/* The plain kernel: C tile (rows x cols, at most MR x NR) = (first ? bias : C) + A panel * B. */
+static void tile_ref(size_t kb, const float *ap, const float *b, size_t ldb, const float *const *bp,
+                     size_t bj, float *c, size_t ldc, const float *bias, bool first, size_t rows,
+                     size_t cols)
+{
+    float acc[MR][NR];
+    for (size_t i = 0; i < MR; i++) {
+        for (size_t j = 0; j < NR; j++) {
+            acc[i][j] = 0.0f;
+        }
+    }
+    for (size_t q = 0; q < kb; q++) {
+        const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
+        for (size_t i = 0; i < MR; i++) {
+            float av = ap[q * MR + i];
+            for (size_t j = 0; j < cols; j++) {
+                acc[i][j] += av * br[j];
+            }
+        }
+    }
+    for (size_t i = 0; i < rows; i++) {
+        float init = bias != NULL ? bias[i] : 0.0f;
+        for (size_t j = 0; j < cols; j++) {
+            c[i * ldc + j] = (first ? init : c[i * ldc + j]) + acc[i][j];
+        }
+    }
+}
+
+#if PACK_X86
+/* One row of the register tile: 3 accumulators c<i>0..2 += A[q][i] * b0..2. */
+#define ROW_FMA(i)                                    \
+    do {                                              \
+        __m512 av = _mm512_set1_ps(ap[q * MR + (i)]); \
+        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);   \
+        c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);   \
+        c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);   \
+    } while (0)
+#define ALL_ROWS_FMA() \
+    do {               \
+        ROW_FMA(0);    \
+        ROW_FMA(1);    \
+        ROW_FMA(2);    \
+        ROW_FMA(3);    \
+        ROW_FMA(4);    \
+        ROW_FMA(5);    \
+        ROW_FMA(6);    \
+        ROW_FMA(7);    \
+    } while (0)
+#define ROW_DECL(i) __m512 c##i##0 = z, c##i##1 = z, c##i##2 = z
+/* Row i of the tile to C, when the tile has that row. */
+#define ROW_STORE(i)                                                                         \
+    do {                                                                                     \
+        if ((i) < rows) {                                                                    \
+            float *cr = c + (size_t)(i)*ldc;                                                 \
+            __m512 bv = _mm512_set1_ps(bias != NULL ? bias[i] : 0.0f);                       \
+            _mm512_mask_storeu_ps(                                                           \
+                cr, m0, _mm512_add_ps(first ? bv : _mm512_maskz_loadu_ps(m0, cr), c##i##0)); \
+            _mm512_mask_storeu_ps(                                                           \
+                cr + 16, m1,                                                                 \
+                _mm512_add_ps(first ? bv : _mm512_maskz_loadu_ps(m1, cr + 16), c##i##1));    \
+            _mm512_mask_storeu_ps(                                                           \
+                cr + 32, m2,                                                                 \
+                _mm512_add_ps(first ? bv : _mm512_maskz_loadu_ps(m2, cr + 32), c##i##2));    \
+        }                                                                                    \
+    } while (0)
+
+static __mmask16 col_mask(size_t cols, size_t lo)
+{
+    size_t n = cols > lo ? cols - lo : 0;
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* The same with an 8 x 48 register tile (named registers: an array would live on the stack).
+ * The sum per element runs in the same order as tile_ref (q ascending, one multiply-add each),
+ * so the two differ only by FMA rounding. */
+__attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const float *ap,
+                                                           const float *b, size_t ldb,
+                                                           const float *const *bp, size_t bj,
+                                                           float *c, size_t ldc, const float *bias,
+                                                           bool first, size_t rows, size_t cols)
+{
+    const __m512 z = _mm512_setzero_ps();
+    __mmask16 m0 = col_mask(cols, 0);
+    __mmask16 m1 = col_mask(cols, 16);
+    __mmask16 m2 = col_mask(cols, 32);
+    ROW_DECL(0);
+    ROW_DECL(1);
+    ROW_DECL(2);
+    ROW_DECL(3);
+    ROW_DECL(4);
+    ROW_DECL(5);
+    ROW_DECL(6);
+    ROW_DECL(7);
+    if (cols == NR) {
+        for (size_t q = 0; q < kb; q++) {
+            const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
+            __m512 b0 = _mm512_loadu_ps(br);
+            __m512 b1 = _mm512_loadu_ps(br + 16);
+            __m512 b2 = _mm512_loadu_ps(br + 32);
+            /* the next tile's part of this row (the strided rows defeat the prefetchers) */
+            _mm_prefetch((const char *)(br + NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(br + NR + 16), _MM_HINT_T0);
+            _mm_prefetch((const char *)(br + NR + 32), _MM_HINT_T0);
+            ALL_ROWS_FMA();
+        }
+    } else {
+        for (size_t q = 0; q < kb; q++) {
+            const float *br = bp != NULL ? bp[q] + bj : b + q * ldb;
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, br);
+            __m512 b1 = _mm512_maskz_loadu_ps(m1, br + 16);
+            __m512 b2 = _mm512_maskz_loadu_ps(m2, br + 32);
+            ALL_ROWS_FMA();
+        }
+    }
+    ROW_STORE(0);
+    ROW_STORE(1);
+    ROW_STORE(2);
+    ROW_STORE(3);
+    ROW_STORE(4);
+    ROW_STORE(5);
+    ROW_STORE(6);
+    ROW_STORE(7);
+}
+#endif
+
+typedef void (*tile_fn)(size_t kb, const float *ap, const float *b, size_t ldb,
+                        const float *const *bp, size_t bj, float *c, size_t ldc, const float *bias,
+                        bool first, size_t rows, size_t cols);
+
+static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
+static tile_fn picked = tile_ref;
+static bool fast_on;
+
+/* The vector kernel when the CPU has it. VEIL_ENGINE_GEMM=reference keeps convolutions on the
+ * plain GEMM (veil_gemm_pack_fast false), as it keeps them off OpenBLAS; VEIL_ENGINE_GEMM=openblas
+ * keeps them on veil_sgemm (OpenBLAS), for comparisons. */
+static void pick(void)
+{
+    const char *e = getenv("VEIL_ENGINE_GEMM");
+#if PACK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        picked = tile_avx512;
+    }
+#endif
+    fast_on = picked != tile_ref &&
+              (e == NULL || (strcmp(e, "reference") != 0 && strcmp(e, "openblas") != 0));
+}
+
+static tile_fn tile_pick(void)
+{
+    (void)pthread_once(&pick_once, pick);
+    return picked;
+}
+
+bool veil_cpu_avx512(void)
+{
+    (void)pthread_once(&pick_once, pick);
+    return picked != tile_ref;
+}
+
+bool veil_gemm_pack_fast(void)
+{
+    (void)pthread_once(&pick_once, pick);
+    return fast_on;
+}
+
+/* B is b with row stride ldb, or, with bp, row q at bp[q] (rows anywhere: a convolution's
+ * input rows read in place). */
+static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                       const float *b, size_t ldb, const float *const *bp, size_t boff,
+                       const float *bias, float *c, size_t ldc)
+{
+    for (size_t j0 = 0; j0 < n; j0 += NC) {
+        size_t j1 = j0 + NC < n ? j0 + NC : n;
+        for (size_t k0 = 0; k0 < a->k; k0 += KC) {
+            size_t kb = k0 + KC < a->k ? KC : a->k - k0;
+            for (size_t pi = p0; pi < p1; pi++) {
+                const float *ap = a->data + (pi * a->k + k0) * MR;
+                size_t rows = a->m - pi * MR < MR ? a->m - pi * MR : MR;
+                const float *pb = bias != NULL ? bias + pi * MR : NULL;
+                for (size_t j = j0; j < j1; j += NR) {
+                    size_t cols = j1 - j < NR ? j1 - j : NR;
+                    tile(kb, ap, bp != NULL ? NULL : b + k0 * ldb + j, ldb,
+                         bp != NULL ? bp + k0 : NULL, boff + j, c + pi * MR * ldc + j, ldc, pb,
+                         k0 == 0, rows, cols);
+                }
+            }
+        }
+    }
+}
+
+void veil_sgemm_packed(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                       const float *bias, float *c, size_t ldc)
+{
+    packed_run(tile_pick(), a, 0, a->panels, n, b, ldb, NULL, 0, bias, c, ldc);
+}
+
+void veil_sgemm_packed_panels(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                              const float *b, size_t ldb, const float *bias, float *c, size_t ldc)
+{
+    p1 = p1 < a->panels ? p1 : a->panels;
+    if (p0 < p1) {
+        packed_run(tile_pick(), a, p0, p1, n, b, ldb, NULL, 0, bias, c, ldc);
+    }
+}
+
+void veil_sgemm_packed_rows(const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n,
+                            const float *const *bp, size_t boff, const float *bias, float *c,
+                            size_t ldc)
+{
+    p1 = p1 < a->panels ? p1 : a->panels;
+    if (p0 < p1) {
+        packed_run(tile_pick(), a, p0, p1, n, NULL, 0, bp, boff, bias, c, ldc);
+    }
+}
+
+void veil_sgemm_packed_ref(const struct veil_gemm_pack *a, size_t n, const float *b, size_t ldb,
+                           const float *bias, float *c, size_t ldc)
+{
+    packed_run(tile_ref, a, 0, a->panels, n, b, ldb, NULL, 0, bias, c, ldc);
+}
