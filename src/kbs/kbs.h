@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "conf/conf.h"
+#include "http/http.h"
 #include "kbs/cert.h"
 #include "store/store.h"
 #include "verify/sim_verify.h"
@@ -71,6 +72,7 @@ struct kbs {
     struct kbs_rate_bucket rate[KBS_RATE_BUCKETS];
     struct veil_kbs_ca ca; /* kbs-ca.pem/.key; both NULL when the state has no CA */
     int64_t cert_ttl_s;
+    _Atomic(struct veil_http_server *) server; /* set once the workers run (for metrics) */
 };
 
 /* Endpoints (auth.c, attest.c, resource.c, metrics.c). */

@@ -165,6 +165,8 @@ static int serve(struct kbs *k)
     o.body_size_max = k->body_size_max;
     o.headers_size_max = 16384;
     o.timeout_s = (int)veil_conf_int(&k->conf, "timeout_s");
+    o.requests_per_connection_max =
+        (unsigned)veil_conf_int(&k->conf, "requests_per_connection_max");
     /* Workers inherit this mask: only this thread takes the stop signals. */
     (void)sigemptyset(&set);
     (void)sigaddset(&set, SIGTERM);
@@ -176,6 +178,7 @@ static int serve(struct kbs *k)
         SSL_CTX_free(tls);
         return fail("starting the server", r);
     }
+    atomic_store(&k->server, server);
     veil_log(VEIL_LOG_INFO, "veil-kbs listening on %s:%u (%s, %u workers)", host,
              veil_http_server_port(server), k->tls ? "TLS 1.3" : "PLAIN HTTP", o.workers);
     (void)fprintf(stderr, "veil-kbs: ready on %s:%u\n", host, veil_http_server_port(server));
@@ -194,6 +197,7 @@ static int serve(struct kbs *k)
     }
     veil_log(VEIL_LOG_INFO, "signal %d: stopping", sig);
     veil_http_server_stop(server, 2000);
+    atomic_store(&k->server, NULL);
     SSL_CTX_free(tls);
     return 0;
 }
