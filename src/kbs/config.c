@@ -20,6 +20,8 @@ const struct veil_conf_item kbs_conf_items[] = {
      "how long a challenge nonce may be answered; single use"},
     {"session_ttl_s", VEIL_CONF_INT, 10, 86400, "300", 0,
      "lifetime of a session (cookie) after /auth"},
+    {"sessions_max", VEIL_CONF_INT, 100, 1000000, "100000", 0,
+     "sessions held in memory at once; /auth answers 503 when full of unexpired ones"},
     {"token_ttl_s", VEIL_CONF_INT, 10, 86400, "300", 0, "lifetime of an attestation token"},
     {"rate_per_s", VEIL_CONF_INT, 0, 1000000, "200", 0,
      "requests per second allowed per client address (0: no limit)"},

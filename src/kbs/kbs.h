@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "http/http.h"
 #include "kbs/cert.h"
+#include "kbs/sessions.h"
 #include "store/store.h"
 #include "verify/sim_verify.h"
 #include "verify/verify.h"
@@ -56,7 +57,8 @@ struct kbs_rate_bucket {
 struct kbs {
     struct veil_conf conf;
     struct veil_store *store;
-    EVP_PKEY *token_key; /* signs attestation tokens (ES256) */
+    struct veil_kbs_sessions *sessions; /* in memory: a restart loses them (docs/PROTOCOL.kbs.md) */
+    EVP_PKEY *token_key;                /* signs attestation tokens (ES256) */
     struct veil_collateral collateral;
     struct veil_sim_cache *sim_cache; /* sim chip certificates whose chain verified */
     const char *issuer;

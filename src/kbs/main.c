@@ -83,6 +83,10 @@ static int open_state(struct kbs *k)
     }
     /* Trust anchors beyond the built-in vendor roots (the sim root, extra collateral). */
     veil_collateral_init(&k->collateral);
+    r = veil_kbs_sessions_new((size_t)veil_conf_int(&k->conf, "sessions_max"), &k->sessions);
+    if (!veil_ok(r)) {
+        return fail("sessions", r);
+    }
     r = veil_sim_cache_new(&k->sim_cache);
     if (!veil_ok(r)) {
         return fail("sim verifier cache", r);
@@ -185,14 +189,14 @@ static int serve(struct kbs *k)
     /* Wait for a stop signal; once a minute, drop expired sessions. */
     for (;;) {
         struct timespec minute = {60, 0};
-        int64_t removed = 0;
+        size_t removed = 0;
         sig = sigtimedwait(&set, NULL, &minute);
         if (sig > 0) {
             break;
         }
-        if (veil_ok(veil_store_session_expire(k->store, (int64_t)time(NULL), &removed)) &&
-            removed > 0) {
-            veil_log(VEIL_LOG_DEBUG, "expired %lld sessions", (long long)removed);
+        veil_kbs_sessions_expire(k->sessions, (int64_t)time(NULL), &removed);
+        if (removed > 0) {
+            veil_log(VEIL_LOG_DEBUG, "expired %zu sessions", removed);
         }
     }
     veil_log(VEIL_LOG_INFO, "signal %d: stopping", sig);
@@ -247,6 +251,7 @@ int main(int argc, char **argv)
     veil_collateral_free(&k.collateral);
     veil_kbs_ca_free(&k.ca);
     veil_sim_cache_free(k.sim_cache);
+    veil_kbs_sessions_free(k.sessions);
     veil_conf_free(&k.conf);
     return rc;
 }
