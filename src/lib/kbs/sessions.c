@@ -11,7 +11,9 @@
 
 struct entry {
     struct veil_kbs_session s;
-    struct entry *next;
+    struct entry *next;  /* hash chain */
+    struct entry *older; /* creation order (doubly linked, oldest first) */
+    struct entry *newer;
 };
 
 struct veil_kbs_sessions {
@@ -21,7 +23,9 @@ struct veil_kbs_sessions {
     size_t count;
     size_t attested;
     size_t max;
-    int64_t swept_at; /* a full table is swept for expired sessions at most once a second */
+    int64_t swept_at;     /* a full table is swept for expired sessions at most once a second */
+    struct entry *oldest; /* creation order: create drops expired sessions from this end */
+    struct entry *newest;
 };
 
 void veil_kbs_session_free(struct veil_kbs_session *ss)
@@ -102,6 +106,16 @@ static void remove_at(struct veil_kbs_sessions *t, struct entry **pp)
     struct entry *e = *pp;
 
     *pp = e->next;
+    if (e->older != NULL) {
+        e->older->newer = e->newer;
+    } else {
+        t->oldest = e->newer;
+    }
+    if (e->newer != NULL) {
+        e->newer->older = e->older;
+    } else {
+        t->newest = e->older;
+    }
     t->count--;
     t->attested -= e->s.attested ? 1 : 0;
     entry_free(e);
@@ -143,6 +157,12 @@ veil_result veil_kbs_sessions_create(struct veil_kbs_sessions *t, const struct v
     e->s.nonce_used = false;
     e->s.attested = false;
     pthread_mutex_lock(&t->mu);
+    /* Sessions mostly expire in the order they were made (attesting extends one by at most
+     * the few seconds it took): drop the expired ones from the old end, so that the table holds
+     * about rate x session lifetime, not what the next full sweep would have dropped. */
+    while (t->oldest != NULL && t->oldest->s.expires_at < now) {
+        remove_at(t, slot(t, t->oldest->s.id));
+    }
     if (t->count >= t->max && now != t->swept_at) {
         t->swept_at = now;
         (void)expire_locked(t, now);
@@ -154,6 +174,13 @@ veil_result veil_kbs_sessions_create(struct veil_kbs_sessions *t, const struct v
         r = veil_result_of(VEIL_ERR_USAGE);
     } else {
         *pp = e;
+        e->older = t->newest;
+        if (t->newest != NULL) {
+            t->newest->newer = e;
+        } else {
+            t->oldest = e;
+        }
+        t->newest = e;
         t->count++;
         e = NULL;
     }

@@ -181,5 +181,37 @@ static void test_expiry_and_bound(void **state)
     veil_kbs_sessions_free(t);
 }
 
+/* Creating a session drops the expired ones from the old end, table full or not. */
+static void test_create_drops_expired(void **state)
+{
+    struct veil_kbs_sessions *t = NULL;
+    struct veil_kbs_session ss;
+    struct veil_kbs_session got;
+    uint8_t last[32];
+    size_t total = 0;
+    size_t attested = 0;
+
+    (void)state;
+    EXPECT_OK(veil_kbs_sessions_new(100, &t));
+    for (uint8_t i = 0; i < 10; i++) {
+        make(&ss, (uint8_t)(20 + i), NOW + 100 + i);
+        EXPECT_OK(veil_kbs_sessions_create(t, &ss, NOW));
+    }
+    memcpy(last, ss.id, sizeof(last));
+    make(&ss, 40, NOW + 300);
+    EXPECT_OK(veil_kbs_sessions_create(t, &ss, NOW + 105)); /* 0..4 expired (100..104) */
+    veil_kbs_sessions_count(t, &total, &attested);
+    EXPECT_EQ(total, 6);
+    EXPECT_OK(veil_kbs_sessions_get(t, last, &got));
+    veil_kbs_session_free(&got);
+    make(&ss, 41, NOW + 400);
+    EXPECT_OK(veil_kbs_sessions_create(t, &ss, NOW + 301)); /* all but the last made */
+    veil_kbs_sessions_count(t, &total, &attested);
+    EXPECT_EQ(total, 1);
+    EXPECT_ERR(veil_kbs_sessions_get(t, last, &got), VEIL_ERR_KBS_SESSION_UNKNOWN);
+    veil_kbs_sessions_free(t);
+}
+
 VEIL_TEST_MAIN(test_flow_and_refusals, test_nonce_single_use_and_deadline,
-               test_nonce_one_winner_across_threads, test_expiry_and_bound)
+               test_nonce_one_winner_across_threads, test_expiry_and_bound,
+               test_create_drops_expired)
