@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "jose/jose.h"
 #include "kbs/cert.h"
@@ -28,8 +30,19 @@ struct exchange {
 
 struct veil_kbs_client {
     struct veil_kbs_client_opts o;
-    CURL *curl; /* kept across fetches: its CA store is loaded once, not per connection */
+    CURL *curl;        /* kept across fetches */
+    X509_STORE *trust; /* o->cacert, read once: libcurl would read the file per connection */
 };
+
+/* libcurl's SSL_CTX for a new connection: trust the store read at veil_kbs_client_new. */
+static CURLcode install_trust(CURL *curl, void *ssl_ctx, void *arg)
+{
+    struct veil_kbs_client *c = arg;
+
+    (void)curl;
+    SSL_CTX_set1_cert_store(ssl_ctx, c->trust);
+    return CURLE_OK;
+}
 
 __attribute__((format(printf, 3, 4))) static veil_result fail(struct exchange *x, int code,
                                                               const char *fmt, ...)
@@ -279,7 +292,18 @@ veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct vei
      * (the broker issues no tickets either). */
     curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     if (o->cacert != NULL) {
-        curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+        /* The broker's certificate or CA, read once (a TEE starts once; a load generator would
+         * otherwise parse the file on every release), and nothing from the system store. */
+        c->trust = X509_STORE_new();
+        if (c->trust == NULL || X509_STORE_load_file(c->trust, o->cacert) != 1) {
+            veil_ossl_drain(__func__);
+            veil_kbs_client_free(c);
+            BAIL(VEIL_ERR_IO);
+        }
+        curl_easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust);
+        curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
     }
     *out = c;
     return VEIL_RESULT_OK;
@@ -291,6 +315,7 @@ void veil_kbs_client_free(struct veil_kbs_client *c)
         return;
     }
     curl_easy_cleanup(c->curl);
+    X509_STORE_free(c->trust);
     free(c);
 }
 
@@ -320,7 +345,12 @@ veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *res
     if (!veil_kbs_resource_path_valid(resource)) {
         return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
     }
-    GUARD(veil_kbs_client_new(o, &c));
+    r = veil_kbs_client_new(o, &c);
+    if (!veil_ok(r)) {
+        return r.code == VEIL_ERR_IO
+                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
+                   : r;
+    }
     r = veil_kbs_client_fetch(c, resource, secret, why, why_size);
     veil_kbs_client_free(c);
     return r;
@@ -340,7 +370,12 @@ veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char
     if (resource != NULL && (secret == NULL || !veil_kbs_resource_path_valid(resource))) {
         return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
     }
-    GUARD(veil_kbs_client_new(o, &c));
+    r = veil_kbs_client_new(o, &c);
+    if (!veil_ok(r)) {
+        return r.code == VEIL_ERR_IO
+                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
+                   : r;
+    }
     x.curl = c->curl;
     veil_wr_init(&x.body, CLIENT_BODY_MAX);
     r = session(&x, &c->o, resource, secret, want, chain_pem);

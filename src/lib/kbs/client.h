@@ -36,7 +36,8 @@ VEIL_RESULT veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *res
 /* A client that makes several fetches (one per call, each a session of its own on a new
  * connection, as a TEE starting afresh would) while loading the CA file once: for load
  * generators and long-lived callers. o's strings must outlive it. veil_kbs_fetch is
- * veil_kbs_client_new + veil_kbs_client_fetch + veil_kbs_client_free. */
+ * veil_kbs_client_new + veil_kbs_client_fetch + veil_kbs_client_free. VEIL_ERR_IO from
+ * veil_kbs_client_new: o->cacert cannot be read. */
 struct veil_kbs_client;
 VEIL_RESULT veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct veil_kbs_client **out);
 VEIL_RESULT veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resource,
