@@ -10,6 +10,8 @@
 
 #include "http/http.h"
 
+#define TLS_RECORD_SIZE_MAX 16384 /* plaintext bytes in one TLS record */
+
 const char *veil_http_path(struct evhttp_request *req)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -85,10 +87,11 @@ void veil_http_reply(struct evhttp_request *req, int status, const char *content
         evbuffer_free(buf);
     }
     /* evhttp queued the head and the body as two pieces, which bufferevent_openssl would send
-     * as two TLS records (two writes): one piece makes one record. The bytes are still queued
-     * (they go out from the event loop), and evcon outlives this call. */
+     * as two TLS records (two writes): for an answer that fits one record, one piece makes one
+     * record. Larger answers are left alone (copying them would gain nothing). The bytes are
+     * still queued (they go out from the event loop), and evcon outlives this call. */
     bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    if (bev != NULL) {
+    if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) <= TLS_RECORD_SIZE_MAX) {
         (void)evbuffer_pullup(bufferevent_get_output(bev), -1);
     }
 }
