@@ -300,10 +300,13 @@ veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct vei
             veil_kbs_client_free(c);
             BAIL(VEIL_ERR_IO);
         }
-        curl_easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
-        curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust);
         curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
+        if (curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust) == CURLE_OK) {
+            curl_easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
+            curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
+        } else { /* a libcurl without OpenSSL: it reads the file itself */
+            curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+        }
     }
     *out = c;
     return VEIL_RESULT_OK;
