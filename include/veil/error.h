@@ -132,6 +132,10 @@
       "changed")                                                                                   \
     X(VEIL_ERR_JWT_EXPIRED, 312, "JWT has expired")                                                \
     X(VEIL_ERR_JWT_NOT_YET_VALID, 313, "JWT is not valid yet (nbf or iat lies in the future)")     \
+    X(VEIL_ERR_KBS_SESSIONS_FULL, 314,                                                             \
+      "the key broker holds as many sessions as sessions_max allows: retry once some expire")      \
+    X(VEIL_ERR_KBS_SESSION_UNKNOWN, 315,                                                           \
+      "no such session: unknown, expired, or lost when the key broker restarted")                  \
     /* ATTEST: evidence rejected */                                                                \
     X(VEIL_ERR_ATTEST, 400, "attestation evidence rejected")                                       \
     /* ATTEST 410-449: AMD SEV-SNP (410-411 used inside the verifier, which returns ATTEST) */     \

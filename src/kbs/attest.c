@@ -24,7 +24,7 @@ struct attest_ctx {
     struct evhttp_request *req;
     double t0;
     char peer[64];
-    struct veil_store_session ss;
+    struct veil_kbs_session ss;
     struct veil_kbs_attestation att;
     EVP_PKEY *tee_key;
     struct veil_claims claims;
@@ -56,9 +56,10 @@ static bool check_session(struct attest_ctx *a, const uint8_t *body, size_t n)
     uint8_t id[32];
     char why[256] = "";
     int64_t now = (int64_t)time(NULL);
+    veil_result res;
 
     if (!kbs_session_cookie(a->req, id) ||
-        !veil_ok(veil_store_session_get(a->k->store, id, &a->ss))) {
+        !veil_ok(veil_kbs_sessions_get(a->k->sessions, id, &a->ss))) {
         kbs_reply_error(a->k, KBS_EP_ATTEST, a->t0, a->req, 401, "UnknownSession",
                         "no valid kbs-session-id cookie: start at /kbs/v0/auth");
         return false;
@@ -72,11 +73,14 @@ static bool check_session(struct attest_ctx *a, const uint8_t *body, size_t n)
         refuse(a, 401, "NonceMismatch", "runtime-data nonce is not this session's challenge");
         return false;
     }
-    if (now > a->ss.nonce_expires_at || now > a->ss.expires_at) {
+    res = now > a->ss.nonce_expires_at || now > a->ss.expires_at
+              ? veil_result_of(VEIL_ERR_STORE_NONCE_EXPIRED)
+              : veil_kbs_sessions_use_nonce(a->k->sessions, id, now);
+    if (res.code == VEIL_ERR_STORE_NONCE_EXPIRED) {
         refuse(a, 401, "NonceExpired", "the challenge expired: start again at /kbs/v0/auth");
         return false;
     }
-    if (!veil_ok(veil_store_session_use_nonce(a->k->store, id))) {
+    if (!veil_ok(res)) {
         refuse(a, 401, "NonceReplayed", "this challenge was already answered: replay refused");
         return false;
     }
@@ -209,8 +213,8 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
                         "cannot record the attestation in the audit log");
         goto out;
     }
-    if (!veil_ok(veil_store_session_attest(a.k->store, id, key_text, claims_text,
-                                           (int64_t)time(NULL) + a.k->session_ttl_s))) {
+    if (!veil_ok(veil_kbs_sessions_attest(a.k->sessions, id, key_text, claims_text,
+                                          (int64_t)time(NULL) + a.k->session_ttl_s))) {
         kbs_reply_error(a.k, KBS_EP_ATTEST, a.t0, req, 500, "InternalError",
                         "cannot issue the token");
         goto out;
@@ -225,5 +229,5 @@ out:
     veil_claims_free(&a.claims);
     veil_report_free(&a.report);
     veil_kbs_attestation_free(&a.att);
-    veil_store_session_free(&a.ss);
+    veil_kbs_session_free(&a.ss);
 }

@@ -15,7 +15,7 @@ void kbs_handle_auth(struct evhttp_request *req, void *ctx)
     struct kbs *k = ctx;
     double t0 = kbs_now_s();
     struct veil_kbs_request r;
-    struct veil_store_session ss;
+    struct veil_kbs_session ss;
     uint8_t nonce[VEIL_KBS_NONCE_SIZE];
     char cookie_value[64];
     char cookie[160];
@@ -24,6 +24,7 @@ void kbs_handle_auth(struct evhttp_request *req, void *ctx)
     size_t n;
     struct veil_wr out;
     int64_t now = (int64_t)time(NULL);
+    veil_result res;
 
     if (!kbs_rate_admit(k, KBS_EP_AUTH, t0, req)) {
         return;
@@ -53,7 +54,14 @@ void kbs_handle_auth(struct evhttp_request *req, void *ctx)
     ss.created_at = now;
     ss.nonce_expires_at = now + k->nonce_ttl_s;
     ss.expires_at = now + k->session_ttl_s;
-    if (!veil_ok(veil_store_session_create(k->store, &ss))) {
+    res = veil_kbs_sessions_create(k->sessions, &ss, now);
+    if (res.code == VEIL_ERR_KBS_SESSIONS_FULL) {
+        (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
+        kbs_reply_error(k, KBS_EP_AUTH, t0, req, 503, "TooManySessions",
+                        "the broker holds as many sessions as it may: retry later");
+        return;
+    }
+    if (!veil_ok(res)) {
         kbs_reply_error(k, KBS_EP_AUTH, t0, req, 500, "InternalError", "cannot store the session");
         return;
     }

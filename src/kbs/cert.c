@@ -91,7 +91,7 @@ void kbs_handle_cert(struct evhttp_request *req, void *ctx)
     veil_http_peer(req, peer, sizeof(peer));
     have_id = kbs_session_cookie(req, id);
     veil_kbs_cert_decision_init(&d);
-    if (!veil_ok(veil_kbs_cert_decide(k->ca.cert != NULL ? &k->ca : NULL, k->store,
+    if (!veil_ok(veil_kbs_cert_decide(k->ca.cert != NULL ? &k->ca : NULL, k->sessions, k->store,
                                       have_id ? id : NULL, body, n, (int64_t)time(NULL),
                                       k->cert_ttl_s, &d))) {
         d.status = 500;

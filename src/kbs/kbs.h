@@ -15,7 +15,9 @@
 #include <openssl/evp.h>
 
 #include "conf/conf.h"
+#include "http/http.h"
 #include "kbs/cert.h"
+#include "kbs/sessions.h"
 #include "store/store.h"
 #include "verify/sim_verify.h"
 #include "verify/verify.h"
@@ -55,7 +57,8 @@ struct kbs_rate_bucket {
 struct kbs {
     struct veil_conf conf;
     struct veil_store *store;
-    EVP_PKEY *token_key; /* signs attestation tokens (ES256) */
+    struct veil_kbs_sessions *sessions; /* in memory: a restart loses them (docs/PROTOCOL.kbs.md) */
+    EVP_PKEY *token_key;                /* signs attestation tokens (ES256) */
     struct veil_collateral collateral;
     struct veil_sim_cache *sim_cache; /* sim chip certificates whose chain verified */
     const char *issuer;
@@ -71,6 +74,7 @@ struct kbs {
     struct kbs_rate_bucket rate[KBS_RATE_BUCKETS];
     struct veil_kbs_ca ca; /* kbs-ca.pem/.key; both NULL when the state has no CA */
     int64_t cert_ttl_s;
+    _Atomic(struct veil_http_server *) server; /* set once the workers run (for metrics) */
 };
 
 /* Endpoints (auth.c, attest.c, resource.c, metrics.c). */

@@ -83,6 +83,10 @@ static int open_state(struct kbs *k)
     }
     /* Trust anchors beyond the built-in vendor roots (the sim root, extra collateral). */
     veil_collateral_init(&k->collateral);
+    r = veil_kbs_sessions_new((size_t)veil_conf_int(&k->conf, "sessions_max"), &k->sessions);
+    if (!veil_ok(r)) {
+        return fail("sessions", r);
+    }
     r = veil_sim_cache_new(&k->sim_cache);
     if (!veil_ok(r)) {
         return fail("sim verifier cache", r);
@@ -165,6 +169,8 @@ static int serve(struct kbs *k)
     o.body_size_max = k->body_size_max;
     o.headers_size_max = 16384;
     o.timeout_s = (int)veil_conf_int(&k->conf, "timeout_s");
+    o.requests_per_connection_max =
+        (unsigned)veil_conf_int(&k->conf, "requests_per_connection_max");
     /* Workers inherit this mask: only this thread takes the stop signals. */
     (void)sigemptyset(&set);
     (void)sigaddset(&set, SIGTERM);
@@ -176,24 +182,26 @@ static int serve(struct kbs *k)
         SSL_CTX_free(tls);
         return fail("starting the server", r);
     }
+    atomic_store(&k->server, server);
     veil_log(VEIL_LOG_INFO, "veil-kbs listening on %s:%u (%s, %u workers)", host,
              veil_http_server_port(server), k->tls ? "TLS 1.3" : "PLAIN HTTP", o.workers);
     (void)fprintf(stderr, "veil-kbs: ready on %s:%u\n", host, veil_http_server_port(server));
     /* Wait for a stop signal; once a minute, drop expired sessions. */
     for (;;) {
         struct timespec minute = {60, 0};
-        int64_t removed = 0;
+        size_t removed = 0;
         sig = sigtimedwait(&set, NULL, &minute);
         if (sig > 0) {
             break;
         }
-        if (veil_ok(veil_store_session_expire(k->store, (int64_t)time(NULL), &removed)) &&
-            removed > 0) {
-            veil_log(VEIL_LOG_DEBUG, "expired %lld sessions", (long long)removed);
+        veil_kbs_sessions_expire(k->sessions, (int64_t)time(NULL), &removed);
+        if (removed > 0) {
+            veil_log(VEIL_LOG_DEBUG, "expired %zu sessions", removed);
         }
     }
     veil_log(VEIL_LOG_INFO, "signal %d: stopping", sig);
     veil_http_server_stop(server, 2000);
+    atomic_store(&k->server, NULL);
     SSL_CTX_free(tls);
     return 0;
 }
@@ -243,6 +251,7 @@ int main(int argc, char **argv)
     veil_collateral_free(&k.collateral);
     veil_kbs_ca_free(&k.ca);
     veil_sim_cache_free(k.sim_cache);
+    veil_kbs_sessions_free(k.sessions);
     veil_conf_free(&k.conf);
     return rc;
 }

@@ -15,6 +15,9 @@ void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
     struct evbuffer *b = evbuffer_new();
     uint64_t commits = 0;
     uint64_t records = 0;
+    struct veil_http_server *server;
+    size_t sessions = 0;
+    size_t attested = 0;
 
     if (b == NULL) {
         kbs_reply_json(k, KBS_EP_METRICS, t0, req, 500, NULL, 0);
@@ -62,6 +65,22 @@ void kbs_handle_metrics(struct evhttp_request *req, void *ctx)
                         "veil_kbs_certificates_total{decision=\"refused\"} %llu\n",
                         (unsigned long long)atomic_load(&m->certs_issued),
                         (unsigned long long)atomic_load(&m->certs_refused));
+    veil_kbs_sessions_count(k->sessions, &sessions, &attested);
+    evbuffer_add_printf(b,
+                        "# HELP veil_kbs_sessions Sessions held in memory (sessions_max at most), "
+                        "by state.\n"
+                        "# TYPE veil_kbs_sessions gauge\n"
+                        "veil_kbs_sessions{state=\"challenged\"} %zu\n"
+                        "veil_kbs_sessions{state=\"attested\"} %zu\n",
+                        sessions - attested, attested);
+    server = atomic_load(&k->server);
+    evbuffer_add_printf(
+        b,
+        "# HELP veil_kbs_connections_total Connections that carried a request "
+        "(keep-alive: a release takes one).\n"
+        "# TYPE veil_kbs_connections_total counter\n"
+        "veil_kbs_connections_total %llu\n",
+        (unsigned long long)(server != NULL ? veil_http_server_connections(server) : 0));
     veil_store_audit_stats(k->store, &commits, &records);
     evbuffer_add_printf(b,
                         "# HELP veil_kbs_audit_records_total Audit records written.\n"

@@ -50,7 +50,7 @@ static bool authenticate(struct release *r)
 {
     const char *auth =
         evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
-    struct veil_store_session ss;
+    struct veil_kbs_session ss;
     json_t *claims = NULL;
     uint8_t id[32];
     bool ok = false;
@@ -72,7 +72,7 @@ static bool authenticate(struct release *r)
         return ok;
     }
     memset(&ss, 0, sizeof(ss));
-    if (kbs_session_cookie(r->req, id) && veil_ok(veil_store_session_get(r->k->store, id, &ss)) &&
+    if (kbs_session_cookie(r->req, id) && veil_ok(veil_kbs_sessions_get(r->k->sessions, id, &ss)) &&
         ss.attested && time(NULL) <= ss.expires_at && ss.claims_json != NULL &&
         ss.tee_pubkey_json != NULL) {
         json_t *c = json_loads(ss.claims_json, JSON_REJECT_DUPLICATES, NULL);
@@ -81,7 +81,7 @@ static bool authenticate(struct release *r)
             c != NULL && r->tee_pubkey != NULL && veil_ok(veil_kbs_claims_from_json(c, &r->claims));
         json_decref(c);
     }
-    veil_store_session_free(&ss);
+    veil_kbs_session_free(&ss);
     if (!ok) {
         kbs_reply_error(r->k, KBS_EP_RESOURCE, r->t0, r->req, 401, "Unauthenticated",
                         "not attested: no valid session cookie or bearer token (start at "

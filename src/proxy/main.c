@@ -99,7 +99,8 @@ static int parse_args(int argc, char **argv, struct proxy_args *a)
 static int serve(struct proxy *p, const char *listen)
 {
     static const struct veil_http_route routes[] = {{"/", proxy_forward}};
-    struct veil_http_opts o = {NULL, 0, NULL, 1, PROXY_BODY_SIZE_MAX, PROXY_HEADERS_SIZE_MAX, 60};
+    struct veil_http_opts o = {NULL, 0, NULL, 1, PROXY_BODY_SIZE_MAX, PROXY_HEADERS_SIZE_MAX,
+                               60,   0};
     struct veil_http_server *s = NULL;
     char host[64];
     sigset_t set;

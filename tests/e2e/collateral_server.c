@@ -74,7 +74,7 @@ static void serve(struct evhttp_request *req, void *ctx)
 int main(int argc, char **argv)
 {
     static const struct veil_http_route routes[] = {{"/", serve}};
-    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 4096, 8192, 10};
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 4096, 8192, 10, 0};
     struct veil_http_server *s = NULL;
     sigset_t set;
     int sig = 0;

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     struct veil_sim_platform plat = {0};
     struct veil_sim_guest guest = {0};
     struct veil_sim_attester_ctx sim = {&plat, &guest};
-    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1u << 20, 16384, 10};
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1u << 20, 16384, 10, 0};
     struct veil_http_server *hs = NULL;
     char host[64];
     unsigned long byte = 0x42;

@@ -34,13 +34,18 @@ struct veil_http_opts {
     unsigned workers; /* >= 1 */
     size_t body_size_max;
     size_t headers_size_max;
-    int timeout_s; /* read/write timeout per connection */
+    int timeout_s; /* read/write timeout per connection; also how long an idle keep-alive
+                    * connection waits for its next request before the server closes it */
+    unsigned requests_per_connection_max; /* 0: no bound; else the Nth response on a connection
+                                           * carries Connection: close and the server closes it */
 };
 
 VEIL_RESULT veil_http_server_start(const struct veil_http_opts *opts,
                                    const struct veil_http_route *routes, size_t route_count,
                                    void *ctx, struct veil_http_server **out);
 uint16_t veil_http_server_port(const struct veil_http_server *s);
+/* Connections that carried at least one request since the start (for metrics and tests). */
+uint64_t veil_http_server_connections(const struct veil_http_server *s);
 /* Stops accepting, lets in-flight requests finish (up to grace_ms), joins the workers. */
 void veil_http_server_stop(struct veil_http_server *s, unsigned grace_ms);
 

@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <openssl/ssl.h>
 
 #include "http/http.h"
+
+#define TLS_RECORD_SIZE_MAX 16384 /* plaintext bytes in one TLS record */
 
 const char *veil_http_path(struct evhttp_request *req)
 {
@@ -69,6 +72,8 @@ void veil_http_reply(struct evhttp_request *req, int status, const char *content
 {
     struct evbuffer *buf = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev;
 
     if (content_type != NULL) {
         (void)evhttp_add_header(h, "Content-Type", content_type);
@@ -80,6 +85,14 @@ void veil_http_reply(struct evhttp_request *req, int status, const char *content
     evhttp_send_reply(req, status, NULL, buf);
     if (buf != NULL) {
         evbuffer_free(buf);
+    }
+    /* evhttp queued the head and the body as two pieces, which bufferevent_openssl would send
+     * as two TLS records (two writes): for an answer that fits one record, one piece makes one
+     * record. Larger answers are left alone (copying them would gain nothing). The bytes are
+     * still queued (they go out from the event loop), and evcon outlives this call. */
+    bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    if (bev != NULL && evbuffer_get_length(bufferevent_get_output(bev)) <= TLS_RECORD_SIZE_MAX) {
+        (void)evbuffer_pullup(bufferevent_get_output(bev), -1);
     }
 }
 

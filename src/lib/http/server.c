@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,7 +24,17 @@
 #include "base/log.h"
 #include "http/http.h"
 
-#define WORKERS_MAX 64
+#define WORKERS_MAX  64
+#define CONN_BUCKETS 256 /* per worker; chains hold the connections beyond that */
+
+/* A keep-alive connection, from its first request until libevent closes it (close callback):
+ * counts its requests so that the server can bound them. Only the worker's thread touches it. */
+struct conn {
+    struct evhttp_connection *evcon;
+    struct worker *w;
+    unsigned requests;
+    struct conn *next;
+};
 
 struct worker {
     struct veil_http_server *server;
@@ -31,6 +43,7 @@ struct worker {
     evutil_socket_t fd;
     pthread_t thread;
     bool started;
+    struct conn *conns[CONN_BUCKETS];
 };
 
 struct veil_http_server {
@@ -41,6 +54,7 @@ struct veil_http_server {
     struct worker workers[WORKERS_MAX];
     unsigned worker_count;
     uint16_t port;
+    _Atomic uint64_t connections;
 };
 
 static struct bufferevent *tls_bev(struct event_base *base, void *arg)
@@ -60,26 +74,88 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
  * session, so it could not resume it (openssl s_time -reuse, docs/PROTOCOL.serve.md). Best
  * effort: the socket is non-blocking, and a peer already gone costs nothing (SIGPIPE is
  * ignored by the daemons). */
-static void tls_close_notify(struct evhttp_connection *evcon, void *arg)
+static void tls_close_notify(struct evhttp_connection *evcon)
 {
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
 
-    (void)arg;
     if (ssl != NULL && SSL_is_init_finished(ssl)) {
         (void)SSL_shutdown(ssl);
     }
     ERR_clear_error();
 }
 
+static size_t conn_bucket(const struct evhttp_connection *evcon)
+{
+    uintptr_t p = (uintptr_t)evcon;
+
+    return (size_t)((p >> 4) ^ (p >> 12)) % CONN_BUCKETS;
+}
+
+static void conn_unlink(struct conn *c)
+{
+    struct conn **pp = &c->w->conns[conn_bucket(c->evcon)];
+
+    while (*pp != NULL && *pp != c) {
+        pp = &(*pp)->next;
+    }
+    if (*pp == c) {
+        *pp = c->next;
+    }
+}
+
+/* libevent calls this when it closes the connection (by either side, timeout or error), before
+ * it frees it: the entry goes with it, so a later connection at the same address starts at 0. */
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->w->server->opts.tls != NULL) {
+        tls_close_notify(evcon);
+    }
+    conn_unlink(c);
+    free(c);
+}
+
+/* The connection's entry, made on its first request (NULL if out of memory: not bounded then,
+ * which only costs the bound, never a request). */
+static struct conn *conn_of(struct worker *w, struct evhttp_connection *evcon)
+{
+    struct conn **head = &w->conns[conn_bucket(evcon)];
+    struct conn *c;
+
+    for (c = *head; c != NULL; c = c->next) {
+        if (c->evcon == evcon) {
+            return c;
+        }
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->evcon = evcon;
+    c->w = w;
+    c->next = *head;
+    *head = c;
+    atomic_fetch_add(&w->server->connections, 1);
+    evhttp_connection_set_closecb(evcon, conn_closed, c);
+    return c;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
-    struct veil_http_server *s = arg;
+    struct worker *w = arg;
+    struct veil_http_server *s = w->server;
     const char *path = veil_http_path(req);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct conn *c = evcon != NULL ? conn_of(w, evcon) : NULL;
 
-    if (s->opts.tls != NULL && evcon != NULL) {
-        evhttp_connection_set_closecb(evcon, tls_close_notify, NULL);
+    /* HTTP/1.1 keep-alive (libevent frames every response with Content-Length), up to the
+     * configured number of requests: the last one is answered with Connection: close, after
+     * which libevent closes the connection; a client opens a new one for more. */
+    if (c != NULL && s->opts.requests_per_connection_max > 0 &&
+        ++c->requests >= s->opts.requests_per_connection_max) {
+        (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     }
     for (size_t i = 0; path != NULL && i < s->route_count; i++) {
         const char *rp = s->routes[i].path;
@@ -153,7 +229,7 @@ static VEIL_RESULT worker_init(struct veil_http_server *s, struct worker *w, uin
     /* A body over the limit is read and discarded before the 413 goes out, so that a client
      * still sending sees the answer instead of a reset connection. */
     (void)evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-    evhttp_set_gencb(w->http, dispatch, s);
+    evhttp_set_gencb(w->http, dispatch, w);
     if (s->opts.tls != NULL) {
         evhttp_set_bevcb(w->http, tls_bev, s->opts.tls);
     }
@@ -214,6 +290,11 @@ uint16_t veil_http_server_port(const struct veil_http_server *s)
     return s->port;
 }
 
+uint64_t veil_http_server_connections(const struct veil_http_server *s)
+{
+    return atomic_load(&s->connections);
+}
+
 void veil_http_server_stop(struct veil_http_server *s, unsigned grace_ms)
 {
     struct timeval tv = {(time_t)(grace_ms / 1000), (suseconds_t)(grace_ms % 1000) * 1000};
@@ -238,6 +319,15 @@ void veil_http_server_stop(struct veil_http_server *s, unsigned grace_ms)
         }
         if (w->base != NULL) {
             event_base_free(w->base);
+        }
+        /* evhttp_free closed every connection (and their callbacks freed the entries); whatever
+         * libevent closed without calling back is freed here. */
+        for (size_t b = 0; b < CONN_BUCKETS; b++) {
+            while (w->conns[b] != NULL) {
+                struct conn *c = w->conns[b];
+                w->conns[b] = c->next;
+                free(c);
+            }
         }
     }
     free(s);

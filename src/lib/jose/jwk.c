@@ -73,7 +73,10 @@ static VEIL_RESULT check_public(EVP_PKEY *key)
     int ok;
 
     ENSURE(ctx != NULL, VEIL_ERR_NOMEM);
-    ok = EVP_PKEY_public_check(ctx);
+    /* The quick check: on the curve and not infinity. The full check's order test (n * Q, a
+     * scalar multiplication as costly as an ECDH) adds nothing on P-256 and P-384, whose
+     * cofactor is 1: every point of the curve other than infinity has order n. */
+    ok = EVP_PKEY_public_check_quick(ctx);
     EVP_PKEY_CTX_free(ctx);
     if (ok != 1) {
         veil_ossl_drain(__func__);
@@ -97,9 +100,9 @@ static VEIL_RESULT from_params(const char *type, OSSL_PARAM *params, EVP_PKEY **
     if (EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1 || key == NULL) {
         goto out_ctx;
     }
-    /* EC: on the curve, not infinity, in the right subgroup. RSA keys get only the structural
-     * checks of rsa_from_json: OpenSSL's RSA public check includes a Miller-Rabin test with
-     * random bases, so on a made-up modulus it would accept or refuse at random. */
+    /* EC: on the curve, not infinity (so in the prime-order group). RSA keys get only the
+     * structural checks of rsa_from_json: OpenSSL's RSA public check includes a Miller-Rabin test
+     * with random bases, so on a made-up modulus it would accept or refuse at random. */
     r = strcmp(type, "EC") == 0 ? check_public(key) : VEIL_RESULT_OK;
     if (!veil_ok(r)) {
         goto out_ctx;

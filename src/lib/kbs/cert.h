@@ -19,6 +19,7 @@
 
 #include "base/buf.h"
 #include "base/result.h"
+#include "kbs/sessions.h"
 #include "store/store.h"
 #include "verify/verify.h"
 
@@ -86,7 +87,7 @@ void veil_kbs_ca_free(struct veil_kbs_ca *ca);
 VEIL_RESULT veil_kbs_cert_issue(const struct veil_kbs_ca *ca, const struct veil_kbs_csr *csr,
                                 const char *cn, int64_t now, int64_t validity_s, X509 **out);
 
-/* ---- The whole decision of POST /kbs/v0/cert, over the store (session, policy). */
+/* ---- The whole decision of POST /kbs/v0/cert, over the sessions and the store (policy). */
 struct veil_kbs_cert_decision {
     int status;       /* 200, or the HTTP status of the refusal */
     const char *type; /* RFC 7807 problem type ("" on success) */
@@ -108,9 +109,9 @@ void veil_kbs_cert_decision_free(struct veil_kbs_cert_decision *d);
  * veil/\*) that allows the claims plus cert.san and cert.validity_s (403 PolicyDeny); then issues.
  * ca may be NULL (not configured); session_id NULL means no cookie. Fails only for internal
  * errors; every refusal is a decision. */
-VEIL_RESULT veil_kbs_cert_decide(const struct veil_kbs_ca *ca, struct veil_store *store,
-                                 const uint8_t *session_id, const uint8_t *body, size_t n,
-                                 int64_t now, int64_t validity_s_max,
+VEIL_RESULT veil_kbs_cert_decide(const struct veil_kbs_ca *ca, struct veil_kbs_sessions *sessions,
+                                 struct veil_store *store, const uint8_t *session_id,
+                                 const uint8_t *body, size_t n, int64_t now, int64_t validity_s_max,
                                  struct veil_kbs_cert_decision *d);
 
 #endif

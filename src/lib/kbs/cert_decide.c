@@ -1,5 +1,5 @@
-/* POST /kbs/v0/cert as a decision over the store: session, CA, request, key binding, policy,
- * then the certificate (see cert.h and docs/PROTOCOL.kbs-certs.md). */
+/* POST /kbs/v0/cert as a decision over the sessions and the store: session, CA, request, key
+ * binding, policy, then the certificate (see cert.h and docs/PROTOCOL.kbs-certs.md). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,25 +43,25 @@ __attribute__((format(printf, 4, 5))) static bool refuse(struct veil_kbs_cert_de
 }
 
 /* The session: attested, unexpired; its claims and bound key. */
-static bool check_session(struct veil_kbs_cert_decision *d, struct veil_store *store,
+static bool check_session(struct veil_kbs_cert_decision *d, struct veil_kbs_sessions *sessions,
                           const uint8_t *id, int64_t now, EVP_PKEY **bound)
 {
-    struct veil_store_session ss;
+    struct veil_kbs_session ss;
     json_t *claims = NULL;
     json_t *jwk = NULL;
     const struct veil_claim *tee;
     bool ok = false;
 
     memset(&ss, 0, sizeof(ss));
-    if (id == NULL || !veil_ok(veil_store_session_get(store, id, &ss)) || !ss.attested ||
+    if (id == NULL || !veil_ok(veil_kbs_sessions_get(sessions, id, &ss)) || !ss.attested ||
         ss.claims_json == NULL || ss.tee_pubkey_json == NULL) {
-        veil_store_session_free(&ss);
+        veil_kbs_session_free(&ss);
         return refuse(d, 401, "Unauthenticated",
                       "no attested session: POST /kbs/v0/auth and /kbs/v0/attest first, with "
                       "the key the certificate is for");
     }
     if (now > ss.expires_at) {
-        veil_store_session_free(&ss);
+        veil_kbs_session_free(&ss);
         return refuse(d, 401, "SessionExpired",
                       "the attested session has expired: attest again at /kbs/v0/auth");
     }
@@ -79,7 +79,7 @@ static bool check_session(struct veil_kbs_cert_decision *d, struct veil_store *s
     }
     json_decref(claims);
     json_decref(jwk);
-    veil_store_session_free(&ss);
+    veil_kbs_session_free(&ss);
     return ok;
 }
 
@@ -192,9 +192,9 @@ static VEIL_RESULT issue(struct veil_kbs_cert_decision *d, const struct veil_kbs
     return r;
 }
 
-veil_result veil_kbs_cert_decide(const struct veil_kbs_ca *ca, struct veil_store *store,
-                                 const uint8_t *session_id, const uint8_t *body, size_t n,
-                                 int64_t now, int64_t validity_s_max,
+veil_result veil_kbs_cert_decide(const struct veil_kbs_ca *ca, struct veil_kbs_sessions *sessions,
+                                 struct veil_store *store, const uint8_t *session_id,
+                                 const uint8_t *body, size_t n, int64_t now, int64_t validity_s_max,
                                  struct veil_kbs_cert_decision *d)
 {
     struct veil_kbs_cert_request req;
@@ -204,12 +204,13 @@ veil_result veil_kbs_cert_decide(const struct veil_kbs_ca *ca, struct veil_store
     int64_t validity_s;
     veil_result r = VEIL_RESULT_OK;
 
-    ENSURE(store != NULL && d != NULL && validity_s_max >= VEIL_KBS_CERT_VALIDITY_MIN_S,
+    ENSURE(sessions != NULL && store != NULL && d != NULL &&
+               validity_s_max >= VEIL_KBS_CERT_VALIDITY_MIN_S,
            VEIL_ERR_USAGE);
     memset(&req, 0, sizeof(req));
     memset(&csr, 0, sizeof(csr));
     d->status = 0;
-    if (!check_session(d, store, session_id, now, &bound)) {
+    if (!check_session(d, sessions, session_id, now, &bound)) {
         goto out;
     }
     if (ca == NULL || ca->cert == NULL || ca->key == NULL) {

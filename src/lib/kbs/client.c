@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "jose/jose.h"
 #include "kbs/cert.h"
@@ -23,7 +25,24 @@ struct exchange {
     long status;
     char *why;
     size_t why_size;
+    bool fresh; /* the next request opens a new connection (the first of a session) */
 };
+
+struct veil_kbs_client {
+    struct veil_kbs_client_opts o;
+    CURL *curl;        /* kept across fetches */
+    X509_STORE *trust; /* o->cacert, read once: libcurl would read the file per connection */
+};
+
+/* libcurl's SSL_CTX for a new connection: trust the store read at veil_kbs_client_new. */
+static CURLcode install_trust(CURL *curl, void *ssl_ctx, void *arg)
+{
+    struct veil_kbs_client *c = arg;
+
+    (void)curl;
+    SSL_CTX_set1_cert_store(ssl_ctx, c->trust);
+    return CURLE_OK;
+}
 
 __attribute__((format(printf, 3, 4))) static veil_result fail(struct exchange *x, int code,
                                                               const char *fmt, ...)
@@ -62,9 +81,11 @@ static void error_detail(const struct veil_wr *body, char *out, size_t size)
     json_decref(j);
 }
 
-/* One request; a status other than 200 is an error naming the step. */
+/* One request; a status other than 200 is an error naming the step. A session's requests share
+ * one keep-alive connection (libcurl reuses it, and opens a new one if the broker closed it);
+ * last closes it once answered, so that every session is one connection of its own. */
 static VEIL_RESULT call(struct exchange *x, const struct veil_kbs_client_opts *o, const char *step,
-                        const char *path, const struct veil_wr *post)
+                        const char *path, const struct veil_wr *post, bool last)
 {
     char url[2048];
     struct curl_slist *h = NULL;
@@ -82,6 +103,9 @@ static VEIL_RESULT call(struct exchange *x, const struct veil_kbs_client_opts *o
     } else {
         curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
     }
+    curl_easy_setopt(x->curl, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
+    curl_easy_setopt(x->curl, CURLOPT_FORBID_REUSE, last ? 1L : 0L);
+    x->fresh = false;
     cc = curl_easy_perform(x->curl);
     curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(h);
@@ -179,7 +203,7 @@ static VEIL_RESULT request_cert(struct exchange *x, const struct veil_kbs_client
         r = veil_kbs_cert_request_build(want->name, csr.data, csr.len, want->validity_s, &req);
     }
     if (veil_ok(r)) {
-        r = call(x, o, "cert", "/kbs/v0/cert", &req);
+        r = call(x, o, "cert", "/kbs/v0/cert", &req, true);
     }
     if (veil_ok(r) &&
         !veil_ok(veil_kbs_cert_response_parse(x->body.data, x->body.len, chain_pem))) {
@@ -206,15 +230,14 @@ static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts
     veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
     curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, &x->body);
-    curl_easy_setopt(x->curl, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory only */
-    curl_easy_setopt(x->curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
-    curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, "https,http");
-    if (o->cacert != NULL) {
-        curl_easy_setopt(x->curl, CURLOPT_CAINFO, o->cacert);
-    }
+    /* The session cookie, in memory only, and only this session's: a new session starts with
+     * none. */
+    curl_easy_setopt(x->curl, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(x->curl, CURLOPT_COOKIELIST, "ALL");
+    x->fresh = true;
     r = veil_kbs_request_build(o->tee, &req);
     if (veil_ok(r)) {
-        r = call(x, o, "auth", "/kbs/v0/auth", &req);
+        r = call(x, o, "auth", "/kbs/v0/auth", &req, false);
     }
     if (veil_ok(r) &&
         !veil_ok(veil_kbs_challenge_parse(x->body.data, x->body.len, nonce, sizeof(nonce)))) {
@@ -233,11 +256,11 @@ static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts
         r = attestation_body(x, o, nonce, eph, &req);
     }
     if (veil_ok(r)) {
-        r = call(x, o, "attest", "/kbs/v0/attest", &req);
+        r = call(x, o, "attest", "/kbs/v0/attest", &req, resource == NULL && want == NULL);
     }
     if (veil_ok(r) && resource != NULL) {
         (void)snprintf(path, sizeof(path), "/kbs/v0/resource/%s", resource);
-        r = call(x, o, "resource", path, NULL);
+        r = call(x, o, "resource", path, NULL, want == NULL);
         if (veil_ok(r)) {
             r = decrypt(x, eph, secret);
         }
@@ -250,21 +273,89 @@ static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts
     return r;
 }
 
+veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct veil_kbs_client **out)
+{
+    struct veil_kbs_client *c;
+
+    ENSURE(o != NULL && o->url != NULL && o->attester != NULL && out != NULL, VEIL_ERR_USAGE);
+    c = calloc(1, sizeof(*c));
+    ENSURE(c != NULL, VEIL_ERR_NOMEM);
+    c->o = *o;
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        free(c);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
+    curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    /* A TEE attests afresh on every start: a full handshake per session, never a resumed one
+     * (the broker issues no tickets either). */
+    curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    if (o->cacert != NULL) {
+        /* The broker's certificate or CA, read once (a TEE starts once; a load generator would
+         * otherwise parse the file on every release), and nothing from the system store. */
+        c->trust = X509_STORE_new();
+        if (c->trust == NULL || X509_STORE_load_file(c->trust, o->cacert) != 1) {
+            veil_ossl_drain(__func__);
+            veil_kbs_client_free(c);
+            BAIL(VEIL_ERR_IO);
+        }
+        curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
+        if (curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust) == CURLE_OK) {
+            curl_easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
+            curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
+        } else { /* a libcurl without OpenSSL: it reads the file itself */
+            curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+        }
+    }
+    *out = c;
+    return VEIL_RESULT_OK;
+}
+
+void veil_kbs_client_free(struct veil_kbs_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    curl_easy_cleanup(c->curl);
+    X509_STORE_free(c->trust);
+    free(c);
+}
+
+veil_result veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resource,
+                                  struct veil_wr *secret, char *why, size_t why_size)
+{
+    struct exchange x = {c != NULL ? c->curl : NULL, {0}, 0, why, why_size, true};
+    veil_result r;
+
+    ENSURE(c != NULL && secret != NULL, VEIL_ERR_USAGE);
+    if (!veil_kbs_resource_path_valid(resource)) {
+        return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
+    }
+    veil_wr_init(&x.body, CLIENT_BODY_MAX);
+    r = session(&x, &c->o, resource, secret, NULL, NULL);
+    veil_wr_free(&x.body);
+    return r;
+}
+
 veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
                            struct veil_wr *secret, char *why, size_t why_size)
 {
-    struct exchange x = {NULL, {0}, 0, why, why_size};
+    struct exchange x = {NULL, {0}, 0, why, why_size, true};
+    struct veil_kbs_client *c = NULL;
     veil_result r;
 
     if (!veil_kbs_resource_path_valid(resource)) {
         return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
     }
-    x.curl = curl_easy_init();
-    ENSURE(x.curl != NULL, VEIL_ERR_NOMEM);
-    veil_wr_init(&x.body, CLIENT_BODY_MAX);
-    r = session(&x, o, resource, secret, NULL, NULL);
-    veil_wr_free(&x.body);
-    curl_easy_cleanup(x.curl);
+    r = veil_kbs_client_new(o, &c);
+    if (!veil_ok(r)) {
+        return r.code == VEIL_ERR_IO
+                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
+                   : r;
+    }
+    r = veil_kbs_client_fetch(c, resource, secret, why, why_size);
+    veil_kbs_client_free(c);
     return r;
 }
 
@@ -272,7 +363,8 @@ veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char
                                 struct veil_wr *secret, const struct veil_kbs_cert_want *want,
                                 struct veil_wr *chain_pem, char *why, size_t why_size)
 {
-    struct exchange x = {NULL, {0}, 0, why, why_size};
+    struct exchange x = {NULL, {0}, 0, why, why_size, true};
+    struct veil_kbs_client *c = NULL;
     veil_result r;
 
     ENSURE(want != NULL && want->key != NULL && want->name != NULL && want->san != NULL &&
@@ -281,11 +373,16 @@ veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char
     if (resource != NULL && (secret == NULL || !veil_kbs_resource_path_valid(resource))) {
         return fail(&x, VEIL_ERR_USAGE, "resource must be repo/type/tag");
     }
-    x.curl = curl_easy_init();
-    ENSURE(x.curl != NULL, VEIL_ERR_NOMEM);
+    r = veil_kbs_client_new(o, &c);
+    if (!veil_ok(r)) {
+        return r.code == VEIL_ERR_IO
+                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
+                   : r;
+    }
+    x.curl = c->curl;
     veil_wr_init(&x.body, CLIENT_BODY_MAX);
-    r = session(&x, o, resource, secret, want, chain_pem);
+    r = session(&x, &c->o, resource, secret, want, chain_pem);
     veil_wr_free(&x.body);
-    curl_easy_cleanup(x.curl);
+    veil_kbs_client_free(c);
     return r;
 }

@@ -33,6 +33,17 @@ struct veil_kbs_client_opts {
 VEIL_RESULT veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
                            struct veil_wr *secret, char *why, size_t why_size);
 
+/* A client that makes several fetches (one per call, each a session of its own on a new
+ * connection, as a TEE starting afresh would) while loading the CA file once: for load
+ * generators and long-lived callers. o's strings must outlive it. veil_kbs_fetch is
+ * veil_kbs_client_new + veil_kbs_client_fetch + veil_kbs_client_free. VEIL_ERR_IO from
+ * veil_kbs_client_new: o->cacert cannot be read. */
+struct veil_kbs_client;
+VEIL_RESULT veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct veil_kbs_client **out);
+VEIL_RESULT veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resource,
+                                  struct veil_wr *secret, char *why, size_t why_size);
+void veil_kbs_client_free(struct veil_kbs_client *c);
+
 /* A certificate from the broker's CA for a key of ours (docs/PROTOCOL.kbs-certs.md). */
 struct veil_kbs_cert_want {
     EVP_PKEY *key;    /* bound in the attestation as tee-pubkey (instead of a fresh key) */

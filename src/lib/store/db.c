@@ -27,6 +27,8 @@ static const char *const migrations[] = {
     " json TEXT NOT NULL,"
     " created_at INTEGER NOT NULL,"
     " PRIMARY KEY (target, version)) WITHOUT ROWID;"
+    /* sessions: written by veil-kbs until sessions moved into its memory (src/lib/kbs/sessions.c);
+     * the table stays in this migration, which existing stores have applied, and is unused. */
     "CREATE TABLE sessions ("
     " id BLOB PRIMARY KEY CHECK (length(id) = 32),"
     " nonce TEXT NOT NULL,"
@@ -86,22 +88,6 @@ static const char *const stmt_sql[STMT_COUNT_] = {
         "SELECT p.target, p.version, p.json FROM policies p"
         " WHERE p.version = (SELECT max(q.version) FROM policies q WHERE q.target = p.target)"
         " ORDER BY p.target",
-    [STMT_SESSION_INSERT] =
-        "INSERT INTO sessions (id, nonce, tee, created_at, nonce_expires_at, nonce_used,"
-        " attested, expires_at, tee_pubkey_json, claims_json)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [STMT_SESSION_GET] =
-        "SELECT nonce, tee, created_at, nonce_expires_at, nonce_used, attested, expires_at,"
-        " tee_pubkey_json, claims_json FROM sessions WHERE id = ?1",
-    [STMT_SESSION_EXISTS] = "SELECT nonce_used, nonce_expires_at FROM sessions WHERE id = ?1",
-    [STMT_SESSION_USE_NONCE] =
-        "UPDATE sessions SET nonce_used = 1"
-        " WHERE id = ?1 AND nonce_used = 0 AND nonce_expires_at > ?2",
-    [STMT_SESSION_ATTEST] =
-        "UPDATE sessions SET attested = 1, tee_pubkey_json = ?2, claims_json = ?3,"
-        " expires_at = ?4 WHERE id = ?1 AND nonce_used = 1",
-    [STMT_SESSION_EXPIRE] =
-        "DELETE FROM sessions WHERE expires_at < ?1 OR (attested = 0 AND nonce_expires_at < ?1)",
     [STMT_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [STMT_AUDIT_INSERT] =
         "INSERT INTO audit (seq, time, kind, requester, tee, chip_id, measurement, tcb, policy,"
@@ -125,24 +111,6 @@ void store_unlock(struct veil_store *s)
     int rc = pthread_mutex_unlock(&s->lock);
 
     VEIL_ASSERT(rc == 0);
-}
-
-void store_lock_ephemeral(struct veil_store *s)
-{
-    store_lock(s);
-    if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-        veil_log(VEIL_LOG_WARN, "cannot relax synchronous for a session write: %s",
-                 sqlite3_errmsg(s->db));
-    }
-}
-
-void store_unlock_ephemeral(struct veil_store *s)
-{
-    /* Never leave the connection relaxed: audit and resource commits must fsync. */
-    int rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-
-    VEIL_ASSERT(rc == SQLITE_OK);
-    store_unlock(s);
 }
 
 sqlite3_stmt *store_stmt(struct veil_store *s, enum store_stmt id)

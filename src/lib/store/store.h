@@ -1,9 +1,10 @@
 /*
  * The key broker's store (docs/STORE.md): SQLite in WAL mode. Resources are encrypted at rest
  * under a key-encryption key (KEK) held in a 0600 file (the interface leaves room for PKCS#11);
- * policies are versioned with their history; sessions live here so that a restarted broker keeps
- * them; the audit log is append-only and hash-chained so that any edited, dropped or reordered
- * record is found by veil_store_audit_verify. No key or resource byte is ever written in clear.
+ * policies are versioned with their history (sessions are not here: veil-kbs keeps them in
+ * memory, src/lib/kbs/sessions.h); the audit log is append-only and hash-chained so that any
+ * edited, dropped or reordered record is found by veil_store_audit_verify. No key or resource byte
+ * is ever written in clear.
  */
 #ifndef VEIL_STORE_H
 #define VEIL_STORE_H
@@ -50,35 +51,6 @@ VEIL_RESULT veil_store_policy_foreach(struct veil_store *s,
                                       void (*fn)(void *ctx, const char *target, int64_t version,
                                                  const char *json, size_t n),
                                       void *ctx);
-
-/* Sessions (the kbs-session-id cookie). id is 32 random bytes; nonce single-use with a deadline. */
-struct veil_store_session {
-    uint8_t id[32];
-    char nonce[64]; /* base64url of 32 random bytes */
-    char tee[16];
-    int64_t created_at;
-    int64_t nonce_expires_at;
-    bool nonce_used;
-    bool attested;
-    int64_t expires_at;    /* session lifetime after attestation */
-    char *tee_pubkey_json; /* the bound ephemeral key (JWK JSON), NULL before attestation */
-    char *claims_json;     /* verified claims, NULL before attestation */
-};
-void veil_store_session_free(struct veil_store_session *ss);
-VEIL_RESULT veil_store_session_create(struct veil_store *s, const struct veil_store_session *ss);
-VEIL_RESULT veil_store_session_get(struct veil_store *s, const uint8_t id[32],
-                                   struct veil_store_session *out);
-/* Marks the nonce used; VEIL_ERR_STORE_NONCE_USED if it already was (atomic: one winner). */
-VEIL_RESULT veil_store_session_use_nonce(struct veil_store *s, const uint8_t id[32]);
-/* The same, and also refused (VEIL_ERR_STORE_NONCE_EXPIRED) once now >= nonce_expires_at, in
- * the same atomic UPDATE. veil_store_session_use_nonce uses the wall clock. */
-VEIL_RESULT veil_store_session_use_nonce_at(struct veil_store *s, const uint8_t id[32],
-                                            int64_t now);
-VEIL_RESULT veil_store_session_attest(struct veil_store *s, const uint8_t id[32],
-                                      const char *tee_pubkey_json, const char *claims_json,
-                                      int64_t expires_at);
-/* Deletes sessions expired before now; returns how many. */
-VEIL_RESULT veil_store_session_expire(struct veil_store *s, int64_t now, int64_t *removed);
 
 /* Audit log: one record per attestation and per release or refusal. */
 struct veil_audit_event {

@@ -28,12 +28,6 @@ enum store_stmt {
     STMT_POLICY_INSERT,
     STMT_POLICY_GET_LATEST,
     STMT_POLICY_FOREACH,
-    STMT_SESSION_INSERT,
-    STMT_SESSION_GET,
-    STMT_SESSION_EXISTS,
-    STMT_SESSION_USE_NONCE,
-    STMT_SESSION_ATTEST,
-    STMT_SESSION_EXPIRE,
     STMT_AUDIT_HEAD,
     STMT_AUDIT_INSERT,
     STMT_AUDIT_FROM,
@@ -66,11 +60,6 @@ void store_audit_fini(struct veil_store *s);
 
 void store_lock(struct veil_store *s);
 void store_unlock(struct veil_store *s);
-/* The same, for writes that need not survive a power cut (sessions): commits made between these
- * run with synchronous=NORMAL, i.e. without an fsync. In WAL mode they still survive a crash of
- * the process, and the next FULL commit (a resource, a policy, an audit record) syncs them too. */
-void store_lock_ephemeral(struct veil_store *s);
-void store_unlock_ephemeral(struct veil_store *s);
 
 /* The cached statement, ready for binding. Give it back with store_stmt_done. */
 sqlite3_stmt *store_stmt(struct veil_store *s, enum store_stmt id);

@@ -1,4 +1,10 @@
-/* The HTTP glue against a real client (libcurl) on loopback, plain and TLS 1.3. */
+/* The HTTP glue against a real client (libcurl) on loopback, plain and TLS 1.3, and against raw
+ * sockets for keep-alive: several requests on one connection, the bound on requests per
+ * connection, the idle timeout, and a client that reconnects after the server closed. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -61,9 +67,11 @@ static long request(const char *url, const char *body, const char *cookie, bool 
     return code;
 }
 
+static void reconnect(SSL_CTX *tls, const char *ca);
+
 static void run(SSL_CTX *tls, const char *ca)
 {
-    struct veil_http_opts o = {"127.0.0.1", 0, tls, 2, 1000, 8192, 5};
+    struct veil_http_opts o = {"127.0.0.1", 0, tls, 2, 1000, 8192, 5, 0};
     struct veil_http_server *s = NULL;
     struct veil_wr out;
     char url[128];
@@ -102,6 +110,7 @@ static void test_plain(void **state)
 {
     (void)state;
     run(NULL, NULL);
+    reconnect(NULL, NULL);
 }
 
 static void test_tls13(void **state)
@@ -124,10 +133,149 @@ static void test_tls13(void **state)
     EXPECT_EQ(system(cmd), 0);
     EXPECT_OK(veil_http_tls_server_ctx(cert, key, &ctx));
     run(ctx, cert);
+    reconnect(ctx, cert);
     SSL_CTX_free(ctx);
     EXPECT_ERR(veil_http_tls_server_ctx(cert, "/nonexistent", &ctx), VEIL_ERR_CRYPTO_KEY);
     (void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     EXPECT_EQ(system(cmd), 0);
+}
+
+/* A plain TCP connection to the server, with a receive timeout so that a test never hangs. */
+static int dial(uint16_t port)
+{
+    struct sockaddr_in a = {0};
+    struct timeval tv = {20, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    EXPECT_TRUE(fd >= 0);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    EXPECT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Sends one HTTP/1.1 request and reads exactly one response, framed by its Content-Length (no
+ * read past it: what follows belongs to the next response). Returns the head and body in out. */
+static void exchange(int fd, const char *path, char *out, size_t size)
+{
+    char req[256];
+    size_t have = 0;
+    const char *end = NULL;
+    const char *cl;
+    size_t want;
+    int n = snprintf(req, sizeof(req),
+                     "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", path);
+
+    EXPECT_EQ(send(fd, req, (size_t)n, 0), n);
+    while (end == NULL) {
+        ssize_t got = recv(fd, out + have, 1, 0); /* byte by byte: stop exactly at the head */
+        EXPECT_EQ(got, 1);
+        have++;
+        EXPECT_TRUE(have < size);
+        out[have] = '\0';
+        end = strstr(out, "\r\n\r\n");
+    }
+    cl = strstr(out, "Content-Length: ");
+    EXPECT_NOT_NULL(cl);
+    want = (size_t)strtoul(cl + 16, NULL, 10);
+    EXPECT_TRUE(have + want < size);
+    while (want > 0) {
+        ssize_t got = recv(fd, out + have, want, 0);
+        EXPECT_TRUE(got > 0);
+        have += (size_t)got;
+        want -= (size_t)got;
+    }
+    out[have] = '\0';
+}
+
+static void test_keepalive_bound(void **state)
+{
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1000, 8192, 5, 3};
+    struct veil_http_server *s = NULL;
+    char resp[2048];
+    char byte;
+    int fd;
+
+    (void)state;
+    EXPECT_OK(veil_http_server_start(&o, routes, 2, NULL, &s));
+    fd = dial(veil_http_server_port(s));
+    /* Three requests on one connection; only the third answer says the server closes. */
+    exchange(fd, "/echo", resp, sizeof(resp));
+    EXPECT_NOT_NULL(strstr(resp, "\r\n\r\n/echo 3 -"));
+    EXPECT_NULL(strstr(resp, "Connection: close"));
+    exchange(fd, "/prefix/x", resp, sizeof(resp));
+    EXPECT_NOT_NULL(strstr(resp, "\r\n\r\n/prefix/x 3 -"));
+    EXPECT_NULL(strstr(resp, "Connection: close"));
+    exchange(fd, "/echo", resp, sizeof(resp));
+    EXPECT_NOT_NULL(strstr(resp, "Connection: close"));
+    EXPECT_EQ(recv(fd, &byte, 1, 0), 0); /* and it did */
+    (void)close(fd);
+    EXPECT_EQ(veil_http_server_connections(s), 1);
+    /* A new connection starts its own count. */
+    fd = dial(veil_http_server_port(s));
+    exchange(fd, "/echo", resp, sizeof(resp));
+    EXPECT_NULL(strstr(resp, "Connection: close"));
+    (void)close(fd);
+    veil_http_server_stop(s, 100);
+}
+
+static void test_keepalive_idle_timeout(void **state)
+{
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1000, 8192, 1, 0};
+    struct veil_http_server *s = NULL;
+    char resp[2048];
+    char byte;
+    int fd;
+
+    (void)state;
+    EXPECT_OK(veil_http_server_start(&o, routes, 2, NULL, &s));
+    fd = dial(veil_http_server_port(s));
+    exchange(fd, "/echo", resp, sizeof(resp));
+    EXPECT_NULL(strstr(resp, "Connection: close"));
+    /* Kept alive, then closed by the server once idle for timeout_s (1 s); the receive timeout
+     * (20 s) only keeps a broken server from hanging the test. */
+    EXPECT_EQ(recv(fd, &byte, 1, 0), 0);
+    (void)close(fd);
+    veil_http_server_stop(s, 100);
+}
+
+/* libcurl on one handle, as the KBS client uses it: connections are reused, and when the server
+ * has closed one (bound reached, or idle timeout), the next request opens a new one. */
+static void reconnect(SSL_CTX *tls, const char *ca)
+{
+    struct veil_http_opts o = {"127.0.0.1", 0, tls, 2, 1000, 8192, 1, 2};
+    struct veil_http_server *s = NULL;
+    struct veil_wr out;
+    char url[128];
+    CURL *c = curl_easy_init();
+    long code = 0;
+
+    EXPECT_OK(veil_http_server_start(&o, routes, 2, NULL, &s));
+    (void)snprintf(url, sizeof(url), "%s://localhost:%u/echo", tls != NULL ? "https" : "http",
+                   veil_http_server_port(s));
+    veil_wr_init(&out, 4096);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    if (tls != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    }
+    for (int i = 0; i < 5; i++) {
+        EXPECT_EQ(curl_easy_perform(c), CURLE_OK);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        EXPECT_EQ(code, 200);
+    }
+    EXPECT_EQ(veil_http_server_connections(s), 3); /* 2 + 2 + 1 requests */
+    sleep(3); /* past the idle timeout: the server closes the third connection */
+    EXPECT_EQ(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    EXPECT_EQ(code, 200);
+    EXPECT_EQ(veil_http_server_connections(s), 4);
+    curl_easy_cleanup(c);
+    veil_wr_free(&out);
+    veil_http_server_stop(s, 100);
 }
 
 static void test_listen_parsing(void **state)
@@ -150,4 +298,5 @@ static void test_listen_parsing(void **state)
     EXPECT_ERR(veil_http_parse_listen("a:8x", host, sizeof(host), &port), VEIL_ERR_USAGE);
 }
 
-VEIL_TEST_MAIN(test_plain, test_tls13, test_listen_parsing)
+VEIL_TEST_MAIN(test_plain, test_tls13, test_keepalive_bound, test_keepalive_idle_timeout,
+               test_listen_parsing)

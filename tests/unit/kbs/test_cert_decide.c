@@ -1,6 +1,6 @@
-/* POST /kbs/v0/cert as a decision over a real store: issuance, and each refusal (no session, not
- * attested, expired, no CA, bad body, bad CSR, validity above the maximum, key mismatch, no
- * policy, policy denies). */
+/* POST /kbs/v0/cert as a decision over real sessions and a real store: issuance, and each refusal
+ * (no session, not attested, expired, no CA, bad body, bad CSR, validity above the maximum, key
+ * mismatch, no policy, policy denies). */
 #include <jansson.h>
 #include <openssl/pem.h>
 
@@ -15,6 +15,7 @@
 
 struct fx {
     struct store_fixture f;
+    struct veil_kbs_sessions *sessions;
     struct veil_kbs_ca ca;
     EVP_PKEY *key; /* the bound TLS key */
     uint8_t id[32];
@@ -31,7 +32,7 @@ static const char allow_policy[] =
 /* A session with id tag, attested (or not) with key, expiring at expires_at. */
 static void session(struct fx *x, uint8_t tag, EVP_PKEY *key, bool attested, int64_t expires_at)
 {
-    struct veil_store_session ss;
+    struct veil_kbs_session ss;
     struct veil_claims c;
     json_t *claims = NULL;
     json_t *jwk = NULL;
@@ -46,7 +47,7 @@ static void session(struct fx *x, uint8_t tag, EVP_PKEY *key, bool attested, int
     ss.created_at = NOW - 10;
     ss.nonce_expires_at = NOW + 60;
     ss.expires_at = expires_at;
-    EXPECT_OK(veil_store_session_create(x->f.s, &ss));
+    EXPECT_OK(veil_kbs_sessions_create(x->sessions, &ss, NOW - 10));
     if (!attested) {
         return;
     }
@@ -57,8 +58,8 @@ static void session(struct fx *x, uint8_t tag, EVP_PKEY *key, bool attested, int
     EXPECT_OK(veil_jwk_to_json(key, &jwk));
     claims_text = json_dumps(claims, JSON_COMPACT);
     key_text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
-    EXPECT_OK(veil_store_session_use_nonce_at(x->f.s, x->id, NOW - 5));
-    EXPECT_OK(veil_store_session_attest(x->f.s, x->id, key_text, claims_text, expires_at));
+    EXPECT_OK(veil_kbs_sessions_use_nonce(x->sessions, x->id, NOW - 5));
+    EXPECT_OK(veil_kbs_sessions_attest(x->sessions, x->id, key_text, claims_text, expires_at));
     free(claims_text);
     free(key_text);
     json_decref(claims);
@@ -89,8 +90,8 @@ static void decide(struct fx *x, const uint8_t *id, int64_t now)
 {
     veil_kbs_cert_decision_free(&x->d);
     veil_kbs_cert_decision_init(&x->d);
-    EXPECT_OK(
-        veil_kbs_cert_decide(&x->ca, x->f.s, id, x->body.data, x->body.len, now, MAX_TTL, &x->d));
+    EXPECT_OK(veil_kbs_cert_decide(&x->ca, x->sessions, x->f.s, id, x->body.data, x->body.len, now,
+                                   MAX_TTL, &x->d));
 }
 
 static void expect_refusal(struct fx *x, int status, const char *type, const char *detail_part)
@@ -109,6 +110,7 @@ static int setup(void **state)
 
     assert_non_null(x);
     fixture_open(&x->f);
+    EXPECT_OK(veil_kbs_sessions_new(16, &x->sessions));
     EXPECT_OK(veil_kbs_ca_create("test CA", 86400 * 365, &x->ca));
     x->key = test_ec_key("P-256");
     veil_wr_init(&x->body, VEIL_KBS_BODY_SIZE_MAX);
@@ -126,6 +128,7 @@ static int teardown(void **state)
     EVP_PKEY_free(x->key);
     veil_kbs_ca_free(&x->ca);
     fixture_close(&x->f);
+    veil_kbs_sessions_free(x->sessions);
     free(x);
     return 0;
 }
@@ -208,8 +211,8 @@ static void test_no_ca(void **state)
     body(x, "web", x->key, "DNS:web.example", 3600);
     veil_kbs_cert_decision_free(&x->d);
     veil_kbs_cert_decision_init(&x->d);
-    EXPECT_OK(
-        veil_kbs_cert_decide(NULL, x->f.s, x->id, x->body.data, x->body.len, NOW, MAX_TTL, &x->d));
+    EXPECT_OK(veil_kbs_cert_decide(NULL, x->sessions, x->f.s, x->id, x->body.data, x->body.len, NOW,
+                                   MAX_TTL, &x->d));
     expect_refusal(x, 404, "NotConfigured", "kbs-ca.pem");
 }
 

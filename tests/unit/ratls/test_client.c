@@ -81,7 +81,7 @@ static void handshake(const struct veil_sim_platform *plat, const struct veil_po
     EVP_PKEY *key = ratls_key();
     X509 *cert = ratls_cert(plat, &fx.guest, key);
     SSL_CTX *tls = NULL;
-    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 4096, 8192, 5};
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 4096, 8192, 5, 0};
     struct veil_http_server *s = NULL;
     struct veil_ratls_verifier v;
     long status = 0;
