@@ -59,9 +59,9 @@ static int serve_loop(struct serve *s)
                       veil_strerror(r.code));
         return 1;
     }
-    veil_log(VEIL_LOG_INFO, "step=serve listen=%s:%u tls=%s workers=%u model=%s", host,
-             veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP", o.workers,
-             s->model.name);
+    veil_log(VEIL_LOG_INFO, "step=serve listen=%s:%u tls=%s workers=%u model=%s startup_ms=%.1f",
+             host, veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP",
+             o.workers, s->model.name, (serve_now_s() - s->started_s) * 1e3);
     (void)fprintf(stderr, "veil-serve: ready on %s:%u\n", host, veil_http_server_port(server));
     /* Wait for a stop signal; once a second, renew a broker-issued certificate that is due. */
     for (;;) {
@@ -85,6 +85,7 @@ int main(int argc, char **argv)
     const char *config = NULL;
     int rc;
 
+    s.started_s = serve_now_s();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             (void)fputs(usage, stdout);
