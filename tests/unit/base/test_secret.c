@@ -89,7 +89,7 @@ static size_t resident_pages(const void *p, size_t size)
 static void test_locked_onfault_is_locked_before_any_page_exists(void **state)
 {
     const size_t size = 16 * 4096;
-    char flags[256];
+    char flags[512];
     long locked_kb = 0;
     uint8_t *p = NULL;
 
@@ -115,7 +115,7 @@ static void test_prefault_keeps_concurrent_writes(void **state)
 {
     const size_t size = (6u << 20) + 123; /* under the default 8 MiB RLIMIT_MEMLOCK */
     struct veil_locked_prefault f;
-    char flags[256];
+    char flags[512];
     long locked_kb = 0;
     uint8_t *p = NULL;
 
