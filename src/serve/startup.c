@@ -123,8 +123,9 @@ static int measure(struct serve *s)
 }
 
 /* The sealed model before its key: the provider signature checked, the plaintext's locked memory
- * reserved, and its pages faulted in on a thread of their own while the key is fetched and the
- * chunks are decrypted (each page is locked the moment it is touched, by either). */
+ * reserved (each page locked the moment it is touched), and its pages faulted in on a thread of
+ * their own while the key is fetched; the rest as the chunks are decrypted (the pipeline's reader
+ * faults each chunk's pages in before a worker decrypts into them). */
 struct model_prep {
     struct veil_wr pem;
     int fd;
@@ -175,7 +176,8 @@ static int prepare_model(struct serve *s, struct model_prep *m)
     s->model.plaintext_size = (size_t)info.plaintext_size;
     (void)veil_locked_prefault_start(&m->prefault, s->model.plaintext, s->model.plaintext_size);
     veil_log(VEIL_LOG_INFO, "step=locked size=%zu lock=on-fault prefault=%s ms=%.1f",
-             s->model.plaintext_size, m->prefault.started ? "thread" : "by-writes", ms_since(&t));
+             s->model.plaintext_size, m->prefault.started ? "thread" : "by-decryption",
+             ms_since(&t));
     return 0;
 }
 
@@ -206,8 +208,7 @@ static int open_model(struct serve *s, struct model_prep *m,
     p.expect_model_id = m->id;
     e = veil_model_open_memory(m->fd, s->model.plaintext, s->model.plaintext_size, key, m->pem.data,
                                m->pem.len, &p, &s->model.info);
-    /* Every page is written by now: the thread only has pages left that it finds present. */
-    r = prep_free(m, e != 0);
+    r = prep_free(m, true);
     if (e != 0) {
         return step_failed_code("opening the sealed model", path, -e);
     }
@@ -218,8 +219,8 @@ static int open_model(struct serve *s, struct model_prep *m,
                                  sizeof(s->model.id_hex)))) {
         return step_failed("opening the sealed model", "model id");
     }
-    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes ms=%.1f prefault_ms=%.1f",
-             s->model.info.name, s->model.plaintext_size, ms_since(&t), m->prefault.seconds * 1e3);
+    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes ms=%.1f", s->model.info.name,
+             s->model.plaintext_size, ms_since(&t));
     return 0;
 }
 
@@ -239,6 +240,7 @@ static int fetch_and_open(struct serve *s, struct model_prep *m)
     double t = now_s();
     int rc;
     veil_result r;
+    veil_result pr;
 
     veil_wr_init_secret(&secret, 4096);
     veil_log(VEIL_LOG_INFO, "step=fetch kbs=%s resource=%s", o.url, resource);
@@ -254,16 +256,23 @@ static int fetch_and_open(struct serve *s, struct model_prep *m)
     } else {
         r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
     }
+    /* The key is here (or not): the decryption faults the rest in, chunk by chunk. */
+    pr = veil_locked_prefault_join(&m->prefault, true);
     if (!veil_ok(r)) {
         veil_wr_free(&secret);
         return step_failed("key broker refused", why[0] != '\0' ? why : veil_strerror(r.code));
+    }
+    if (!veil_ok(pr)) {
+        veil_wr_free(&secret);
+        return step_failed_code("locked memory", "the model's plaintext", pr.code);
     }
     s->attested_at = time(NULL);
     if (secret.len != VEIL_MODEL_KEY_BYTES) {
         veil_wr_free(&secret);
         return step_failed("model key", "the broker's resource is not a 32-byte model key");
     }
-    veil_log(VEIL_LOG_INFO, "step=key bytes=%zu ms=%.1f", secret.len, ms_since(&t));
+    veil_log(VEIL_LOG_INFO, "step=key bytes=%zu ms=%.1f prefaulted_mib=%zu", secret.len,
+             ms_since(&t), m->prefault.done / (1024 * 1024));
     rc = open_model(s, m, secret.data);
     veil_wr_free(&secret); /* wipes the key */
     veil_log(VEIL_LOG_INFO, "step=wipe-key done");

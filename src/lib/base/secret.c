@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -75,12 +74,21 @@ veil_result veil_locked_map_onfault(size_t size, void **out)
     return VEIL_RESULT_OK;
 }
 
-static double mono_s(void)
+void veil_prefault(void *p, size_t size)
 {
-    struct timespec ts;
+    static atomic_bool unsupported;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t ps = page > 0 ? (uintptr_t)page : 4096;
+    uintptr_t start = (uintptr_t)p / ps * ps;
+    uintptr_t end;
 
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (p == NULL || size == 0 || atomic_load(&unsupported) || (uintptr_t)p > UINTPTR_MAX - size) {
+        return;
+    }
+    end = (uintptr_t)p + size;
+    if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) {
+        atomic_store(&unsupported, true);
+    }
 }
 
 /* Steps small enough that a page the caller is about to write is soon reached, and that a stop
@@ -91,7 +99,6 @@ static void *prefault_main(void *arg)
 {
     struct veil_locked_prefault *f = arg;
     size_t map_size = page_round(f->size);
-    double t0 = mono_s();
     bool populate = true;
 
     for (size_t off = 0; off < map_size && !atomic_load(&f->stop); off += PREFAULT_STEP_SIZE) {
@@ -107,8 +114,8 @@ static void *prefault_main(void *arg)
             f->result = veil_result_of(VEIL_ERR_NOMEM);
             break;
         }
+        f->done = off + n;
     }
-    f->seconds = mono_s() - t0;
     return NULL;
 }
 
@@ -117,7 +124,7 @@ bool veil_locked_prefault_start(struct veil_locked_prefault *f, void *p, size_t 
     f->p = p;
     f->size = size;
     f->result = VEIL_RESULT_OK;
-    f->seconds = 0;
+    f->done = 0;
     atomic_init(&f->stop, false);
     f->started = p != NULL && pthread_create(&f->thread, NULL, prefault_main, f) == 0;
     return f->started;

@@ -36,10 +36,17 @@ void veil_locked_unmap(void *p, size_t size);
 VEIL_RESULT veil_locked_map_onfault(size_t size, void **out);
 
 /*
- * Faults the pages of a region in on a thread of its own, front to back, while the caller writes
- * into it (whichever touches a page first faults it in; it is locked either way). The thread
- * never writes the memory (MADV_POPULATE_WRITE, or mlock on kernels without it), so it cannot
- * race with the caller's data.
+ * Faults in the pages that hold p[0..size) (MADV_POPULATE_WRITE: writable, without writing them;
+ * in a locked-on-fault region they are locked as they come). Best effort: where the kernel cannot
+ * (before Linux 5.14), the caller's first write faults them in as it would have anyway.
+ */
+void veil_prefault(void *p, size_t size);
+
+/*
+ * Faults the pages of a region in on a thread of its own, front to back, while the caller does
+ * something else (veil-serve: while the key is fetched). The thread never writes the memory
+ * (MADV_POPULATE_WRITE, or mlock on kernels without it), so the caller may write into it
+ * meanwhile (whichever touches a page first faults it in; it is locked either way).
  */
 struct veil_locked_prefault {
     pthread_t thread;
@@ -48,7 +55,7 @@ struct veil_locked_prefault {
     atomic_bool stop;
     bool started;
     veil_result result;
-    double seconds; /* how long the thread ran */
+    size_t done; /* bytes from the start that the thread faulted in */
 };
 
 /* Starts the thread; false if it could not be started (the caller's writes fault the pages in). */

@@ -126,6 +126,7 @@ static void test_prefault_keeps_concurrent_writes(void **state)
         p[i] = (uint8_t)(i / 512 + 1);
     }
     EXPECT_OK(veil_locked_prefault_join(&f, false));
+    EXPECT_EQ(f.done, (size + 4095) / 4096 * 4096);
     EXPECT_EQ(resident_pages(p, size), (size + 4095) / 4096);
     smaps_of(p, flags, sizeof(flags), &locked_kb);
     EXPECT_EQ((size_t)locked_kb, (size + 4095) / 4096 * 4);
@@ -136,6 +137,32 @@ static void test_prefault_keeps_concurrent_writes(void **state)
         }
     }
     EXPECT_OK(veil_locked_prefault_join(&f, false)); /* joined already: a no-op */
+    veil_locked_unmap(p, size);
+}
+
+/* veil_prefault faults in exactly the pages that hold the range, locked, and writes nothing. */
+static void test_prefault_range(void **state)
+{
+    const size_t size = 16 * 4096;
+    unsigned char vec[16];
+    char flags[512];
+    long locked_kb = 0;
+    uint8_t *p = NULL;
+
+    (void)state;
+    EXPECT_OK(veil_locked_map_onfault(size, (void **)&p));
+    veil_prefault(p + 4096 + 100, 2 * 4096); /* bytes in pages 1, 2 and 3 */
+    EXPECT_EQ(mincore(p, size, vec), 0);
+    for (size_t i = 0; i < 16; i++) {
+        EXPECT_EQ(vec[i] & 1, i >= 1 && i <= 3);
+    }
+    smaps_of(p, flags, sizeof(flags), &locked_kb);
+    EXPECT_EQ(locked_kb, 3 * 4);
+    for (size_t i = 0; i < size; i++) {
+        EXPECT_EQ(p[i], 0);
+    }
+    veil_prefault(NULL, 4096);
+    veil_prefault(p, 0);
     veil_locked_unmap(p, size);
 }
 
@@ -163,5 +190,5 @@ static void test_harden_process_disables_dumps(void **state)
 
 VEIL_TEST_MAIN(test_secret_is_locked_and_zeroed, test_locked_alloc_public_api,
                test_locked_onfault_is_locked_before_any_page_exists,
-               test_prefault_keeps_concurrent_writes, test_prefault_stops_when_asked,
-               test_harden_process_disables_dumps)
+               test_prefault_keeps_concurrent_writes, test_prefault_range,
+               test_prefault_stops_when_asked, test_harden_process_disables_dumps)
