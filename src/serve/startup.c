@@ -1,9 +1,10 @@
 /*
  * veil-serve start-up, in order (docs/PROTOCOL.serve.md): configuration; measurement of the
- * program and its configuration; the model key from the key broker, released to our evidence;
- * the sealed model checked (provider signature, expected name and id) and opened into locked
- * memory; the key wiped; the engine loaded from that memory. Every step is logged; a failure is
- * one line on stderr naming the step and the reason, and the process exits non-zero.
+ * program and its configuration; the sealed model checked (provider signature, size) and its
+ * locked memory reserved, faulted in on a thread meanwhile; the model key from the key broker,
+ * released to our evidence; the model opened into the locked memory (expected name and id); the
+ * key wiped; the engine loaded from that memory. Every step is logged with its duration; a
+ * failure is one line on stderr naming the step and the reason, and the process exits non-zero.
  */
 #include <fcntl.h>
 #include <stdio.h>
