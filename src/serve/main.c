@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -26,6 +27,18 @@ static const struct veil_http_route routes[] = {
     {"/v2/", serve_handle_v2},
     {"/metrics", serve_handle_metrics},
 };
+
+/* CPU time of every thread so far (user + system), in ms. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 static int serve_loop(struct serve *s)
 {
@@ -59,9 +72,11 @@ static int serve_loop(struct serve *s)
                       veil_strerror(r.code));
         return 1;
     }
-    veil_log(VEIL_LOG_INFO, "step=serve listen=%s:%u tls=%s workers=%u model=%s", host,
-             veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP", o.workers,
-             s->model.name);
+    veil_log(VEIL_LOG_INFO,
+             "step=serve listen=%s:%u tls=%s workers=%u model=%s startup_ms=%.1f "
+             "cpu_ms=%.1f",
+             host, veil_http_server_port(server), s->tls_ctx != NULL ? "TLS1.3" : "PLAIN-HTTP",
+             o.workers, s->model.name, (serve_now_s() - s->started_s) * 1e3, cpu_ms());
     (void)fprintf(stderr, "veil-serve: ready on %s:%u\n", host, veil_http_server_port(server));
     /* Wait for a stop signal; once a second, renew a broker-issued certificate that is due. */
     for (;;) {
@@ -85,6 +100,7 @@ int main(int argc, char **argv)
     const char *config = NULL;
     int rc;
 
+    s.started_s = serve_now_s();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             (void)fputs(usage, stdout);

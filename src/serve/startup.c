@@ -1,10 +1,11 @@
 /*
  * veil-serve start-up, in order (docs/PROTOCOL.serve.md): configuration; measurement of the
- * program and its configuration; the model key from the key broker, released to our evidence;
- * the sealed model checked (provider signature, expected name and id) and opened into locked
- * memory; the key wiped; the engine loaded from that memory and, for static input shapes, its
- * activation memory planned. Every step is logged; a failure is
- * one line on stderr naming the step and the reason, and the process exits non-zero.
+ * program and its configuration; the sealed model checked (provider signature, size) and its
+ * locked memory reserved, faulted in on a thread meanwhile; the model key from the key broker,
+ * released to our evidence; the model opened into the locked memory (expected name and id); the
+ * key wiped; the engine loaded from that memory and, for static input shapes, its activation
+ * memory planned. Every step is logged with its duration; a failure is one line on stderr naming
+ * the step and the reason, and the process exits non-zero.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,6 +44,16 @@ static int step_failed_code(const char *step, const char *what, int32_t code)
 static double now_s(void)
 {
     return serve_now_s();
+}
+
+/* Milliseconds since *t, which moves on to now: for the step=... ms=... log lines. */
+static double ms_since(double *t)
+{
+    double now = now_s();
+    double ms = (now - *t) * 1e3;
+
+    *t = now;
+    return ms;
 }
 
 int serve_configure(struct serve *s, const char *config_path)
@@ -89,7 +100,8 @@ int serve_configure(struct serve *s, const char *config_path)
 static int measure(struct serve *s)
 {
     const char *paths[2] = {"/proc/self/exe", s->config_path};
-    char hex[2 * sizeof(s->guest.measurement) + 1];
+    char hex[2 * sizeof(s->guest.measurement) + 1] = "";
+    double t = now_s();
     veil_result r;
 
     memset(&s->guest, 0, sizeof(s->guest));
@@ -101,94 +113,122 @@ static int measure(struct serve *s)
     } else {
         veil_log(VEIL_LOG_WARN, "measure = false: the evidence carries a zero measurement");
     }
-    if (veil_ok(veil_hex_encode(s->guest.measurement, sizeof(s->guest.measurement), hex,
-                                sizeof(hex)))) {
-        veil_log(VEIL_LOG_INFO, "step=measure measurement=%s", hex);
+    if (!veil_ok(veil_hex_encode(s->guest.measurement, sizeof(s->guest.measurement), hex,
+                                 sizeof(hex)))) {
+        hex[0] = '\0';
     }
     r = veil_sim_platform_load(veil_conf_str(&s->conf, "sim_dir"), &s->sim);
     if (!veil_ok(r)) {
         return step_failed_code("simulated TEE", veil_conf_str(&s->conf, "sim_dir"), r.code);
     }
+    veil_log(VEIL_LOG_INFO, "step=measure measurement=%s ms=%.1f", hex, ms_since(&t));
     return 0;
 }
 
-/* The sealed model, its signer and expectations: inspect, allocate locked memory, open. */
-static int open_model(struct serve *s, const uint8_t key[VEIL_MODEL_KEY_BYTES])
+/* The sealed model before its key: the provider signature checked, the plaintext's locked memory
+ * reserved (each page locked the moment it is touched), and its pages faulted in on a thread of
+ * their own while the key is fetched; the rest as the chunks are decrypted (the pipeline's reader
+ * faults each chunk's pages in before a worker decrypts into them). */
+struct model_prep {
+    struct veil_wr pem;
+    int fd;
+    uint8_t id[VEIL_MODEL_ID_BYTES]; /* model_id */
+    struct veil_locked_prefault prefault;
+};
+
+static int prepare_model(struct serve *s, struct model_prep *m)
 {
     const char *path = veil_conf_str(&s->conf, "sealed_model");
     const char *signer = veil_conf_str(&s->conf, "signer_pub");
     const char *id_hex = veil_conf_str(&s->conf, "model_id");
-    uint8_t id[VEIL_MODEL_ID_BYTES];
-    struct veil_open_params p = {0};
     struct veil_model_info info;
-    struct veil_wr pem;
+    double t = now_s();
     size_t n = 0;
-    int fd = -1;
-    int rc = 1;
     int e;
     veil_result r;
 
-    veil_wr_init(&pem, SIGNER_PEM_SIZE_MAX);
-    if (!veil_ok(veil_hex_decode(id_hex, strlen(id_hex), id, sizeof(id), &n)) || n != sizeof(id)) {
-        rc = step_failed("configuration", "model_id: must be 64 hex digits");
-        goto out;
+    if (!veil_ok(veil_hex_decode(id_hex, strlen(id_hex), m->id, sizeof(m->id), &n)) ||
+        n != sizeof(m->id)) {
+        return step_failed("configuration", "model_id: must be 64 hex digits");
     }
-    r = veil_file_read(signer, SIGNER_PEM_SIZE_MAX, &pem);
+    r = veil_file_read(signer, SIGNER_PEM_SIZE_MAX, &m->pem);
     if (!veil_ok(r)) {
-        rc = step_failed_code("provider key", signer, r.code);
-        goto out;
+        return step_failed_code("provider key", signer, r.code);
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = step_failed_code("sealed model", path, VEIL_ERR_IO_OPEN);
-        goto out;
+    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->fd < 0) {
+        return step_failed_code("sealed model", path, VEIL_ERR_IO_OPEN);
     }
-    e = veil_model_inspect_fd(fd, pem.data, pem.len, &info);
+    e = veil_model_inspect_fd(m->fd, m->pem.data, m->pem.len, &info);
     if (e != 0) {
-        rc = step_failed_code("sealed model", path, -e);
-        goto out;
+        return step_failed_code("sealed model", path, -e);
     }
     if (info.plaintext_size == 0 || info.plaintext_size > VEIL_ENGINE_MODEL_SIZE_MAX) {
-        rc = step_failed_code("sealed model", path, VEIL_ERR_SERVE_MODEL_SIZE);
-        goto out;
+        return step_failed_code("sealed model", path, VEIL_ERR_SERVE_MODEL_SIZE);
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        rc = step_failed_code("sealed model", path, VEIL_ERR_IO_READ);
-        goto out;
+    if (lseek(m->fd, 0, SEEK_SET) != 0) {
+        return step_failed_code("sealed model", path, VEIL_ERR_IO_READ);
+    }
+    veil_log(VEIL_LOG_INFO, "step=sealed-model model=%s size=%llu signature=verified ms=%.1f",
+             info.name, info.plaintext_size, ms_since(&t));
+    r = veil_locked_map_onfault((size_t)info.plaintext_size, &s->model.plaintext);
+    if (!veil_ok(r)) {
+        s->model.plaintext = NULL;
+        return step_failed_code("locked memory", "the model's plaintext", r.code);
     }
     s->model.plaintext_size = (size_t)info.plaintext_size;
-    e = veil_locked_alloc(s->model.plaintext_size, &s->model.plaintext);
-    if (e != 0) {
-        s->model.plaintext = NULL;
-        rc = step_failed_code("locked memory", "the model's plaintext", -e);
-        goto out;
+    (void)veil_locked_prefault_start(&m->prefault, s->model.plaintext, s->model.plaintext_size);
+    veil_log(VEIL_LOG_INFO, "step=locked size=%zu lock=on-fault prefault=%s ms=%.1f",
+             s->model.plaintext_size, m->prefault.started ? "thread" : "by-decryption",
+             ms_since(&t));
+    return 0;
+}
+
+/* Waits for the fault-in thread (stopping it when the model did not open) and releases the rest. */
+static veil_result prep_free(struct model_prep *m, bool stop)
+{
+    veil_result r = veil_locked_prefault_join(&m->prefault, stop);
+
+    if (m->fd >= 0) {
+        (void)close(m->fd);
+        m->fd = -1;
     }
-    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes", info.name,
-             s->model.plaintext_size);
+    veil_wr_free(&m->pem);
+    return r;
+}
+
+/* The model, with its key, into the locked memory prepared for it; then its expected identity. */
+static int open_model(struct serve *s, struct model_prep *m,
+                      const uint8_t key[VEIL_MODEL_KEY_BYTES])
+{
+    const char *path = veil_conf_str(&s->conf, "sealed_model");
+    struct veil_open_params p = {0};
+    double t = now_s();
+    int e;
+    veil_result r;
+
     p.expect_name = s->model.name;
-    p.expect_model_id = id;
-    e = veil_model_open_memory(fd, s->model.plaintext, s->model.plaintext_size, key, pem.data,
-                               pem.len, &p, &s->model.info);
+    p.expect_model_id = m->id;
+    e = veil_model_open_memory(m->fd, s->model.plaintext, s->model.plaintext_size, key, m->pem.data,
+                               m->pem.len, &p, &s->model.info);
+    r = prep_free(m, true);
     if (e != 0) {
-        rc = step_failed_code("opening the sealed model", path, -e);
-        goto out;
+        return step_failed_code("opening the sealed model", path, -e);
+    }
+    if (!veil_ok(r)) {
+        return step_failed_code("locked memory", "the model's plaintext", r.code);
     }
     if (!veil_ok(veil_hex_encode(s->model.info.model_id, VEIL_MODEL_ID_BYTES, s->model.id_hex,
                                  sizeof(s->model.id_hex)))) {
-        rc = step_failed("opening the sealed model", "model id");
-        goto out;
+        return step_failed("opening the sealed model", "model id");
     }
-    rc = 0;
-out:
-    if (fd >= 0) {
-        (void)close(fd);
-    }
-    veil_wr_free(&pem);
-    return rc;
+    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes ms=%.1f", s->model.info.name,
+             s->model.plaintext_size, ms_since(&t));
+    return 0;
 }
 
 /* The key from the broker (into a secret writer, wiped on free), then the model with it. */
-static int fetch_and_open(struct serve *s)
+static int fetch_and_open(struct serve *s, struct model_prep *m)
 {
     struct veil_sim_attester_ctx sim = {&s->sim, &s->guest};
     struct veil_kbs_client_opts o = {veil_conf_str(&s->conf, "kbs_url"),
@@ -200,8 +240,10 @@ static int fetch_and_open(struct serve *s)
     const char *resource = veil_conf_str(&s->conf, "resource");
     struct veil_wr secret;
     char why[1024] = "";
+    double t = now_s();
     int rc;
     veil_result r;
+    veil_result pr;
 
     veil_wr_init_secret(&secret, 4096);
     veil_log(VEIL_LOG_INFO, "step=fetch kbs=%s resource=%s", o.url, resource);
@@ -217,16 +259,24 @@ static int fetch_and_open(struct serve *s)
     } else {
         r = veil_kbs_fetch(&o, resource, &secret, why, sizeof(why));
     }
+    /* The key is here (or not): the decryption faults the rest in, chunk by chunk. */
+    pr = veil_locked_prefault_join(&m->prefault, true);
     if (!veil_ok(r)) {
         veil_wr_free(&secret);
         return step_failed("key broker refused", why[0] != '\0' ? why : veil_strerror(r.code));
+    }
+    if (!veil_ok(pr)) {
+        veil_wr_free(&secret);
+        return step_failed_code("locked memory", "the model's plaintext", pr.code);
     }
     s->attested_at = time(NULL);
     if (secret.len != VEIL_MODEL_KEY_BYTES) {
         veil_wr_free(&secret);
         return step_failed("model key", "the broker's resource is not a 32-byte model key");
     }
-    rc = open_model(s, secret.data);
+    veil_log(VEIL_LOG_INFO, "step=key bytes=%zu ms=%.1f prefaulted_mib=%zu", secret.len,
+             ms_since(&t), m->prefault.done / (1024 * 1024));
+    rc = open_model(s, m, secret.data);
     veil_wr_free(&secret); /* wipes the key */
     veil_log(VEIL_LOG_INFO, "step=wipe-key done");
     return rc;
@@ -392,6 +442,8 @@ static int load_engine(struct serve *s)
 
 int serve_start(struct serve *s)
 {
+    struct model_prep m = {.fd = -1};
+    double t;
     double t0;
     int rc;
 
@@ -402,29 +454,43 @@ int serve_start(struct serve *s)
     }
     if (veil_conf_bool(&s->conf, "kbs_cert")) {
         /* The TLS key first: the attestation binds it, and the broker certifies it. */
-        veil_result r = serve_tls_key(s);
+        veil_result r;
+
+        t = now_s();
+        r = serve_tls_key(s);
         if (!veil_ok(r)) {
             return step_failed_code("TLS", "ephemeral key and attested certificate", r.code);
         }
+        veil_log(VEIL_LOG_INFO, "step=tls-key ms=%.1f", ms_since(&t));
     }
     t0 = now_s();
-    rc = fetch_and_open(s);
+    veil_wr_init(&m.pem, SIGNER_PEM_SIZE_MAX);
+    rc = prepare_model(s, &m);
+    if (rc == 0) {
+        rc = fetch_and_open(s, &m);
+    }
+    if (!veil_ok(prep_free(&m, true)) && rc == 0) { /* a no-op once the model is open */
+        rc = step_failed("locked memory", "the model's plaintext");
+    }
     if (rc != 0) {
         return rc;
     }
+    t = now_s();
     rc = load_engine(s);
     if (rc != 0) {
         return rc;
     }
     s->model_load_s = now_s() - t0;
-    veil_log(VEIL_LOG_INFO, "step=engine model=%s id=%s inputs=%zu outputs=%zu seconds=%.3f",
+    veil_log(VEIL_LOG_INFO,
+             "step=engine model=%s id=%s inputs=%zu outputs=%zu seconds=%.3f ms=%.1f",
              s->model.name, s->model.id_hex, veil_engine_input_count(s->model.engine),
-             veil_engine_output_count(s->model.engine), s->model_load_s);
+             veil_engine_output_count(s->model.engine), s->model_load_s, ms_since(&t));
     if (s->tls) {
         veil_result r = serve_tls_ctx(s, &s->tls_ctx);
         if (!veil_ok(r)) {
             return step_failed_code("TLS", "server context", r.code);
         }
+        veil_log(VEIL_LOG_INFO, "step=tls-ctx ms=%.1f", ms_since(&t));
     } else {
         veil_log(VEIL_LOG_WARN, "insecure_http = true: PLAIN HTTP, clients cannot attest us");
     }

@@ -1,6 +1,7 @@
 /* Locked memory (after libsodium's sodium_malloc and s2n's mlock'ed blobs). */
 #include "base/secret.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -25,6 +26,14 @@ static size_t page_round(size_t size)
     return (size + ps - 1) / ps * ps;
 }
 
+/* Not in core dumps, not inherited by children. Failure here is not fatal, but loud. */
+static void keep_private(void *p, size_t map_size)
+{
+    if (madvise(p, map_size, MADV_DONTDUMP) != 0 || madvise(p, map_size, MADV_DONTFORK) != 0) {
+        veil_log(VEIL_LOG_WARN, "madvise(DONTDUMP|DONTFORK) failed; secrets may reach a core");
+    }
+}
+
 veil_result veil_locked_map(size_t size, void **out)
 {
     size_t map_size = page_round(size);
@@ -38,12 +47,100 @@ veil_result veil_locked_map(size_t size, void **out)
         (void)munmap(p, map_size);
         BAIL(VEIL_ERR_NOMEM_LOCK);
     }
-    /* Not in core dumps, not inherited by children. Failure here is not fatal, but loud. */
-    if (madvise(p, map_size, MADV_DONTDUMP) != 0 || madvise(p, map_size, MADV_DONTFORK) != 0) {
-        veil_log(VEIL_LOG_WARN, "madvise(DONTDUMP|DONTFORK) failed; secrets may reach a core");
-    }
+    keep_private(p, map_size);
     *out = p;
     return VEIL_RESULT_OK;
+}
+
+veil_result veil_locked_map_onfault(size_t size, void **out)
+{
+    size_t map_size = page_round(size);
+    void *p;
+
+    ENSURE_REF(out);
+    ENSURE(map_size != 0, VEIL_ERR_NOMEM);
+    p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ENSURE(p != MAP_FAILED, VEIL_ERR_NOMEM);
+    if (mlock2(p, map_size, MLOCK_ONFAULT) != 0) {
+        int e = errno;
+        (void)munmap(p, map_size);
+        if (e == EINVAL || e == ENOSYS) { /* before Linux 4.4: lock (and fault in) all now */
+            return veil_locked_map(size, out);
+        }
+        BAIL(VEIL_ERR_NOMEM_LOCK);
+    }
+    keep_private(p, map_size);
+    *out = p;
+    return VEIL_RESULT_OK;
+}
+
+void veil_prefault(void *p, size_t size)
+{
+    static atomic_bool unsupported;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t ps = page > 0 ? (uintptr_t)page : 4096;
+    uintptr_t start = (uintptr_t)p / ps * ps;
+    uintptr_t end;
+
+    if (p == NULL || size == 0 || atomic_load(&unsupported) || (uintptr_t)p > UINTPTR_MAX - size) {
+        return;
+    }
+    end = (uintptr_t)p + size;
+    if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) {
+        atomic_store(&unsupported, true);
+    }
+}
+
+/* Steps small enough that a page the caller is about to write is soon reached, and that a stop
+ * request is soon seen. */
+#define PREFAULT_STEP_SIZE ((size_t)4 << 20)
+
+static void *prefault_main(void *arg)
+{
+    struct veil_locked_prefault *f = arg;
+    size_t map_size = page_round(f->size);
+    bool populate = true;
+
+    for (size_t off = 0; off < map_size && !atomic_load(&f->stop); off += PREFAULT_STEP_SIZE) {
+        size_t n = map_size - off < PREFAULT_STEP_SIZE ? map_size - off : PREFAULT_STEP_SIZE;
+        int rc = populate ? madvise(f->p + off, n, MADV_POPULATE_WRITE) : -1;
+        if (rc != 0 && populate && errno == EINVAL) {
+            populate = false; /* before Linux 5.14; mlock faults the pages in (and keeps them) */
+        }
+        if (rc != 0 && !populate) {
+            rc = mlock(f->p + off, n);
+        }
+        if (rc != 0) {
+            f->result = veil_result_of(VEIL_ERR_NOMEM);
+            break;
+        }
+        f->done = off + n;
+    }
+    return NULL;
+}
+
+bool veil_locked_prefault_start(struct veil_locked_prefault *f, void *p, size_t size)
+{
+    f->p = p;
+    f->size = size;
+    f->result = VEIL_RESULT_OK;
+    f->done = 0;
+    atomic_init(&f->stop, false);
+    f->started = p != NULL && pthread_create(&f->thread, NULL, prefault_main, f) == 0;
+    return f->started;
+}
+
+veil_result veil_locked_prefault_join(struct veil_locked_prefault *f, bool stop)
+{
+    if (!f->started) {
+        return VEIL_RESULT_OK;
+    }
+    if (stop) {
+        atomic_store(&f->stop, true);
+    }
+    (void)pthread_join(f->thread, NULL);
+    f->started = false;
+    return f->result;
 }
 
 void veil_locked_unmap(void *p, size_t size)
