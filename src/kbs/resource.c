@@ -77,12 +77,16 @@ static bool authenticate(struct release *r)
         ss.attested && time(NULL) <= ss.expires_at && ss.claims_json != NULL &&
         ss.tee_pubkey_json != NULL) {
         json_t *c = json_loads(ss.claims_json, JSON_REJECT_DUPLICATES, NULL);
-        r->tee_pubkey = json_loads(ss.tee_pubkey_json, JSON_REJECT_DUPLICATES, NULL);
-        ok =
-            c != NULL && r->tee_pubkey != NULL && veil_ok(veil_kbs_claims_from_json(c, &r->claims));
-        json_decref(c);
-        r->tee_key = ss.tee_key; /* taken over from the copy */
+        /* The key imported at attestation is taken over from the copy; only a session without
+         * one (none today) needs its JWK parsed and imported again. */
+        r->tee_key = ss.tee_key;
         ss.tee_key = NULL;
+        if (r->tee_key == NULL) {
+            r->tee_pubkey = json_loads(ss.tee_pubkey_json, JSON_REJECT_DUPLICATES, NULL);
+        }
+        ok = c != NULL && (r->tee_key != NULL || r->tee_pubkey != NULL) &&
+             veil_ok(veil_kbs_claims_from_json(c, &r->claims));
+        json_decref(c);
     }
     veil_kbs_session_free(&ss);
     if (!ok) {
