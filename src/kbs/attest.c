@@ -183,6 +183,8 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
     veil_claims_init(&a.claims);
     veil_report_init(&a.report);
     veil_wr_init(&out, 64 << 10);
+    /* This request ends with an audit record: a commit in flight may wait for it. */
+    veil_store_audit_expect(a.k->store);
     if (!kbs_rate_admit(a.k, KBS_EP_ATTEST, a.t0, req)) {
         goto out;
     }
@@ -213,8 +215,8 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
                         "cannot record the attestation in the audit log");
         goto out;
     }
-    if (!veil_ok(veil_kbs_sessions_attest(a.k->sessions, id, key_text, claims_text,
-                                          (int64_t)time(NULL) + a.k->session_ttl_s))) {
+    if (!veil_ok(veil_kbs_sessions_attest_key(a.k->sessions, id, key_text, a.tee_key, claims_text,
+                                              (int64_t)time(NULL) + a.k->session_ttl_s))) {
         kbs_reply_error(a.k, KBS_EP_ATTEST, a.t0, req, 500, "InternalError",
                         "cannot issue the token");
         goto out;
@@ -222,6 +224,7 @@ void kbs_handle_attest(struct evhttp_request *req, void *ctx)
     atomic_fetch_add(&a.k->metrics.attest_ok, 1);
     kbs_reply_json(a.k, KBS_EP_ATTEST, a.t0, req, 200, (const char *)out.data, out.len);
 out:
+    veil_store_audit_expect_end(a.k->store);
     free(claims_text);
     free(key_text);
     veil_wr_free(&out);

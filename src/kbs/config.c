@@ -28,6 +28,9 @@ const struct veil_conf_item kbs_conf_items[] = {
     {"rate_burst", VEIL_CONF_INT, 1, 1000000, "400", 0, "burst allowed above rate_per_s"},
     {"issuer", VEIL_CONF_STRING, 1, 255, "veil-kbs", 0, "the iss claim of tokens"},
     {"log_level", VEIL_CONF_STRING, 4, 5, "info", 0, "error, warn, info or debug"},
+    {"audit_commit_delay_us", VEIL_CONF_INT, 0, 100000, "1000", 0,
+     "longest wait of an audit commit for the records of requests in progress, to join them in "
+     "one fsync (0: commit at once; docs/STORE.md)"},
     {"cert_ttl_s", VEIL_CONF_INT, 60, 604800, "86400", 0,
      "default and longest validity of certificates issued at /kbs/v0/cert (kbs-ca.pem)"},
 };

@@ -76,6 +76,11 @@ static int open_state(struct kbs *k)
     if (!veil_ok(r)) {
         return fail(path, r);
     }
+    r = veil_store_audit_set_commit_delay(
+        k->store, (uint32_t)veil_conf_int(&k->conf, "audit_commit_delay_us"));
+    if (!veil_ok(r)) {
+        return fail("audit_commit_delay_us", r);
+    }
     (void)snprintf(path, sizeof(path), "%s/token.key", dir);
     r = veil_jws_key_load(path, &k->token_key);
     if (!veil_ok(r)) {

@@ -27,6 +27,7 @@ struct release {
     const char *path;
     struct veil_claims claims;
     json_t *tee_pubkey;
+    EVP_PKEY *tee_key; /* the session's key imported at attestation, or NULL: import tee_pubkey */
     char policy_target[400];
     int64_t policy_version;
 };
@@ -76,9 +77,15 @@ static bool authenticate(struct release *r)
         ss.attested && time(NULL) <= ss.expires_at && ss.claims_json != NULL &&
         ss.tee_pubkey_json != NULL) {
         json_t *c = json_loads(ss.claims_json, JSON_REJECT_DUPLICATES, NULL);
-        r->tee_pubkey = json_loads(ss.tee_pubkey_json, JSON_REJECT_DUPLICATES, NULL);
-        ok =
-            c != NULL && r->tee_pubkey != NULL && veil_ok(veil_kbs_claims_from_json(c, &r->claims));
+        /* The key imported at attestation is taken over from the copy; only a session without
+         * one (none today) needs its JWK parsed and imported again. */
+        r->tee_key = ss.tee_key;
+        ss.tee_key = NULL;
+        if (r->tee_key == NULL) {
+            r->tee_pubkey = json_loads(ss.tee_pubkey_json, JSON_REJECT_DUPLICATES, NULL);
+        }
+        ok = c != NULL && (r->tee_key != NULL || r->tee_pubkey != NULL) &&
+             veil_ok(veil_kbs_claims_from_json(c, &r->claims));
         json_decref(c);
     }
     veil_kbs_session_free(&ss);
@@ -158,9 +165,16 @@ static void release(struct release *r, const struct veil_wr *secret)
     EVP_PKEY *key = NULL;
     json_t *jwe = NULL;
     char *text = NULL;
-    veil_result res;
+    veil_result res = VEIL_RESULT_OK;
 
-    res = veil_jwk_from_json(r->tee_pubkey, &key);
+    /* A session's key was imported (and checked) once at attestation; a bearer token's is
+     * imported here. */
+    if (r->tee_key != NULL) {
+        key = r->tee_key;
+        r->tee_key = NULL;
+    } else {
+        res = veil_jwk_from_json(r->tee_pubkey, &key);
+    }
     if (veil_ok(res)) {
         res = veil_jwe_encrypt(key, secret->data, secret->len, &jwe);
     }
@@ -198,6 +212,8 @@ void kbs_handle_resource(struct evhttp_request *req, void *ctx)
     veil_http_peer(req, r.peer, sizeof(r.peer));
     veil_claims_init(&r.claims);
     veil_wr_init_secret(&secret, RESOURCE_SIZE_MAX);
+    /* This request usually ends with an audit record: a commit in flight may wait for it. */
+    veil_store_audit_expect(r.k->store);
     if (!kbs_rate_admit(r.k, KBS_EP_RESOURCE, r.t0, req)) {
         goto out;
     }
@@ -227,7 +243,9 @@ void kbs_handle_resource(struct evhttp_request *req, void *ctx)
         release(&r, &secret);
     }
 out:
+    veil_store_audit_expect_end(r.k->store);
     veil_wr_free(&secret);
     json_decref(r.tee_pubkey);
+    EVP_PKEY_free(r.tee_key);
     veil_claims_free(&r.claims);
 }

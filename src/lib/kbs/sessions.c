@@ -35,8 +35,10 @@ void veil_kbs_session_free(struct veil_kbs_session *ss)
     }
     free(ss->tee_pubkey_json);
     free(ss->claims_json);
+    EVP_PKEY_free(ss->tee_key);
     ss->tee_pubkey_json = NULL;
     ss->claims_json = NULL;
+    ss->tee_key = NULL;
 }
 
 veil_result veil_kbs_sessions_new(size_t max, struct veil_kbs_sessions **out)
@@ -146,7 +148,8 @@ veil_result veil_kbs_sessions_create(struct veil_kbs_sessions *t, const struct v
     struct entry *e;
     veil_result r = VEIL_RESULT_OK;
 
-    ENSURE(t != NULL && ss != NULL && ss->tee_pubkey_json == NULL && ss->claims_json == NULL,
+    ENSURE(t != NULL && ss != NULL && ss->tee_pubkey_json == NULL && ss->claims_json == NULL &&
+               ss->tee_key == NULL,
            VEIL_ERR_USAGE);
     ENSURE(memchr(ss->nonce, '\0', sizeof(ss->nonce)) != NULL &&
                memchr(ss->tee, '\0', sizeof(ss->tee)) != NULL,
@@ -216,10 +219,13 @@ veil_result veil_kbs_sessions_get(struct veil_kbs_sessions *t, const uint8_t id[
         copy = e->s;
         copy.tee_pubkey_json = dup_text(e->s.tee_pubkey_json);
         copy.claims_json = dup_text(e->s.claims_json);
+        copy.tee_key = NULL;
         if ((e->s.tee_pubkey_json != NULL && copy.tee_pubkey_json == NULL) ||
             (e->s.claims_json != NULL && copy.claims_json == NULL)) {
             veil_kbs_session_free(&copy);
             r = veil_result_of(VEIL_ERR_NOMEM);
+        } else if (e->s.tee_key != NULL && EVP_PKEY_up_ref(e->s.tee_key) == 1) {
+            copy.tee_key = e->s.tee_key; /* else NULL: the caller imports the JSON */
         }
     }
     pthread_mutex_unlock(&t->mu);
@@ -255,9 +261,17 @@ veil_result veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t 
                                      const char *tee_pubkey_json, const char *claims_json,
                                      int64_t expires_at)
 {
+    return veil_kbs_sessions_attest_key(t, id, tee_pubkey_json, NULL, claims_json, expires_at);
+}
+
+veil_result veil_kbs_sessions_attest_key(struct veil_kbs_sessions *t, const uint8_t id[32],
+                                         const char *tee_pubkey_json, EVP_PKEY *tee_key,
+                                         const char *claims_json, int64_t expires_at)
+{
     struct entry *e;
     char *key = NULL;
     char *claims = NULL;
+    EVP_PKEY *pkey = NULL;
     veil_result r = VEIL_RESULT_OK;
 
     ENSURE(t != NULL && id != NULL && tee_pubkey_json != NULL && claims_json != NULL,
@@ -266,9 +280,13 @@ veil_result veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t 
            VEIL_ERR_PROTO_LIMIT);
     key = dup_text(tee_pubkey_json);
     claims = dup_text(claims_json);
-    if (key == NULL || claims == NULL) {
+    if (tee_key != NULL && EVP_PKEY_up_ref(tee_key) == 1) {
+        pkey = tee_key;
+    }
+    if (key == NULL || claims == NULL || (tee_key != NULL && pkey == NULL)) {
         free(key);
         free(claims);
+        EVP_PKEY_free(pkey);
         BAIL(VEIL_ERR_NOMEM);
     }
     pthread_mutex_lock(&t->mu);
@@ -281,8 +299,10 @@ veil_result veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t 
         veil_kbs_session_free(&e->s);
         e->s.tee_pubkey_json = key;
         e->s.claims_json = claims;
+        e->s.tee_key = pkey;
         key = NULL;
         claims = NULL;
+        pkey = NULL;
         t->attested += e->s.attested ? 0 : 1;
         e->s.attested = true;
         e->s.expires_at = expires_at;
@@ -290,6 +310,7 @@ veil_result veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t 
     pthread_mutex_unlock(&t->mu);
     free(key);
     free(claims);
+    EVP_PKEY_free(pkey);
     return r;
 }
 

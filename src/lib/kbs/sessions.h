@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "base/result.h"
 
 #define VEIL_KBS_SESSIONS_MAX_LIMIT 1000000u
@@ -30,6 +32,8 @@ struct veil_kbs_session {
     int64_t expires_at;    /* the session's end (set again when attested) */
     char *tee_pubkey_json; /* the bound ephemeral key (JWK JSON), NULL before attestation */
     char *claims_json;     /* verified claims, NULL before attestation */
+    EVP_PKEY *tee_key;     /* the bound key, imported once at attestation (a reference the
+                              holder of this copy owns), or NULL: then import tee_pubkey_json */
 };
 void veil_kbs_session_free(struct veil_kbs_session *ss);
 
@@ -55,6 +59,11 @@ VEIL_RESULT veil_kbs_sessions_use_nonce(struct veil_kbs_sessions *t, const uint8
 VEIL_RESULT veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t id[32],
                                      const char *tee_pubkey_json, const char *claims_json,
                                      int64_t expires_at);
+/* The same, also keeping tee_key (tee_pubkey_json imported; the table takes its own reference)
+ * so that the session's later requests need not import the JWK again. */
+VEIL_RESULT veil_kbs_sessions_attest_key(struct veil_kbs_sessions *t, const uint8_t id[32],
+                                         const char *tee_pubkey_json, EVP_PKEY *tee_key,
+                                         const char *claims_json, int64_t expires_at);
 /* Drops the sessions whose expires_at is before now; returns how many. */
 void veil_kbs_sessions_expire(struct veil_kbs_sessions *t, int64_t now, size_t *removed);
 /* How many sessions are held, and how many of them are attested (for metrics). */

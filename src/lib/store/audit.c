@@ -13,7 +13,9 @@
  * chain is what catches edits made with any other tool. A cut-off tail leaves a valid chain: see
  * veil_store_audit_head.
  */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -184,10 +186,30 @@ struct audit_pending {
 
 #define AUDIT_BATCH_MAX 256
 
+/* The store this thread announced a record for (veil_store_audit_expect), or NULL. */
+static _Thread_local struct veil_store *audit_expecting;
+
 veil_result store_audit_init(struct veil_store *s)
 {
+    pthread_condattr_t attr;
+    int rc;
+
     ENSURE(pthread_mutex_init(&s->audit_mu, NULL) == 0, VEIL_ERR_NOMEM);
     if (pthread_cond_init(&s->audit_cv, NULL) != 0) {
+        (void)pthread_mutex_destroy(&s->audit_mu);
+        BAIL(VEIL_ERR_NOMEM);
+    }
+    /* The commit delay's deadline is on the monotonic clock. */
+    rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (rc == 0) {
+            rc = pthread_cond_init(&s->audit_lead_cv, &attr);
+        }
+        (void)pthread_condattr_destroy(&attr);
+    }
+    if (rc != 0) {
+        (void)pthread_cond_destroy(&s->audit_cv);
         (void)pthread_mutex_destroy(&s->audit_mu);
         BAIL(VEIL_ERR_NOMEM);
     }
@@ -201,6 +223,7 @@ void store_audit_fini(struct veil_store *s)
 {
     if (s->audit_init) {
         VEIL_ASSERT(s->audit_queue == NULL && !s->audit_flushing);
+        (void)pthread_cond_destroy(&s->audit_lead_cv);
         (void)pthread_cond_destroy(&s->audit_cv);
         (void)pthread_mutex_destroy(&s->audit_mu);
         s->audit_init = false;
@@ -219,6 +242,72 @@ static void audit_unlock(struct veil_store *s)
     int rc = pthread_mutex_unlock(&s->audit_mu);
 
     VEIL_ASSERT(rc == 0);
+}
+
+veil_result veil_store_audit_set_commit_delay(struct veil_store *s, uint32_t delay_us)
+{
+    ENSURE(s != NULL && delay_us <= VEIL_STORE_AUDIT_DELAY_MAX_US, VEIL_ERR_USAGE);
+    audit_lock(s);
+    s->audit_delay_us = delay_us;
+    audit_unlock(s);
+    return VEIL_RESULT_OK;
+}
+
+void veil_store_audit_expect(struct veil_store *s)
+{
+    if (s == NULL || audit_expecting != NULL) {
+        return;
+    }
+    audit_expecting = s;
+    audit_lock(s);
+    s->audit_expected++;
+    audit_unlock(s);
+}
+
+/* Under audit_mu: this thread's announcement on s, if open, ends (queued or withdrawn). */
+static void expect_close(struct veil_store *s)
+{
+    if (audit_expecting == s) {
+        audit_expecting = NULL;
+        VEIL_ASSERT(s->audit_expected > 0);
+        s->audit_expected--;
+        if (s->audit_flushing) {
+            int rc = pthread_cond_signal(&s->audit_lead_cv); /* one leader waits at most */
+            VEIL_ASSERT(rc == 0);
+        }
+    }
+}
+
+void veil_store_audit_expect_end(struct veil_store *s)
+{
+    if (s == NULL || audit_expecting != s) {
+        return;
+    }
+    audit_lock(s);
+    expect_close(s);
+    audit_unlock(s);
+}
+
+/* The leader's commit delay (under audit_mu, with audit_flushing set so that nobody else leads):
+ * waits while some announced record has not queued yet, at most delay_us. */
+static void commit_delay(struct veil_store *s, size_t queued)
+{
+    struct timespec until;
+
+    if (s->audit_delay_us == 0 || s->audit_expected == 0 || queued >= AUDIT_BATCH_MAX) {
+        return;
+    }
+    (void)clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)s->audit_delay_us * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (s->audit_expected > 0) {
+        int rc = pthread_cond_timedwait(&s->audit_lead_cv, &s->audit_mu, &until);
+        if (rc == ETIMEDOUT) {
+            break;
+        }
+        VEIL_ASSERT(rc == 0);
+    }
 }
 
 /* What can make one record fail on its own is checked before it joins a batch, so that a bad
@@ -282,14 +371,22 @@ veil_result veil_store_audit_append(struct veil_store *s, const struct veil_audi
     audit_lock(s);
     *s->audit_tail = &me;
     s->audit_tail = &me.next;
+    expect_close(s);
     while (!me.done) {
         if (s->audit_flushing) {
             int rc = pthread_cond_wait(&s->audit_cv, &s->audit_mu);
             VEIL_ASSERT(rc == 0);
             continue;
         }
-        /* Leader: take up to AUDIT_BATCH_MAX waiting appends (ours among them: it is queued and
-         * not done, and a leader always takes the head of the queue). */
+        /* Leader: wait for announced records (bounded), then take up to AUDIT_BATCH_MAX waiting
+         * appends (ours among them: it is queued and not done, and a leader always takes the
+         * head of the queue; whoever queues meanwhile only joins it). */
+        s->audit_flushing = true;
+        size_t queued = 0;
+        for (struct audit_pending *p = s->audit_queue; p != NULL; p = p->next) {
+            queued++;
+        }
+        commit_delay(s, queued);
         struct audit_pending *batch = s->audit_queue;
         struct audit_pending *last = batch;
         size_t n = 1;
@@ -302,7 +399,6 @@ veil_result veil_store_audit_append(struct veil_store *s, const struct veil_audi
             s->audit_tail = &s->audit_queue;
         }
         last->next = NULL;
-        s->audit_flushing = true;
         audit_unlock(s);
 
         store_lock(s);

@@ -79,6 +79,19 @@ struct veil_audit_record {
  * its error: a failed transaction fails every record in it, and none of them is written). */
 VEIL_RESULT veil_store_audit_append(struct veil_store *s, const struct veil_audit_event *ev,
                                     int64_t *seq);
+/* Commit delay (group commit under load, like PostgreSQL's commit_delay and commit_siblings):
+ * a leader about to commit waits up to delay_us (0..VEIL_STORE_AUDIT_DELAY_MAX_US, default 0)
+ * for the records that callers announced with veil_store_audit_expect, and only while at least
+ * one is announced and not yet queued; it stops as soon as none is. An append still returns only
+ * after its record's commit: the delay makes commits larger, never records less durable. */
+#define VEIL_STORE_AUDIT_DELAY_MAX_US 100000u
+VEIL_RESULT veil_store_audit_set_commit_delay(struct veil_store *s, uint32_t delay_us);
+/* The calling thread will append a record soon (e.g. a request handler that audits its answer):
+ * its next veil_store_audit_append on s fulfils it, or veil_store_audit_expect_end withdraws it
+ * (a no-op once fulfilled). Thread-bound: call both on the thread that appends. At most one open
+ * announcement per thread; a second call while one is open does nothing. */
+void veil_store_audit_expect(struct veil_store *s);
+void veil_store_audit_expect_end(struct veil_store *s);
 /* Audit transactions committed and records written by them since open (commits < records when
  * group commit joined appends). */
 void veil_store_audit_stats(struct veil_store *s, uint64_t *commits, uint64_t *records);

@@ -47,9 +47,12 @@ struct veil_store {
     bool audit_init;
     pthread_mutex_t audit_mu;
     pthread_cond_t audit_cv;
+    pthread_cond_t audit_lead_cv; /* the leader's commit delay: signalled when one may end */
     struct audit_pending *audit_queue;
     struct audit_pending **audit_tail;
     bool audit_flushing;
+    uint32_t audit_delay_us; /* commit delay: 0 = commit at once */
+    size_t audit_expected;   /* callers that said a record will follow and have not queued it */
     uint64_t audit_commits;
     uint64_t audit_records;
 };

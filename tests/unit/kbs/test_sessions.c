@@ -212,6 +212,41 @@ static void test_create_drops_expired(void **state)
     veil_kbs_sessions_free(t);
 }
 
-VEIL_TEST_MAIN(test_flow_and_refusals, test_nonce_single_use_and_deadline,
+/* The key imported at attestation stays with the session: every copy holds its own reference to
+ * the same key (freed with the copy), and the table's reference goes with the session. */
+static void test_attested_key_kept(void **state)
+{
+    struct veil_kbs_sessions *t = NULL;
+    struct veil_kbs_session ss;
+    struct veil_kbs_session a;
+    struct veil_kbs_session b;
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+    (void)state;
+    assert_non_null(key);
+    EXPECT_OK(veil_kbs_sessions_new(8, &t));
+    make(&ss, 3, NOW + 300);
+    EXPECT_OK(veil_kbs_sessions_create(t, &ss, NOW));
+    EXPECT_OK(veil_kbs_sessions_get(t, ss.id, &a));
+    EXPECT_NULL(a.tee_key); /* not attested: no key */
+    veil_kbs_session_free(&a);
+    EXPECT_ERR(veil_kbs_sessions_attest_key(t, ss.id, "{}", key, "{}", NOW + 500),
+               VEIL_ERR_USAGE); /* nonce not used yet */
+    EXPECT_OK(veil_kbs_sessions_use_nonce(t, ss.id, NOW + 1));
+    EXPECT_OK(veil_kbs_sessions_attest_key(t, ss.id, "{}", key, "{}", NOW + 500));
+    EVP_PKEY_free(key); /* the table holds its own reference */
+    EXPECT_OK(veil_kbs_sessions_get(t, ss.id, &a));
+    EXPECT_OK(veil_kbs_sessions_get(t, ss.id, &b));
+    EXPECT_TRUE(a.tee_key != NULL && a.tee_key == b.tee_key);
+    EXPECT_TRUE(EVP_PKEY_is_a(a.tee_key, "EC"));
+    veil_kbs_session_free(&a);
+    EXPECT_NULL(a.tee_key);
+    EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC")); /* still alive for b */
+    veil_kbs_sessions_free(t);                   /* the table's reference goes... */
+    EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC")); /* ...and b's copy still holds one */
+    veil_kbs_session_free(&b);
+}
+
+VEIL_TEST_MAIN(test_flow_and_refusals, test_attested_key_kept, test_nonce_single_use_and_deadline,
                test_nonce_one_winner_across_threads, test_expiry_and_bound,
                test_create_drops_expired)

@@ -454,6 +454,112 @@ static void test_group_commit(void **state)
     fixture_close(&f);
 }
 
+#define DELAY_THREADS 6
+#define DELAY_APPENDS 10
+
+struct delay_writer {
+    struct veil_store *s;
+    const struct store_fixture *f;
+    int id;
+    int failures;  /* appends that failed */
+    int not_there; /* appends that returned before another connection could read their record */
+};
+
+struct delay_find {
+    int64_t seq;
+    int64_t id;
+    int64_t i;
+    bool found;
+};
+
+static void delay_collect(void *ctx, const struct veil_audit_record *r)
+{
+    struct delay_find *d = ctx;
+
+    if (r->seq == d->seq && r->ev.policy_version == d->id && r->ev.time == d->i) {
+        d->found = true;
+    }
+}
+
+/* Announces, appends, then looks for its record through its own connection to the file: a record
+ * another connection can read has been committed (and with synchronous=FULL, fsynced). */
+static void *delay_appender(void *arg)
+{
+    struct delay_writer *w = arg;
+    struct veil_store *reader = NULL;
+
+    if (!veil_ok(veil_store_open(w->f->db, w->f->kek, &reader))) {
+        w->failures = DELAY_APPENDS;
+        return NULL;
+    }
+    for (int i = 0; i < DELAY_APPENDS; i++) {
+        struct veil_audit_event ev = {.time = i,
+                                      .kind = "attest",
+                                      .policy_version = w->id,
+                                      .decision = "allow",
+                                      .reasons = "commit delay test"};
+        struct delay_find d = {0, w->id, i, false};
+        veil_store_audit_expect(w->s);
+        if (!veil_ok(veil_store_audit_append(w->s, &ev, &d.seq))) {
+            w->failures++;
+        } else if (!veil_ok(veil_store_audit_foreach(reader, d.seq, delay_collect, &d)) ||
+                   !d.found) {
+            w->not_there++;
+        }
+        veil_store_audit_expect_end(w->s); /* fulfilled already: nothing to do */
+    }
+    veil_store_close(reader);
+    return NULL;
+}
+
+/* The commit delay: leaders wait (boundedly) for announced records, so commits join more of
+ * them; yet every append returns only once its record is committed, and an announcement that is
+ * never fulfilled (this thread's, held for the whole test) delays commits, never blocks them. */
+static void test_commit_delay(void **state)
+{
+    struct store_fixture f;
+    struct delay_writer w[DELAY_THREADS];
+    pthread_t t[DELAY_THREADS];
+    uint64_t commits = 0;
+    uint64_t records = 0;
+    int64_t count = -1;
+
+    (void)state;
+    fixture_open(&f);
+    EXPECT_ERR(veil_store_audit_set_commit_delay(f.s, VEIL_STORE_AUDIT_DELAY_MAX_US + 1),
+               VEIL_ERR_USAGE);
+    EXPECT_OK(veil_store_audit_set_commit_delay(f.s, 20000));
+    veil_store_audit_expect(f.s); /* never fulfilled until the end */
+    for (int i = 0; i < DELAY_THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].s = f.s;
+        w[i].f = &f;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, delay_appender, &w[i]), 0);
+    }
+    for (int i = 0; i < DELAY_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        EXPECT_EQ(w[i].failures, 0);
+        EXPECT_EQ(w[i].not_there, 0);
+    }
+    veil_store_audit_expect_end(f.s);
+    veil_store_audit_expect_end(f.s); /* a second end is a no-op */
+    veil_store_audit_stats(f.s, &commits, &records);
+    EXPECT_EQ(records, DELAY_THREADS * DELAY_APPENDS);
+    EXPECT_TRUE(commits >= 1 && commits <= records);
+    (void)printf("commit delay: %llu records in %llu transactions\n", (unsigned long long)records,
+                 (unsigned long long)commits);
+    /* Without announcements the delay never applies: a lone append commits at once. */
+    struct veil_audit_event ev = {.time = 1, .kind = "attest", .decision = "allow"};
+    int64_t seq = 0;
+    EXPECT_OK(veil_store_audit_append(f.s, &ev, &seq));
+    EXPECT_EQ(seq, DELAY_THREADS * DELAY_APPENDS + 1);
+    fixture_reopen(&f);
+    EXPECT_OK(veil_store_audit_verify(f.s, &count, NULL));
+    EXPECT_EQ(count, DELAY_THREADS * DELAY_APPENDS + 1);
+    fixture_close(&f);
+}
+
 /* A record that cannot be written is refused on its own, before it joins anyone's transaction. */
 static void test_bad_record_fails_alone(void **state)
 {
@@ -484,4 +590,4 @@ static void test_bad_record_fails_alone(void **state)
 VEIL_TEST_MAIN(test_chain_verifies, test_triggers_refuse_changes, test_edited_field,
                test_edited_and_rehashed, test_dropped_record, test_swapped_records,
                test_truncated_tail_needs_the_head, test_foreach, test_concurrent_appends,
-               test_group_commit, test_bad_record_fails_alone)
+               test_group_commit, test_commit_delay, test_bad_record_fails_alone)
