@@ -13,10 +13,13 @@ kbs_setup() { # kbs_setup DIR [extra config lines]
 
 kbs_start() { # kbs_start DIR: sets KBS_PID and KBS_URL
     local dir=$1
+    # A restart must not read the last run's "ready on": the background redirection truncates the
+    # log only when the new process starts, possibly after the first grep below.
+    rm -f "$dir/kbs.log"
     "$KBS" --config "$dir/state/kbs.conf" 2> "$dir/kbs.log" &
     KBS_PID=$!
     for _ in $(seq 100); do
-        if grep -q "ready on" "$dir/kbs.log"; then break; fi
+        if grep -qs "ready on" "$dir/kbs.log"; then break; fi
         sleep 0.1
     done
     local port
