@@ -301,6 +301,84 @@ __attribute__((target("avx512f"))) static void tile_avx512(size_t kb, const floa
     ROW_STORE(6);
     ROW_STORE(7);
 }
+
+/* At most 8 columns (a convolution over a few output positions: Silero's, an STFT): the tiles
+ * above would spend most lanes on absent columns. Here vectors run down the rows instead: four
+ * panels (32 rows) per pass in two vectors, two accumulators per column, B's element broadcast;
+ * k whole (B is only k x n), C written once at the end. */
+#define SMALL_N 8
+#define SMALL_P 4 /* panels per pass */
+#define ACC_FMA(j)                                         \
+    do {                                                   \
+        __m512 bv = _mm512_set1_ps(br[(j) < n ? (j) : 0]); \
+        lo##j = _mm512_fmadd_ps(alo, bv, lo##j);           \
+        hi##j = _mm512_fmadd_ps(ahi, bv, hi##j);           \
+    } while (0)
+#define ACC_SAVE(j)                             \
+    do {                                        \
+        _mm512_storeu_ps(t[j], lo##j);          \
+        _mm512_storeu_ps(t[j] + 2 * MR, hi##j); \
+    } while (0)
+
+/* Panels pi, pj as one vector: rows pi * MR.. at q in the low half, pj's in the high half. */
+__attribute__((target("avx512f"))) static inline __m512 two_panels(const float *x, const float *y)
+{
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(x))),
+                           _mm256_castps_pd(_mm256_loadu_ps(y)), 1));
+}
+
+__attribute__((target("avx512f"))) static void small_n_avx512(
+    const struct veil_gemm_pack *a, size_t p0, size_t p1, size_t n, const float *b, size_t ldb,
+    const float *const *bp, size_t boff, const float *bias, float *c, size_t ldc)
+{
+    float t[SMALL_N][SMALL_P * MR];
+    for (size_t pi = p0; pi < p1; pi += SMALL_P) {
+        const float *ap[SMALL_P];
+        size_t pe = pi + SMALL_P < p1 ? pi + SMALL_P : p1;
+        size_t end = pe * MR < a->m ? pe * MR : a->m;
+        for (size_t u = 0; u < SMALL_P; u++) {
+            /* past the range: repeat its last panel (computed, not stored) */
+            size_t pu = pi + u < pe ? pi + u : pe - 1;
+            ap[u] = pu < a->full ? a->data + pu * a->k * MR : a->tail;
+        }
+        __m512 lo0 = _mm512_setzero_ps(), lo1 = lo0, lo2 = lo0, lo3 = lo0, lo4 = lo0, lo5 = lo0,
+               lo6 = lo0, lo7 = lo0;
+        __m512 hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0, hi4 = lo0, hi5 = lo0, hi6 = lo0,
+               hi7 = lo0;
+        for (size_t q = 0; q < a->k; q++) {
+            const float *br = bp != NULL ? bp[q] + boff : b + q * ldb;
+            __m512 alo = two_panels(ap[0] + q * MR, ap[1] + q * MR);
+            __m512 ahi = two_panels(ap[2] + q * MR, ap[3] + q * MR);
+            ACC_FMA(0);
+            if (n > 1) {
+                ACC_FMA(1);
+                ACC_FMA(2);
+                ACC_FMA(3);
+                if (n > 4) {
+                    ACC_FMA(4);
+                    ACC_FMA(5);
+                    ACC_FMA(6);
+                    ACC_FMA(7);
+                }
+            }
+        }
+        ACC_SAVE(0);
+        ACC_SAVE(1);
+        ACC_SAVE(2);
+        ACC_SAVE(3);
+        ACC_SAVE(4);
+        ACC_SAVE(5);
+        ACC_SAVE(6);
+        ACC_SAVE(7);
+        for (size_t r = 0; r < end - pi * MR; r++) {
+            float init = bias != NULL ? bias[pi * MR + r] : 0.0f;
+            for (size_t j = 0; j < n; j++) {
+                c[(pi * MR + r) * ldc + j] = init + t[j][r];
+            }
+        }
+    }
+}
 #endif
 
 typedef void (*tile_fn)(size_t kb, const float *ap, const float *b, size_t ldb,
@@ -351,6 +429,12 @@ static void packed_run(tile_fn tile, const struct veil_gemm_pack *a, size_t p0, 
                        const float *b, size_t ldb, const float *const *bp, size_t boff,
                        const float *bias, float *c, size_t ldc)
 {
+#if PACK_X86
+    if (tile == tile_avx512 && n <= SMALL_N) {
+        small_n_avx512(a, p0, p1, n, b, ldb, bp, boff, bias, c, ldc);
+        return;
+    }
+#endif
     for (size_t j0 = 0; j0 < n; j0 += NC) {
         size_t j1 = j0 + NC < n ? j0 + NC : n;
         for (size_t k0 = 0; k0 < a->k; k0 += KC) {

@@ -1083,6 +1083,8 @@ static void test_sgemm_packed(void **state)
         /* m, n, k, ldb */
         {1, 1, 1, 1},         {8, 48, 16, 48},   {5, 47, 3, 50},     {13, 97, 200, 97},
         {16, 1000, 27, 1000}, {24, 50, 400, 64}, {3, 769, 193, 800}, {9, 16, 1, 16},
+        {20, 3, 300, 5},      {33, 8, 64, 8},    {17, 5, 7, 9},      {8, 2, 5, 2},
+        {258, 4, 256, 4}, /* few columns: the row-vector kernel (pack.c small_n) */
     };
     (void)state;
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -1097,9 +1099,10 @@ static void test_sgemm_packed(void **state)
         float *want = calloc(m * ldc, sizeof(float));
         float *got = calloc(m * ldc, sizeof(float));
         float *ref = calloc(m * ldc, sizeof(float));
+        float *ac = calloc(m * k, sizeof(float));
         struct veil_gemm_pack *pk = NULL;
         assert_true(a != NULL && b != NULL && bias != NULL && want != NULL && got != NULL &&
-                    ref != NULL);
+                    ref != NULL && ac != NULL);
         for (size_t i = 0; i < m * k; i++) {
             a[i] = (float)((i * 7919) % 97) / 48.0f - 1.0f;
         }
@@ -1119,7 +1122,13 @@ static void test_sgemm_packed(void **state)
                     want[i * ldc + j] += bias[i];
                 }
             }
-            EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            if (with_bias) { /* packed over a copy of a (the tail panel allocated) */
+                memcpy(ac, a, m * k * sizeof(float));
+                EXPECT_OK(veil_gemm_pack_in_place(ac, m, k, &pk));
+                EXPECT_EQ(pk->owned, m % VEIL_PACK_MR != 0 ? k * VEIL_PACK_MR * sizeof(float) : 0);
+            } else {
+                EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            }
             if (with_bias) {
                 /* in two parts by panels, as threads run it */
                 size_t half = pk->panels / 2;
@@ -1143,8 +1152,11 @@ static void test_sgemm_packed(void **state)
         free(want);
         free(got);
         free(ref);
+        free(ac);
     }
     EXPECT_ERR(veil_gemm_pack_new(NULL, 0, 4, 4, &(struct veil_gemm_pack *){NULL}),
+               VEIL_ERR_ENGINE_SHAPE);
+    EXPECT_ERR(veil_gemm_pack_in_place(NULL, 8, 4, &(struct veil_gemm_pack *){NULL}),
                VEIL_ERR_ENGINE_SHAPE);
 }
 
