@@ -34,6 +34,7 @@
 #include "base/file.h"
 #include "engine/engine.h"
 #include "engine/graph.h"
+#include "engine/ops.h"
 
 #define SAMPLE_MAX 2048
 #define FILE_MAX   ((size_t)256 << 20)
@@ -432,6 +433,9 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
         if (n->fused) {
             /* weights folded in place are counted once, as the model's */
             *derived += (n->fused_w.borrowed ? 0 : n->fused_w.size) + n->fused_b.size;
+        }
+        if (n->wpack != NULL) { /* packed Conv weights: a copy, or only a last panel in place */
+            *derived += n->wpack->owned;
         }
         for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
             if (n->graphs[a] != NULL) {

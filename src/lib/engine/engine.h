@@ -109,8 +109,10 @@ VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_d
 /* Same, without copying the weights: the raw_data of the main graph's initializers (64 bytes and
  * more) stays in data, which the caller keeps, unchanged and unfreed, until veil_engine_free.
  * The engine rewrites data (moving each payload a few bytes back onto an aligned offset, or
- * copying it where it cannot be aligned), so it no longer holds the model afterwards, also when
- * loading fails. For the decrypted model in locked memory (veil-serve). */
+ * copying it where it cannot be aligned; folding BatchNormalization into Conv weights and
+ * packing Conv weights for its GEMM kernel where nothing else reads them), so it no longer holds
+ * the model afterwards, also when loading fails. For the decrypted model in locked memory
+ * (veil-serve). */
 VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
                                      struct veil_engine_model **out);
 /* Loads a model file; initializers may then keep their data in external files beneath the

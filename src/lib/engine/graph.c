@@ -1014,8 +1014,15 @@ static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index
 
 /* Conv weights packed once for the packed-GEMM kernel (ops.h veil_gemm_pack): constant float
  * weights (the folded copy of a fused Conv), group 1. Only where that kernel is the fast one;
- * a pack that cannot be made (memory) leaves the Conv on veil_sgemm. */
-static void pack_conv_weights(struct veil_engine_graph *g)
+ * a pack that cannot be made (memory) leaves the Conv on veil_sgemm.
+ *
+ * The weights are not kept twice: when the Conv is their only reader (the rule of in-place
+ * folding, own_weights: an initializer or Constant value, owned or borrowed from the model's
+ * writable buffer; or a fused Conv's folded weights, which are its own) the panels are written
+ * over them (veil_gemm_pack_in_place) and the Conv then always runs from the panels
+ * (wpack_only). Weights something else reads too are packed into a copy, and the Conv keeps
+ * the choice at run time (OpenBLAS on the original below 48 output columns). */
+static void pack_conv_weights(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     if (!veil_gemm_pack_fast()) {
         return;
@@ -1040,6 +1047,13 @@ static void pack_conv_weights(struct veil_engine_graph *g)
             continue;
         }
         size_t m = (size_t)w->dims[0];
+        if (n->fused || (ix != NULL && own_weights(g, ix, n) == w)) {
+            n->wpack_only = veil_ok(
+                veil_gemm_pack_in_place((float *)(uintptr_t)w->data, m, w->count / m, &n->wpack));
+            if (n->wpack_only) {
+                continue;
+            }
+        }
         if (!veil_ok(veil_gemm_pack_new(w->data, m, w->count / m, w->count / m, &n->wpack))) {
             n->wpack = NULL;
         }
@@ -1083,9 +1097,11 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     if (fuse_index_build(g, &ix)) {
         fuse_conv_affine(g, &ix);
         fuse_hard_swish(g, &ix);
+        pack_conv_weights(g, &ix);
         fuse_index_free(&ix);
+    } else {
+        pack_conv_weights(g, NULL);
     }
-    pack_conv_weights(g);
     compute_last_use(g);
     return VEIL_RESULT_OK;
 }

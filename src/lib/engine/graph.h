@@ -110,6 +110,9 @@ struct veil_engine_node {
     /* Conv (group 1) with constant float weights: the weights packed at load for
      * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
     struct veil_gemm_pack *wpack;
+    /* wpack was written over the weights (nothing else read them): their original layout is
+     * gone and the Conv must run from wpack, whatever its shape (op_conv.c). */
+    bool wpack_only;
 };
 
 struct veil_engine_graph {

@@ -500,7 +500,9 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
 #define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
 #define PK_PART_WORK ((size_t)1 << 21) /* multiply-adds worth a thread's wake-up */
 /* Fewer output columns than this leave most of the 48-wide tile idle: such convolutions (1-D
- * convolutions over a few frames, Silero's STFT) stay on veil_sgemm. */
+ * convolutions over a few frames, Silero's STFT) stay on veil_sgemm when their weights are also
+ * kept as they came (read by another node too); weights packed in place (wpack_only) run here
+ * whatever the columns, on the kernel's 16-wide tile when few. */
 #define PK_MIN_COLS  48
 #define PK_COPY_PART ((size_t)1 << 15) /* im2col floats worth a thread's wake-up */
 
@@ -600,9 +602,6 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
     if (!direct && conv_rows_in_place(j->g)) {
         return conv_run_in_place(c, j, batch);
     }
-    if (!direct && conv_rows_in_place(j->g)) {
-        return conv_run_in_place(c, j, batch);
-    }
     if (!direct) {
         GUARD(veil_pool_take_scratch(c->frame->pool, col_size, &colv));
     }
@@ -654,6 +653,13 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     GUARD(veil_op_work(c, c->out[0]->count, j.cin_g, j.krn, 1));
     ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);
+    if (c->node != NULL && c->node->wpack_only) {
+        /* the panels are all there is of the weights (graph.c pack_conv_weights) */
+        const struct veil_gemm_pack *pk = c->node->wpack;
+        ENSURE(j.groups == 1 && pk->m == j.cout_g && pk->k == j.cin_g * j.krn,
+               VEIL_ERR_ENGINE_SHAPE);
+        return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
+    }
     if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
         size_t items = (size_t)c->in[0]->dims[0] * j.groups;
         return veil_op_parallel(c, items, 1 + 16384 / (j.osz * j.krn + 1), conv_dw_part, &j);

@@ -173,11 +173,20 @@ struct veil_gemm_pack {
     size_t m;
     size_t k;
     size_t panels;
-    float *data;
-    size_t size; /* bytes */
+    size_t full;  /* panels at data; a last one past them (m not a multiple of MR) at tail */
+    float *data;  /* owned (veil_gemm_pack_new), or the caller's matrix (veil_gemm_pack_in_place) */
+    size_t size;  /* bytes at data */
+    float *tail;  /* NULL, or the last panel (owned) */
+    size_t owned; /* bytes this pack allocated (data when owned, tail): what it adds to memory */
+    bool borrowed; /* data is the caller's: its owner wipes and frees it */
 };
 VEIL_RESULT veil_gemm_pack_new(const float *a, size_t m, size_t k, size_t lda,
                                struct veil_gemm_pack **out);
+/* The same with the panels written over a (m x k, row stride k), which then holds them and must
+ * outlive the pack: the full panels of MR rows take exactly the bytes of those rows, each
+ * transposed in place; a last partial panel (m % MR rows, zero-padded) is allocated, and the
+ * rows it came from are wiped. Only for a matrix nothing else reads. */
+VEIL_RESULT veil_gemm_pack_in_place(float *a, size_t m, size_t k, struct veil_gemm_pack **out);
 void veil_gemm_pack_free(struct veil_gemm_pack *p);
 /* C[m,n] (row stride ldc) = A B[k,n] (row stride ldb) + bias[i] on row i (bias may be NULL).
  * B is read in place; C is only written. */

@@ -564,9 +564,15 @@ struct chain_node {
     const char *out;
 };
 
-static uint32_t chain_folded;  /* nodes of the last run_chain model computed at load */
-static uint32_t chain_inplace; /* Convs of it whose weights were folded in place (no copy) */
-static uint32_t chain_packed;  /* nodes of the last run_chain model with weights packed at load */
+static uint32_t chain_folded;    /* nodes of the last run_chain model computed at load */
+static uint32_t chain_inplace;   /* Convs of it whose weights were folded in place (no copy) */
+static uint32_t chain_packed;    /* nodes of the last run_chain model with weights packed at load */
+static uint32_t chain_pack_only; /* of them, packed over the weights (no other copy kept) */
+static bool chain_borrow;        /* load with veil_engine_load_inplace (weights in the buffer) */
+static bool chain_plan;          /* plan for x's shape before the run */
+static const struct veil_tensor *chain_watch; /* when set: are its bytes still in the buffer? */
+static bool chain_watch_intact;
+static bool chain_w_borrowed; /* the first node's input 1 is an initializer left in the buffer */
 static Onnx__AttributeProto **chain_attrs; /* attributes of the first node (NULL: none) */
 static size_t chain_nattr;
 
@@ -654,23 +660,40 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
     buf = malloc(size);
     assert_non_null(buf);
     onnx__model_proto__pack(&m, buf);
-    r = veil_engine_load(buf, size, NULL, &model);
-    free(buf);
+    r = chain_borrow ? veil_engine_load_inplace(buf, size, NULL, &model)
+                     : veil_engine_load(buf, size, NULL, &model);
     if (veil_ok(r)) {
         *skipped = 0;
         chain_folded = 0;
         chain_inplace = 0;
         chain_packed = 0;
+        chain_pack_only = 0;
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
             chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w.borrowed;
             chain_packed += model->main->nodes[i].wpack != NULL;
+            chain_pack_only += model->main->nodes[i].wpack_only;
         }
+        chain_w_borrowed =
+            model->main->node_count > 0 && model->main->nodes[0].in_count > 1 &&
+            model->main->nodes[0].in[1] != VEIL_NO_VALUE &&
+            model->main->values[model->main->nodes[0].in[1]].kind == VEIL_VALUE_INITIALIZER &&
+            model->main->values[model->main->nodes[0].in[1]].init.borrowed;
         EXPECT_OK(veil_engine_set_threads(model, run_threads));
+        if (chain_plan) {
+            EXPECT_OK(veil_engine_plan_for(model, x, NULL));
+        }
         r = veil_engine_run(model, x, results, NULL);
+        if (chain_watch != NULL) {
+            chain_watch_intact = false;
+            for (size_t o = 0; o + chain_watch->size <= size && !chain_watch_intact; o++) {
+                chain_watch_intact = memcmp(buf + o, chain_watch->data, chain_watch->size) == 0;
+            }
+        }
         veil_engine_free(model);
     }
+    free(buf);
     return r;
 }
 
@@ -785,12 +808,22 @@ static void test_fusion_shared_weights(void **state)
     }
     make(&x[0], VEIL_DT_FLOAT, 4, dx, NULL);
     fill(&x[0], 37);
+    chain_borrow = true;
+    chain_watch = &inits[0];
     EXPECT_OK(run_chain(nodes, 4, names, inits, 6, (const char *[]){"y"}, 1, x, fused, &skipped));
     EXPECT_EQ(skipped, 1);
     EXPECT_EQ(chain_inplace, 0);
+    /* the fused Conv's folded copy is its own: packed over; the other Conv's w is not */
+    EXPECT_EQ(chain_packed, veil_gemm_pack_fast() ? 2 : 0);
+    EXPECT_EQ(chain_pack_only, veil_gemm_pack_fast() ? 1 : 0);
+    EXPECT_TRUE(chain_watch_intact);
     EXPECT_OK(
         run_chain(nodes, 4, names, inits, 6, (const char *[]){"y", "c0"}, 2, x, open, &skipped));
     EXPECT_EQ(skipped, 0);
+    EXPECT_EQ(chain_pack_only, 0);
+    EXPECT_TRUE(chain_watch_intact);
+    chain_borrow = false;
+    chain_watch = NULL;
     for (size_t i = 0; i < fused[0].count; i++) {
         EXPECT_TRUE(fabsf(at(&fused[0], i) - at(&open[0], i)) <= 1e-4f);
     }
@@ -1050,6 +1083,8 @@ static void test_sgemm_packed(void **state)
         /* m, n, k, ldb */
         {1, 1, 1, 1},         {8, 48, 16, 48},   {5, 47, 3, 50},     {13, 97, 200, 97},
         {16, 1000, 27, 1000}, {24, 50, 400, 64}, {3, 769, 193, 800}, {9, 16, 1, 16},
+        {20, 3, 300, 5},      {33, 8, 64, 8},    {17, 5, 7, 9},      {8, 2, 5, 2},
+        {258, 4, 256, 4}, /* few columns: the row-vector kernel (pack.c small_n) */
     };
     (void)state;
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -1064,9 +1099,10 @@ static void test_sgemm_packed(void **state)
         float *want = calloc(m * ldc, sizeof(float));
         float *got = calloc(m * ldc, sizeof(float));
         float *ref = calloc(m * ldc, sizeof(float));
+        float *ac = calloc(m * k, sizeof(float));
         struct veil_gemm_pack *pk = NULL;
         assert_true(a != NULL && b != NULL && bias != NULL && want != NULL && got != NULL &&
-                    ref != NULL);
+                    ref != NULL && ac != NULL);
         for (size_t i = 0; i < m * k; i++) {
             a[i] = (float)((i * 7919) % 97) / 48.0f - 1.0f;
         }
@@ -1086,7 +1122,13 @@ static void test_sgemm_packed(void **state)
                     want[i * ldc + j] += bias[i];
                 }
             }
-            EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            if (with_bias) { /* packed over a copy of a (the tail panel allocated) */
+                memcpy(ac, a, m * k * sizeof(float));
+                EXPECT_OK(veil_gemm_pack_in_place(ac, m, k, &pk));
+                EXPECT_EQ(pk->owned, m % VEIL_PACK_MR != 0 ? k * VEIL_PACK_MR * sizeof(float) : 0);
+            } else {
+                EXPECT_OK(veil_gemm_pack_new(a, m, k, k, &pk));
+            }
             if (with_bias) {
                 /* in two parts by panels, as threads run it */
                 size_t half = pk->panels / 2;
@@ -1110,15 +1152,20 @@ static void test_sgemm_packed(void **state)
         free(want);
         free(got);
         free(ref);
+        free(ac);
     }
     EXPECT_ERR(veil_gemm_pack_new(NULL, 0, 4, 4, &(struct veil_gemm_pack *){NULL}),
+               VEIL_ERR_ENGINE_SHAPE);
+    EXPECT_ERR(veil_gemm_pack_in_place(NULL, 8, 4, &(struct veil_gemm_pack *){NULL}),
                VEIL_ERR_ENGINE_SHAPE);
 }
 
 /* Conv with constant weights (packed at load when the CPU has the vector kernel) gives what
  * the same Conv with the weights as a graph input (veil_sgemm) gives: 1-, 2- and 3-D, 1x1,
  * padding, stride, im2col in several tiles, channels not a multiple of 8, depth beyond one
- * block, with and without bias, at 1 and 4 threads. */
+ * block, few output columns, with and without bias, at 1 and 4 threads, planned or not. The
+ * Conv is the weights' only reader: the panels are written over them (owned, or borrowed from
+ * the model buffer, where they are then no longer found) and it runs from the panels alone. */
 static void test_conv_packed_weights(void **state)
 {
     static const struct {
@@ -1136,7 +1183,12 @@ static void test_conv_packed_weights(void **state)
         {4, {1, 96, 34, 32}, {96, 96, 3, 1}, 1, 0, false},  /* the same, split over threads */
         {3, {1, 6, 50, 0}, {9, 6, 5, 0}, 1, 2, true},       /* 1-D */
         {5, {1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, 1, 1, true},  /* 3-D */
+        {3, {1, 6, 10, 0}, {9, 6, 3, 0}, 1, 0, true},       /* 8 columns: 16-wide tile */
+        {3, {2, 40, 20, 0}, {24, 40, 4, 0}, 2, 1, false},   /* 10 columns, 2 images */
+        {4, {1, 16, 5, 4}, {16, 16, 3, 3}, 1, 1, true},     /* 20 columns */
+        {4, {1, 1, 7, 7}, {1, 1, 3, 3}, 1, 1, true},        /* one channel in and out */
     };
+    size_t borrowed = 0;
     (void)state;
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         uint32_t rank = cases[c].rank;
@@ -1157,17 +1209,29 @@ static void test_conv_packed_weights(void **state)
         fill(&in[0], 21);
         fill(&in[1], 22);
         fill(&in[2], 23);
-        for (unsigned threads = 1; threads <= 4; threads += 3) {
+        /* threads 1 and 4; owned and borrowed weights; planned (threads 4) or not */
+        for (unsigned v = 0; v < 4; v++) {
             struct veil_tensor packed[1] = {{0}};
             struct veil_tensor plain[1] = {{0}};
-            run_threads = threads;
+            run_threads = v < 2 ? 1 : 4;
+            chain_borrow = v % 2 == 1;
+            chain_plan = v >= 2;
+            chain_watch = &in[1];
             chain_attrs = ap;
             chain_nattr = 2;
             EXPECT_OK(run_chain(node, 1, names, &in[1], cases[c].bias ? 2 : 1,
                                 (const char *[]){"y"}, 1, &in[0], packed, &skipped));
             chain_attrs = NULL;
             chain_nattr = 0;
+            chain_borrow = false;
+            chain_plan = false;
+            chain_watch = NULL;
             EXPECT_EQ(chain_packed, veil_gemm_pack_fast() ? 1 : 0);
+            /* the only reader: packed over the weights, which are then gone from the buffer
+             * when borrowed from it */
+            EXPECT_EQ(chain_pack_only, chain_packed);
+            EXPECT_EQ(chain_watch_intact, !(chain_w_borrowed && chain_pack_only == 1));
+            borrowed += chain_w_borrowed;
             EXPECT_OK(run_one("Conv", cases[c].bias ? 3 : 2, in, ap, 2, 1, plain));
             run_threads = 1;
             EXPECT_TRUE(veil_tensor_same_shape(&packed[0], &plain[0]));
@@ -1180,6 +1244,7 @@ static void test_conv_packed_weights(void **state)
         }
         free_n(in, 3);
     }
+    assert_true(borrowed > 0); /* the borrowed case was there to check */
 }
 
 /* Slice/Concat/Reshape of constants are computed once at load (the nodes then hand out the
