@@ -31,3 +31,10 @@ if(VEIL_OPENBLAS)
     target_link_libraries(veil_obj PUBLIC PkgConfig::OPENBLAS)
   endif()
 endif()
+
+# vmath.c passes gcc vector types by value between static inline helpers (never across a real
+# call): gcc's note that their ABI differs with AVX-512 does not apply.
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/engine/vmath.c PROPERTIES
+    COMPILE_OPTIONS "-Wno-psabi")
+endif()
