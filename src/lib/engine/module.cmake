@@ -32,9 +32,7 @@ if(VEIL_OPENBLAS)
   endif()
 endif()
 
-# vmath.c passes gcc vector types by value between static inline helpers (never across a real
-# call): gcc's note that their ABI differs with AVX-512 does not apply.
-if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
-  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/engine/vmath.c PROPERTIES
-    COMPILE_OPTIONS "-Wno-psabi")
-endif()
+# vmath.c passes vector types by value between static inline helpers (never across a real
+# call): the compilers' note that their ABI differs with AVX-512 (-Wpsabi) does not apply.
+set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/engine/vmath.c PROPERTIES
+  COMPILE_OPTIONS "-Wno-psabi")

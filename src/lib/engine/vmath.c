@@ -19,8 +19,8 @@
 #define VW 16
 
 /* The vector helpers below are static and inlined into each clone: their by-value vector ABI,
- * which gcc warns about (-Wpsabi, off for this file in module.cmake), is never seen across a
- * call. */
+ * which gcc and clang warn about (-Wpsabi, off for this file in module.cmake), is never seen across
+ * a call. */
 
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(VW * sizeof(float))));
