@@ -330,26 +330,22 @@ static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
 }
 
 /* Softmax / LogSoftmax over contiguous float rows: x - max in float, e^(x - max) by the
- * vectorized float exp into e (n floats), their sum in double; y = e * (1 / sum) rounded once
- * from double, or (x - max) - log(sum) for LogSoftmax. */
+ * vectorized float exp into e (n floats), their sum in double (vmath.c); y = e * (1 / sum) rounded
+ * once from double, or (x - max) - log(sum) for LogSoftmax. */
+VEIL_TARGET_CLONES
 static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax,
                           float *e)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
-        float mx = -INFINITY;
-        double sum = 0;
-        for (size_t j = 0; j < n; j++) {
-            mx = xr[j] > mx ? xr[j] : mx;
-        }
+        float mx = veil_vmaxf(xr, n);
+        double sum;
         for (size_t j = 0; j < n; j++) {
             e[j] = xr[j] - mx;
         }
         veil_vexpf(e, e, n);
-        for (size_t j = 0; j < n; j++) {
-            sum += e[j];
-        }
+        sum = veil_vsumf(e, n);
         if (log_softmax) {
             double ls = log(sum);
             for (size_t j = 0; j < n; j++) {

@@ -109,6 +109,9 @@ bool veil_cpu_avx512(void);
 void veil_vexpf(const float *x, float *y, size_t n);
 void veil_vsigmoidf(const float *x, float *y, size_t n);
 void veil_vtanhf(const float *x, float *y, size_t n);
+/* Largest of x[0..n) ignoring NaN (-inf for none); sum of x[0..n) in double, in lanes. */
+float veil_vmaxf(const float *x, size_t n);
+double veil_vsumf(const float *x, size_t n);
 
 /* True for operators whose kernels write every output element: the executor hands them
  * output buffers without zeroing them first. */

@@ -147,3 +147,52 @@ void veil_vtanhf(const float *x, float *y, size_t n)
 {
     VMAP(vtanh, x, y, n);
 }
+
+/* Largest of x[0..n) ignoring NaN (-inf for none), as the loop mx = x > mx ? x : mx */
+VEIL_TARGET_CLONES
+float veil_vmaxf(const float *x, size_t n)
+{
+    vf m = vsplat(-INFINITY);
+    size_t i = 0;
+    float r = -INFINITY;
+    for (; i + VW <= n; i += VW) {
+        vf v = vload(x + i);
+        m = vsel(v > m, v, m);
+    }
+    for (int l = 0; l < VW; l++) {
+        r = m[l] > r ? m[l] : r;
+    }
+    for (; i < n; i++) {
+        r = x[i] > r ? x[i] : r;
+    }
+    return r;
+}
+
+typedef double vd __attribute__((vector_size(VW / 2 * sizeof(double))));
+typedef float vh __attribute__((vector_size(VW / 2 * sizeof(float))));
+
+/* Sum of x[0..n) in double: 16 lanes of partial sums, then the lanes and the tail in order
+ * (the same result for the same array wherever it is called from). */
+VEIL_TARGET_CLONES
+double veil_vsumf(const float *x, size_t n)
+{
+    vd a = {0};
+    vd b = {0};
+    size_t i = 0;
+    double r = 0;
+    for (; i + VW <= n; i += VW) {
+        vh lo;
+        vh hi;
+        memcpy(&lo, x + i, sizeof(lo));
+        memcpy(&hi, x + i + VW / 2, sizeof(hi));
+        a = a + __builtin_convertvector(lo, vd);
+        b = b + __builtin_convertvector(hi, vd);
+    }
+    for (int l = 0; l < VW / 2; l++) {
+        r += a[l] + b[l];
+    }
+    for (; i < n; i++) {
+        r += (double)x[i];
+    }
+    return r;
+}

@@ -155,5 +155,42 @@ static void test_lengths_and_tails(void **state)
     }
 }
 
-VEIL_TEST_MAIN(test_expf_sweep, test_sigmoid_sweep, test_tanh_sweep, test_expf_edges,
-               test_lengths_and_tails)
+/* Max (NaN ignored, -inf for none) and double sum against plain loops, every length 0..70. */
+static void test_max_and_sum(void **state)
+{
+    float x[70];
+    (void)state;
+    for (size_t i = 0; i < 70; i++) {
+        x[i] = (float)((i * 37) % 71) * 0.25f - 9.0f;
+    }
+    x[5] = NAN;
+    x[40] = NAN;
+    for (size_t n = 0; n <= 70; n++) {
+        float mx = -INFINITY;
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            mx = x[i] > mx ? x[i] : mx;
+            sum += isnan(x[i]) ? 0.0 : (double)x[i];
+        }
+        EXPECT_TRUE(veil_vmaxf(x, n) == mx);
+        if (n <= 5) {
+            EXPECT_TRUE(fabs(veil_vsumf(x, n) - sum) <= 1e-9);
+        } else {
+            EXPECT_TRUE(isnan(veil_vsumf(x, n)));
+        }
+    }
+    /* all NaN: -inf; NaN first then a value: the value */
+    float nan2[20];
+    for (size_t i = 0; i < 20; i++) {
+        nan2[i] = NAN;
+    }
+    EXPECT_TRUE(veil_vmaxf(nan2, 20) == -INFINITY);
+    nan2[19] = 3.0f;
+    nan2[3] = -2.0f;
+    EXPECT_TRUE(veil_vmaxf(nan2, 20) == 3.0f);
+    nan2[19] = NAN;
+    EXPECT_TRUE(veil_vmaxf(nan2, 20) == -2.0f);
+}
+
+VEIL_TEST_MAIN(test_max_and_sum, test_expf_sweep, test_sigmoid_sweep, test_tanh_sweep,
+               test_expf_edges, test_lengths_and_tails)
