@@ -31,3 +31,8 @@ if(VEIL_OPENBLAS)
     target_link_libraries(veil_obj PUBLIC PkgConfig::OPENBLAS)
   endif()
 endif()
+
+# vmath.c passes vector types by value between static inline helpers (never across a real
+# call): the compilers' note that their ABI differs with AVX-512 (-Wpsabi) does not apply.
+set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/engine/vmath.c PROPERTIES
+  COMPILE_OPTIONS "-Wno-psabi")

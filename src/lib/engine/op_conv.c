@@ -415,10 +415,114 @@ static VEIL_RESULT conv_run_wide(struct veil_op_ctx *c, struct conv_job *j, size
 }
 
 #define DW_TAPS_MAX 32 /* kernel widths up to this get their column ranges computed once */
+#define DW_VW       16 /* output columns a block of the register-held interior */
+
+typedef float dw_vf __attribute__((vector_size(DW_VW * sizeof(float))));
+
+/* Output columns [c0, c1) of one output row, tap by tap through memory: yr = bias, then each
+ * valid tap's product added over its valid columns (vectorizes for stride 1). */
+static inline __attribute__((always_inline)) void dw_cols(const struct veil_geom *g, const float *x,
+                                                          const float *k, float b,
+                                                          const int64_t *tap_lo,
+                                                          const int64_t *tap_hi, int64_t oh,
+                                                          float *yr, int64_t c0, int64_t c1)
+{
+    int64_t ih_n = g->in[0];
+    int64_t iw_n = g->in[1];
+    int64_t kw_n = g->kernel[1];
+    int64_t ow_n = g->out[1];
+    int64_t sw = g->stride[1];
+    int64_t dw = g->dil[1];
+    int64_t pw = g->pad_begin[1];
+    for (int64_t ow = c0; ow < c1; ow++) {
+        yr[ow] = b;
+    }
+    for (int64_t kh = 0; kh < g->kernel[0]; kh++) {
+        int64_t ih = oh * g->stride[0] - g->pad_begin[0] + kh * g->dil[0];
+        if (ih < 0 || ih >= ih_n) {
+            continue;
+        }
+        const float *xr = x + ih * iw_n;
+        for (int64_t kw = 0; kw < kw_n; kw++) {
+            int64_t off = kw * dw - pw; /* iw = ow * sw + off */
+            int64_t lo;
+            int64_t hi;
+            float kv = k[kh * kw_n + kw];
+            if (kw < DW_TAPS_MAX) {
+                lo = tap_lo[kw];
+                hi = tap_hi[kw];
+            } else {
+                lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
+                hi = hi < ow_n ? hi : ow_n;
+            }
+            lo = lo > c0 ? lo : c0;
+            hi = hi < c1 ? hi : c1;
+            if (sw == 1) {
+                const float *xs = xr + off;
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    yr[ow] += kv * xs[ow];
+                }
+            } else {
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    yr[ow] += kv * xr[ow * sw + off];
+                }
+            }
+        }
+    }
+}
+
+/* nb (1-4) blocks of 16 output columns of row oh from column o, from the zero-padded plane xp
+ * (rows of prow floats): nb independent register sums over all taps; a last partial block
+ * stores only the columns of the row. */
+static inline __attribute__((always_inline)) void dw_blocks(const struct veil_geom *g,
+                                                            const float *xp, int64_t prow,
+                                                            const float *k, float b, int64_t oh,
+                                                            int64_t o, int nb, float *yr)
+{
+    int64_t kw_n = g->kernel[1];
+    int64_t dw = g->dil[1];
+    int64_t ow_n = g->out[1];
+    dw_vf acc[4];
+    for (int q = 0; q < nb; q++) {
+        for (int l = 0; l < DW_VW; l++) {
+            acc[q][l] = b;
+        }
+    }
+    for (int64_t kh = 0; kh < g->kernel[0]; kh++) {
+        int64_t ih = oh * g->stride[0] - g->pad_begin[0] + kh * g->dil[0];
+        if (ih < 0 || ih >= g->in[0]) {
+            continue;
+        }
+        const float *xs = xp + ih * prow + o;
+        const float *kr = k + kh * kw_n;
+        for (int64_t kw = 0; kw < kw_n; kw++) {
+            float kv = kr[kw];
+            const float *xk = xs + kw * dw;
+            for (int q = 0; q < nb; q++) {
+                dw_vf xv;
+                memcpy(&xv, xk + q * DW_VW, sizeof(xv));
+                acc[q] = acc[q] + kv * xv;
+            }
+        }
+    }
+    for (int q = 0; q < nb; q++) {
+        int64_t c = o + q * DW_VW;
+        size_t cols = (size_t)(ow_n - c < DW_VW ? ow_n - c : DW_VW);
+        memcpy(yr + c, &acc[q], cols * sizeof(float));
+    }
+}
+
+#define DW_PAD_MAX 8192 /* floats of a zero-padded channel plane on the stack */
 
 /* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
- * channel. For each kernel tap the valid output columns are computed once, so the inner loop has
- * no bounds checks and vectorizes (stride 1). Work item = (batch, channel). */
+ * channel. With stride 1 along the row and a channel plane that fits DW_PAD_MAX, the plane is
+ * copied once between zero columns (the padding, and room for a last partial block), and every
+ * output row goes in blocks of 16 columns held in a register over all taps: one load and
+ * multiply-add per tap, one store per block. Otherwise tap by tap through memory, with each
+ * tap's valid output columns computed once (dw_cols). Both add the bias and then the taps in
+ * the same order (the padded plane adds products with zero: the same values). Work item =
+ * (batch, channel). */
 VEIL_TARGET_CLONES
 static void conv_dw_part(void *ctx, size_t begin, size_t end)
 {
@@ -426,16 +530,16 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
     const struct veil_geom *g = j->g;
     int64_t ih_n = g->in[0];
     int64_t iw_n = g->in[1];
-    int64_t kh_n = g->kernel[0];
     int64_t kw_n = g->kernel[1];
     int64_t oh_n = g->out[0];
     int64_t ow_n = g->out[1];
-    int64_t sh = g->stride[0];
     int64_t sw = g->stride[1];
-    int64_t dh = g->dil[0];
     int64_t dw = g->dil[1];
-    int64_t ph = g->pad_begin[0];
     int64_t pw = g->pad_begin[1];
+    /* padded row length: output columns rounded up to a block, plus the kernel's reach */
+    int64_t prow = (ow_n + DW_VW - 1) / DW_VW * DW_VW + (kw_n - 1) * dw;
+    float xp[DW_PAD_MAX];
+    bool padded = sw == 1 && kw_n >= 1 && ih_n >= 1 && ow_n >= DW_VW && prow <= DW_PAD_MAX / ih_n;
 
     /* each tap column's valid output columns, the same for every row: computed once (the
      * divisions cost as much as the taps on narrow rows) */
@@ -453,41 +557,45 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
         const float *k = j->w + ch * j->krn;
         float *y = j->y + w * j->osz;
         float b = j->bias != NULL ? j->bias[ch] : 0.0f;
+        if (!padded) {
+            for (int64_t oh = 0; oh < oh_n; oh++) {
+                dw_cols(g, x, k, b, tap_lo, tap_hi, oh, y + oh * ow_n, 0, ow_n);
+            }
+            continue;
+        }
+        /* xp column c holds input column c - pw (zero outside the row) */
+        for (int64_t ih = 0; ih < ih_n; ih++) {
+            float *pr = xp + ih * prow;
+            int64_t c0 = pw < prow ? pw : prow;
+            int64_t c1 = pw + iw_n < prow ? pw + iw_n : prow;
+            memset(pr, 0, (size_t)c0 * sizeof(float));
+            if (c1 > c0) {
+                memcpy(pr + c0, x + ih * iw_n + (c0 - pw), (size_t)(c1 - c0) * sizeof(float));
+            } else {
+                c1 = c0;
+            }
+            memset(pr + c1, 0, (size_t)(prow - c1) * sizeof(float));
+        }
         for (int64_t oh = 0; oh < oh_n; oh++) {
             float *yr = y + oh * ow_n;
-            for (int64_t ow = 0; ow < ow_n; ow++) {
-                yr[ow] = b;
-            }
-            for (int64_t kh = 0; kh < kh_n; kh++) {
-                int64_t ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= ih_n) {
-                    continue;
+            for (int64_t o = 0; o < ow_n;) {
+                int64_t left = (ow_n - o + DW_VW - 1) / DW_VW;
+                int nb = left >= 4 ? 4 : (int)left;
+                switch (nb) {
+                    case 4:
+                        dw_blocks(g, xp, prow, k, b, oh, o, 4, yr);
+                        break;
+                    case 3:
+                        dw_blocks(g, xp, prow, k, b, oh, o, 3, yr);
+                        break;
+                    case 2:
+                        dw_blocks(g, xp, prow, k, b, oh, o, 2, yr);
+                        break;
+                    default:
+                        dw_blocks(g, xp, prow, k, b, oh, o, 1, yr);
+                        break;
                 }
-                const float *xr = x + ih * iw_n;
-                for (int64_t kw = 0; kw < kw_n; kw++) {
-                    int64_t off = kw * dw - pw; /* iw = ow * sw + off */
-                    int64_t lo;
-                    int64_t hi;
-                    float kv = k[kh * kw_n + kw];
-                    if (kw < DW_TAPS_MAX) {
-                        lo = tap_lo[kw];
-                        hi = tap_hi[kw];
-                    } else {
-                        lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                        hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
-                        hi = hi < ow_n ? hi : ow_n;
-                    }
-                    if (sw == 1) {
-                        const float *xs = xr + off;
-                        for (int64_t ow = lo; ow < hi; ow++) {
-                            yr[ow] += kv * xs[ow];
-                        }
-                    } else {
-                        for (int64_t ow = lo; ow < hi; ow++) {
-                            yr[ow] += kv * xr[ow * sw + off];
-                        }
-                    }
-                }
+                o += nb * DW_VW;
             }
         }
     }

@@ -3,6 +3,7 @@
  * CumSum. Accumulation is in double.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,49 +329,60 @@ static VEIL_RESULT smax_shape(struct veil_op_ctx *c)
     return veil_op_out_like(c, 0, c->in[0]);
 }
 
-/* Softmax / LogSoftmax over contiguous float rows (accumulation in double). e (n doubles, or
- * NULL) keeps each exp() of the sum for the output pass instead of computing it twice. */
+/* Softmax / LogSoftmax over contiguous float rows: x - max in float, e^(x - max) by the
+ * vectorized float exp into e (n floats), their sum in double (vmath.c); y = e * (1 / sum) rounded
+ * once from double, or (x - max) - log(sum) for LogSoftmax. */
+VEIL_TARGET_CLONES
 static void smax_rows_f32(const float *x, float *y, size_t rows, size_t n, bool log_softmax,
-                          double *e)
+                          float *e)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
-        double mx = -INFINITY;
-        double sum = 0;
+        float mx = veil_vmaxf(xr, n);
+        double sum;
         for (size_t j = 0; j < n; j++) {
-            mx = xr[j] > mx ? xr[j] : mx;
+            e[j] = xr[j] - mx;
         }
-        for (size_t j = 0; j < n; j++) {
-            double v = exp((double)xr[j] - mx);
-            if (e != NULL) {
-                e[j] = v;
+        veil_vexpf(e, e, n);
+        sum = veil_vsumf(e, n);
+        if (log_softmax) {
+            double ls = log(sum);
+            for (size_t j = 0; j < n; j++) {
+                yr[j] = (float)((double)xr[j] - mx - ls);
             }
-            sum += v;
-        }
-        double ls = log(sum);
-        for (size_t j = 0; j < n; j++) {
-            double d = (double)xr[j] - mx;
-            yr[j] = (float)(log_softmax ? d - ls : (e != NULL ? e[j] : exp(d)) / sum);
+        } else {
+            double inv = 1.0 / sum;
+            for (size_t j = 0; j < n; j++) {
+                yr[j] = (float)(e[j] * inv);
+            }
         }
     }
 }
 
-/* Work item = row. Each part keeps its own row buffer of exp() values (without one, when it
- * cannot be had, exp() is computed twice: the same results). */
+/* Work item = row. Each part keeps its own row buffer of exp() values (on the stack up to 1024,
+ * from the heap above; when that cannot be had the part sets failed and the node fails). */
 struct smax_job {
     const float *x;
     float *y;
     size_t n;
     bool log_softmax;
+    atomic_bool failed;
 };
 
 static void smax_part(void *ctx, size_t begin, size_t end)
 {
-    const struct smax_job *j = ctx;
-    double *e = j->log_softmax ? NULL : malloc((j->n > 0 ? j->n : 1) * sizeof(double));
+    struct smax_job *j = ctx;
+    float buf[1024];
+    float *e = j->n <= 1024 ? buf : malloc(j->n * sizeof(float));
+    if (e == NULL) {
+        atomic_store(&j->failed, true);
+        return;
+    }
     smax_rows_f32(j->x + begin * j->n, j->y + begin * j->n, end - begin, j->n, j->log_softmax, e);
-    free(e);
+    if (e != buf) {
+        free(e);
+    }
 }
 
 static VEIL_RESULT smax_run(struct veil_op_ctx *c)
@@ -397,8 +409,10 @@ static VEIL_RESULT smax_run(struct veil_op_ctx *c)
         inner = veil_op_span(x, ax + 1, x->rank);
     }
     if (x->dtype == VEIL_DT_FLOAT && inner == 1 && name[0] != 'H') {
-        struct smax_job j = {x->data, y->data, n, name[0] == 'L'};
-        return veil_op_parallel(c, outer, 1 + 16384 / (n + 1), smax_part, &j);
+        struct smax_job j = {x->data, y->data, n, name[0] == 'L', false};
+        GUARD(veil_op_parallel(c, outer, 1 + 16384 / (n + 1), smax_part, &j));
+        ENSURE(!atomic_load(&j.failed), VEIL_ERR_NOMEM);
+        return VEIL_RESULT_OK;
     }
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {

@@ -313,7 +313,8 @@ static VEIL_RESULT unary_shape(struct veil_op_ctx *c)
 }
 
 /* Float elementwise over [begin, end): Relu and LeakyRelu as plain float loops (a float product
- * rounds exactly as the double one), the others through their double function. */
+ * rounds exactly as the double one), Exp, Sigmoid and Tanh by the vectorized float functions
+ * (vmath.c, a few ulp from the double ones), the others through their double function. */
 struct unary_job {
     unary_fn fn;
     const struct unary_params *p;
@@ -336,6 +337,12 @@ static void unary_part(void *ctx, size_t begin, size_t end)
         for (size_t i = begin; i < end; i++) {
             y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
         }
+    } else if (j->fn == u_exp) {
+        veil_vexpf(x + begin, y + begin, end - begin);
+    } else if (j->fn == u_sigmoid) {
+        veil_vsigmoidf(x + begin, y + begin, end - begin);
+    } else if (j->fn == u_tanh) {
+        veil_vtanhf(x + begin, y + begin, end - begin);
     } else {
         for (size_t i = begin; i < end; i++) {
             y[i] = (float)j->fn(x[i], j->p);

@@ -103,6 +103,16 @@ static inline void veil_op_elem(void *dst, size_t j, const void *src, size_t i, 
 /* The CPU has AVX-512F (checked once). */
 bool veil_cpu_avx512(void);
 
+/* y[i] = e^x[i], 1 / (1 + e^-x[i]), tanh(x[i]) in float, vectorized (vmath.c): within 1 ulp
+ * of the correctly rounded exp (sigmoid and tanh a few ulp); overflow to +inf, underflow
+ * through the subnormals to 0, NaN and infinities as expf. x and y may be the same array. */
+void veil_vexpf(const float *x, float *y, size_t n);
+void veil_vsigmoidf(const float *x, float *y, size_t n);
+void veil_vtanhf(const float *x, float *y, size_t n);
+/* Largest of x[0..n) ignoring NaN (-inf for none); sum of x[0..n) in double, in lanes. */
+float veil_vmaxf(const float *x, size_t n);
+double veil_vsumf(const float *x, size_t n);
+
 /* True for operators whose kernels write every output element: the executor hands them
  * output buffers without zeroing them first. */
 bool veil_op_writes_all(const struct veil_op *op);

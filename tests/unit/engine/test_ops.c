@@ -386,6 +386,12 @@ static void test_conv_fast_paths(void **state)
         {{1, 3, 7, 9}, {3, 1, 3, 3}, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* depthwise */
         {{2, 4, 8, 7}, {4, 1, 5, 5}, 4, {2, 2}, {2, 2, 2, 2}, {1, 1}}, /* depthwise, stride 2 */
         {{1, 2, 9, 9}, {2, 1, 3, 3}, 2, {2, 1}, {0, 1, 2, 0}, {2, 2}}, /* asymmetric */
+        /* depthwise rows wide enough for register-held blocks of 16 columns: PP-OCR rec's 5x5,
+         * row stride 2, dilation with uneven pads and a width that leaves a tail, 1x7 */
+        {{1, 3, 12, 80}, {3, 1, 5, 5}, 3, {1, 1}, {2, 2, 2, 2}, {1, 1}},
+        {{2, 2, 7, 53}, {2, 1, 3, 3}, 2, {2, 1}, {1, 0, 1, 3}, {1, 2}},
+        {{1, 2, 5, 40}, {2, 1, 1, 7}, 2, {1, 1}, {0, 3, 0, 3}, {1, 1}},
+        {{1, 2, 4, 20}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
         {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
         {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
         {{2, 4, 6, 6}, {6, 2, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* grouped */
@@ -1074,6 +1080,114 @@ static void test_softmax_threads(void **state)
     free_n(in, 1);
 }
 
+/* Exp, Sigmoid and Tanh (vmath.c float kernels) and Softmax/LogSoftmax (float exp) against the
+ * double reference: within a few float ulp (a relative 4e-7, or 1e-37 absolute near 0), over
+ * values from -120 to 120 with the edges (infinities, NaN, zeros) and a length that is not a
+ * multiple of the vector width, at 1 and 2 threads. */
+static double ref_unary(const char *op, double x)
+{
+    switch (op[0]) {
+        case 'E':
+            return exp(x);
+        case 'S':
+            return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+        default:
+            return tanh(x);
+    }
+}
+
+static bool close_float(float got, double want)
+{
+    if (isnan(want)) {
+        return isnan(got);
+    }
+    if (isinf((float)want)) { /* also beyond the float range */
+        return got == (float)want;
+    }
+    return fabs((double)got - want) <= 4e-7 * fabs(want) + 1e-37;
+}
+
+static void test_float_exp_ops(void **state)
+{
+    static const char *const ops[] = {"Exp", "Sigmoid", "Tanh"};
+    struct veil_tensor in[1];
+    int64_t dx[2] = {7, 4099};
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 2, dx, NULL);
+    float *x = in[0].data;
+    for (size_t i = 0; i < in[0].count; i++) {
+        x[i] = (float)((double)((i * 7919) % 24001) / 100.0 - 120.0);
+    }
+    x[3] = INFINITY;
+    x[4] = -INFINITY;
+    x[5] = NAN;
+    x[6] = 0.0f;
+    x[7] = -0.0f;
+    x[8] = 88.8f;
+    x[9] = -103.5f;
+    for (unsigned t = 1; t <= 2; t++) {
+        run_threads = t;
+        for (size_t k = 0; k < 3; k++) {
+            struct veil_tensor out[1] = {{0}};
+            EXPECT_OK(run_one(ops[k], 1, in, NULL, 0, 1, out));
+            for (size_t i = 0; i < in[0].count; i++) {
+                EXPECT_TRUE(close_float(at(&out[0], i), ref_unary(ops[k], (double)x[i])));
+            }
+            free_n(out, 1);
+        }
+        /* Softmax rows of 4099 (heap row buffer) and of 7 (stack), with a -inf in a row */
+        for (int log_sm = 0; log_sm < 2; log_sm++) {
+            for (int wide = 0; wide < 2; wide++) {
+                struct veil_tensor sin[1];
+                struct veil_tensor out[1] = {{0}};
+                int64_t ds[2] = {wide ? 7 : 4099, wide ? 4099 : 7};
+                Onnx__AttributeProto a = attr_int("axis", 1);
+                Onnx__AttributeProto *ap = &a;
+                make(&sin[0], VEIL_DT_FLOAT, 2, ds, NULL);
+                float *sx = sin[0].data;
+                for (size_t i = 0; i < sin[0].count; i++) {
+                    sx[i] = isfinite(x[i]) ? x[i] / 8.0f : (float)i / 1000.0f;
+                }
+                sx[1] = -INFINITY;
+                EXPECT_OK(run_one(log_sm ? "LogSoftmax" : "Softmax", 1, sin, &ap, 1, 1, out));
+                size_t n = (size_t)ds[1];
+                for (size_t r = 0; r < (size_t)ds[0]; r++) {
+                    const float *xr = sx + r * n;
+                    double mx = -INFINITY;
+                    double sum = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        mx = xr[j] > mx ? xr[j] : mx;
+                    }
+                    for (size_t j = 0; j < n; j++) {
+                        sum += exp((double)xr[j] - mx);
+                    }
+                    for (size_t j = 0; j < n; j++) {
+                        double d = (double)xr[j] - mx;
+                        double want = log_sm ? d - log(sum) : exp(d) / sum;
+                        float got = at(&out[0], r * n + j);
+                        /* softmax: a few ulp of each term and of the sum, and x - max
+                         * rounded to float (as ONNX Runtime does): |d| ulp of e^d */
+                        bool ok =
+                            got == want ||
+                            (log_sm ? fabs(got - want) <= 1e-6 * (1 + fabs(want))
+                                    : fabs(got - want) <= (5e-7 + 1.2e-7 * fabs(d)) * want + 1e-37);
+                        if (!ok) {
+                            print_message("%s wide %d [%zu,%zu]: got %g want %g d %g\n",
+                                          log_sm ? "LogSoftmax" : "Softmax", wide, r, j,
+                                          (double)got, want, d);
+                        }
+                        EXPECT_TRUE(ok);
+                    }
+                }
+                free_n(out, 1);
+                free_n(sin, 1);
+            }
+        }
+    }
+    run_threads = 1;
+    free_n(in, 1);
+}
+
 /* The packed-weights SGEMM (pack.c), vector and plain micro-kernels, against the reference
  * GEMM plus bias: row counts that are not a multiple of the panel height, column tails, depths
  * beyond one block, a row stride wider than the columns. */
@@ -1500,4 +1614,4 @@ VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_poo
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
                test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
                test_fusion_shared_weights, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles)
+               test_conv_transpose_tiles, test_float_exp_ops)
