@@ -57,7 +57,17 @@ struct veil_open_params {
     unsigned threads;                 /* 0: every online core */
     veil_progress_fn progress;
     void *progress_ctx;
+    /* veil_model_open_memory only, optional: called once, on the calling thread, with the first
+     * chunk's plaintext (authenticated by its tag, though the file as a whole has not verified
+     * yet: treat it as untrusted input) before anything is written to dst. It returns pad, 0 to
+     * VEIL_MODEL_PLACE_PAD_MAX: the plaintext then goes to dst + pad (so that a payload inside
+     * it lands aligned), and dst_size must be >= the plaintext size + VEIL_MODEL_PLACE_PAD_MAX.
+     * An empty model has one empty chunk: len is then 0. */
+    size_t (*place)(void *ctx, const uint8_t *first, size_t len);
+    void *place_ctx;
 };
+
+#define VEIL_MODEL_PLACE_PAD_MAX 63
 
 /* Seals in_path into out_path (which must not exist; written atomically, mode 0644). The signer
  * is a PEM PKCS#8 private key (Ed25519 or P-384) file, mode 0600. */
@@ -90,8 +100,9 @@ VEIL_API int veil_model_open_stream_unsafe(int in_fd, int out_fd,
                                            struct veil_model_info *info);
 
 /* Opens in_fd into dst (dst_size >= the plaintext size; use veil_model_inspect_fd first, then
- * rewind, or allocate with veil_locked_alloc). Plaintext goes nowhere but dst; on failure dst is
- * wiped. This is what the inference server uses. */
+ * rewind, or allocate with veil_locked_alloc). Plaintext goes nowhere but dst (at dst + the pad
+ * that params->place chose, if given); on failure all of dst is wiped. This is what the inference
+ * server uses. */
 VEIL_API int veil_model_open_memory(int in_fd, void *dst, size_t dst_size,
                                     const uint8_t model_key[VEIL_MODEL_KEY_BYTES],
                                     const uint8_t *signer_pem, size_t signer_pem_size,

@@ -47,7 +47,12 @@ struct serve_metrics {
 
 struct serve_model {
     struct veil_engine_model *engine;
-    void *plaintext; /* locked memory (veil_locked_alloc): the engine borrows the weights in it */
+    /* locked memory (veil_locked_map_onfault) of plaintext_map_size bytes: the model's
+     * plaintext_size bytes at plaintext + plaintext_pad (chosen so that its first big weight
+     * payload is aligned); the engine borrows the weights in it */
+    void *plaintext;
+    size_t plaintext_map_size;
+    size_t plaintext_pad;
     size_t plaintext_size;
     struct veil_model_info info;
     char id_hex[2 * VEIL_MODEL_ID_BYTES + 1];

@@ -171,13 +171,16 @@ static int prepare_model(struct serve *s, struct model_prep *m)
     }
     veil_log(VEIL_LOG_INFO, "step=sealed-model model=%s size=%llu signature=verified ms=%.1f",
              info.name, info.plaintext_size, ms_since(&t));
-    r = veil_locked_map_onfault((size_t)info.plaintext_size, &s->model.plaintext);
+    /* with room for the pad that place_model chooses */
+    r = veil_locked_map_onfault((size_t)info.plaintext_size + VEIL_MODEL_PLACE_PAD_MAX,
+                                &s->model.plaintext);
     if (!veil_ok(r)) {
         s->model.plaintext = NULL;
         return step_failed_code("locked memory", "the model's plaintext", r.code);
     }
+    s->model.plaintext_map_size = (size_t)info.plaintext_size + VEIL_MODEL_PLACE_PAD_MAX;
     s->model.plaintext_size = (size_t)info.plaintext_size;
-    (void)veil_locked_prefault_start(&m->prefault, s->model.plaintext, s->model.plaintext_size);
+    (void)veil_locked_prefault_start(&m->prefault, s->model.plaintext, s->model.plaintext_map_size);
     veil_log(VEIL_LOG_INFO, "step=locked size=%zu lock=on-fault prefault=%s ms=%.1f",
              s->model.plaintext_size, m->prefault.started ? "thread" : "by-decryption",
              ms_since(&t));
@@ -197,6 +200,26 @@ static veil_result prep_free(struct model_prep *m, bool stop)
     return r;
 }
 
+/* Payloads smaller than this are not worth placing the whole model for (the engine moves them,
+ * a few bytes back, in no time). */
+#define PLACE_PAYLOAD_MIN (64 * 1024)
+
+/* The placement callback (veil_open_params.place): from the first decrypted chunk, the pad that
+ * puts the first big weight payload on a VEIL_ENGINE_PLACE_ALIGN boundary (the mapping is page
+ * aligned), so that loading in place borrows it where it is instead of moving it. 0 when the
+ * chunk does not reach it. */
+static size_t place_model(void *ctx, const uint8_t *first, size_t len)
+{
+    size_t *pad = ctx;
+    size_t off = 0;
+
+    *pad = 0;
+    if (veil_engine_first_payload_offset(first, len, PLACE_PAYLOAD_MIN, &off)) {
+        *pad = (VEIL_ENGINE_PLACE_ALIGN - off % VEIL_ENGINE_PLACE_ALIGN) % VEIL_ENGINE_PLACE_ALIGN;
+    }
+    return *pad;
+}
+
 /* The model, with its key, into the locked memory prepared for it; then its expected identity. */
 static int open_model(struct serve *s, struct model_prep *m,
                       const uint8_t key[VEIL_MODEL_KEY_BYTES])
@@ -209,8 +232,10 @@ static int open_model(struct serve *s, struct model_prep *m,
 
     p.expect_name = s->model.name;
     p.expect_model_id = m->id;
-    e = veil_model_open_memory(m->fd, s->model.plaintext, s->model.plaintext_size, key, m->pem.data,
-                               m->pem.len, &p, &s->model.info);
+    p.place = place_model;
+    p.place_ctx = &s->model.plaintext_pad;
+    e = veil_model_open_memory(m->fd, s->model.plaintext, s->model.plaintext_map_size, key,
+                               m->pem.data, m->pem.len, &p, &s->model.info);
     r = prep_free(m, true);
     if (e != 0) {
         return step_failed_code("opening the sealed model", path, -e);
@@ -222,8 +247,8 @@ static int open_model(struct serve *s, struct model_prep *m,
                                  sizeof(s->model.id_hex)))) {
         return step_failed("opening the sealed model", "model id");
     }
-    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes ms=%.1f", s->model.info.name,
-             s->model.plaintext_size, ms_since(&t));
+    veil_log(VEIL_LOG_INFO, "step=open model=%s size=%zu locked=yes pad=%zu ms=%.1f",
+             s->model.info.name, s->model.plaintext_size, s->model.plaintext_pad, ms_since(&t));
     return 0;
 }
 
@@ -417,8 +442,8 @@ static int load_engine(struct serve *s)
     char reason[512];
 
     /* the weights stay in the locked plaintext, which the engine borrows (no copy) */
-    r = veil_engine_load_inplace(s->model.plaintext, s->model.plaintext_size, &diag,
-                                 &s->model.engine);
+    r = veil_engine_load_inplace((uint8_t *)s->model.plaintext + s->model.plaintext_pad,
+                                 s->model.plaintext_size, &diag, &s->model.engine);
     if (veil_ok(r)) {
         r = veil_engine_set_threads(s->model.engine, (unsigned)veil_conf_int(&s->conf, "threads"));
     }
@@ -501,7 +526,7 @@ void serve_free(struct serve *s)
 {
     veil_engine_free(s->model.engine);
     if (s->model.plaintext != NULL) {
-        veil_locked_free(s->model.plaintext, s->model.plaintext_size);
+        veil_locked_free(s->model.plaintext, s->model.plaintext_map_size);
     }
     SSL_CTX_free(s->tls_ctx);
     EVP_PKEY_free(s->tls_key);

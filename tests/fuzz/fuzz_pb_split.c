@@ -1,8 +1,9 @@
 /* Fuzz target: the wire scanner that keeps weight payloads (initializers, node attribute tensors)
- * out of protobuf-c (wire.c), then loading in place (payloads moved within the buffer). Any input
- * must split or fail with an error; a split must be consistent (skeleton no bigger than the input,
- * payloads inside it, in increasing order, not overlapping); loading in place must load or fail,
- * never crash or leak. */
+ * out of protobuf-c (wire.c) and its prefix scan for the first payload, then loading in place
+ * (payloads moved within the buffer). Any input must split or fail with an error; a split must be
+ * consistent (skeleton no bigger than the input, payloads inside it, in increasing order, not
+ * overlapping); a prefix scan must find an offset within the input or nothing; loading in place
+ * must load or fail, never crash or leak. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,17 @@ static void check_split(const uint8_t *data, size_t size, size_t min)
     veil_pb_split_free(&sp);
 }
 
+/* The prefix scan (veil_engine_first_payload_offset) on every input as a prefix: an offset within
+ * it or nothing; ASan catches any read past it. */
+static void check_prefix(const uint8_t *data, size_t size, size_t min)
+{
+    size_t off = SIZE_MAX;
+
+    if (veil_engine_first_payload_offset(data, size, min, &off) && off > size) {
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct veil_engine_model *m = NULL;
@@ -65,6 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_split(data, size, 1);
     check_split(data, size, VEIL_PB_STRIP_MIN);
+    check_prefix(data, size, 1);
+    check_prefix(data, size, VEIL_PB_STRIP_MIN);
     copy = malloc(size + 1);
     if (copy == NULL) {
         return 0;

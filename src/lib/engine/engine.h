@@ -115,6 +115,16 @@ VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_d
  * (veil-serve). */
 VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
                                      struct veil_engine_model **out);
+/* Where the first weight payload (a raw_data of at least min bytes, on the paths the in-place
+ * loader takes: graph initializers, node attribute tensors) starts, from a prefix of a model's
+ * bytes (len of them; the rest need not be known). False when the prefix ends first, the wire
+ * format is malformed, or there is none; every length is checked against the prefix, so any
+ * bytes are safe. A hint for placing the model so that its big payload is aligned: loading in
+ * place then need not move it (veil-serve). */
+/* The alignment that loading in place gives a payload it has to move (VEIL_PB_PLACE_ALIGN): one
+ * that already starts on such a boundary stays where it is. */
+#define VEIL_ENGINE_PLACE_ALIGN 64
+bool veil_engine_first_payload_offset(const void *prefix, size_t len, size_t min, size_t *off);
 /* Loads a model file; initializers may then keep their data in external files beneath the
  * model's directory (relative locations only, no "..", no symlinks). The model keeps the file's
  * bytes and borrows the weights from them, as veil_engine_load_inplace. */

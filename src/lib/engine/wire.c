@@ -382,3 +382,140 @@ void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp)
         }
     }
 }
+
+/* ---- the first payload's offset, from a prefix of a model ---- */
+
+_Static_assert(VEIL_ENGINE_PLACE_ALIGN == VEIL_PB_PLACE_ALIGN, "engine.h and graph.h agree");
+
+enum prefix_level {
+    LEVEL_NONE,
+    LEVEL_MODEL,
+    LEVEL_GRAPH,
+    LEVEL_NODE,
+    LEVEL_ATTRIBUTE,
+    LEVEL_TENSOR,
+};
+
+enum prefix_step {
+    PREFIX_END,   /* the message ended within the prefix: nothing in it */
+    PREFIX_FOUND, /* a payload's first byte */
+    PREFIX_STOP,  /* the prefix ended, or the wire format is malformed: give up */
+};
+
+struct prefix {
+    const uint8_t *p;
+    uint64_t avail; /* bytes of the prefix */
+    uint64_t min;
+    uint64_t off;
+};
+
+/* The level that field (number, length-delimited) of a message at level leads to. */
+static enum prefix_level prefix_child(enum prefix_level level, uint64_t number)
+{
+    switch (level) {
+        case LEVEL_MODEL:
+            return number == FIELD_MODEL_GRAPH ? LEVEL_GRAPH : LEVEL_NONE;
+        case LEVEL_GRAPH:
+            return number == FIELD_GRAPH_INITIALIZER ? LEVEL_TENSOR
+                   : number == FIELD_GRAPH_NODE      ? LEVEL_NODE
+                                                     : LEVEL_NONE;
+        case LEVEL_NODE:
+            return number == FIELD_NODE_ATTRIBUTE ? LEVEL_ATTRIBUTE : LEVEL_NONE;
+        case LEVEL_ATTRIBUTE:
+            return number == FIELD_ATTRIBUTE_T ? LEVEL_TENSOR : LEVEL_NONE;
+        default:
+            return LEVEL_NONE;
+    }
+}
+
+/* A varint at *pos, which must end before end (the message's) and within the prefix. */
+static bool prefix_varint(const struct prefix *px, uint64_t *pos, uint64_t end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < VARINT_BYTES_MAX; i++) {
+        if (*pos >= end || *pos >= px->avail) {
+            return false;
+        }
+        uint8_t b = px->p[(*pos)++];
+        if (i == VARINT_BYTES_MAX - 1 && b > 1) {
+            return false;
+        }
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The message at level from pos to end (its declared end, which may lie past the prefix). At
+ * most five levels deep (model, graph, node, attribute, tensor): the recursion is bounded. */
+static enum prefix_step prefix_message(struct prefix *px, uint64_t pos, uint64_t end,
+                                       enum prefix_level level)
+{
+    while (pos < end) {
+        uint64_t key;
+        uint64_t v;
+        uint64_t len;
+        if (!prefix_varint(px, &pos, end, &key)) {
+            return PREFIX_STOP;
+        }
+        switch ((unsigned)(key & 7)) {
+            case WIRE_VARINT:
+                if (!prefix_varint(px, &pos, end, &v)) {
+                    return PREFIX_STOP;
+                }
+                continue;
+            case WIRE_I64:
+                len = 8;
+                break;
+            case WIRE_I32:
+                len = 4;
+                break;
+            case WIRE_LEN:
+                if (!prefix_varint(px, &pos, end, &len)) {
+                    return PREFIX_STOP;
+                }
+                break;
+            default:
+                return PREFIX_STOP;
+        }
+        if (len > end - pos) {
+            return PREFIX_STOP; /* past its message */
+        }
+        if ((key & 7) == WIRE_LEN) {
+            if (level == LEVEL_TENSOR && (key >> 3) == FIELD_TENSOR_RAW_DATA && len >= px->min) {
+                px->off = pos;
+                return PREFIX_FOUND;
+            }
+            enum prefix_level child = prefix_child(level, key >> 3);
+            if (child != LEVEL_NONE) {
+                enum prefix_step step = prefix_message(px, pos, pos + len, child);
+                if (step != PREFIX_END) {
+                    return step;
+                }
+            }
+        }
+        pos += len;
+        if (pos > px->avail) {
+            return PREFIX_STOP; /* what follows is not in the prefix */
+        }
+    }
+    return PREFIX_END;
+}
+
+bool veil_engine_first_payload_offset(const void *prefix, size_t len, size_t min, size_t *off)
+{
+    struct prefix px = {prefix, len, min, 0};
+
+    if (prefix == NULL || off == NULL) {
+        return false;
+    }
+    /* the model's own end is not known from a prefix: the prefix's end stops the walk */
+    if (prefix_message(&px, 0, UINT64_MAX, LEVEL_MODEL) != PREFIX_FOUND) {
+        return false;
+    }
+    *off = (size_t)px.off;
+    return true;
+}

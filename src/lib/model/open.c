@@ -18,7 +18,7 @@
 enum sink_kind {
     SINK_FILE,   /* pwrite at the chunk's offset (any order) */
     SINK_STREAM, /* write in order, from the consuming thread */
-    SINK_MEMORY, /* decrypt straight into dst */
+    SINK_MEMORY, /* decrypt straight into dst (+ pad) */
 };
 
 struct sink {
@@ -26,6 +26,11 @@ struct sink {
     int fd;
     uint8_t *dst;
     size_t dst_size;
+    /* SINK_MEMORY with params->place: chunk 0 is decrypted into its slot, shown to place, and
+     * copied to dst + pad; the other chunks are decrypted straight to dst + pad + their offset,
+     * once pad is known (chunk 1 is submitted only after chunk 0 has been placed). */
+    bool placing;
+    size_t pad;
 };
 
 /* Reads the sealed stream: first what is left over from the header read, then the fd. */
@@ -63,7 +68,11 @@ static veil_result open_chunk(void *arg, struct veil_pipe_worker *w, struct veil
     const struct open_ctx *c = arg;
     const struct veil_model_header *h = c->h;
     uint64_t off = slot->index * (uint64_t)h->chunk_size;
-    uint8_t *out = c->sink->kind == SINK_MEMORY ? c->sink->dst + off : slot->buf;
+    uint8_t *out = slot->buf;
+
+    if (c->sink->kind == SINK_MEMORY && !(c->sink->placing && slot->index == 0)) {
+        out = c->sink->dst + c->sink->pad + off;
+    }
 
     GUARD(veil_model_chunk_open(w, h, slot->index, slot->buf, slot->len, out, slot->digest));
     if (c->sink->kind == SINK_FILE) {
@@ -133,15 +142,32 @@ static VEIL_RESULT check_key(const struct veil_model_header *h,
     return VEIL_RESULT_OK;
 }
 
-/* Consumes chunk slots in order: chunk root, ordered output, progress. */
+/* Chunk 0, decrypted in its slot: the caller's placement callback chooses the pad from it, then
+ * it goes to dst + pad. */
+static VEIL_RESULT place_first(struct sink *sink, const struct veil_pipe_slot *s,
+                               const struct veil_model_header *h, const struct veil_open_params *p)
+{
+    size_t pad = p->place(p->place_ctx, s->buf, s->len);
+
+    ENSURE(pad <= VEIL_MODEL_PLACE_PAD_MAX && pad <= sink->dst_size - h->plaintext_size,
+           VEIL_ERR_USAGE_LIMIT);
+    sink->pad = pad;
+    memcpy(sink->dst + pad, s->buf, s->len);
+    return VEIL_RESULT_OK;
+}
+
+/* Consumes chunk slots in order: chunk root, placement, ordered output, progress. */
 static VEIL_RESULT consume(struct veil_pipe *pipe, struct veil_pipe_slot *s,
-                           struct veil_model_root *root, const struct sink *sink, uint64_t *done,
+                           struct veil_model_root *root, struct sink *sink, uint64_t *done,
                            const struct veil_model_header *h, const struct veil_open_params *p)
 {
     veil_result r = veil_pipe_wait(pipe, s);
 
     if (veil_ok(r)) {
         r = veil_model_root_add(root, s->digest);
+    }
+    if (veil_ok(r) && sink->placing && s->index == 0) {
+        r = place_first(sink, s, h, p);
     }
     if (veil_ok(r) && sink->kind == SINK_STREAM) {
         r = veil_write_full(sink->fd, s->buf, s->len);
@@ -155,7 +181,7 @@ static VEIL_RESULT consume(struct veil_pipe *pipe, struct veil_pipe_slot *s,
 }
 
 static VEIL_RESULT open_chunks(const struct veil_model_header *h, struct source *src,
-                               const struct sink *sink, const uint8_t *data_key, unsigned threads,
+                               struct sink *sink, const uint8_t *data_key, unsigned threads,
                                const struct veil_open_params *p)
 {
     struct open_ctx ctx = {h, sink};
@@ -191,10 +217,15 @@ static VEIL_RESULT open_chunks(const struct veil_model_header *h, struct source 
             /* This thread faults the chunk's destination in (a no-op where it is already), so
              * the page faults of a fresh buffer overlap the workers' AES-GCM instead of being
              * taken by them or paid before the first chunk. */
-            veil_prefault(sink->dst + i * (uint64_t)h->chunk_size, slot->len);
+            veil_prefault(sink->dst + sink->pad + i * (uint64_t)h->chunk_size, slot->len);
         }
         if (veil_ok(r)) {
             veil_pipe_submit(&pipe, slot);
+        }
+        if (veil_ok(r) && i == 0 && sink->placing) {
+            /* the pad first: every later chunk is decrypted to where it depends on */
+            r = consume(&pipe, slot, &root, sink, &done, h, p);
+            next_consume = 1;
         }
     }
     veil_pipe_stop(&pipe);
@@ -243,7 +274,9 @@ static veil_result open_core(int in_fd, struct sink *sink,
     if (veil_ok(r)) {
         r = check_identity(&h, p);
     }
-    if (veil_ok(r) && sink->kind == SINK_MEMORY && sink->dst_size < h.plaintext_size) {
+    if (veil_ok(r) && sink->kind == SINK_MEMORY &&
+        (sink->dst_size < h.plaintext_size ||
+         (sink->placing && sink->dst_size - h.plaintext_size < VEIL_MODEL_PLACE_PAD_MAX))) {
         r = veil_result_of(VEIL_ERR_USAGE_LIMIT);
     }
     if (veil_ok(r)) {
@@ -271,7 +304,7 @@ int veil_model_open_file(int in_fd, const char *out_path, int overwrite,
                          struct veil_model_info *info)
 {
     struct veil_tmpfile tmp;
-    struct sink sink = {SINK_FILE, -1, NULL, 0};
+    struct sink sink = {SINK_FILE, -1, NULL, 0, false, 0};
     veil_result r;
 
     if (out_path == NULL) {
@@ -298,7 +331,7 @@ int veil_model_open_stream_unsafe(int in_fd, int out_fd,
                                   const struct veil_open_params *params,
                                   struct veil_model_info *info)
 {
-    struct sink sink = {SINK_STREAM, out_fd, NULL, 0};
+    struct sink sink = {SINK_STREAM, out_fd, NULL, 0, false, 0};
 
     return veil_result_to_int(
         open_core(in_fd, &sink, model_key, signer_pem, signer_pem_size, params, info));
@@ -309,7 +342,7 @@ int veil_model_open_memory(int in_fd, void *dst, size_t dst_size,
                            size_t signer_pem_size, const struct veil_open_params *params,
                            struct veil_model_info *info)
 {
-    struct sink sink = {SINK_MEMORY, -1, dst, dst_size};
+    struct sink sink = {SINK_MEMORY, -1, dst, dst_size, params != NULL && params->place != NULL, 0};
 
     if (dst == NULL && dst_size > 0) {
         return -VEIL_ERR_USAGE;

@@ -448,6 +448,147 @@ static void test_memory_sink_is_wiped_on_failure(void **state)
     free(s.data);
 }
 
+/* The placement callback (veil_open_params.place), as veil-serve uses it. */
+struct placer {
+    size_t pad; /* what to return */
+    int calls;
+    size_t len;
+    uint8_t first[CHUNK];
+};
+
+static size_t place_cb(void *ctx, const uint8_t *first, size_t len)
+{
+    struct placer *pl = ctx;
+
+    pl->calls++;
+    pl->len = len;
+    memcpy(pl->first, first, len < CHUNK ? len : CHUNK);
+    return pl->pad;
+}
+
+/* Opens path into memory with the placer; returns the API code. */
+static int open_placed(const char *path, uint8_t *mem, size_t mem_size, struct placer *pl,
+                       unsigned threads)
+{
+    struct veil_open_params p = {.threads = threads, .place = place_cb, .place_ctx = pl};
+    int fd = open(path, O_RDONLY);
+    int rc;
+
+    EXPECT_TRUE(fd >= 0);
+    rc = veil_model_open_memory(fd, mem, mem_size, fx.model_key, fx.signer_pem.data,
+                                fx.signer_pem.len, &p, NULL);
+    (void)close(fd);
+    return rc;
+}
+
+/* The plaintext goes to dst + the pad the callback chose, shown the first chunk once and before
+ * anything is written; the bytes are what opening to a file gives; the slack is left alone. */
+static void test_memory_placement(void **state)
+{
+    static const size_t pads[] = {0, 1, 37, VEIL_MODEL_PLACE_PAD_MAX};
+    const size_t size = 3 * CHUNK + 5;
+    const size_t mem_size = size + VEIL_MODEL_PLACE_PAD_MAX;
+    char in[128];
+    char sealed[128];
+    char out[128];
+    uint8_t *plain = malloc(size);
+    uint8_t *mem = malloc(mem_size);
+    uint8_t *ref;
+    struct placer pl;
+    size_t n = 0;
+
+    (void)state;
+    (void)RAND_bytes(plain, (int)size);
+    path_in(in, sizeof(in), "place.bin");
+    path_in(sealed, sizeof(sealed), "place.veil");
+    path_in(out, sizeof(out), "opened.bin");
+    write_bytes(in, plain, size);
+    seal_with(in, sealed, fx.signer_path, "pl", "1", 2);
+    EXPECT_EQ(open_to_file(sealed, fx.model_key, &fx.signer_pem, NULL), 0);
+    ref = read_bytes(out, &n); /* what `veil open` writes */
+    EXPECT_EQ(n, size);
+    for (unsigned t = 1; t <= 4; t *= 2) {
+        for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+            memset(&pl, 0, sizeof(pl));
+            pl.pad = pads[i];
+            memset(mem, 0x55, mem_size);
+            EXPECT_API_OK(open_placed(sealed, mem, mem_size, &pl, t));
+            EXPECT_EQ(pl.calls, 1);
+            EXPECT_EQ(pl.len, CHUNK);
+            EXPECT_BYTES_EQ(pl.first, ref, CHUNK);
+            EXPECT_BYTES_EQ(mem + pads[i], ref, size);
+            for (size_t k = 0; k < pads[i]; k++) {
+                EXPECT_EQ(mem[k], 0x55);
+            }
+            for (size_t k = pads[i] + size; k < mem_size; k++) {
+                EXPECT_EQ(mem[k], 0x55);
+            }
+        }
+    }
+    /* No room for the largest pad: refused before anything is decrypted. */
+    memset(&pl, 0, sizeof(pl));
+    EXPECT_EQ(open_placed(sealed, mem, mem_size - 1, &pl, 2), -VEIL_ERR_USAGE_LIMIT);
+    EXPECT_EQ(pl.calls, 0);
+    /* A pad beyond the maximum: refused, and all of dst wiped. */
+    pl.pad = VEIL_MODEL_PLACE_PAD_MAX + 1;
+    memset(mem, 0x55, mem_size);
+    EXPECT_EQ(open_placed(sealed, mem, mem_size, &pl, 2), -VEIL_ERR_USAGE_LIMIT);
+    EXPECT_EQ(pl.calls, 1);
+    for (size_t k = 0; k < mem_size; k++) {
+        EXPECT_EQ(mem[k], 0);
+    }
+    free(ref);
+    free(mem);
+    free(plain);
+}
+
+/* The callback only ever sees an authenticated first chunk; a later chunk's failure wipes all of
+ * dst, the slack included; an empty model is shown its one empty chunk. */
+static void test_memory_placement_refusals(void **state)
+{
+    struct sealed_copy s;
+    struct placer pl;
+    char path[128];
+    size_t mem_size = 4 * CHUNK + 100 + VEIL_MODEL_PLACE_PAD_MAX;
+    uint8_t *mem = malloc(mem_size);
+    uint8_t empty = 0;
+    char in[128];
+
+    (void)state;
+    make_sealed(&s, "model-a", "1.0");
+    path_in(path, sizeof(path), "mem.veil");
+    s.data[chunk_off(&s, 0) + 5] ^= 1;
+    write_bytes(path, s.data, s.size);
+    memset(&pl, 0, sizeof(pl));
+    memset(mem, 0x55, mem_size);
+    EXPECT_EQ(open_placed(path, mem, mem_size, &pl, 2), -VEIL_ERR_MODEL_CHUNK);
+    EXPECT_EQ(pl.calls, 0);
+    for (size_t k = 0; k < mem_size; k++) {
+        EXPECT_EQ(mem[k], 0);
+    }
+    s.data[chunk_off(&s, 0) + 5] ^= 1;
+    s.data[chunk_off(&s, 4) + 3] ^= 1;
+    write_bytes(path, s.data, s.size);
+    pl.pad = 7;
+    memset(mem, 0x55, mem_size);
+    EXPECT_EQ(open_placed(path, mem, mem_size, &pl, 2), -VEIL_ERR_MODEL_CHUNK);
+    EXPECT_EQ(pl.calls, 1);
+    for (size_t k = 0; k < mem_size; k++) {
+        EXPECT_EQ(mem[k], 0);
+    }
+    /* an empty model: its one chunk is empty */
+    path_in(in, sizeof(in), "empty.bin");
+    write_bytes(in, &empty, 0);
+    seal_with(in, path, fx.signer_path, "e", "1", 1);
+    memset(&pl, 0, sizeof(pl));
+    pl.pad = 5;
+    EXPECT_API_OK(open_placed(path, mem, VEIL_MODEL_PLACE_PAD_MAX, &pl, 1));
+    EXPECT_EQ(pl.calls, 1);
+    EXPECT_EQ(pl.len, 0);
+    free(mem);
+    free(s.data);
+}
+
 static void test_seal_refuses_bad_input(void **state)
 {
     char in[128];
@@ -498,6 +639,8 @@ int main(void)
         cmocka_unit_test(test_spliced_header_is_refused),
         cmocka_unit_test(test_key_holder_cannot_replace_content),
         cmocka_unit_test(test_memory_sink_is_wiped_on_failure),
+        cmocka_unit_test(test_memory_placement),
+        cmocka_unit_test(test_memory_placement_refusals),
         cmocka_unit_test(test_seal_refuses_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
