@@ -163,6 +163,8 @@
     X(VEIL_ERR_ENGINE_INPUT, 712, "model input is missing, unknown, or of the wrong type or rank") \
     X(VEIL_ERR_ENGINE_INPUT_SHAPE, 713,                                                            \
       "the given input shape does not fit the model's declared input (rank or a static dim)")      \
+    X(VEIL_ERR_ENGINE_NOTHING_TO_PLAN, 714,                                                        \
+      "the graph has no intermediate values to plan: its inputs and weights feed its outputs")     \
     /* USAGE 720-739: veil-serve (inference requests, start-up) */                                 \
     X(VEIL_ERR_SERVE_REQUEST, 720,                                                                 \
       "inference request is malformed: unknown key, wrong type, or shape and data disagree")       \
