@@ -77,11 +77,14 @@ static bool authenticate(struct release *r)
         ss.attested && time(NULL) <= ss.expires_at && ss.claims_json != NULL &&
         ss.tee_pubkey_json != NULL) {
         json_t *c = json_loads(ss.claims_json, JSON_REJECT_DUPLICATES, NULL);
-        /* The key imported at attestation is taken over from the copy; only a session without
-         * one (none today) needs its JWK parsed and imported again. */
+        /* The key imported at attestation is taken over from the copy, and the table lets go of
+         * it: it serves the session's first resource (the common case: one key per TEE start),
+         * and later requests parse and import the JWK again, so that held sessions stay small. */
         r->tee_key = ss.tee_key;
         ss.tee_key = NULL;
-        if (r->tee_key == NULL) {
+        if (r->tee_key != NULL) {
+            veil_kbs_sessions_release_key(r->k->sessions, id);
+        } else {
             r->tee_pubkey = json_loads(ss.tee_pubkey_json, JSON_REJECT_DUPLICATES, NULL);
         }
         ok = c != NULL && (r->tee_key != NULL || r->tee_pubkey != NULL) &&

@@ -204,6 +204,16 @@ static void test_release_and_token(void)
           "the JWE opens with the bound key and holds the 32-byte model key");
     json_decref(jwe);
     veil_wr_free(&secret);
+    /* a second fetch in the session: the broker imports the session's JWK again (it let go of
+     * the key it imported at attestation after the first) and encrypts to the same key */
+    CHECK(send_req(&cl, "/kbs/v0/resource/models/ocr/key", NULL, 0, NULL, NULL) == 200,
+          "resource by cookie again: 200 (%ld %s)", cl.status, body_text(&cl));
+    jwe = json_loadb((const char *)cl.body.data, cl.body.len, 0, NULL);
+    veil_wr_init_secret(&secret, 4096);
+    CHECK(jwe != NULL && veil_ok(veil_jwe_decrypt(cl.eph, jwe, &secret)) && secret.len == 32,
+          "the second JWE opens with the bound key too");
+    json_decref(jwe);
+    veil_wr_free(&secret);
     CHECK(send_req(&cl, "/kbs/v0/resource/models/none/key", NULL, 0, NULL, NULL) == 404,
           "unknown resource: 404 (%ld)", cl.status);
     CHECK(send_req(&cl, "/kbs/v0/resource/models/secret/key", NULL, 0, NULL, NULL) == 403 &&

@@ -235,6 +235,22 @@ veil_result veil_kbs_sessions_get(struct veil_kbs_sessions *t, const uint8_t id[
     return r;
 }
 
+void veil_kbs_sessions_release_key(struct veil_kbs_sessions *t, const uint8_t id[32])
+{
+    struct entry *e;
+
+    if (t == NULL || id == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    e = *slot(t, id);
+    if (e != NULL) {
+        EVP_PKEY_free(e->s.tee_key); /* a caller's copy keeps its own reference */
+        e->s.tee_key = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
 veil_result veil_kbs_sessions_use_nonce(struct veil_kbs_sessions *t, const uint8_t id[32],
                                         int64_t now)
 {

@@ -64,6 +64,10 @@ VEIL_RESULT veil_kbs_sessions_attest(struct veil_kbs_sessions *t, const uint8_t 
 VEIL_RESULT veil_kbs_sessions_attest_key(struct veil_kbs_sessions *t, const uint8_t id[32],
                                          const char *tee_pubkey_json, EVP_PKEY *tee_key,
                                          const char *claims_json, int64_t expires_at);
+/* Drops the table's reference to the session's kept key (if any): the first resource takes the
+ * key over, and later requests of the session import tee_pubkey_json again, so a session does not
+ * hold an imported key (about 2 KB) for the rest of its life. No session: nothing happens. */
+void veil_kbs_sessions_release_key(struct veil_kbs_sessions *t, const uint8_t id[32]);
 /* Drops the sessions whose expires_at is before now; returns how many. */
 void veil_kbs_sessions_expire(struct veil_kbs_sessions *t, int64_t now, size_t *removed);
 /* How many sessions are held, and how many of them are attested (for metrics). */

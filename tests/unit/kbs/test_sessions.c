@@ -242,8 +242,20 @@ static void test_attested_key_kept(void **state)
     veil_kbs_session_free(&a);
     EXPECT_NULL(a.tee_key);
     EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC")); /* still alive for b */
-    veil_kbs_sessions_free(t);                   /* the table's reference goes... */
-    EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC")); /* ...and b's copy still holds one */
+    /* the first resource takes the key over: the table lets go, b's copy keeps it, and the
+     * session keeps its JWK and claims for later requests */
+    veil_kbs_sessions_release_key(t, ss.id);
+    EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC"));
+    EXPECT_OK(veil_kbs_sessions_get(t, ss.id, &a));
+    EXPECT_NULL(a.tee_key);
+    EXPECT_TRUE(a.attested && a.tee_pubkey_json != NULL && a.claims_json != NULL);
+    veil_kbs_session_free(&a);
+    veil_kbs_sessions_release_key(t, ss.id); /* twice: nothing more to drop */
+    uint8_t none[32] = {0};
+    veil_kbs_sessions_release_key(t, none); /* no such session: nothing happens */
+    veil_kbs_sessions_release_key(NULL, ss.id);
+    veil_kbs_sessions_free(t);
+    EXPECT_TRUE(EVP_PKEY_is_a(b.tee_key, "EC")); /* b's copy still holds its reference */
     veil_kbs_session_free(&b);
 }
 
