@@ -357,27 +357,6 @@ static int bind_inputs(struct veil_engine_model *m, char **specs, size_t n, stru
     return CLI_EXIT_OK;
 }
 
-/* "1x3x48x320" -> dims; false on bad syntax (empty, a non-digit, an empty dim, too many). */
-static bool parse_dims(const char *s, uint32_t *rank, int64_t *dims)
-{
-    *rank = 0;
-    while (*s != '\0') {
-        char *end = NULL;
-        long long v;
-        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
-            return false;
-        }
-        v = strtoll(s, &end, 10);
-        if (v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
-            (*end == 'x' && end[1] == '\0')) {
-            return false;
-        }
-        dims[(*rank)++] = v;
-        s = *end == 'x' ? end + 1 : end;
-    }
-    return *rank > 0;
-}
-
 /* --shape name=DIMS: fixes the symbolic dims of an input (a static dim must be given as is). */
 static int fix_shapes(struct veil_engine_model *m, char **specs, size_t n)
 {
@@ -387,7 +366,7 @@ static int fix_shapes(struct veil_engine_model *m, char **specs, size_t n)
         int64_t dims[VEIL_ENGINE_RANK_MAX];
         size_t k;
         veil_result r;
-        if (eq == NULL || !parse_dims(eq + 1, &rank, dims)) {
+        if (eq == NULL || !veil_engine_parse_dims(eq + 1, &rank, dims)) {
             return cli_usage_error(CMD, "--shape wants name=DIMxDIM... (e.g. x=1x3x48x320), got %s",
                                    specs[s]);
         }

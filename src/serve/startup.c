@@ -339,27 +339,6 @@ void serve_cert_renew(struct serve *s)
     veil_log(VEIL_LOG_INFO, "step=kbs-cert-renewed name=%s", want.name);
 }
 
-/* "1x3x48x320" -> dims; false on bad syntax (empty, a non-digit, an empty dim, too many). */
-static bool parse_dims(const char *s, uint32_t *rank, int64_t *dims)
-{
-    *rank = 0;
-    while (*s != '\0') {
-        char *end = NULL;
-        long long v;
-        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
-            return false;
-        }
-        v = strtoll(s, &end, 10);
-        if (v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
-            (*end == 'x' && end[1] == '\0')) {
-            return false;
-        }
-        dims[(*rank)++] = v;
-        s = *end == 'x' ? end + 1 : end;
-    }
-    return *rank > 0;
-}
-
 /* input_shapes: fixes the symbolic dims of the inputs named (the engine checks them against the
  * declared shapes); a syntax error or an unknown input is a configuration error. */
 static bool fix_input_shapes(struct serve *s, char *why, size_t why_size)
@@ -375,7 +354,7 @@ static bool fix_input_shapes(struct serve *s, char *why, size_t why_size)
         int64_t dims[VEIL_ENGINE_RANK_MAX];
         size_t k;
         veil_result r;
-        if (eq == NULL || !parse_dims(eq + 1, &rank, dims)) {
+        if (eq == NULL || !veil_engine_parse_dims(eq + 1, &rank, dims)) {
             (void)snprintf(why, why_size, "input_shapes: want name=DIMxDIM..., got '%.64s'", tok);
             return false;
         }

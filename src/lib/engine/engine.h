@@ -165,6 +165,10 @@ const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);
 /* The declared type and shape of input i; unknown or symbolic dims are -1, dtype 0 if unknown. */
 void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
                             uint32_t *rank, int64_t *dims);
+/* "1x3x48x320" -> rank and dims (at most VEIL_ENGINE_RANK_MAX dims of 0..2^40, as `--shape` and
+ * veil-serve's input_shapes write them); false on bad syntax (empty, a non-digit, an empty dim,
+ * too many dims or too large a one). */
+bool veil_engine_parse_dims(const char *s, uint32_t *rank, int64_t *dims);
 /* Fixes the symbolic dims of input i (for veil_engine_input_info and veil_engine_plan): rank must
  * be the declared rank and every static dim must be given as declared, else
  * VEIL_ERR_ENGINE_INPUT_SHAPE. Drops any plan made before. */

@@ -313,6 +313,26 @@ void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t
     }
 }
 
+bool veil_engine_parse_dims(const char *s, uint32_t *rank, int64_t *dims)
+{
+    *rank = 0;
+    while (*s != '\0') {
+        char *end = NULL;
+        long long v;
+        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
+            return false;
+        }
+        v = strtoll(s, &end, 10);
+        if (v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
+            (*end == 'x' && end[1] == '\0')) {
+            return false;
+        }
+        dims[(*rank)++] = v;
+        s = *end == 'x' ? end + 1 : end;
+    }
+    return *rank > 0;
+}
+
 VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, uint32_t rank,
                                         const int64_t *dims)
 {

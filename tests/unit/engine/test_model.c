@@ -540,6 +540,33 @@ static void test_external_data(void **state)
     rmdir(f.dir);
 }
 
+/* The DIMxDIM... syntax of --shape and veil-serve's input_shapes, and what it refuses. */
+static void test_parse_dims(void **state)
+{
+    static const char *const bad[] = {
+        "",   "x",  "1x", "x1",   "1xx2", "1x-2",          "-1",
+        "+1", " 1", "1 ", "1x2y", "a",    "1099511627777", "1x1x1x1x1x1x1x1x1"};
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
+    uint32_t rank = 7;
+    (void)state;
+
+    EXPECT_TRUE(veil_engine_parse_dims("1x3x48x320", &rank, dims));
+    EXPECT_EQ(rank, 4);
+    EXPECT_EQ(dims[0], 1);
+    EXPECT_EQ(dims[1], 3);
+    EXPECT_EQ(dims[2], 48);
+    EXPECT_EQ(dims[3], 320);
+    EXPECT_TRUE(veil_engine_parse_dims("0", &rank, dims)); /* an empty tensor's dim */
+    EXPECT_EQ(rank, 1);
+    EXPECT_EQ(dims[0], 0);
+    EXPECT_TRUE(veil_engine_parse_dims("1099511627776", &rank, dims)); /* 2^40, the largest */
+    EXPECT_TRUE(veil_engine_parse_dims("1x1x1x1x1x1x1x1", &rank, dims));
+    EXPECT_EQ(rank, VEIL_ENGINE_RANK_MAX);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        EXPECT_FALSE(veil_engine_parse_dims(bad[i], &rank, dims));
+    }
+}
+
 /* A graph whose inputs and weights feed its outputs directly (Y = Add(X, W)) has nothing to plan:
  * planning says so without a planning run (for a 1 GiB model that run cost 0.7-0.9 s of
  * veil-serve's cold start), leaves no plan, and runs stay right. */
@@ -791,5 +818,5 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data, test_plan, test_plan_nothing,
+               test_shape_limits, test_external_data, test_plan, test_plan_nothing, test_parse_dims,
                test_bad_attribute_tensor, test_deep_nesting)
