@@ -322,36 +322,6 @@ static veil_result lean_call(struct lean_conn *c, const char *step, const char *
     return VEIL_RESULT_OK;
 }
 
-/* The Attestation body: runtime data {nonce, tee-pubkey} bound into fresh sim evidence. */
-static veil_result lean_attestation(struct veil_sim_attester_ctx *sim, const char *nonce,
-                                    EVP_PKEY *eph, struct veil_wr *out)
-{
-    json_t *jwk = NULL;
-    json_t *rd = NULL;
-    uint8_t report_data[64] = {0};
-    struct veil_wr evidence;
-    veil_result r;
-
-    veil_wr_init(&evidence, VEIL_KBS_EVIDENCE_SIZE_MAX);
-    r = veil_jwk_to_json(eph, &jwk);
-    if (veil_ok(r)) {
-        r = veil_kbs_runtime_data_build(nonce, jwk, &rd);
-    }
-    if (veil_ok(r)) {
-        r = veil_kbs_runtime_data_hash(rd, report_data);
-    }
-    if (veil_ok(r)) {
-        r = veil_sim_attester(sim, report_data, &evidence);
-    }
-    if (veil_ok(r)) {
-        r = veil_kbs_attestation_build(rd, evidence.data, evidence.len, out);
-    }
-    veil_wr_free(&evidence);
-    json_decref(rd);
-    json_decref(jwk);
-    return r;
-}
-
 /* One full release on a connection of its own. */
 static veil_result lean_fetch(struct veil_sim_attester_ctx *sim, struct veil_wr *secret, char *why,
                               size_t why_size)
@@ -363,6 +333,7 @@ static veil_result lean_fetch(struct veil_sim_attester_ctx *sim, struct veil_wr 
     char path[512];
     EVP_PKEY *eph = NULL;
     json_t *j = NULL;
+    bool attester_failed;
     veil_result r;
 
     if (c == NULL) {
@@ -392,9 +363,10 @@ static veil_result lean_fetch(struct veil_sim_attester_ctx *sim, struct veil_wr 
     }
     if (veil_ok(r)) {
         veil_wr_reset(&req);
-        r = lean_attestation(sim, nonce, eph, &req);
+        r = veil_kbs_attestation_body(nonce, eph, veil_sim_attester, sim, &req, &attester_failed);
         if (!veil_ok(r)) {
-            r = lean_fail(why, why_size, r.code, "evidence: %s", veil_strerror(r.code));
+            r = lean_fail(why, why_size, r.code, "evidence: %s%s",
+                          attester_failed ? "the attester failed: " : "", veil_strerror(r.code));
         }
     }
     if (veil_ok(r)) {

@@ -122,9 +122,9 @@ static VEIL_RESULT call(struct exchange *x, const struct veil_kbs_client_opts *o
     return VEIL_RESULT_OK;
 }
 
-/* Builds the Attestation body: runtime data {nonce, tee-pubkey} bound into fresh evidence. */
-static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_client_opts *o,
-                                    const char *nonce, EVP_PKEY *eph, struct veil_wr *out)
+veil_result veil_kbs_attestation_body(const char *nonce, EVP_PKEY *eph,
+                                      veil_kbs_attester_fn attester, void *attester_ctx,
+                                      struct veil_wr *out, bool *attester_failed)
 {
     json_t *jwk = NULL;
     json_t *rd = NULL;
@@ -132,6 +132,7 @@ static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_cl
     struct veil_wr evidence;
     veil_result r;
 
+    *attester_failed = false;
     veil_wr_init(&evidence, VEIL_KBS_EVIDENCE_SIZE_MAX);
     r = veil_jwk_to_json(eph, &jwk);
     if (veil_ok(r)) {
@@ -141,10 +142,8 @@ static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_cl
         r = veil_kbs_runtime_data_hash(rd, report_data);
     }
     if (veil_ok(r)) {
-        r = o->attester(o->attester_ctx, report_data, &evidence);
-        if (!veil_ok(r)) {
-            r = fail(x, r.code, "evidence: the attester failed: %s", veil_strerror(r.code));
-        }
+        r = attester(attester_ctx, report_data, &evidence);
+        *attester_failed = !veil_ok(r);
     }
     if (veil_ok(r)) {
         r = veil_kbs_attestation_build(rd, evidence.data, evidence.len, out);
@@ -152,6 +151,20 @@ static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_cl
     veil_wr_free(&evidence);
     json_decref(rd);
     json_decref(jwk);
+    return r;
+}
+
+/* The Attestation body for this exchange; an attester failure is said as such. */
+static VEIL_RESULT attestation_body(struct exchange *x, const struct veil_kbs_client_opts *o,
+                                    const char *nonce, EVP_PKEY *eph, struct veil_wr *out)
+{
+    bool attester_failed;
+    veil_result r =
+        veil_kbs_attestation_body(nonce, eph, o->attester, o->attester_ctx, out, &attester_failed);
+
+    if (attester_failed) {
+        r = fail(x, r.code, "evidence: the attester failed: %s", veil_strerror(r.code));
+    }
     return r;
 }
 

@@ -6,6 +6,7 @@
 #ifndef VEIL_KBS_CLIENT_H
 #define VEIL_KBS_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -18,6 +19,13 @@
 /* Produces evidence whose report data is report_data (64 bytes). */
 typedef veil_result (*veil_kbs_attester_fn)(void *ctx, const uint8_t report_data[64],
                                             struct veil_wr *evidence);
+
+/* The Attestation body: runtime data {nonce, tee-pubkey: eph as a JWK} whose hash is the report
+ * data of fresh evidence from attester; *attester_failed says whether the attester was what
+ * failed. */
+VEIL_RESULT veil_kbs_attestation_body(const char *nonce, EVP_PKEY *eph,
+                                      veil_kbs_attester_fn attester, void *attester_ctx,
+                                      struct veil_wr *out, bool *attester_failed);
 
 struct veil_kbs_client_opts {
     const char *url;    /* https://host:port (no trailing path) */
