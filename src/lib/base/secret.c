@@ -34,7 +34,8 @@ static void keep_private(void *p, size_t map_size)
     }
 }
 
-veil_result veil_locked_map(size_t size, void **out)
+/* mmap, lock (now, or as each page is first touched with onfault), keep private. */
+static veil_result locked_map(size_t size, bool onfault, void **out)
 {
     size_t map_size = page_round(size);
     void *p;
@@ -43,8 +44,12 @@ veil_result veil_locked_map(size_t size, void **out)
     ENSURE(map_size != 0, VEIL_ERR_NOMEM);
     p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ENSURE(p != MAP_FAILED, VEIL_ERR_NOMEM);
-    if (mlock(p, map_size) != 0) {
+    if ((onfault ? mlock2(p, map_size, MLOCK_ONFAULT) : mlock(p, map_size)) != 0) {
+        int e = errno;
         (void)munmap(p, map_size);
+        if (onfault && (e == EINVAL || e == ENOSYS)) { /* before Linux 4.4: lock all now */
+            return locked_map(size, false, out);
+        }
         BAIL(VEIL_ERR_NOMEM_LOCK);
     }
     keep_private(p, map_size);
@@ -52,26 +57,14 @@ veil_result veil_locked_map(size_t size, void **out)
     return VEIL_RESULT_OK;
 }
 
+veil_result veil_locked_map(size_t size, void **out)
+{
+    return locked_map(size, false, out);
+}
+
 veil_result veil_locked_map_onfault(size_t size, void **out)
 {
-    size_t map_size = page_round(size);
-    void *p;
-
-    ENSURE_REF(out);
-    ENSURE(map_size != 0, VEIL_ERR_NOMEM);
-    p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ENSURE(p != MAP_FAILED, VEIL_ERR_NOMEM);
-    if (mlock2(p, map_size, MLOCK_ONFAULT) != 0) {
-        int e = errno;
-        (void)munmap(p, map_size);
-        if (e == EINVAL || e == ENOSYS) { /* before Linux 4.4: lock (and fault in) all now */
-            return veil_locked_map(size, out);
-        }
-        BAIL(VEIL_ERR_NOMEM_LOCK);
-    }
-    keep_private(p, map_size);
-    *out = p;
-    return VEIL_RESULT_OK;
+    return locked_map(size, true, out);
 }
 
 void veil_prefault(void *p, size_t size)
