@@ -18,6 +18,7 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/meminfo.h"
 #include "kbs/cert.h"
 #include "kbs/client.h"
 #include "serve.h"
@@ -143,6 +144,7 @@ static int prepare_model(struct serve *s, struct model_prep *m)
     const char *id_hex = veil_conf_str(&s->conf, "model_id");
     struct veil_model_info info;
     double t = now_s();
+    uint64_t avail;
     size_t n = 0;
     int e;
     veil_result r;
@@ -171,6 +173,17 @@ static int prepare_model(struct serve *s, struct model_prep *m)
     }
     veil_log(VEIL_LOG_INFO, "step=sealed-model model=%s size=%llu signature=verified ms=%.1f",
              info.name, info.plaintext_size, ms_since(&t));
+    /* Locked pages cannot be reclaimed: a plaintext bigger than what the machine (or a cgroup
+     * limit) still has would end in the OOM killer half-way through the fault-in. */
+    avail = veil_mem_available();
+    if (info.plaintext_size > avail) {
+        char reason[256];
+        (void)snprintf(reason, sizeof(reason),
+                       "the model's plaintext needs %.1f MiB, only %.1f MiB is available "
+                       "(MemAvailable, or the room under a cgroup memory limit)",
+                       (double)info.plaintext_size / 1048576.0, (double)avail / 1048576.0);
+        return step_failed("locked memory", reason);
+    }
     /* with room for the pad that place_model chooses */
     r = veil_locked_map_onfault((size_t)info.plaintext_size + VEIL_MODEL_PLACE_PAD_MAX,
                                 &s->model.plaintext);
