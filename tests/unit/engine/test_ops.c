@@ -1,6 +1,9 @@
 /* engine operators: results on small cases, and hostile tensor data (indices, shapes, sizes)
  * fails with an error, never out-of-bounds access or undefined behaviour. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "engine/graph.h"
 #include "engine/ops.h"
@@ -394,6 +397,10 @@ static void test_conv_fast_paths(void **state)
         {{1, 2, 4, 20}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
         {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
         {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
+        /* stride 1, output rows as wide as the input's (im2col rows as shifted copies):
+         * dilated, and uneven pads along the row */
+        {{1, 2, 9, 12}, {3, 2, 3, 3}, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}},
+        {{1, 2, 5, 7}, {2, 2, 3, 3}, 1, {1, 1}, {1, 2, 1, 0}, {1, 1}},
         {{2, 4, 6, 6}, {6, 2, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* grouped */
         /* im2col in 3 tiles of rows (4 MiB of columns each), inline and split by columns */
         {{1, 16, 128, 128}, {4, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}},
@@ -1305,7 +1312,11 @@ static void test_conv_packed_weights(void **state)
         {3, {1, 6, 10, 0}, {9, 6, 3, 0}, 1, 0, true},       /* 8 columns: 16-wide tile */
         {3, {2, 40, 20, 0}, {24, 40, 4, 0}, 2, 1, false},   /* 10 columns, 2 images */
         {4, {1, 16, 5, 4}, {16, 16, 3, 3}, 1, 1, true},     /* 20 columns */
-        {4, {1, 1, 7, 7}, {1, 1, 3, 3}, 1, 1, true},        /* one channel in and out */
+        /* 1x3, rows as wide as the input's: each tap's im2col row one shifted copy (the
+         * first and last output rows read outside the input: zeros) */
+        {4, {1, 24, 74, 32}, {24, 24, 1, 3}, 1, 1, true},
+        {4, {1, 72, 14, 4}, {96, 72, 1, 3}, 1, 1, true}, /* 64 columns: split by panels */
+        {4, {1, 1, 7, 7}, {1, 1, 3, 3}, 1, 1, true},     /* one channel in and out */
     };
     size_t borrowed = 0;
     (void)state;
@@ -1611,6 +1622,119 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
+/* The kept worker threads under races: several threads dispatch at once (one gets the workers,
+ * the others threads of their own), inside and outside graph runs (workers spinning or asleep,
+ * woken), with parts nested in parts and parts slow enough that the dispatcher sleeps until a
+ * worker finishes. Every item of every dispatch must be done exactly once. */
+#define RACE_THREADS 4
+#define RACE_ROUNDS  400
+#define RACE_N       256
+#define RACE_INNER   8
+
+struct race {
+    const struct veil_op_ctx *c;
+    _Atomic unsigned hits[RACE_N];
+    _Atomic unsigned inner[RACE_N * RACE_INNER];
+    size_t outer; /* nested dispatches count into inner[outer * RACE_INNER ...] */
+    bool nested;
+    bool slow;
+};
+
+static void race_inner(void *ctx, size_t begin, size_t end)
+{
+    struct race *r = ctx;
+    for (size_t i = begin; i < end; i++) {
+        atomic_fetch_add(&r->inner[r->outer * RACE_INNER + i], 1);
+    }
+}
+
+static void race_part(void *ctx, size_t begin, size_t end)
+{
+    struct race *r = ctx;
+    for (size_t i = begin; i < end; i++) {
+        atomic_fetch_add(&r->hits[i], 1);
+    }
+    if (r->slow && begin > 0) {
+        struct timespec ts = {0, 300000};
+        (void)nanosleep(&ts, NULL);
+    }
+    if (r->nested) {
+        /* a part of its own with the workers taken: threads of its own or inline */
+        struct race *in = malloc(sizeof(*in));
+        if (in == NULL) {
+            return;
+        }
+        memset(in, 0, sizeof(*in));
+        in->outer = begin;
+        veil_result res = veil_op_parallel(r->c, RACE_INNER, 1, race_inner, in);
+        for (size_t k = 0; k < RACE_INNER; k++) {
+            unsigned want = veil_ok(res) ? 1 : 0;
+            if (atomic_load(&in->inner[begin * RACE_INNER + k]) != want || !veil_ok(res)) {
+                atomic_fetch_add(&r->hits[begin], 1000); /* reported by the caller */
+            }
+        }
+        free(in);
+    }
+}
+
+static _Atomic unsigned race_errors;
+
+static void *race_thread(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    struct veil_engine_frame f = {0};
+    struct veil_op_ctx c = {0};
+    struct race *r = malloc(sizeof(*r));
+    if (r == NULL) {
+        atomic_fetch_add(&race_errors, 1);
+        return NULL;
+    }
+    f.threads = 2 + id % 3;
+    c.frame = &f;
+    for (unsigned it = 0; it < RACE_ROUNDS; it++) {
+        bool in_run = it % 4 != 0;
+        size_t n = 1 + (it * 37 + id * 11) % RACE_N;
+        memset(r, 0, sizeof(*r));
+        r->c = &c;
+        r->nested = it % 5 == 1;
+        r->slow = it % 7 == 3;
+        if (in_run) {
+            veil_par_run_begin(f.threads);
+        }
+        if (!veil_ok(veil_op_parallel(&c, n, 1 + it % 3, race_part, r))) {
+            atomic_fetch_add(&race_errors, 1);
+        }
+        for (size_t i = 0; i < RACE_N; i++) {
+            if (atomic_load(&r->hits[i]) != (i < n ? 1u : 0u)) {
+                atomic_fetch_add(&race_errors, 1);
+            }
+        }
+        if (in_run) {
+            veil_par_run_end(f.threads);
+        }
+        if (it % 64 == 63) {
+            struct timespec ts = {0, 3000000}; /* outside runs the workers go to sleep */
+            (void)nanosleep(&ts, NULL);
+        }
+    }
+    free(r);
+    return NULL;
+}
+
+static void test_parallel_pool_races(void **state)
+{
+    pthread_t t[RACE_THREADS];
+    (void)state;
+    atomic_store(&race_errors, 0);
+    for (unsigned i = 0; i < RACE_THREADS; i++) {
+        EXPECT_EQ(pthread_create(&t[i], NULL, race_thread, (void *)(uintptr_t)i), 0);
+    }
+    for (unsigned i = 0; i < RACE_THREADS; i++) {
+        EXPECT_EQ(pthread_join(t[i], NULL), 0);
+    }
+    EXPECT_EQ(atomic_load(&race_errors), 0);
+}
+
 VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_pool,
                test_lstm_against_plain, test_resize_nearest_threads, test_maxpool_inside,
                test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
@@ -1619,4 +1743,4 @@ VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_poo
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
                test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
                test_fusion_shared_weights, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles, test_float_exp_ops)
+               test_conv_transpose_tiles, test_float_exp_ops, test_parallel_pool_races)
