@@ -131,7 +131,40 @@ struct conv_job {
     size_t cin_g, cout_g, groups, krn, osz, isz;
     float *cols; /* column buffer from the pool when one part runs inline, else NULL */
     bool failed;
+    /* the node whose folded activation (graph.c fuse_conv_act) the packed kernel's parts apply
+     * to their own output, or NULL (then conv_run applies it after) */
+    const struct veil_engine_node *act;
 };
+
+/* The activation folded into a Conv (LeakyRelu, then Max with a constant) on rows x cols of y
+ * (row stride ld), in the same float steps as op_unary.c and op_binary.c. */
+VEIL_TARGET_CLONES
+static void conv_act(const struct veil_engine_node *n, float *y, size_t rows, size_t cols,
+                     size_t ld)
+{
+    float a = n->act_alpha;
+    float k = n->act_k;
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * ld;
+        for (size_t c = 0; c < cols; c++) {
+            yr[c] = yr[c] >= 0.0f ? yr[c] : a * yr[c];
+        }
+        if (!n->act_max) {
+            continue;
+        }
+        if (n->act_k_first) {
+            for (size_t c = 0; c < cols; c++) {
+                float v = yr[c];
+                yr[c] = k != k || v != v ? k + v : (k > v ? k : v);
+            }
+        } else {
+            for (size_t c = 0; c < cols; c++) {
+                float v = yr[c];
+                yr[c] = v != v || k != k ? v + k : (v > k ? v : k);
+            }
+        }
+    }
+}
 
 /* im2col works on tiles of output rows whose columns take at most this many bytes (at least one
  * row), so the scratch is bounded whatever the image size: PaddleOCR det at 640x640 would need
@@ -684,6 +717,11 @@ static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
             veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias,
                                      p->y + c0, p->j->osz);
         }
+        if (p->j->act != NULL) {
+            size_t m1 = p1 * VEIL_PACK_MR < p->j->cout_g ? p1 * VEIL_PACK_MR : p->j->cout_g;
+            conv_act(p->j->act, p->y + p0 * VEIL_PACK_MR * p->j->osz + c0, m1 - p0 * VEIL_PACK_MR,
+                     c1 - c0, p->j->osz);
+        }
         i += p1 - p0;
     }
 }
@@ -698,6 +736,11 @@ static void conv_pk_panels(void *ctx, size_t begin, size_t end)
     } else {
         veil_sgemm_packed_panels(p->pk, begin, end, p->nc, p->b, p->ldb, p->j->bias, p->y,
                                  p->j->osz);
+    }
+    if (p->j->act != NULL) {
+        size_t m1 = end * VEIL_PACK_MR < p->j->cout_g ? end * VEIL_PACK_MR : p->j->cout_g;
+        conv_act(p->j->act, p->y + begin * VEIL_PACK_MR * p->j->osz, m1 - begin * VEIL_PACK_MR,
+                 p->nc, p->j->osz);
     }
 }
 
@@ -799,7 +842,8 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
     return r;
 }
 
-static VEIL_RESULT conv_run(struct veil_op_ctx *c)
+/* *act_done: the packed kernel's parts applied the node's folded activation. */
+static VEIL_RESULT conv_compute(struct veil_op_ctx *c, bool *act_done)
 {
     struct veil_geom g;
     int64_t group;
@@ -826,6 +870,8 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
         const struct veil_gemm_pack *pk = c->node->wpack;
         ENSURE(j.groups == 1 && pk->m == j.cout_g && pk->k == j.cin_g * j.krn,
                VEIL_ERR_ENGINE_SHAPE);
+        j.act = c->node->act ? c->node : NULL;
+        *act_done = true;
         return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
@@ -834,6 +880,8 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     }
     if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 && j.osz >= PK_MIN_COLS &&
         c->node->wpack->m == j.cout_g && c->node->wpack->k == j.cin_g * j.krn) {
+        j.act = c->node->act ? c->node : NULL;
+        *act_done = true;
         return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     /* one image and group split by columns, when each thread gets enough to outweigh the
@@ -856,6 +904,17 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     }
     GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
     ENSURE(!j.failed, VEIL_ERR_NOMEM);
+    return VEIL_RESULT_OK;
+}
+
+/* Packed convolutions apply a folded activation in their parts; the other paths here. */
+static VEIL_RESULT conv_run(struct veil_op_ctx *c)
+{
+    bool act_done = false;
+    GUARD(conv_compute(c, &act_done));
+    if (c->node != NULL && c->node->act && !act_done) {
+        conv_act(c->node, c->out[0]->data, 1, c->out[0]->count, c->out[0]->count);
+    }
     return VEIL_RESULT_OK;
 }
 

@@ -586,8 +586,9 @@ static bool chain_plan;          /* plan for x's shape before the run */
 static const struct veil_tensor *chain_watch; /* when set: are its bytes still in the buffer? */
 static bool chain_watch_intact;
 static bool chain_w_borrowed; /* the first node's input 1 is an initializer left in the buffer */
-static Onnx__AttributeProto **chain_attrs; /* attributes of the first node (NULL: none) */
+static Onnx__AttributeProto **chain_attrs; /* attributes of node chain_attr_node (NULL: none) */
 static size_t chain_nattr;
+static size_t chain_attr_node;
 
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
@@ -632,7 +633,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         node_out[i] = (char *)nodes[i].out;
         node[i].n_output = 1;
         node[i].output = &node_out[i];
-        if (i == 0) {
+        if (i == chain_attr_node) {
             node[i].n_attribute = chain_nattr;
             node[i].attribute = chain_attrs;
         }
@@ -792,6 +793,92 @@ static void test_fusions_match_unfused(void **state)
     }
     free_n(inits, 11);
     free_n(x, 1);
+}
+
+/* Conv -> LeakyRelu -> Max(constant) folded into the Conv (openWakeWord's embedding model), the
+ * constant on either side of Max: the same bytes as the three nodes run apart (their values
+ * graph outputs, so nothing folds), at 1 and 4 threads, on packed convolutions split by columns
+ * and by panels and on a depthwise one (applied after the kernel). */
+static void test_fusion_conv_act(void **state)
+{
+    static const struct {
+        int64_t x[4], w[4], group;
+        bool k_first;
+    } cases[] = {
+        {{1, 8, 24, 40}, {16, 8, 1, 3}, 1, false}, /* 960 columns: split by column blocks */
+        {{1, 8, 4, 6}, {16, 8, 3, 3}, 1, true},    /* 24 columns: split by panels */
+        {{1, 8, 9, 7}, {8, 1, 3, 3}, 8, false},    /* depthwise */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct chain_node nodes[3] = {{"Conv", {"x", "w", "b"}, "c"},
+                                      {"LeakyRelu", {"c", NULL, NULL}, "l"},
+                                      {"Max", {"l", "k", NULL}, "y"}};
+        const char *names[] = {"w", "b", "k"};
+        struct veil_tensor inits[3];
+        struct veil_tensor x[1];
+        int64_t db = cases[c].w[0];
+        int64_t pd[4] = {1, 1, 1, 1};
+        Onnx__AttributeProto conv_a[2] = {attr_int("group", cases[c].group),
+                                          attr_ints("pads", pd, 4)};
+        Onnx__AttributeProto *conv_ap[2] = {&conv_a[0], &conv_a[1]};
+        Onnx__AttributeProto alpha = ONNX__ATTRIBUTE_PROTO__INIT;
+        Onnx__AttributeProto *alpha_p = &alpha;
+        alpha.name = (char *)"alpha";
+        alpha.has_type = 1;
+        alpha.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+        alpha.has_f = 1;
+        alpha.f = 0.2f;
+        if (cases[c].k_first) {
+            nodes[2].in[0] = "k";
+            nodes[2].in[1] = "l";
+        }
+        make(&inits[0], VEIL_DT_FLOAT, 4, cases[c].w, NULL);
+        make(&inits[1], VEIL_DT_FLOAT, 1, &db, NULL);
+        make(&inits[2], VEIL_DT_FLOAT, 0, NULL, (double[]){-0.05});
+        fill(&inits[0], 31);
+        fill(&inits[1], 32);
+        make(&x[0], VEIL_DT_FLOAT, 4, cases[c].x, NULL);
+        fill(&x[0], 33);
+        for (unsigned threads = 1; threads <= 4; threads += 3) {
+            struct veil_tensor fused[1] = {{0}};
+            struct veil_tensor open[3] = {{0}};
+            uint32_t skipped = 0;
+            run_threads = threads;
+            for (int v = 0; v < 2; v++) {
+                /* the group and pads on the Conv, alpha on the LeakyRelu: two runs of the
+                 * attribute hook; the depthwise case keeps the Conv's (LeakyRelu default) */
+                bool conv_attrs = cases[c].group > 1;
+                chain_attr_node = conv_attrs ? 0 : 1;
+                chain_attrs = conv_attrs ? conv_ap : &alpha_p;
+                chain_nattr = conv_attrs ? 2 : 1;
+                if (v == 0) {
+                    EXPECT_OK(run_chain(nodes, 3, names, inits, 3, (const char *[]){"y"}, 1, x,
+                                        fused, &skipped));
+                    EXPECT_EQ(skipped, 2);
+                } else {
+                    EXPECT_OK(run_chain(nodes, 3, names, inits, 3, (const char *[]){"y", "c", "l"},
+                                        3, x, open, &skipped));
+                    EXPECT_EQ(skipped, 0);
+                }
+                chain_attr_node = 0;
+                chain_attrs = NULL;
+                chain_nattr = 0;
+            }
+            run_threads = 1;
+            EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
+            EXPECT_BYTES_EQ(fused[0].data, open[0].data, fused[0].size);
+            bool clipped = false; /* the constant took part */
+            for (size_t i = 0; i < fused[0].count; i++) {
+                clipped = clipped || at(&fused[0], i) == -0.05f;
+            }
+            EXPECT_TRUE(clipped);
+            free_n(fused, 1);
+            free_n(open, 3);
+        }
+        free_n(inits, 3);
+        free_n(x, 1);
+    }
 }
 
 /* Weights another node also reads are folded into a copy: the other Conv sees them unchanged. */
@@ -1743,4 +1830,5 @@ VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_poo
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
                test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
                test_fusion_shared_weights, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles, test_float_exp_ops, test_parallel_pool_races)
+               test_conv_transpose_tiles, test_float_exp_ops, test_parallel_pool_races,
+               test_fusion_conv_act)
