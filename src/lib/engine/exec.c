@@ -370,6 +370,7 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
                                 uint8_t *arena, struct veil_tensor *record)
 {
     struct veil_engine_frame f = {0};
+    veil_result r;
 
     f.graph = g;
     f.pool = pool;
@@ -378,7 +379,10 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
     f.plan = plan;
     f.arena = plan != NULL ? arena : NULL;
     f.record = record;
-    return graph_run(f, inputs, input_count, outputs);
+    veil_par_run_begin(threads);
+    r = graph_run(f, inputs, input_count, outputs);
+    veil_par_run_end(threads);
+    return r;
 }
 
 static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tensor *const *inputs,

@@ -947,6 +947,64 @@ static struct veil_engine_node *only_reader(struct veil_engine_graph *g,
     return nd;
 }
 
+/* Conv -> LeakyRelu -> optionally Max(., float scalar constant), each the only reader of the
+ * one before: the activation runs in the Conv's kernel parts (op_conv.c conv_act), which write
+ * the last node's output; the others skip. Float semantics as the unfused kernels compute them. */
+static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *ix)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        struct veil_engine_node *lr;
+        struct veil_engine_node *mx;
+        float alpha = 0.01f;
+        float k = 0.0f;
+        bool attrs_ok = true;
+        if (n->op == NULL || n->skip || strcmp(n->op->name, "Conv") != 0 || n->out_count != 1 ||
+            n->out[0] == VEIL_NO_VALUE) {
+            continue;
+        }
+        lr = only_reader(g, ix, n->out[0], "LeakyRelu");
+        if (lr == NULL || lr->in_count != 1 || lr->in[0] != n->out[0]) {
+            continue;
+        }
+        for (size_t a = 0; a < lr->proto->n_attribute; a++) {
+            const Onnx__AttributeProto *at = lr->proto->attribute[a];
+            if (at->name != NULL && strcmp(at->name, "alpha") == 0 && at->has_f &&
+                (!at->has_type || at->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)) {
+                alpha = at->f;
+            } else {
+                attrs_ok = false;
+            }
+        }
+        if (!attrs_ok) {
+            continue;
+        }
+        n->act = true;
+        n->act_alpha = alpha;
+        lr->skip = true;
+        n->out[0] = lr->out[0];
+        g->values[lr->out[0]].producer = (int32_t)i;
+        mx = only_reader(g, ix, lr->out[0], "Max");
+        if (mx != NULL && mx->in_count == 2 && mx->in[0] != mx->in[1] &&
+            (mx->in[0] == lr->out[0] || mx->in[1] == lr->out[0]) &&
+            const_scalar(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0], &k)) {
+            const struct veil_tensor *kt =
+                const_tensor(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0]);
+            const struct veil_tensor *w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+            if (w != NULL && kt->rank <= w->rank) {
+                /* one value, of rank at most the Conv output's (the weights'): the output
+                 * keeps the Conv's shape */
+                n->act_max = true;
+                n->act_k = k;
+                n->act_k_first = mx->in[0] != lr->out[0];
+                mx->skip = true;
+                n->out[0] = mx->out[0];
+                g->values[mx->out[0]].producer = (int32_t)i;
+            }
+        }
+    }
+}
+
 static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index *ix)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
@@ -1097,6 +1155,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     if (fuse_index_build(g, &ix)) {
         fuse_conv_affine(g, &ix);
         fuse_hard_swish(g, &ix);
+        fuse_conv_act(g, &ix);
         pack_conv_weights(g, &ix);
         fuse_index_free(&ix);
     } else {

@@ -106,6 +106,15 @@ struct veil_engine_node {
     bool hswish;
     uint32_t hs_x;
     float hs[4];
+    /* Conv -> LeakyRelu(alpha) [-> Max with a float scalar k] folded into the Conv (graph.c
+     * fuse_conv_act): the Conv applies them to its output (per part, while the part's output is
+     * in its thread's cache) and writes the last folded node's output; the folded nodes skip.
+     * act_k_first: k is Max's first operand (which side wins a tie, as op_binary computes). */
+    bool act;
+    bool act_max;
+    bool act_k_first;
+    float act_alpha;
+    float act_k;
     struct veil_tensor value; /* Constant with a tensor 'value': decoded once, at load (owned) */
     /* Conv (group 1) with constant float weights: the weights packed at load for
      * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */

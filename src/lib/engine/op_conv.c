@@ -131,7 +131,40 @@ struct conv_job {
     size_t cin_g, cout_g, groups, krn, osz, isz;
     float *cols; /* column buffer from the pool when one part runs inline, else NULL */
     bool failed;
+    /* the node whose folded activation (graph.c fuse_conv_act) the packed kernel's parts apply
+     * to their own output, or NULL (then conv_run applies it after) */
+    const struct veil_engine_node *act;
 };
+
+/* The activation folded into a Conv (LeakyRelu, then Max with a constant) on rows x cols of y
+ * (row stride ld), in the same float steps as op_unary.c and op_binary.c. */
+VEIL_TARGET_CLONES
+static void conv_act(const struct veil_engine_node *n, float *y, size_t rows, size_t cols,
+                     size_t ld)
+{
+    float a = n->act_alpha;
+    float k = n->act_k;
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * ld;
+        for (size_t c = 0; c < cols; c++) {
+            yr[c] = yr[c] >= 0.0f ? yr[c] : a * yr[c];
+        }
+        if (!n->act_max) {
+            continue;
+        }
+        if (n->act_k_first) {
+            for (size_t c = 0; c < cols; c++) {
+                float v = yr[c];
+                yr[c] = k != k || v != v ? k + v : (k > v ? k : v);
+            }
+        } else {
+            for (size_t c = 0; c < cols; c++) {
+                float v = yr[c];
+                yr[c] = v != v || k != k ? v + k : (v > k ? v : k);
+            }
+        }
+    }
+}
 
 /* im2col works on tiles of output rows whose columns take at most this many bytes (at least one
  * row), so the scratch is bounded whatever the image size: PaddleOCR det at 640x640 would need
@@ -164,6 +197,36 @@ static size_t conv_tile_size(const struct conv_job *j)
 
 #define IM2COL_TAPS_MAX 64 /* kernel widths up to this get their column ranges computed once */
 
+/* One im2col row (a tap at row offset dy = kh * dh - ph and column offset off) of output rows
+ * [oh0, oh1), stride 1 and output rows as wide as the input's (w): output row oh reads input row
+ * oh + dy, columns [lo, hi) from ow + off, and zeros elsewhere. The rows inside the input are
+ * one copy (columns lo..hi of the first to the last: the input rows are contiguous, so what
+ * lands in the columns outside [lo, hi) of the rows between is the neighbouring input rows'
+ * ends, zeroed after); rows outside are zeros. */
+static void im2col_shifted(const float *xc, int64_t w, int64_t h, int64_t ow_n, int64_t oh0,
+                           int64_t oh1, int64_t dy, int64_t off, int64_t lo, int64_t hi, float *row)
+{
+    int64_t a = oh0 > -dy ? oh0 : -dy;       /* first output row inside the input */
+    int64_t b = oh1 < h - dy ? oh1 : h - dy; /* past the last */
+    if (a >= b || lo >= hi) {
+        memset(row, 0, (size_t)((oh1 - oh0) * ow_n) * sizeof(float));
+        return;
+    }
+    memset(row, 0, (size_t)((a - oh0) * ow_n + lo) * sizeof(float));
+    memcpy(row + (a - oh0) * ow_n + lo, xc + (a + dy) * w + lo + off,
+           (size_t)((b - 1 - a) * ow_n + hi - lo) * sizeof(float));
+    for (int64_t oh = a; oh < b - 1; oh++) {
+        float *r = row + (oh - oh0) * ow_n;
+        for (int64_t ow = hi; ow < ow_n; ow++) {
+            r[ow] = 0.0f;
+        }
+        for (int64_t ow = 0; ow < lo; ow++) {
+            r[ow_n + ow] = 0.0f;
+        }
+    }
+    memset(row + (b - 1 - oh0) * ow_n + hi, 0, (size_t)((oh1 - b + 1) * ow_n - hi) * sizeof(float));
+}
+
 /* 1-D and 2-D im2col without a division per element (the common cases). */
 static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int64_t oh0,
                       int64_t oh1, float *col)
@@ -195,6 +258,9 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
         tap_hi[kw] = hi < ow_n ? hi : ow_n;
     }
 
+    /* stride 1 and rows as long as the input's ("same" padding along the row): consecutive
+     * output rows read consecutive input rows, so a tap's row is one shifted copy */
+    bool whole = sh == 1 && sw == 1 && ow_n == iw_n;
     for (size_t ch = 0; ch < cin; ch++) {
         const float *xc = x + ch * isz;
         for (int64_t kh = 0; kh < kh_n; kh++) {
@@ -212,6 +278,10 @@ static void im2col_2d(const struct veil_geom *g, const float *x, size_t cin, int
                     hi = iw_n - off <= 0 ? 0 : (iw_n - off + sw - 1) / sw;
                     lo = lo < ow_n ? lo : ow_n;
                     hi = hi < ow_n ? hi : ow_n;
+                }
+                if (whole) {
+                    im2col_shifted(xc, iw_n, ih_n, ow_n, oh0, oh1, kh * dh - ph, off, lo, hi, row);
+                    continue;
                 }
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     int64_t ih = oh * sh - ph + kh * dh;
@@ -606,7 +676,7 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
  * bias added by the kernel. Nothing is repacked per call, so a tile's columns split over the
  * threads at no extra cost; the im2col of a tile splits by input channels. */
 #define PK_COLS      48                /* the kernel's tile width (pack.c NR) */
-#define PK_PART_WORK ((size_t)1 << 21) /* multiply-adds worth a thread's wake-up */
+#define PK_PART_WORK ((size_t)1 << 18) /* multiply-adds worth a part (a spinning worker's) */
 /* Fewer output columns than this leave most of the 48-wide tile idle: such convolutions (1-D
  * convolutions over a few frames, Silero's STFT) stay on veil_sgemm when their weights are also
  * kept as they came (read by another node too); weights packed in place (wpack_only) run here
@@ -630,7 +700,7 @@ struct conv_pk {
 
 /* Work item = (column block of PK_COLS, panel of VEIL_PACK_MR output channels), column block
  * major: a part takes the panels of a block together (the block's columns stay in cache across
- * them), and a conv with few columns still splits, by channels. */
+ * them). */
 static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
 {
     const struct conv_pk *p = ctx;
@@ -647,8 +717,45 @@ static void conv_pk_gemm(void *ctx, size_t begin, size_t end)
             veil_sgemm_packed_panels(p->pk, p0, p1, c1 - c0, p->b + c0, p->ldb, p->j->bias,
                                      p->y + c0, p->j->osz);
         }
+        if (p->j->act != NULL) {
+            size_t m1 = p1 * VEIL_PACK_MR < p->j->cout_g ? p1 * VEIL_PACK_MR : p->j->cout_g;
+            conv_act(p->j->act, p->y + p0 * VEIL_PACK_MR * p->j->osz + c0, m1 - p0 * VEIL_PACK_MR,
+                     c1 - c0, p->j->osz);
+        }
         i += p1 - p0;
     }
+}
+
+/* Work item = panel: every column of panels [begin, end). A tile of few column blocks splits
+ * evenly by output channels this way (by blocks one part could get 48 columns, the other 8). */
+static void conv_pk_panels(void *ctx, size_t begin, size_t end)
+{
+    const struct conv_pk *p = ctx;
+    if (p->bp != NULL) {
+        veil_sgemm_packed_rows(p->pk, begin, end, p->nc, p->bp, 0, p->j->bias, p->y, p->j->osz);
+    } else {
+        veil_sgemm_packed_panels(p->pk, begin, end, p->nc, p->b, p->ldb, p->j->bias, p->y,
+                                 p->j->osz);
+    }
+    if (p->j->act != NULL) {
+        size_t m1 = end * VEIL_PACK_MR < p->j->cout_g ? end * VEIL_PACK_MR : p->j->cout_g;
+        conv_act(p->j->act, p->y + begin * VEIL_PACK_MR * p->j->osz, m1 - begin * VEIL_PACK_MR,
+                 p->nc, p->j->osz);
+    }
+}
+
+/* Splits the GEMM of a tile of nc columns: by column blocks when there are enough of them for
+ * every thread, else by panels. */
+static VEIL_RESULT conv_pk_split(struct veil_op_ctx *c, struct conv_pk *p, size_t kk)
+{
+    size_t blocks = (p->nc + PK_COLS - 1) / PK_COLS;
+    size_t panels = p->pk->panels;
+    if (blocks >= 2 * (size_t)c->frame->threads) {
+        size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
+        return veil_op_parallel(c, blocks * panels, grain, conv_pk_gemm, p);
+    }
+    return veil_op_parallel(c, panels, PK_PART_WORK / (VEIL_PACK_MR * kk * p->nc + 1) + 1,
+                            conv_pk_panels, p);
 }
 
 static void conv_pk_im2col(void *ctx, size_t begin, size_t end)
@@ -674,7 +781,6 @@ static VEIL_RESULT conv_run_in_place(struct veil_op_ctx *c, struct conv_job *j, 
     const struct veil_gemm_pack *pk = c->node->wpack;
     size_t kh_n = (size_t)j->g->kernel[0];
     size_t kk = j->cin_g * kh_n;
-    size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
     const float **rows = calloc(kk, sizeof(*rows));
     veil_result r = VEIL_RESULT_OK;
 
@@ -688,8 +794,7 @@ static VEIL_RESULT conv_run_in_place(struct veil_op_ctx *c, struct conv_job *j, 
                     x + ch * j->isz + kh * (size_t)j->g->dil[0] * (size_t)j->g->in[1];
             }
         }
-        r = veil_op_parallel(c, (j->osz + PK_COLS - 1) / PK_COLS * pk->panels, grain, conv_pk_gemm,
-                             &p);
+        r = conv_pk_split(c, &p, kk);
     }
     free(rows);
     return r;
@@ -720,7 +825,6 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
             size_t r1 = r0 + tile < rows ? r0 + tile : rows;
             size_t nc = (r1 - r0) * rw;
             struct conv_pk p = {j, pk, direct ? x : colv, nc, y + r0 * rw, nc, x, r0, r1, NULL};
-            size_t grain = PK_PART_WORK / (VEIL_PACK_MR * kk * PK_COLS + 1) + 1;
             if (direct) {
                 p.ldb = j->osz;
             } else {
@@ -728,8 +832,7 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
                 r = veil_op_parallel(c, j->cin_g, cg, conv_pk_im2col, &p);
             }
             if (veil_ok(r)) {
-                r = veil_op_parallel(c, (nc + PK_COLS - 1) / PK_COLS * pk->panels, grain,
-                                     conv_pk_gemm, &p);
+                r = conv_pk_split(c, &p, kk);
             }
         }
     }
@@ -739,7 +842,8 @@ static VEIL_RESULT conv_run_packed(struct veil_op_ctx *c, struct conv_job *j, si
     return r;
 }
 
-static VEIL_RESULT conv_run(struct veil_op_ctx *c)
+/* *act_done: the packed kernel's parts applied the node's folded activation. */
+static VEIL_RESULT conv_compute(struct veil_op_ctx *c, bool *act_done)
 {
     struct veil_geom g;
     int64_t group;
@@ -766,6 +870,8 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
         const struct veil_gemm_pack *pk = c->node->wpack;
         ENSURE(j.groups == 1 && pk->m == j.cout_g && pk->k == j.cin_g * j.krn,
                VEIL_ERR_ENGINE_SHAPE);
+        j.act = c->node->act ? c->node : NULL;
+        *act_done = true;
         return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     if (g.sp == 2 && j.cin_g == 1 && j.cout_g == 1) {
@@ -774,6 +880,8 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     }
     if (c->node != NULL && c->node->wpack != NULL && j.groups == 1 && j.osz >= PK_MIN_COLS &&
         c->node->wpack->m == j.cout_g && c->node->wpack->k == j.cin_g * j.krn) {
+        j.act = c->node->act ? c->node : NULL;
+        *act_done = true;
         return conv_run_packed(c, &j, (size_t)c->in[0]->dims[0]);
     }
     /* one image and group split by columns, when each thread gets enough to outweigh the
@@ -796,6 +904,17 @@ static VEIL_RESULT conv_run(struct veil_op_ctx *c)
     }
     GUARD(veil_op_parallel(c, (size_t)c->in[0]->dims[0] * j.groups, 1, conv_part, &j));
     ENSURE(!j.failed, VEIL_ERR_NOMEM);
+    return VEIL_RESULT_OK;
+}
+
+/* Packed convolutions apply a folded activation in their parts; the other paths here. */
+static VEIL_RESULT conv_run(struct veil_op_ctx *c)
+{
+    bool act_done = false;
+    GUARD(conv_compute(c, &act_done));
+    if (c->node != NULL && c->node->act && !act_done) {
+        conv_act(c->node, c->out[0]->data, 1, c->out[0]->count, c->out[0]->count);
+    }
     return VEIL_RESULT_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #if VEIL_HAVE_OPENBLAS
@@ -169,9 +170,16 @@ static void *par_main(void *arg)
 /*
  * Worker threads kept for the life of the process (started on first use, up to the largest
  * --threads seen), so a parallel kernel costs a wake-up instead of a pthread_create per thread.
- * Workers spin for a short while after each job (kernels come in quick succession), then sleep
- * on a condition variable. One kernel at a time uses them: a second concurrent caller (another
- * veil_engine_run in the same process) falls back to threads of its own.
+ * One kernel at a time uses them: a second concurrent caller (another veil_engine_run in the
+ * same process) falls back to threads of its own.
+ *
+ * Run-scoped spinning (as ONNX Runtime's intra-op pool does): while a graph run is active
+ * (veil_par_run_begin .. veil_par_run_end, counted, so nested and concurrent runs are fine) a
+ * worker that has done a part keeps spinning for the next dispatch, up to RUN_IDLE_NS without
+ * one; outside runs it spins SPIN_ROUNDS only. Then it sleeps on a condition variable. A
+ * dispatch publishes its ticket with one atomic store and takes the lock to broadcast only when
+ * a worker sleeps, so within a run a kernel's split costs a cache line, not a futex wake. A run
+ * that never dispatches (tiny graphs) wakes nobody.
  *
  * The parts of a dispatch are claimed, not assigned: the caller and every worker take the next
  * unclaimed part until none is left, and the caller waits only for parts that were claimed. A
@@ -179,8 +187,15 @@ static void *par_main(void *arg)
  * by the caller instead of holding the kernel up. One atomic word, the ticket, holds the
  * dispatch's generation, its part count and the next part, so a claim (compare-and-swap) can
  * only take a part of the dispatch the claimer saw.
+ *
+ * Sleeping and waking: a worker counts itself in sleepers (under the lock) before it reads the
+ * ticket a last time and waits; a dispatcher stores the ticket before it reads sleepers. Both
+ * are sequentially consistent, so either the worker sees the new ticket or the dispatcher sees
+ * the sleeper and broadcasts under the lock (which the worker holds until it waits).
  */
-#define SPIN_ROUNDS 1000 /* ~0.05-0.1 ms of pause instructions */
+#define SPIN_ROUNDS 1000           /* pause rounds, outside runs: ~15 us here (pause ~15 ns) */
+#define RUN_IDLE_NS ((int64_t)2e6) /* within a run: spin up to 2 ms without a dispatch */
+#define CLOCK_EVERY 64             /* pause rounds between reads of the clock */
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
 #else
@@ -196,19 +211,48 @@ static struct {
     pthread_mutex_t use; /* held by the kernel that dispatches */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    size_t started;          /* workers running */
-    pid_t pid;               /* process the workers belong to */
-    _Atomic uint64_t ticket; /* generation << 32 | parts << 16 | next unclaimed part */
-    _Atomic size_t done;     /* parts of this dispatch finished */
-    struct par_job *jobs;    /* this dispatch's parts: read only by whoever claimed one */
+    pthread_cond_t finished;
+    size_t started;            /* workers running */
+    pid_t pid;                 /* process the workers belong to */
+    _Atomic uint64_t ticket;   /* generation << 32 | parts << 16 | next unclaimed part */
+    _Atomic size_t done;       /* parts of this dispatch finished */
+    _Atomic unsigned runs;     /* graph runs in progress (threads > 1) */
+    _Atomic unsigned sleepers; /* workers waiting on wake (or about to) */
+    _Atomic bool waiting;      /* the dispatcher waits on finished (or is about to) */
+    struct par_job *jobs;      /* this dispatch's parts: read only by whoever claimed one */
 } par = {PTHREAD_MUTEX_INITIALIZER,
          PTHREAD_MUTEX_INITIALIZER,
+         PTHREAD_COND_INITIALIZER,
          PTHREAD_COND_INITIALIZER,
          0,
          0,
          0,
          0,
+         0,
+         0,
+         false,
          NULL};
+
+void veil_par_run_begin(unsigned threads)
+{
+    if (threads > 1) {
+        atomic_fetch_add(&par.runs, 1);
+    }
+}
+
+void veil_par_run_end(unsigned threads)
+{
+    if (threads > 1) {
+        atomic_fetch_sub(&par.runs, 1);
+    }
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Runs unclaimed parts of dispatch gen until there are none. */
 static void par_claim(uint64_t gen)
@@ -221,25 +265,53 @@ static void par_claim(uint64_t gen)
         /* the part is ours: the caller cannot finish this dispatch (and replace jobs) before
          * it is done */
         par_main(&par.jobs[TICKET_NEXT(t)]);
-        atomic_fetch_add(&par.done, 1);
+        if (atomic_fetch_add(&par.done, 1) + 1 == TICKET_PARTS(t) && atomic_load(&par.waiting)) {
+            /* the last part, and the dispatcher sleeps (it may be this thread: then no one
+             * waits and the broadcast is a no-op) */
+            (void)pthread_mutex_lock(&par.lock);
+            (void)pthread_cond_broadcast(&par.finished);
+            (void)pthread_mutex_unlock(&par.lock);
+        }
         t = atomic_load(&par.ticket);
     }
+}
+
+/* Spins until the ticket leaves generation seen or the spinning budget is spent; returns the
+ * last ticket read. */
+static uint64_t par_spin(uint64_t seen)
+{
+    uint64_t t = atomic_load(&par.ticket);
+    int64_t since = 0;
+    for (unsigned spin = 0; TICKET_GEN(t) == seen; spin++) {
+        if (spin >= SPIN_ROUNDS && spin % CLOCK_EVERY == 0) {
+            if (atomic_load(&par.runs) == 0) {
+                break;
+            }
+            int64_t now = now_ns();
+            since = since != 0 ? since : now;
+            if (now - since > RUN_IDLE_NS) {
+                break;
+            }
+            (void)sched_yield();
+        }
+        CPU_RELAX();
+        t = atomic_load(&par.ticket);
+    }
+    return t;
 }
 
 static void *par_worker(void *arg)
 {
     uint64_t seen = (uint64_t)(uintptr_t)arg; /* the generation when this thread was created */
     for (;;) {
-        uint64_t t = atomic_load(&par.ticket);
-        for (unsigned spin = 0; TICKET_GEN(t) == seen && spin < SPIN_ROUNDS; spin++) {
-            CPU_RELAX();
-            t = atomic_load(&par.ticket);
-        }
+        uint64_t t = par_spin(seen);
         if (TICKET_GEN(t) == seen) {
             (void)pthread_mutex_lock(&par.lock);
+            atomic_fetch_add(&par.sleepers, 1);
             while (TICKET_GEN(t = atomic_load(&par.ticket)) == seen) {
                 (void)pthread_cond_wait(&par.wake, &par.lock);
             }
+            atomic_fetch_sub(&par.sleepers, 1);
             (void)pthread_mutex_unlock(&par.lock);
         }
         seen = TICKET_GEN(t);
@@ -248,8 +320,9 @@ static void *par_worker(void *arg)
     return NULL;
 }
 
-/* Runs jobs[0..parts) on the kept workers and the calling thread; false if they are busy. */
-static bool par_dispatch(struct par_job *jobs, size_t parts)
+/* Runs jobs[0..parts) on the kept workers (threads - 1 of them) and the calling thread; false
+ * if they are busy. */
+static bool par_dispatch(struct par_job *jobs, size_t parts, unsigned threads)
 {
     uint64_t gen;
     if (parts > 0xFFFFu || pthread_mutex_trylock(&par.use) != 0) {
@@ -259,11 +332,13 @@ static bool par_dispatch(struct par_job *jobs, size_t parts)
         /* first use, or a child after fork(): the parent's workers do not exist here */
         (void)pthread_mutex_init(&par.lock, NULL);
         (void)pthread_cond_init(&par.wake, NULL);
+        (void)pthread_cond_init(&par.finished, NULL);
         par.started = 0;
+        atomic_store(&par.sleepers, 0);
         par.pid = getpid();
     }
     gen = TICKET_GEN(atomic_load(&par.ticket));
-    while (par.started + 1 < parts) {
+    while (par.started + 1 < threads) {
         pthread_t t;
         if (pthread_create(&t, NULL, par_worker, (void *)(uintptr_t)gen) != 0) {
             break;
@@ -271,21 +346,29 @@ static bool par_dispatch(struct par_job *jobs, size_t parts)
         (void)pthread_detach(t);
         par.started++;
     }
-    /* fewer workers than parts (thread creation failed) is fine: the caller claims the rest */
+    /* fewer workers than threads (thread creation failed) is fine: the caller claims the rest */
     par.jobs = jobs;
     atomic_store(&par.done, 0);
     gen = (gen + 1) & 0xFFFFFFFFu;
-    (void)pthread_mutex_lock(&par.lock);
     atomic_store(&par.ticket, TICKET(gen, parts, 0));
-    (void)pthread_cond_broadcast(&par.wake);
-    (void)pthread_mutex_unlock(&par.lock);
+    if (atomic_load(&par.sleepers) > 0) {
+        (void)pthread_mutex_lock(&par.lock);
+        (void)pthread_cond_broadcast(&par.wake);
+        (void)pthread_mutex_unlock(&par.lock);
+    }
     par_claim(gen);
-    for (unsigned spin = 0; atomic_load(&par.done) != parts; spin++) {
-        if (spin < SPIN_ROUNDS) {
-            CPU_RELAX();
-        } else {
-            (void)sched_yield();
+    for (unsigned spin = 0; atomic_load(&par.done) != parts && spin < SPIN_ROUNDS; spin++) {
+        CPU_RELAX();
+    }
+    if (atomic_load(&par.done) != parts) {
+        /* a worker holds a part, perhaps preempted: sleep rather than take a core from it */
+        (void)pthread_mutex_lock(&par.lock);
+        atomic_store(&par.waiting, true);
+        while (atomic_load(&par.done) != parts) {
+            (void)pthread_cond_wait(&par.finished, &par.lock);
         }
+        atomic_store(&par.waiting, false);
+        (void)pthread_mutex_unlock(&par.lock);
     }
     (void)pthread_mutex_unlock(&par.use);
     return true;
@@ -312,11 +395,11 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
         jobs[i].ctx = ctx;
         jobs[i].begin = n * i / parts;
         jobs[i].end = n * (i + 1) / parts;
-        started[i] = false;
     }
-    if (par_dispatch(jobs, parts)) {
+    if (par_dispatch(jobs, parts, threads)) {
         return VEIL_RESULT_OK;
     }
+    /* the workers are busy: threads of this call's own */
     for (size_t i = 1; i < parts; i++) {
         started[i] = pthread_create(&tids[i], NULL, par_main, &jobs[i]) == 0;
     }

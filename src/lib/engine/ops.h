@@ -160,6 +160,10 @@ static inline void veil_bcast_next(struct veil_bcast *b)
     }
 }
 
+/* A graph run with this many threads starts / ends: within runs the pool's workers spin between
+ * parallel kernels instead of sleeping (ops.c). Counted: nested and concurrent runs may overlap. */
+void veil_par_run_begin(unsigned threads);
+void veil_par_run_end(unsigned threads);
 /* Splits [0, n) over the frame's threads and calls fn(ctx, begin, end) on each part. */
 typedef void (*veil_par_fn)(void *ctx, size_t begin, size_t end);
 VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,

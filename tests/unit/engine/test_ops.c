@@ -1,6 +1,9 @@
 /* engine operators: results on small cases, and hostile tensor data (indices, shapes, sizes)
  * fails with an error, never out-of-bounds access or undefined behaviour. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "engine/graph.h"
 #include "engine/ops.h"
@@ -394,6 +397,10 @@ static void test_conv_fast_paths(void **state)
         {{1, 2, 4, 20}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
         {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
         {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
+        /* stride 1, output rows as wide as the input's (im2col rows as shifted copies):
+         * dilated, and uneven pads along the row */
+        {{1, 2, 9, 12}, {3, 2, 3, 3}, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}},
+        {{1, 2, 5, 7}, {2, 2, 3, 3}, 1, {1, 1}, {1, 2, 1, 0}, {1, 1}},
         {{2, 4, 6, 6}, {6, 2, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}}, /* grouped */
         /* im2col in 3 tiles of rows (4 MiB of columns each), inline and split by columns */
         {{1, 16, 128, 128}, {4, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}},
@@ -579,8 +586,9 @@ static bool chain_plan;          /* plan for x's shape before the run */
 static const struct veil_tensor *chain_watch; /* when set: are its bytes still in the buffer? */
 static bool chain_watch_intact;
 static bool chain_w_borrowed; /* the first node's input 1 is an initializer left in the buffer */
-static Onnx__AttributeProto **chain_attrs; /* attributes of the first node (NULL: none) */
+static Onnx__AttributeProto **chain_attrs; /* attributes of node chain_attr_node (NULL: none) */
 static size_t chain_nattr;
+static size_t chain_attr_node;
 
 static veil_result run_chain(const struct chain_node *nodes, size_t nn, const char **init_names,
                              const struct veil_tensor *inits, size_t ni, const char **outs,
@@ -625,7 +633,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         node_out[i] = (char *)nodes[i].out;
         node[i].n_output = 1;
         node[i].output = &node_out[i];
-        if (i == 0) {
+        if (i == chain_attr_node) {
             node[i].n_attribute = chain_nattr;
             node[i].attribute = chain_attrs;
         }
@@ -785,6 +793,92 @@ static void test_fusions_match_unfused(void **state)
     }
     free_n(inits, 11);
     free_n(x, 1);
+}
+
+/* Conv -> LeakyRelu -> Max(constant) folded into the Conv (openWakeWord's embedding model), the
+ * constant on either side of Max: the same bytes as the three nodes run apart (their values
+ * graph outputs, so nothing folds), at 1 and 4 threads, on packed convolutions split by columns
+ * and by panels and on a depthwise one (applied after the kernel). */
+static void test_fusion_conv_act(void **state)
+{
+    static const struct {
+        int64_t x[4], w[4], group;
+        bool k_first;
+    } cases[] = {
+        {{1, 8, 24, 40}, {16, 8, 1, 3}, 1, false}, /* 960 columns: split by column blocks */
+        {{1, 8, 4, 6}, {16, 8, 3, 3}, 1, true},    /* 24 columns: split by panels */
+        {{1, 8, 9, 7}, {8, 1, 3, 3}, 8, false},    /* depthwise */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct chain_node nodes[3] = {{"Conv", {"x", "w", "b"}, "c"},
+                                      {"LeakyRelu", {"c", NULL, NULL}, "l"},
+                                      {"Max", {"l", "k", NULL}, "y"}};
+        const char *names[] = {"w", "b", "k"};
+        struct veil_tensor inits[3];
+        struct veil_tensor x[1];
+        int64_t db = cases[c].w[0];
+        int64_t pd[4] = {1, 1, 1, 1};
+        Onnx__AttributeProto conv_a[2] = {attr_int("group", cases[c].group),
+                                          attr_ints("pads", pd, 4)};
+        Onnx__AttributeProto *conv_ap[2] = {&conv_a[0], &conv_a[1]};
+        Onnx__AttributeProto alpha = ONNX__ATTRIBUTE_PROTO__INIT;
+        Onnx__AttributeProto *alpha_p = &alpha;
+        alpha.name = (char *)"alpha";
+        alpha.has_type = 1;
+        alpha.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+        alpha.has_f = 1;
+        alpha.f = 0.2f;
+        if (cases[c].k_first) {
+            nodes[2].in[0] = "k";
+            nodes[2].in[1] = "l";
+        }
+        make(&inits[0], VEIL_DT_FLOAT, 4, cases[c].w, NULL);
+        make(&inits[1], VEIL_DT_FLOAT, 1, &db, NULL);
+        make(&inits[2], VEIL_DT_FLOAT, 0, NULL, (double[]){-0.05});
+        fill(&inits[0], 31);
+        fill(&inits[1], 32);
+        make(&x[0], VEIL_DT_FLOAT, 4, cases[c].x, NULL);
+        fill(&x[0], 33);
+        for (unsigned threads = 1; threads <= 4; threads += 3) {
+            struct veil_tensor fused[1] = {{0}};
+            struct veil_tensor open[3] = {{0}};
+            uint32_t skipped = 0;
+            run_threads = threads;
+            for (int v = 0; v < 2; v++) {
+                /* the group and pads on the Conv, alpha on the LeakyRelu: two runs of the
+                 * attribute hook; the depthwise case keeps the Conv's (LeakyRelu default) */
+                bool conv_attrs = cases[c].group > 1;
+                chain_attr_node = conv_attrs ? 0 : 1;
+                chain_attrs = conv_attrs ? conv_ap : &alpha_p;
+                chain_nattr = conv_attrs ? 2 : 1;
+                if (v == 0) {
+                    EXPECT_OK(run_chain(nodes, 3, names, inits, 3, (const char *[]){"y"}, 1, x,
+                                        fused, &skipped));
+                    EXPECT_EQ(skipped, 2);
+                } else {
+                    EXPECT_OK(run_chain(nodes, 3, names, inits, 3, (const char *[]){"y", "c", "l"},
+                                        3, x, open, &skipped));
+                    EXPECT_EQ(skipped, 0);
+                }
+                chain_attr_node = 0;
+                chain_attrs = NULL;
+                chain_nattr = 0;
+            }
+            run_threads = 1;
+            EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
+            EXPECT_BYTES_EQ(fused[0].data, open[0].data, fused[0].size);
+            bool clipped = false; /* the constant took part */
+            for (size_t i = 0; i < fused[0].count; i++) {
+                clipped = clipped || at(&fused[0], i) == -0.05f;
+            }
+            EXPECT_TRUE(clipped);
+            free_n(fused, 1);
+            free_n(open, 3);
+        }
+        free_n(inits, 3);
+        free_n(x, 1);
+    }
 }
 
 /* Weights another node also reads are folded into a copy: the other Conv sees them unchanged. */
@@ -1305,7 +1399,11 @@ static void test_conv_packed_weights(void **state)
         {3, {1, 6, 10, 0}, {9, 6, 3, 0}, 1, 0, true},       /* 8 columns: 16-wide tile */
         {3, {2, 40, 20, 0}, {24, 40, 4, 0}, 2, 1, false},   /* 10 columns, 2 images */
         {4, {1, 16, 5, 4}, {16, 16, 3, 3}, 1, 1, true},     /* 20 columns */
-        {4, {1, 1, 7, 7}, {1, 1, 3, 3}, 1, 1, true},        /* one channel in and out */
+        /* 1x3, rows as wide as the input's: each tap's im2col row one shifted copy (the
+         * first and last output rows read outside the input: zeros) */
+        {4, {1, 24, 74, 32}, {24, 24, 1, 3}, 1, 1, true},
+        {4, {1, 72, 14, 4}, {96, 72, 1, 3}, 1, 1, true}, /* 64 columns: split by panels */
+        {4, {1, 1, 7, 7}, {1, 1, 3, 3}, 1, 1, true},     /* one channel in and out */
     };
     size_t borrowed = 0;
     (void)state;
@@ -1611,6 +1709,119 @@ static void test_buffer_pool_bounded(void **state)
     veil_pool_free(&p);
 }
 
+/* The kept worker threads under races: several threads dispatch at once (one gets the workers,
+ * the others threads of their own), inside and outside graph runs (workers spinning or asleep,
+ * woken), with parts nested in parts and parts slow enough that the dispatcher sleeps until a
+ * worker finishes. Every item of every dispatch must be done exactly once. */
+#define RACE_THREADS 4
+#define RACE_ROUNDS  400
+#define RACE_N       256
+#define RACE_INNER   8
+
+struct race {
+    const struct veil_op_ctx *c;
+    _Atomic unsigned hits[RACE_N];
+    _Atomic unsigned inner[RACE_N * RACE_INNER];
+    size_t outer; /* nested dispatches count into inner[outer * RACE_INNER ...] */
+    bool nested;
+    bool slow;
+};
+
+static void race_inner(void *ctx, size_t begin, size_t end)
+{
+    struct race *r = ctx;
+    for (size_t i = begin; i < end; i++) {
+        atomic_fetch_add(&r->inner[r->outer * RACE_INNER + i], 1);
+    }
+}
+
+static void race_part(void *ctx, size_t begin, size_t end)
+{
+    struct race *r = ctx;
+    for (size_t i = begin; i < end; i++) {
+        atomic_fetch_add(&r->hits[i], 1);
+    }
+    if (r->slow && begin > 0) {
+        struct timespec ts = {0, 300000};
+        (void)nanosleep(&ts, NULL);
+    }
+    if (r->nested) {
+        /* a part of its own with the workers taken: threads of its own or inline */
+        struct race *in = malloc(sizeof(*in));
+        if (in == NULL) {
+            return;
+        }
+        memset(in, 0, sizeof(*in));
+        in->outer = begin;
+        veil_result res = veil_op_parallel(r->c, RACE_INNER, 1, race_inner, in);
+        for (size_t k = 0; k < RACE_INNER; k++) {
+            unsigned want = veil_ok(res) ? 1 : 0;
+            if (atomic_load(&in->inner[begin * RACE_INNER + k]) != want || !veil_ok(res)) {
+                atomic_fetch_add(&r->hits[begin], 1000); /* reported by the caller */
+            }
+        }
+        free(in);
+    }
+}
+
+static _Atomic unsigned race_errors;
+
+static void *race_thread(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    struct veil_engine_frame f = {0};
+    struct veil_op_ctx c = {0};
+    struct race *r = malloc(sizeof(*r));
+    if (r == NULL) {
+        atomic_fetch_add(&race_errors, 1);
+        return NULL;
+    }
+    f.threads = 2 + id % 3;
+    c.frame = &f;
+    for (unsigned it = 0; it < RACE_ROUNDS; it++) {
+        bool in_run = it % 4 != 0;
+        size_t n = 1 + (it * 37 + id * 11) % RACE_N;
+        memset(r, 0, sizeof(*r));
+        r->c = &c;
+        r->nested = it % 5 == 1;
+        r->slow = it % 7 == 3;
+        if (in_run) {
+            veil_par_run_begin(f.threads);
+        }
+        if (!veil_ok(veil_op_parallel(&c, n, 1 + it % 3, race_part, r))) {
+            atomic_fetch_add(&race_errors, 1);
+        }
+        for (size_t i = 0; i < RACE_N; i++) {
+            if (atomic_load(&r->hits[i]) != (i < n ? 1u : 0u)) {
+                atomic_fetch_add(&race_errors, 1);
+            }
+        }
+        if (in_run) {
+            veil_par_run_end(f.threads);
+        }
+        if (it % 64 == 63) {
+            struct timespec ts = {0, 3000000}; /* outside runs the workers go to sleep */
+            (void)nanosleep(&ts, NULL);
+        }
+    }
+    free(r);
+    return NULL;
+}
+
+static void test_parallel_pool_races(void **state)
+{
+    pthread_t t[RACE_THREADS];
+    (void)state;
+    atomic_store(&race_errors, 0);
+    for (unsigned i = 0; i < RACE_THREADS; i++) {
+        EXPECT_EQ(pthread_create(&t[i], NULL, race_thread, (void *)(uintptr_t)i), 0);
+    }
+    for (unsigned i = 0; i < RACE_THREADS; i++) {
+        EXPECT_EQ(pthread_join(t[i], NULL), 0);
+    }
+    EXPECT_EQ(atomic_load(&race_errors), 0);
+}
+
 VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_pool,
                test_lstm_against_plain, test_resize_nearest_threads, test_maxpool_inside,
                test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
@@ -1619,4 +1830,5 @@ VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_poo
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
                test_binary_fast_paths, test_pool_and_gemv_fast_paths, test_fusions_match_unfused,
                test_fusion_shared_weights, test_constant_folding, test_buffer_pool_bounded,
-               test_conv_transpose_tiles, test_float_exp_ops)
+               test_conv_transpose_tiles, test_float_exp_ops, test_parallel_pool_races,
+               test_fusion_conv_act)
