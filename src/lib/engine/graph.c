@@ -163,20 +163,26 @@ static VEIL_RESULT graph_alloc(struct veil_engine_graph *g, const Onnx__GraphPro
 static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__GraphProto *gp,
                                     struct veil_engine_diag *diag)
 {
-    /* the main graph's big raw_data payloads were kept out of protobuf-c (model.c) */
-    const struct veil_pb_split *split = g->parent == NULL ? &g->model->split : NULL;
+    /* the graphs' big raw_data payloads were kept out of protobuf-c (model.c) */
+    const struct veil_pb_split *split = &g->model->split;
+    const struct veil_pb_payload *payloads = NULL;
 
     ENSURE(gp->n_sparse_initializer == 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
-    if (split != NULL && split->payloads != NULL) {
-        /* protobuf-c keeps the initializers in wire order, as the scanner counted them */
-        ENSURE(split->count == gp->n_initializer, VEIL_ERR_ENGINE_MODEL);
+    if (split->payloads != NULL) {
+        /* graphs are built in the scanner's pre-order, and protobuf-c keeps the initializers in
+         * wire order, as the scanner counted them */
+        ENSURE(g->split_index < split->graph_count, VEIL_ERR_ENGINE_MODEL);
+        ENSURE(split->graph_first[g->split_index + 1] - split->graph_first[g->split_index] ==
+                   gp->n_initializer,
+               VEIL_ERR_ENGINE_MODEL);
+        payloads = &split->payloads[split->graph_first[g->split_index]];
     }
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
-        if (veil_ok(r) && split != NULL && split->payloads != NULL && split->payloads[i].present) {
-            r = veil_tensor_from_payload(tp, g->model, &split->payloads[i], &g->values[v].init);
+        if (veil_ok(r) && payloads != NULL && payloads[i].present) {
+            r = veil_tensor_from_payload(tp, g->model, &payloads[i], &g->values[v].init);
         } else if (veil_ok(r)) {
             r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
         }
@@ -267,13 +273,14 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
     return VEIL_RESULT_OK;
 }
 
-/* The payload the wire scanner left out of a main-graph node's attribute tensor (the next of
- * split.attrs: they are in the order the nodes and attributes are linked), or NULL. */
-static VEIL_RESULT attr_payload(struct veil_engine_model *m, const struct veil_engine_graph *g,
-                                const Onnx__AttributeProto *ap, const struct veil_pb_payload **pl)
+/* The payload the wire scanner left out of a node's attribute tensor (the next of split.attrs:
+ * they are in the order the nodes and attributes are linked, subgraphs as they are built), or
+ * NULL. */
+static VEIL_RESULT attr_payload(struct veil_engine_model *m, const Onnx__AttributeProto *ap,
+                                const struct veil_pb_payload **pl)
 {
     *pl = NULL;
-    if (g->parent != NULL || m->split.attrs == NULL || ap->t == NULL) {
+    if (m->split.attrs == NULL || ap->t == NULL) {
         return VEIL_RESULT_OK;
     }
     ENSURE(m->attr_next < m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
@@ -332,7 +339,7 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
             bool value = n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
                          ap->name != NULL && strcmp(ap->name, "value") == 0;
             const struct veil_pb_payload *pl = NULL;
-            veil_result r = attr_payload(m, g, ap, &pl);
+            veil_result r = attr_payload(m, ap, &pl);
             if (veil_ok(r) && pl != NULL && !value) {
                 /* not a Constant's value: put the bytes back where run-time readers look */
                 r = restore_raw(m, (Onnx__TensorProto *)(uintptr_t)ap->t, pl);
@@ -1072,8 +1079,9 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         GUARD(link_node(m, g, i, depth, diag));
     }
     if (g->parent == NULL && m->split.attrs != NULL) {
-        /* protobuf-c saw as many attribute tensors as the scanner */
-        ENSURE(m->attr_next == m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+        /* protobuf-c saw as many attribute tensors and graphs as the scanner */
+        ENSURE(m->attr_next == m->split.attr_count && m->graph_next == m->split.graph_count,
+               VEIL_ERR_ENGINE_MODEL);
     }
     for (size_t k = 0; k < gp->n_output; k++) {
         uint32_t v;
@@ -1123,6 +1131,7 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     g->model = m;
     g->proto = gp;
     g->building = -1;
+    g->split_index = m->graph_next++;
     r = build_body(m, g, gp, depth, diag);
     if (!veil_ok(r)) {
         diag_set(diag, "%s", veil_strerror(r.code));

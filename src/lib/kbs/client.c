@@ -27,6 +27,19 @@
 #define CLIENT_BODY_MAX (1u << 20)
 #define CURL_SONAME     "libcurl.so.4"
 
+/* Under AddressSanitizer the library stays mapped after dlclose: LeakSanitizer's exit-time scan
+ * crashed ("Tracer caught signal 11") walking what an unloaded libcurl had left behind. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+#endif
+#endif
+#ifndef CURL_DLOPEN_FLAGS
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+
 /* The libcurl functions the client calls, from the loaded library. */
 struct curl_api {
     void *lib;
@@ -85,7 +98,7 @@ static bool curl_sym(void *lib, const char *name, void *fn, size_t fn_size)
 static VEIL_RESULT curl_load(struct curl_api *a)
 {
     memset(a, 0, sizeof(*a));
-    a->lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    a->lib = dlopen(CURL_SONAME, CURL_DLOPEN_FLAGS);
     ENSURE(a->lib != NULL, VEIL_ERR_KBS_CURL);
     if (!(CURL_SYM(a, global_init, "curl_global_init") &&
           CURL_SYM(a, global_cleanup, "curl_global_cleanup") &&
