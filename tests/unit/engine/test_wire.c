@@ -1019,7 +1019,127 @@ static void test_split_subgraph_hostile(void **state)
     veil_pb_split_free(&sp);
 }
 
+/* Y = Add(Add(X, Transpose(W)), Transpose(V)) with W and V the same 300 floats, or with
+ * live_w: Y = Add(Add(X, Transpose(W)), W). Both Transposes fold at load. */
+struct tdead {
+    struct tm t;
+    Onnx__NodeProto n[4];
+    Onnx__NodeProto *np[4];
+    Onnx__TensorProto v;
+    Onnx__TensorProto *inits[2];
+    char *in[4][2];
+    char *out[4][1];
+};
+
+static void tdead_init(struct tdead *d, bool live_w)
+{
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+    static const char *const ops[4] = {"Transpose", "Transpose", "Add", "Add"};
+    static const char *const outs[4] = {"T1", "T2", "A", "Y"};
+
+    memset(d, 0, sizeof(*d));
+    tm_init(&d->t, N_BIG);
+    d->v = d->t.w;
+    d->v.name = (char *)"V";
+    d->inits[0] = &d->t.w;
+    d->inits[1] = &d->v;
+    d->t.graph.n_initializer = 2;
+    d->t.graph.initializer = d->inits;
+    d->in[0][0] = (char *)"W";
+    d->in[1][0] = (char *)"V";
+    d->in[2][0] = (char *)"X";
+    d->in[2][1] = (char *)"T1";
+    d->in[3][0] = (char *)"A";
+    d->in[3][1] = live_w ? (char *)"W" : (char *)"T2";
+    for (int i = 0; i < 4; i++) {
+        d->n[i] = n;
+        d->n[i].op_type = (char *)ops[i];
+        d->n[i].n_input = i < 2 ? 1 : 2;
+        d->n[i].input = d->in[i];
+        d->out[i][0] = (char *)outs[i];
+        d->n[i].n_output = 1;
+        d->n[i].output = d->out[i];
+        d->np[i] = &d->n[i];
+    }
+    d->t.graph.n_node = 4;
+    d->t.graph.node = d->np;
+}
+
+static const struct veil_engine_node *node_out(const struct veil_engine_model *m, const char *out)
+{
+    for (uint32_t i = 0; i < m->main->node_count; i++) {
+        if (strcmp(m->main->nodes[i].proto->output[0], out) == 0) {
+            return &m->main->nodes[i];
+        }
+    }
+    fail_msg("no node writes %s", out);
+    return NULL;
+}
+
+/* A folded result is written over the weights it came from when nothing reads them at run time
+ * any more, and equal folded results are kept once: same outputs as before, no copy. */
+static void test_fold_into_dead_weights(void **state)
+{
+    struct tdead d;
+    struct veil_engine_model *m = NULL;
+    float ref[N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    tdead_init(&d, false);
+    uint8_t *p = tm_pack(&d.t, 0, &n, &base);
+    /* the copying load owns its weights: the two equal results are kept once */
+    EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+    run_add(m, ref);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(ref[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
+    }
+    const struct veil_engine_node *t1 = node_out(m, "T1");
+    const struct veil_engine_node *t2 = node_out(m, "T2");
+    EXPECT_TRUE(t1->has_constant && t2->has_constant);
+    EXPECT_TRUE(t1->constant.data == t2->constant.data);
+    EXPECT_TRUE(t1->constant.borrowed != t2->constant.borrowed);
+    EXPECT_NOT_NULL(init_of(m, "W")->data);
+    veil_engine_free(m);
+    free(base);
+
+    for (size_t shift = 0; shift < 4; shift++) {
+        p = tm_pack(&d.t, shift, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        t1 = node_out(m, "T1");
+        t2 = node_out(m, "T2");
+        /* one result, in the bytes of W or V, which no run reads */
+        EXPECT_TRUE(t1->constant.borrowed && t2->constant.borrowed);
+        EXPECT_TRUE(t1->constant.data == t2->constant.data);
+        EXPECT_TRUE(inside(t1->constant.data, t1->constant.size, p, n));
+        EXPECT_TRUE(init_of(m, "W")->data == NULL || init_of(m, "V")->data == NULL);
+        run_add(m, got);
+        EXPECT_BYTES_EQ(got, ref, sizeof(got));
+        veil_engine_free(m);
+        free(base);
+    }
+
+    /* W read at run time too: it stays, and the result is not written over it */
+    tdead_init(&d, true);
+    p = tm_pack(&d.t, 0, &n, &base);
+    EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+    const struct veil_tensor *w = init_of(m, "W");
+    t1 = node_out(m, "T1");
+    EXPECT_NOT_NULL(w->data);
+    EXPECT_TRUE(w->borrowed && inside(w->data, w->size, p, n));
+    EXPECT_FALSE(t1->constant.data == w->data);
+    run_add(m, got);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(got[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
+    }
+    veil_engine_free(m);
+    free(base);
+}
+
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
                test_load_inplace_same_outputs, test_load_file_borrows, test_constant_decoded_once,
                test_load_inplace_failure, test_load_inplace_bool, test_split_attribute_tensor,
-               test_load_inplace_constant, test_split_subgraphs, test_split_subgraph_hostile)
+               test_load_inplace_constant, test_split_subgraphs, test_split_subgraph_hostile,
+               test_fold_into_dead_weights)
