@@ -20,7 +20,7 @@
 #define PLAN_ALIGN 64
 #ifdef __GLIBC__
 #define PLAN_MMAP_THRESHOLD (128 * 1024)
-#define RUN_MMAP_THRESHOLD  (1024 * 1024)
+#define RUN_MMAP_THRESHOLD  (32 * 1024 * 1024)
 #endif
 
 struct interval {
@@ -248,12 +248,8 @@ out:
      * not at the top of the heap: hand them back before the arena is allocated beside them
      * (PaddleOCR det: about 20 MB of peak RSS). Once per plan, so its cost does not matter. */
     (void)malloc_trim(0);
-    /* Then 1 MiB: a run's big buffers that are freed after it (a request's input tensors and
-     * body, its outputs, a kernel's tiles) get mappings of their own, returned when freed; from
-     * the heap their freed pages stayed resident beside the arena (veil-serve, PaddleOCR det:
-     * peak 73.7 -> 64.7 MB). What runs reuse is cached by the model (the arena, the buffer
-     * pool), so they are not faulted in again per run (det: as many page faults per run, the
-     * same speed, bench/engine/run). glibc's dynamic threshold would grow to 32 MiB instead. */
+    /* Then what glibc's dynamic threshold grows to (its maximum on 64-bit: 32 MiB), so runs keep
+     * reusing heap memory rather than faulting in fresh mappings for every buffer. */
     (void)mallopt(M_MMAP_THRESHOLD, RUN_MMAP_THRESHOLD);
 #endif
     veil_plan_free(p);
