@@ -1138,8 +1138,108 @@ static void test_fold_into_dead_weights(void **state)
     free(base);
 }
 
+/* Across graphs: the main graph's W is read only by a Transpose in the then-branch (folded at
+ * load, as Silero's LSTM weights are rearranged inside its If branches): the folded result is
+ * written over W. Y = Add(If(C, then: X + Transpose(W), else: X + Ce, or X + W with live_w), X). */
+struct tcross {
+    struct tif f;
+    Onnx__NodeProto tn;
+    Onnx__NodeProto *then_nodes[2];
+    char *t_in[1];
+    char *t_out[1];
+    char *y_in[2];
+};
+
+static void tcross_init(struct tcross *c, bool live_w)
+{
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+
+    memset(c, 0, sizeof(*c));
+    tif_init(&c->f);
+    c->f.br[0].n_initializer = 0;
+    c->tn = n;
+    c->tn.op_type = (char *)"Transpose";
+    c->t_in[0] = (char *)"W";
+    c->t_out[0] = (char *)"Tt";
+    c->tn.n_input = 1;
+    c->tn.input = c->t_in;
+    c->tn.n_output = 1;
+    c->tn.output = c->t_out;
+    c->f.add_in[0][1] = (char *)"Tt";
+    c->then_nodes[0] = &c->tn;
+    c->then_nodes[1] = &c->f.bn[0];
+    c->f.br[0].n_node = 2;
+    c->f.br[0].node = c->then_nodes;
+    if (live_w) {
+        c->f.add_in[1][1] = (char *)"W";
+    }
+    c->y_in[0] = (char *)"T";
+    c->y_in[1] = (char *)"X";
+    c->f.t.nodes[1].input = c->y_in;
+}
+
+static void test_fold_into_dead_weights_across_graphs(void **state)
+{
+    struct tcross c;
+    struct veil_engine_model *m = NULL;
+    float ref[2][N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    for (int live = 0; live < 2; live++) {
+        tcross_init(&c, live == 1);
+        uint8_t *p = tm_pack(&c.f.t, 0, &n, &base);
+        EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+        run_if(m, true, ref[0]);
+        run_if(m, false, ref[1]);
+        for (int i = 0; i < N_BIG; i++) {
+            float w = 2.0f + (float)i;
+            EXPECT_TRUE(ref[0][i] == 3.0f * (float)i + w + 3.0f * (float)i);
+            EXPECT_TRUE(ref[1][i] ==
+                        3.0f * (float)i + (live ? w : 1000.0f + (float)i) + 3.0f * (float)i);
+        }
+        veil_engine_free(m);
+        free(base);
+
+        p = tm_pack(&c.f.t, 1, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        const struct veil_engine_graph *then_g = m->main->nodes[0].graphs[0];
+        assert_non_null(then_g);
+        const struct veil_engine_node *tn = NULL;
+        for (uint32_t i = 0; i < then_g->node_count; i++) {
+            if (strcmp(then_g->nodes[i].proto->op_type, "Transpose") == 0) {
+                tn = &then_g->nodes[i];
+            }
+        }
+        assert_non_null(tn);
+        EXPECT_TRUE(tn->has_constant);
+        const struct veil_tensor *w = init_of(m, "W");
+        if (live) {
+            /* the else-branch reads W at run time: W stays; the result went over the bytes of
+             * the Constant Ce, which nothing reads now */
+            EXPECT_NOT_NULL(w->data);
+            EXPECT_TRUE(tn->constant.data != w->data);
+            EXPECT_TRUE(tn->constant.borrowed);
+            EXPECT_TRUE(m->main->nodes[0].graphs[1]->nodes[0].skip);
+        } else {
+            /* nothing runs on W any more: the result took its bytes */
+            EXPECT_NULL(w->data);
+            EXPECT_TRUE(tn->constant.borrowed);
+            EXPECT_TRUE(inside(tn->constant.data, tn->constant.size, p, n));
+        }
+        for (int b = 0; b < 2; b++) {
+            run_if(m, b == 0, got);
+            EXPECT_BYTES_EQ(got, ref[b], sizeof(got));
+        }
+        veil_engine_free(m);
+        free(base);
+    }
+}
+
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
                test_load_inplace_same_outputs, test_load_file_borrows, test_constant_decoded_once,
                test_load_inplace_failure, test_load_inplace_bool, test_split_attribute_tensor,
                test_load_inplace_constant, test_split_subgraphs, test_split_subgraph_hostile,
-               test_fold_into_dead_weights)
+               test_fold_into_dead_weights, test_fold_into_dead_weights_across_graphs)
