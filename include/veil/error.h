@@ -156,6 +156,8 @@
     X(VEIL_ERR_USAGE_NO_CA, 726,                                                                   \
       "the key broker has no certificate authority (kbs-ca.pem, kbs-ca.key in its state "          \
       "directory)")                                                                                \
+    X(VEIL_ERR_KBS_CURL, 727,                                                                      \
+      "cannot load libcurl (libcurl.so.4), which the key broker client loads for its exchange")    \
     X(VEIL_ERR_ENGINE_UNSUPPORTED_OP, 710,                                                         \
       "the model uses an operator the engine does not support")                                    \
     X(VEIL_ERR_ENGINE_UNSUPPORTED_TYPE, 711,                                                       \

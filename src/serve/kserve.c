@@ -334,6 +334,10 @@ static void infer(struct serve *s, double t0, struct evhttp_request *req)
     }
     res = serve_request_parse(body, json_size, body + json_size, n - json_size, s->tensor_size_max,
                               r, why, sizeof(why));
+    /* the request holds copies of everything now: the body goes before the model runs, so that
+     * the input is not held twice while it does (PaddleOCR det: 4.9 MB) */
+    (void)evbuffer_drain(evhttp_request_get_input_buffer(req), n);
+    body = NULL;
     if (!veil_ok(res)) {
         reply_error(s, SERVE_EP_INFER, t0, req, 400, why);
     } else {

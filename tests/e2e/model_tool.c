@@ -426,7 +426,8 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
         if (n->has_constant) {
             if (n->op != NULL && strcmp(n->op->name, "Constant") == 0) {
                 *own += n->constant.size;
-            } else {
+            } else if (!n->constant.borrowed) {
+                /* a folded result written over weights nothing reads any more is not a copy */
                 *derived += n->constant.size;
             }
         }

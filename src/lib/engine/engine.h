@@ -106,21 +106,21 @@ struct veil_engine_diag {
  * only read while loading: the weights are copied once into the model. */
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out);
-/* Same, without copying the weights: the raw_data of the main graph's initializers (64 bytes and
- * more) stays in data, which the caller keeps, unchanged and unfreed, until veil_engine_free.
- * The engine rewrites data (moving each payload a few bytes back onto an aligned offset, or
- * copying it where it cannot be aligned; folding BatchNormalization into Conv weights and
- * packing Conv weights for its GEMM kernel where nothing else reads them), so it no longer holds
- * the model afterwards, also when loading fails. For the decrypted model in locked memory
- * (veil-serve). */
+/* Same, without copying the weights: the raw_data of the graphs' initializers and node attribute
+ * tensors (64 bytes and more; subgraphs of If, Loop and Scan included) stays in data, which the
+ * caller keeps, unchanged and unfreed, until veil_engine_free. The engine rewrites data (moving
+ * each payload a few bytes back onto an aligned offset, or copying it where it cannot be aligned;
+ * folding BatchNormalization into Conv weights and packing Conv weights for its GEMM kernel where
+ * nothing else reads them), so it no longer holds the model afterwards, also when loading fails.
+ * For the decrypted model in locked memory (veil-serve). */
 VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
                                      struct veil_engine_model **out);
 /* Where the first weight payload (a raw_data of at least min bytes, on the paths the in-place
- * loader takes: graph initializers, node attribute tensors) starts, from a prefix of a model's
- * bytes (len of them; the rest need not be known). False when the prefix ends first, the wire
- * format is malformed, or there is none; every length is checked against the prefix, so any
- * bytes are safe. A hint for placing the model so that its big payload is aligned: loading in
- * place then need not move it (veil-serve). */
+ * loader takes: graph initializers, node attribute tensors, subgraphs included) starts, from a
+ * prefix of a model's bytes (len of them; the rest need not be known). False when the prefix ends
+ * first, the wire format is malformed, or there is none; every length is checked against the
+ * prefix, so any bytes are safe. A hint for placing the model so that its big payload is aligned:
+ * loading in place then need not move it (veil-serve). */
 /* The alignment that loading in place gives a payload it has to move (VEIL_PB_PLACE_ALIGN): one
  * that already starts on such a boundary stays where it is. */
 #define VEIL_ENGINE_PLACE_ALIGN 64

@@ -163,20 +163,26 @@ static VEIL_RESULT graph_alloc(struct veil_engine_graph *g, const Onnx__GraphPro
 static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__GraphProto *gp,
                                     struct veil_engine_diag *diag)
 {
-    /* the main graph's big raw_data payloads were kept out of protobuf-c (model.c) */
-    const struct veil_pb_split *split = g->parent == NULL ? &g->model->split : NULL;
+    /* the graphs' big raw_data payloads were kept out of protobuf-c (model.c) */
+    const struct veil_pb_split *split = &g->model->split;
+    const struct veil_pb_payload *payloads = NULL;
 
     ENSURE(gp->n_sparse_initializer == 0, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
-    if (split != NULL && split->payloads != NULL) {
-        /* protobuf-c keeps the initializers in wire order, as the scanner counted them */
-        ENSURE(split->count == gp->n_initializer, VEIL_ERR_ENGINE_MODEL);
+    if (split->payloads != NULL) {
+        /* graphs are built in the scanner's pre-order, and protobuf-c keeps the initializers in
+         * wire order, as the scanner counted them */
+        ENSURE(g->split_index < split->graph_count, VEIL_ERR_ENGINE_MODEL);
+        ENSURE(split->graph_first[g->split_index + 1] - split->graph_first[g->split_index] ==
+                   gp->n_initializer,
+               VEIL_ERR_ENGINE_MODEL);
+        payloads = &split->payloads[split->graph_first[g->split_index]];
     }
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
-        if (veil_ok(r) && split != NULL && split->payloads != NULL && split->payloads[i].present) {
-            r = veil_tensor_from_payload(tp, g->model, &split->payloads[i], &g->values[v].init);
+        if (veil_ok(r) && payloads != NULL && payloads[i].present) {
+            r = veil_tensor_from_payload(tp, g->model, &payloads[i], &g->values[v].init);
         } else if (veil_ok(r)) {
             r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
         }
@@ -267,13 +273,14 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
     return VEIL_RESULT_OK;
 }
 
-/* The payload the wire scanner left out of a main-graph node's attribute tensor (the next of
- * split.attrs: they are in the order the nodes and attributes are linked), or NULL. */
-static VEIL_RESULT attr_payload(struct veil_engine_model *m, const struct veil_engine_graph *g,
-                                const Onnx__AttributeProto *ap, const struct veil_pb_payload **pl)
+/* The payload the wire scanner left out of a node's attribute tensor (the next of split.attrs:
+ * they are in the order the nodes and attributes are linked, subgraphs as they are built), or
+ * NULL. */
+static VEIL_RESULT attr_payload(struct veil_engine_model *m, const Onnx__AttributeProto *ap,
+                                const struct veil_pb_payload **pl)
 {
     *pl = NULL;
-    if (g->parent != NULL || m->split.attrs == NULL || ap->t == NULL) {
+    if (m->split.attrs == NULL || ap->t == NULL) {
         return VEIL_RESULT_OK;
     }
     ENSURE(m->attr_next < m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
@@ -332,7 +339,7 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
             bool value = n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
                          ap->name != NULL && strcmp(ap->name, "value") == 0;
             const struct veil_pb_payload *pl = NULL;
-            veil_result r = attr_payload(m, g, ap, &pl);
+            veil_result r = attr_payload(m, ap, &pl);
             if (veil_ok(r) && pl != NULL && !value) {
                 /* not a Constant's value: put the bytes back where run-time readers look */
                 r = restore_raw(m, (Onnx__TensorProto *)(uintptr_t)ap->t, pl);
@@ -525,10 +532,11 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
     }
     val = &g->values[v];
     if (val->kind == VEIL_VALUE_INITIALIZER) {
-        return &val->init;
+        /* no data: folded results were written over it (fold_into_dead_weights) */
+        return val->init.data != NULL ? &val->init : NULL;
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
-        g->nodes[val->producer].has_constant) {
+        g->nodes[val->producer].has_constant && !g->nodes[val->producer].skip) {
         return &g->nodes[val->producer].constant;
     }
     if (val->kind == VEIL_VALUE_OUTER && g->parent != NULL) {
@@ -588,6 +596,229 @@ static void drop_folded_inputs(struct veil_engine_graph *g)
         n->skip = true;
     }
     free(needed);
+}
+
+struct dead_weight {
+    struct veil_tensor *t;
+    size_t size;
+    struct veil_engine_node *node; /* a Constant node's, else NULL */
+    struct veil_tensor *same;      /* a folded result with the same bytes, kept instead */
+};
+
+struct dead_weights {
+    struct dead_weight *dead; /* weights nothing reads at run time */
+    size_t nd;
+    struct dead_weight *res; /* folded results that runs read */
+    size_t nr;
+    bool failed;
+};
+
+static int by_dead_size(const void *a, const void *b)
+{
+    const struct dead_weight *x = a;
+    const struct dead_weight *y = b;
+    return (x->size > y->size) - (x->size < y->size);
+}
+
+/* Folded results by size, type, shape and bytes (equal ones next to each other). */
+static int by_result(const void *a, const void *b)
+{
+    const struct veil_tensor *x = ((const struct dead_weight *)a)->t;
+    const struct veil_tensor *y = ((const struct dead_weight *)b)->t;
+    if (x->size != y->size) {
+        return (x->size > y->size) - (x->size < y->size);
+    }
+    if (x->dtype != y->dtype || x->rank != y->rank) {
+        return x->dtype != y->dtype ? (x->dtype > y->dtype) - (x->dtype < y->dtype)
+                                    : (x->rank > y->rank) - (x->rank < y->rank);
+    }
+    int c = memcmp(x->dims, y->dims, x->rank * sizeof(x->dims[0]));
+    return c != 0 ? c : memcmp(x->data, y->data, x->size);
+}
+
+/* The first unused region at or after k (next[] skips used ones, paths halved). */
+static size_t dead_next(size_t *next, size_t k)
+{
+    while (next[k] != k) {
+        next[k] = next[next[k]];
+        k = next[k];
+    }
+    return k;
+}
+
+/* Alignment a region must have to take any folded result (the largest element: complex128). */
+#define REUSE_ALIGN 16
+
+static void dead_add(struct dead_weights *dw, struct dead_weight **list, size_t *n,
+                     struct veil_tensor *t, struct veil_engine_node *node)
+{
+    struct dead_weight *grown = realloc(*list, (*n + 1) * sizeof(**list));
+    if (grown == NULL) {
+        dw->failed = true;
+        return;
+    }
+    *list = grown;
+    grown[*n].t = t;
+    grown[*n].size = t->size;
+    grown[*n].node = node;
+    grown[*n].same = NULL;
+    (*n)++;
+}
+
+/* What g reads at run time (needed, per value of g): the inputs of the nodes that run (not
+ * folded, not skipped), the outer values that its subgraphs need, its outputs; then its dead
+ * weights and its folded results into dw. Subgraphs first, at most VEIL_ENGINE_DEPTH_MAX deep
+ * as built. */
+static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct dead_weights *dw,
+                            uint32_t depth)
+{
+    for (uint32_t i = 0; i < g->node_count && !dw->failed; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        if (n->has_constant || n->skip) {
+            continue; /* never runs: reads nothing at run time */
+        }
+        for (uint32_t k = 0; k < n->in_count; k++) {
+            if (n->in[k] != VEIL_NO_VALUE) {
+                needed[n->in[k]] = true;
+            }
+        }
+        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
+            struct veil_engine_graph *sub = n->graphs[a];
+            bool *sub_needed;
+            if (sub == NULL) {
+                continue;
+            }
+            sub_needed = depth < VEIL_ENGINE_DEPTH_MAX
+                             ? calloc((size_t)sub->value_count + 1, sizeof(*sub_needed))
+                             : NULL;
+            if (sub_needed == NULL) {
+                dw->failed = true;
+                return;
+            }
+            dead_weights_of(sub, sub_needed, dw, depth + 1);
+            for (uint32_t v = 0; v < sub->value_count; v++) {
+                if (sub_needed[v] && sub->values[v].kind == VEIL_VALUE_OUTER) {
+                    needed[sub->values[v].outer] = true;
+                }
+            }
+            free(sub_needed);
+        }
+    }
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        needed[g->outputs[o]] = true;
+    }
+    for (uint32_t v = 0; v < g->value_count && !dw->failed; v++) {
+        struct veil_tensor *t = &g->values[v].init;
+        if (g->values[v].kind == VEIL_VALUE_INITIALIZER && !needed[v] && t->borrowed &&
+            t->data != NULL && t->size > 0 && ((uintptr_t)t->data % REUSE_ALIGN) == 0) {
+            dead_add(dw, &dw->dead, &dw->nd, t, NULL);
+        }
+    }
+    for (uint32_t i = 0; i < g->node_count && !dw->failed; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        struct veil_tensor *t = &n->constant;
+        if (!n->has_constant || n->skip || n->op == NULL || t->size == 0 || t->data == NULL) {
+            continue;
+        }
+        if (strcmp(n->op->name, "Constant") == 0) {
+            if (n->out_count == 1 && n->out[0] != VEIL_NO_VALUE && !needed[n->out[0]] &&
+                t->borrowed && ((uintptr_t)t->data % REUSE_ALIGN) == 0) {
+                dead_add(dw, &dw->dead, &dw->nd, t, n);
+            }
+        } else if (!t->borrowed && t->dtype != VEIL_DT_STRING) {
+            dead_add(dw, &dw->res, &dw->nr, t, n);
+        }
+    }
+}
+
+/* Moves folded result c into the smallest unused region of dw->dead (sorted by size) that
+ * holds it, if any. */
+static void into_dead(struct dead_weights *dw, size_t *next, struct veil_tensor *c)
+{
+    size_t lo = 0;
+    size_t hi = dw->nd;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dw->dead[mid].size < c->size) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    size_t k = dead_next(next, lo);
+    if (k == dw->nd) {
+        return;
+    }
+    next[k] = k + 1;
+    memcpy(dw->dead[k].t->data, c->data, c->size);
+    OPENSSL_cleanse(c->data, c->size);
+    free(c->data);
+    c->data = dw->dead[k].t->data;
+    c->borrowed = true;
+    dw->dead[k].t->data = NULL; /* its bytes are c's now */
+    if (dw->dead[k].node != NULL) {
+        dw->dead[k].node->skip = true;
+    }
+}
+
+/* A folded result that runs read (PyTorch's LSTM weights, their gates reordered by Slice and
+ * Concat) is a copy beside the weights it came from, which nothing reads any more once every
+ * reader is folded: it is written over them instead, when they are borrowed from the model's
+ * (writable) buffer and big enough, and the copy freed (Silero VAD: 2.1 MB; its weights are the
+ * main graph's, the readers in the If branches). Such a weight (an initializer, or a Constant
+ * node's value, whose node is then skipped) keeps its shape but no data: no reader remains (the
+ * nodes of any graph that read it were folded or fused away) and const_tensor no longer offers
+ * it. Equal folded results are kept once, the others viewing it. Once, when the whole model
+ * is built and folded. */
+static void fold_into_dead_weights(struct veil_engine_graph *main)
+{
+    struct dead_weights dw = {0};
+    bool *needed = calloc((size_t)main->value_count + 1, sizeof(*needed));
+
+    if (needed == NULL) {
+        return; /* keeping the copies is correct too */
+    }
+    dead_weights_of(main, needed, &dw, 0);
+    free(needed);
+    size_t *next = dw.failed ? NULL : calloc(dw.nd + 1, sizeof(*next));
+    if (next != NULL && dw.nr > 0) {
+        /* equal results (one weight reordered alike for two LSTMs): the later ones view the
+         * first, which is all that is matched to a region */
+        qsort(dw.res, dw.nr, sizeof(*dw.res), by_result);
+        for (size_t i = 1; i < dw.nr; i++) {
+            struct dead_weight *first = &dw.res[i - 1];
+            while (first->same != NULL && first > dw.res) {
+                first--;
+            }
+            if (by_result(first, &dw.res[i]) == 0) {
+                dw.res[i].same = first->t;
+            }
+        }
+        if (dw.nd > 0) {
+            qsort(dw.dead, dw.nd, sizeof(*dw.dead), by_dead_size);
+        }
+        for (size_t k = 0; k <= dw.nd; k++) {
+            next[k] = k;
+        }
+        /* largest first, each into the smallest unused region that holds it */
+        for (size_t i = dw.nr; i-- > 0;) {
+            if (dw.res[i].same == NULL) {
+                into_dead(&dw, next, dw.res[i].t);
+            }
+        }
+        for (size_t i = 0; i < dw.nr; i++) {
+            struct veil_tensor *c = dw.res[i].t;
+            if (dw.res[i].same != NULL) {
+                OPENSSL_cleanse(c->data, c->size);
+                free(c->data);
+                c->data = dw.res[i].same->data;
+                c->borrowed = true;
+            }
+        }
+    }
+    free(next);
+    free(dw.dead);
+    free(dw.res);
 }
 
 static void fold_constants(struct veil_engine_graph *g)
@@ -1130,8 +1361,9 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         GUARD(link_node(m, g, i, depth, diag));
     }
     if (g->parent == NULL && m->split.attrs != NULL) {
-        /* protobuf-c saw as many attribute tensors as the scanner */
-        ENSURE(m->attr_next == m->split.attr_count, VEIL_ERR_ENGINE_MODEL);
+        /* protobuf-c saw as many attribute tensors and graphs as the scanner */
+        ENSURE(m->attr_next == m->split.attr_count && m->graph_next == m->split.graph_count,
+               VEIL_ERR_ENGINE_MODEL);
     }
     for (size_t k = 0; k < gp->n_output; k++) {
         uint32_t v;
@@ -1182,6 +1414,7 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     g->model = m;
     g->proto = gp;
     g->building = -1;
+    g->split_index = m->graph_next++;
     r = build_body(m, g, gp, depth, diag);
     if (!veil_ok(r)) {
         diag_set(diag, "%s", veil_strerror(r.code));
@@ -1190,6 +1423,7 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     }
     if (depth == 0) {
         fold_subgraphs(g, 0);
+        fold_into_dead_weights(g);
     }
     *out = g;
     return VEIL_RESULT_OK;

@@ -15,7 +15,7 @@
 /* Where a misaligned payload is moved to in place: this alignment, else its element size's. */
 #define VEIL_PB_PLACE_ALIGN 64
 
-/* The raw_data of one TensorProto of the main graph (an initializer, or a node attribute's
+/* The raw_data of one TensorProto of a graph (an initializer, or a node attribute's
  * tensor t such as a Constant node's value), left out of the skeleton: off is from the start of
  * the model's bytes (after veil_pb_place_all, where the bytes are now); dtype is the data_type
  * the scanner read (only a hint for placing: protobuf-c's parse decides). */
@@ -29,22 +29,29 @@ struct veil_pb_payload {
 struct veil_pb_split {
     uint8_t *skeleton; /* the ModelProto without the payloads (malloc'd, wiped when freed) */
     size_t skeleton_size;
-    struct veil_pb_payload *payloads; /* one per GraphProto.initializer, in wire order */
+    /* one per GraphProto.initializer, graph by graph (graph_first[k] .. graph_first[k + 1] - 1
+     * are graph k's, in wire order, which protobuf-c keeps); graphs are numbered in pre-order
+     * (the main graph 0, then each node's subgraphs, node by node, attribute by attribute,
+     * recursively), the order in which veil_graph_build builds them */
+    struct veil_pb_payload *payloads;
     size_t count;
-    /* one per AttributeProto.t of the main graph's nodes (node by node, attribute by attribute,
-     * in wire order, which protobuf-c keeps) */
+    size_t *graph_first; /* graph_count + 1 entries */
+    size_t graph_count;
+    /* one per AttributeProto.t of every graph's nodes (node by node, attribute by attribute,
+     * a subgraph's before the next attribute of its node: pre-order, in wire order) */
     struct veil_pb_payload *attrs;
     size_t attr_count;
 };
 
 /* Scans a ModelProto's wire format (bounded: only ModelProto.graph (7) -> GraphProto.initializer
- * (5) -> TensorProto.raw_data (9) and ModelProto.graph -> GraphProto.node (1) ->
- * NodeProto.attribute (5) -> AttributeProto.t (5) -> TensorProto.raw_data are descended into)
- * and writes the skeleton: the same message with every such raw_data of at least min bytes left
- * out and the enclosing lengths rewritten. Malformed wire format (truncated varints or fields,
- * lengths past their message, groups, a second graph field, a second t in one attribute) is
- * VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton, out->payloads and out->attrs
- * are NULL (use data as it is). */
+ * (5) -> TensorProto.raw_data (9), GraphProto.node (1) -> NodeProto.attribute (5) ->
+ * AttributeProto.t (5) -> TensorProto.raw_data and, for subgraphs, AttributeProto.g (6) ->
+ * GraphProto are descended into, subgraphs at most VEIL_ENGINE_DEPTH_MAX deep, else
+ * VEIL_ERR_ENGINE_LIMIT) and writes the skeleton: the same message with every such raw_data of at
+ * least min bytes left out and the enclosing lengths rewritten. Malformed wire format (truncated
+ * varints or fields, lengths past their message, groups, a second graph field, a second t or g
+ * in one attribute, or both) is VEIL_ERR_ENGINE_MODEL. When nothing is left out, out->skeleton,
+ * out->payloads and out->attrs are NULL (use data as it is). */
 VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
                                 struct veil_pb_split *out);
 void veil_pb_split_free(struct veil_pb_split *s);
@@ -57,7 +64,7 @@ size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t
 /* Places every present payload of sp (initializers and attribute tensors merged in offset order)
  * with veil_pb_place, aligned to its dtype's size, and updates each off to where its bytes are
  * now. For loading in place: the bytes are then borrowed where aligned, else copied. */
-void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp);
+VEIL_RESULT veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp);
 
 enum veil_value_kind {
     VEIL_VALUE_INPUT,       /* graph input, given by the caller */
@@ -141,7 +148,8 @@ struct veil_engine_graph {
     /* name -> value index, open addressing */
     uint32_t *table;
     uint32_t table_size;
-    int32_t building; /* node whose subgraphs are being built */
+    int32_t building;   /* node whose subgraphs are being built */
+    size_t split_index; /* its number in the model's split.graph_first (pre-order) */
 };
 
 /* A static memory plan of the main graph for one set of input shapes (veil_engine_plan):
@@ -196,7 +204,8 @@ struct veil_engine_model {
     const uint8_t *src;
     uint8_t *inplace;
     size_t borrowed;     /* payloads borrowed from inplace */
-    size_t attr_next;    /* the next of split.attrs, while building the main graph */
+    size_t attr_next;    /* the next of split.attrs, while building the graphs */
+    size_t graph_next;   /* the next graph's number in split.graph_first (pre-order) */
     struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
 };
 

@@ -75,7 +75,7 @@ static VEIL_RESULT find_opset(const Onnx__ModelProto *mp, int64_t *opset)
     return VEIL_RESULT_OK;
 }
 
-/* Parses the ModelProto. With split, the main graph's big raw_data payloads (initializers and
+/* Parses the ModelProto. With split, the big raw_data payloads of the graphs (initializers and
  * node attribute tensors such as Constant values) are left out of what protobuf-c sees (wire.c)
  * and stay in data: protobuf-c would copy each. */
 static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_engine_model *m)
@@ -94,7 +94,7 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
             pb = m->split.skeleton;
             pb_size = m->split.skeleton_size;
             if (m->inplace != NULL) {
-                veil_pb_place_all(m->inplace, &m->split);
+                GUARD(veil_pb_place_all(m->inplace, &m->split));
             }
         }
     }

@@ -1,10 +1,14 @@
 /*
  * A bounded protobuf wire scanner that splits a ModelProto into a skeleton (everything but the
  * big weight payloads) and the payloads' ranges, so that protobuf-c never copies the weights.
- * Two paths lead to a payload, TensorProto.raw_data (9):
- *   ModelProto.graph (7) -> GraphProto.initializer (5) -> TensorProto
- *   ModelProto.graph (7) -> GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.t (5)
- *                        -> TensorProto   (Constant nodes: PaddleOCR keeps its weights there)
+ * Two paths lead to a payload, TensorProto.raw_data (9), from a graph:
+ *   GraphProto.initializer (5) -> TensorProto
+ *   GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.t (5) -> TensorProto
+ *                        (Constant nodes: PaddleOCR keeps its weights there)
+ * and the graphs are ModelProto.graph (7) and, below it, the subgraphs of control-flow nodes:
+ *   GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.g (6) -> GraphProto
+ *                        (If branches, Loop and Scan bodies: Silero VAD keeps its weights there)
+ * at most VEIL_ENGINE_DEPTH_MAX levels below the main graph, as the engine builds them.
  * Only these levels are descended into; every other field is copied through as it is. The
  * skeleton is the same message with those raw_data fields left out and the enclosing lengths
  * rewritten; the payloads stay where they are in the caller's buffer.
@@ -21,6 +25,7 @@
 #define FIELD_GRAPH_INITIALIZER 5
 #define FIELD_NODE_ATTRIBUTE    5
 #define FIELD_ATTRIBUTE_T       5
+#define FIELD_ATTRIBUTE_G       6
 #define FIELD_TENSOR_DATA_TYPE  2
 #define FIELD_TENSOR_RAW_DATA   9
 #define WIRE_VARINT             0
@@ -45,9 +50,14 @@ struct out {
 struct scan {
     const uint8_t *base;
     size_t min;
-    struct veil_pb_split *sp;   /* arrays to record into, or NULL */
-    size_t inits;               /* initializers seen so far */
-    size_t attrs;               /* AttributeProto.t seen so far */
+    struct veil_pb_split *sp; /* arrays to record into, or NULL */
+    size_t inits;             /* initializers seen so far */
+    size_t attrs;             /* AttributeProto.t seen so far */
+    size_t graphs;            /* graphs entered so far (pre-order: the main graph is 0) */
+    uint32_t depth;           /* of the graph being scanned below the main graph */
+    /* while writing: each initializer's payload and graph, in wire order */
+    struct veil_pb_payload *wire;
+    size_t *init_graph;
     struct veil_pb_payload cur; /* the last TensorProto's payload */
 };
 
@@ -195,17 +205,42 @@ static VEIL_RESULT tensor(struct scan *sc, struct span s, struct out *o)
     return VEIL_RESULT_OK;
 }
 
-/* An AttributeProto: its tensor t goes to sp->attrs. */
+static VEIL_RESULT graph(struct scan *sc, struct span s, struct out *o);
+
+/* A subgraph (AttributeProto.g), one level deeper. */
+static VEIL_RESULT subgraph(struct scan *sc, struct span s, struct out *o)
+{
+    veil_result r;
+
+    ENSURE(sc->depth < VEIL_ENGINE_DEPTH_MAX, VEIL_ERR_ENGINE_LIMIT); /* as veil_graph_build */
+    sc->depth++;
+    r = graph(sc, s, o);
+    sc->depth--;
+    return r;
+}
+
+/* An AttributeProto: its tensor t goes to sp->attrs; its subgraph g is scanned as a graph. The
+ * engine reads t before it builds g, so an attribute with both is refused (its order on the
+ * wire could differ). */
 static VEIL_RESULT attribute(struct scan *sc, struct span s, struct out *o)
 {
     bool seen = false;
+    bool seen_g = false;
     while (s.left > 0) {
         struct field f;
         GUARD(next_field(&s, &f));
+        if (f.number == FIELD_ATTRIBUTE_G && f.wire == WIRE_LEN) {
+            /* a second g would be merged into the first by protobuf */
+            ENSURE(!seen_g && !seen, VEIL_ERR_ENGINE_MODEL);
+            seen_g = true;
+            GUARD(nested(sc, &f, subgraph, o));
+            continue;
+        }
         if (f.number != FIELD_ATTRIBUTE_T || f.wire != WIRE_LEN) {
             put_bytes(o, f.start, f.size);
             continue;
         }
+        ENSURE(!seen_g, VEIL_ERR_ENGINE_MODEL);
         /* a second t would be merged into the first by protobuf */
         ENSURE(!seen, VEIL_ERR_ENGINE_MODEL);
         seen = true;
@@ -234,10 +269,12 @@ static VEIL_RESULT node(struct scan *sc, struct span s, struct out *o)
     return VEIL_RESULT_OK;
 }
 
-/* A GraphProto: each initializer's payload goes to sp->payloads, the nodes' tensors to
- * sp->attrs. */
+/* A GraphProto: each initializer's payload goes to sp->payloads (and its graph to
+ * sc->init_graph), the nodes' tensors to sp->attrs. */
 static VEIL_RESULT graph(struct scan *sc, struct span s, struct out *o)
 {
+    size_t gi = sc->graphs++;
+
     while (s.left > 0) {
         struct field f;
         GUARD(next_field(&s, &f));
@@ -252,7 +289,8 @@ static VEIL_RESULT graph(struct scan *sc, struct span s, struct out *o)
         ENSURE(sc->inits < VEIL_ENGINE_NODE_COUNT_MAX, VEIL_ERR_ENGINE_LIMIT);
         GUARD(nested(sc, &f, tensor, o));
         if (o->dst != NULL && sc->sp != NULL) {
-            sc->sp->payloads[sc->inits] = sc->cur;
+            sc->wire[sc->inits] = sc->cur;
+            sc->init_graph[sc->inits] = gi;
         }
         sc->inits++;
     }
@@ -283,7 +321,7 @@ VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
 {
     struct out count = {NULL, 0};
     struct out o;
-    struct scan sc = {data, min, NULL, 0, 0, {false, 0, 0, 0}};
+    struct scan sc = {data, min, NULL, 0, 0, 0, 0, NULL, NULL, {false, 0, 0, 0}};
     struct span all = {data, size};
     veil_result r;
 
@@ -295,28 +333,54 @@ VEIL_RESULT veil_pb_split_model(const void *data, size_t size, size_t min,
     if (count.len == size) {
         return VEIL_RESULT_OK; /* nothing to leave out: no skeleton, no payloads */
     }
+    size_t graphs = sc.graphs;
+    size_t *next = NULL;
+    sc.wire = calloc(sc.inits > 0 ? sc.inits : 1, sizeof(*sc.wire));
+    sc.init_graph = calloc(sc.inits > 0 ? sc.inits : 1, sizeof(*sc.init_graph));
     out->skeleton = malloc(count.len > 0 ? count.len : 1);
     out->payloads = calloc(sc.inits > 0 ? sc.inits : 1, sizeof(*out->payloads));
     out->attrs = calloc(sc.attrs > 0 ? sc.attrs : 1, sizeof(*out->attrs));
-    if (out->skeleton == NULL || out->payloads == NULL || out->attrs == NULL) {
-        veil_pb_split_free(out);
-        BAIL(VEIL_ERR_NOMEM);
+    out->graph_first = calloc(graphs + 1, sizeof(*out->graph_first));
+    next = calloc(graphs + 1, sizeof(*next));
+    if (sc.wire == NULL || sc.init_graph == NULL || out->skeleton == NULL ||
+        out->payloads == NULL || out->attrs == NULL || out->graph_first == NULL || next == NULL) {
+        r = veil_result_of(VEIL_ERR_NOMEM);
+        goto out;
     }
     o.dst = out->skeleton;
     o.len = 0;
     sc.sp = out;
     sc.inits = 0;
     sc.attrs = 0;
+    sc.graphs = 0;
     r = model(&sc, all, &o);
     if (!veil_ok(r)) {
-        veil_pb_split_free(out);
-        return r;
+        goto out;
     }
-    VEIL_ASSERT(o.len == count.len);
+    VEIL_ASSERT(o.len == count.len && sc.graphs == graphs);
     out->skeleton_size = o.len;
     out->count = sc.inits;
     out->attr_count = sc.attrs;
-    return VEIL_RESULT_OK;
+    out->graph_count = graphs;
+    /* graph by graph (pre-order, as the engine builds them), each in wire order */
+    for (size_t i = 0; i < sc.inits; i++) {
+        out->graph_first[sc.init_graph[i] + 1]++;
+    }
+    for (size_t g = 0; g < graphs; g++) {
+        out->graph_first[g + 1] += out->graph_first[g];
+    }
+    memcpy(next, out->graph_first, graphs * sizeof(*next));
+    for (size_t i = 0; i < sc.inits; i++) {
+        out->payloads[next[sc.init_graph[i]]++] = sc.wire[i];
+    }
+out:
+    free(next);
+    free(sc.wire);
+    free(sc.init_graph);
+    if (!veil_ok(r)) {
+        veil_pb_split_free(out);
+    }
+    return r;
 }
 
 void veil_pb_split_free(struct veil_pb_split *s)
@@ -327,6 +391,7 @@ void veil_pb_split_free(struct veil_pb_split *s)
     free(s->skeleton);
     free(s->payloads);
     free(s->attrs);
+    free(s->graph_first);
     memset(s, 0, sizeof(*s));
 }
 
@@ -355,23 +420,35 @@ size_t veil_pb_place(uint8_t *buf, size_t *floor, size_t off, size_t len, size_t
     return SIZE_MAX;
 }
 
-void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp)
+static int by_off(const void *a, const void *b)
+{
+    const struct veil_pb_payload *const *x = a;
+    const struct veil_pb_payload *const *y = b;
+    return ((*x)->off > (*y)->off) - ((*x)->off < (*y)->off);
+}
+
+VEIL_RESULT veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp)
 {
     size_t floor = 0;
-    size_t i = 0;
-    size_t k = 0;
+    size_t n = 0;
+    struct veil_pb_payload **all = calloc(sp->count + sp->attr_count + 1, sizeof(*all));
 
-    /* both lists are in wire order; merged, every payload comes after the one placed before */
-    while (i < sp->count || k < sp->attr_count) {
-        struct veil_pb_payload *pl;
-        if (k >= sp->attr_count || (i < sp->count && sp->payloads[i].off <= sp->attrs[k].off)) {
-            pl = &sp->payloads[i++];
-        } else {
-            pl = &sp->attrs[k++];
+    ENSURE(all != NULL, VEIL_ERR_NOMEM);
+    /* the initializers are grouped by graph: in offset order, every payload comes after the one
+     * placed before (payloads never overlap: each is a distinct field of the wire bytes) */
+    for (size_t i = 0; i < sp->count; i++) {
+        if (sp->payloads[i].present) {
+            all[n++] = &sp->payloads[i];
         }
-        if (!pl->present) {
-            continue;
+    }
+    for (size_t k = 0; k < sp->attr_count; k++) {
+        if (sp->attrs[k].present) {
+            all[n++] = &sp->attrs[k];
         }
+    }
+    qsort(all, n, sizeof(*all), by_off);
+    for (size_t j = 0; j < n; j++) {
+        struct veil_pb_payload *pl = all[j];
         size_t align = veil_dtype_size(pl->dtype);
         if (align == 0 || align > VEIL_PB_PLACE_ALIGN || (align & (align - 1)) != 0) {
             align = 1; /* not a type the engine loads: the tensor will be refused */
@@ -381,6 +458,8 @@ void veil_pb_place_all(uint8_t *buf, struct veil_pb_split *sp)
             pl->off = to;
         }
     }
+    free(all);
+    return VEIL_RESULT_OK;
 }
 
 /* ---- the first payload's offset, from a prefix of a model ---- */
@@ -422,7 +501,9 @@ static enum prefix_level prefix_child(enum prefix_level level, uint64_t number)
         case LEVEL_NODE:
             return number == FIELD_NODE_ATTRIBUTE ? LEVEL_ATTRIBUTE : LEVEL_NONE;
         case LEVEL_ATTRIBUTE:
-            return number == FIELD_ATTRIBUTE_T ? LEVEL_TENSOR : LEVEL_NONE;
+            return number == FIELD_ATTRIBUTE_T   ? LEVEL_TENSOR
+                   : number == FIELD_ATTRIBUTE_G ? LEVEL_GRAPH
+                                                 : LEVEL_NONE;
         default:
             return LEVEL_NONE;
     }
@@ -449,10 +530,12 @@ static bool prefix_varint(const struct prefix *px, uint64_t *pos, uint64_t end, 
     return false;
 }
 
-/* The message at level from pos to end (its declared end, which may lie past the prefix). At
- * most five levels deep (model, graph, node, attribute, tensor): the recursion is bounded. */
+/* The message at level from pos to end (its declared end, which may lie past the prefix), in
+ * a graph depth subgraphs below the main one. At most five levels deep (model, graph, node,
+ * attribute, tensor) plus three per subgraph, at most VEIL_ENGINE_DEPTH_MAX subgraphs (as the
+ * split): the recursion is bounded. */
 static enum prefix_step prefix_message(struct prefix *px, uint64_t pos, uint64_t end,
-                                       enum prefix_level level)
+                                       enum prefix_level level, uint32_t depth)
 {
     while (pos < end) {
         uint64_t key;
@@ -490,8 +573,12 @@ static enum prefix_step prefix_message(struct prefix *px, uint64_t pos, uint64_t
                 return PREFIX_FOUND;
             }
             enum prefix_level child = prefix_child(level, key >> 3);
+            uint32_t child_depth = depth + (level == LEVEL_ATTRIBUTE && child == LEVEL_GRAPH);
+            if (child_depth > VEIL_ENGINE_DEPTH_MAX) {
+                return PREFIX_STOP; /* the split refuses it */
+            }
             if (child != LEVEL_NONE) {
-                enum prefix_step step = prefix_message(px, pos, pos + len, child);
+                enum prefix_step step = prefix_message(px, pos, pos + len, child, child_depth);
                 if (step != PREFIX_END) {
                     return step;
                 }
@@ -513,7 +600,7 @@ bool veil_engine_first_payload_offset(const void *prefix, size_t len, size_t min
         return false;
     }
     /* the model's own end is not known from a prefix: the prefix's end stops the walk */
-    if (prefix_message(&px, 0, UINT64_MAX, LEVEL_MODEL) != PREFIX_FOUND) {
+    if (prefix_message(&px, 0, UINT64_MAX, LEVEL_MODEL, 0) != PREFIX_FOUND) {
         return false;
     }
     *off = (size_t)px.off;

@@ -1,6 +1,13 @@
-/* Key broker client over libcurl (see client.h). */
+/*
+ * Key broker client over libcurl (see client.h). libcurl is loaded with dlopen for the life of a
+ * client only: veil-serve needs it for its start-up exchange alone, and linked in, libcurl and its
+ * dependency tree (GnuTLS, Kerberos, LDAP, libssh2, nghttp2, ...) kept about 4 MB of pages
+ * resident for as long as it served (bench/engine/memory: baseline_serve_rss_bytes). Programs
+ * that link libcurl themselves (the CLI) get the loaded copy, and dlclose leaves it there.
+ */
 #include "kbs/client.h"
 
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +25,38 @@
 #include "kbs/proto.h"
 
 #define CLIENT_BODY_MAX (1u << 20)
+#define CURL_SONAME     "libcurl.so.4"
+
+/* Under AddressSanitizer the library stays mapped after dlclose: LeakSanitizer's exit-time scan
+ * crashed ("Tracer caught signal 11") walking what an unloaded libcurl had left behind. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+#endif
+#endif
+#ifndef CURL_DLOPEN_FLAGS
+#define CURL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+
+/* The libcurl functions the client calls, from the loaded library. */
+struct curl_api {
+    void *lib;
+    CURLcode (*global_init)(long flags);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *curl);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+};
 
 struct exchange {
+    const struct curl_api *api;
     CURL *curl;
     struct veil_wr body;
     long status;
@@ -30,9 +67,60 @@ struct exchange {
 
 struct veil_kbs_client {
     struct veil_kbs_client_opts o;
+    struct curl_api api;
     CURL *curl;        /* kept across fetches */
     X509_STORE *trust; /* o->cacert, read once: libcurl would read the file per connection */
 };
+
+static void curl_unload(struct curl_api *a)
+{
+    if (a->lib != NULL) {
+        a->global_cleanup(); /* libcurl counts its initialisations: this one's */
+        (void)dlclose(a->lib);
+    }
+    memset(a, 0, sizeof(*a));
+}
+
+/* dlsym's object pointer into a function pointer (POSIX guarantees the two convert). */
+static bool curl_sym(void *lib, const char *name, void *fn, size_t fn_size)
+{
+    void *p = dlsym(lib, name);
+
+    if (p == NULL || fn_size != sizeof(p)) {
+        return false;
+    }
+    memcpy(fn, &p, sizeof(p));
+    return true;
+}
+
+#define CURL_SYM(a, field, name) curl_sym((a)->lib, name, &(a)->field, sizeof((a)->field))
+
+static VEIL_RESULT curl_load(struct curl_api *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->lib = dlopen(CURL_SONAME, CURL_DLOPEN_FLAGS);
+    ENSURE(a->lib != NULL, VEIL_ERR_KBS_CURL);
+    if (!(CURL_SYM(a, global_init, "curl_global_init") &&
+          CURL_SYM(a, global_cleanup, "curl_global_cleanup") &&
+          CURL_SYM(a, easy_init, "curl_easy_init") &&
+          CURL_SYM(a, easy_cleanup, "curl_easy_cleanup") &&
+          CURL_SYM(a, easy_setopt, "curl_easy_setopt") &&
+          CURL_SYM(a, easy_perform, "curl_easy_perform") &&
+          CURL_SYM(a, easy_getinfo, "curl_easy_getinfo") &&
+          CURL_SYM(a, easy_strerror, "curl_easy_strerror") &&
+          CURL_SYM(a, slist_append, "curl_slist_append") &&
+          CURL_SYM(a, slist_free_all, "curl_slist_free_all"))) {
+        (void)dlclose(a->lib);
+        a->lib = NULL;
+        BAIL(VEIL_ERR_KBS_CURL);
+    }
+    if (a->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        (void)dlclose(a->lib);
+        a->lib = NULL;
+        BAIL(VEIL_ERR_KBS_CURL);
+    }
+    return VEIL_RESULT_OK;
+}
 
 /* libcurl's SSL_CTX for a new connection: trust the store read at veil_kbs_client_new. */
 static CURLcode install_trust(CURL *curl, void *ssl_ctx, void *arg)
@@ -94,26 +182,26 @@ static VEIL_RESULT call(struct exchange *x, const struct veil_kbs_client_opts *o
 
     veil_wr_reset(&x->body);
     (void)snprintf(url, sizeof(url), "%s%s", o->url, path);
-    curl_easy_setopt(x->curl, CURLOPT_URL, url);
+    x->api->easy_setopt(x->curl, CURLOPT_URL, url);
     if (post != NULL) {
-        h = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, post->data);
-        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE, (long)post->len);
+        h = x->api->slist_append(NULL, "Content-Type: application/json");
+        x->api->easy_setopt(x->curl, CURLOPT_HTTPHEADER, h);
+        x->api->easy_setopt(x->curl, CURLOPT_POSTFIELDS, post->data);
+        x->api->easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE, (long)post->len);
     } else {
-        curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
+        x->api->easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(x->curl, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
-    curl_easy_setopt(x->curl, CURLOPT_FORBID_REUSE, last ? 1L : 0L);
+    x->api->easy_setopt(x->curl, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
+    x->api->easy_setopt(x->curl, CURLOPT_FORBID_REUSE, last ? 1L : 0L);
     x->fresh = false;
-    cc = curl_easy_perform(x->curl);
-    curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(h);
+    cc = x->api->easy_perform(x->curl);
+    x->api->easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+    x->api->slist_free_all(h);
     if (cc != CURLE_OK) {
         return fail(x, VEIL_ERR_IO, "%s: cannot reach the key broker: %s", step,
-                    curl_easy_strerror(cc));
+                    x->api->easy_strerror(cc));
     }
-    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    x->api->easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->status != 200) {
         error_detail(&x->body, detail, sizeof(detail));
         return fail(x, x->status == 403 ? VEIL_ERR_POLICY : VEIL_ERR_ATTEST,
@@ -241,12 +329,12 @@ static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts
     veil_result r;
 
     veil_wr_init(&req, VEIL_KBS_BODY_SIZE_MAX);
-    curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, &x->body);
+    x->api->easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, collect);
+    x->api->easy_setopt(x->curl, CURLOPT_WRITEDATA, &x->body);
     /* The session cookie, in memory only, and only this session's: a new session starts with
      * none. */
-    curl_easy_setopt(x->curl, CURLOPT_COOKIEFILE, "");
-    curl_easy_setopt(x->curl, CURLOPT_COOKIELIST, "ALL");
+    x->api->easy_setopt(x->curl, CURLOPT_COOKIEFILE, "");
+    x->api->easy_setopt(x->curl, CURLOPT_COOKIELIST, "ALL");
     x->fresh = true;
     r = veil_kbs_request_build(o->tee, &req);
     if (veil_ok(r)) {
@@ -286,6 +374,19 @@ static VEIL_RESULT session(struct exchange *x, const struct veil_kbs_client_opts
     return r;
 }
 
+/* Why veil_kbs_client_new failed, said in x->why. */
+static VEIL_RESULT client_new_failed(struct exchange *x, const struct veil_kbs_client_opts *o,
+                                     veil_result r)
+{
+    if (r.code == VEIL_ERR_IO) {
+        return fail(x, r.code, "cannot read the broker's CA file %s", o->cacert);
+    }
+    if (r.code == VEIL_ERR_KBS_CURL) {
+        return fail(x, r.code, "cannot load %s for the key broker exchange", CURL_SONAME);
+    }
+    return r;
+}
+
 veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct veil_kbs_client **out)
 {
     struct veil_kbs_client *c;
@@ -294,16 +395,21 @@ veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct vei
     c = calloc(1, sizeof(*c));
     ENSURE(c != NULL, VEIL_ERR_NOMEM);
     c->o = *o;
-    c->curl = curl_easy_init();
-    if (c->curl == NULL) {
+    veil_result r = curl_load(&c->api);
+    if (!veil_ok(r)) {
         free(c);
+        return r;
+    }
+    c->curl = c->api.easy_init();
+    if (c->curl == NULL) {
+        veil_kbs_client_free(c);
         BAIL(VEIL_ERR_NOMEM);
     }
-    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
-    curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    c->api.easy_setopt(c->curl, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
+    c->api.easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https,http");
     /* A TEE attests afresh on every start: a full handshake per session, never a resumed one
      * (the broker issues no tickets either). */
-    curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    c->api.easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     if (o->cacert != NULL) {
         /* The broker's certificate or CA, read once (a TEE starts once; a load generator would
          * otherwise parse the file on every release), and nothing from the system store. */
@@ -313,12 +419,12 @@ veil_result veil_kbs_client_new(const struct veil_kbs_client_opts *o, struct vei
             veil_kbs_client_free(c);
             BAIL(VEIL_ERR_IO);
         }
-        curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
-        if (curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust) == CURLE_OK) {
-            curl_easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
-            curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
+        c->api.easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, c);
+        if (c->api.easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, install_trust) == CURLE_OK) {
+            c->api.easy_setopt(c->curl, CURLOPT_CAINFO, NULL);
+            c->api.easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
         } else { /* a libcurl without OpenSSL: it reads the file itself */
-            curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+            c->api.easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
         }
     }
     *out = c;
@@ -330,7 +436,10 @@ void veil_kbs_client_free(struct veil_kbs_client *c)
     if (c == NULL) {
         return;
     }
-    curl_easy_cleanup(c->curl);
+    if (c->curl != NULL) {
+        c->api.easy_cleanup(c->curl);
+    }
+    curl_unload(&c->api);
     X509_STORE_free(c->trust);
     free(c);
 }
@@ -338,7 +447,8 @@ void veil_kbs_client_free(struct veil_kbs_client *c)
 veil_result veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resource,
                                   struct veil_wr *secret, char *why, size_t why_size)
 {
-    struct exchange x = {c != NULL ? c->curl : NULL, {0}, 0, why, why_size, true};
+    struct exchange x = {
+        c != NULL ? &c->api : NULL, c != NULL ? c->curl : NULL, {0}, 0, why, why_size, true};
     veil_result r;
 
     ENSURE(c != NULL && secret != NULL, VEIL_ERR_USAGE);
@@ -354,7 +464,7 @@ veil_result veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resourc
 veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *resource,
                            struct veil_wr *secret, char *why, size_t why_size)
 {
-    struct exchange x = {NULL, {0}, 0, why, why_size, true};
+    struct exchange x = {NULL, NULL, {0}, 0, why, why_size, true};
     struct veil_kbs_client *c = NULL;
     veil_result r;
 
@@ -363,9 +473,7 @@ veil_result veil_kbs_fetch(const struct veil_kbs_client_opts *o, const char *res
     }
     r = veil_kbs_client_new(o, &c);
     if (!veil_ok(r)) {
-        return r.code == VEIL_ERR_IO
-                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
-                   : r;
+        return client_new_failed(&x, o, r);
     }
     r = veil_kbs_client_fetch(c, resource, secret, why, why_size);
     veil_kbs_client_free(c);
@@ -376,7 +484,7 @@ veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char
                                 struct veil_wr *secret, const struct veil_kbs_cert_want *want,
                                 struct veil_wr *chain_pem, char *why, size_t why_size)
 {
-    struct exchange x = {NULL, {0}, 0, why, why_size, true};
+    struct exchange x = {NULL, NULL, {0}, 0, why, why_size, true};
     struct veil_kbs_client *c = NULL;
     veil_result r;
 
@@ -388,10 +496,9 @@ veil_result veil_kbs_fetch_cert(const struct veil_kbs_client_opts *o, const char
     }
     r = veil_kbs_client_new(o, &c);
     if (!veil_ok(r)) {
-        return r.code == VEIL_ERR_IO
-                   ? fail(&x, r.code, "cannot read the broker's CA file %s", o->cacert)
-                   : r;
+        return client_new_failed(&x, o, r);
     }
+    x.api = &c->api;
     x.curl = c->curl;
     veil_wr_init(&x.body, CLIENT_BODY_MAX);
     r = session(&x, &c->o, resource, secret, want, chain_pem);

@@ -706,7 +706,540 @@ static void test_load_inplace_bool(void **state)
     free(base);
 }
 
+/* Y = Add(If(C, then: X + Wt, else: X + Constant Ce), W): the branches' weights (an initializer
+ * of the then-branch, a Constant node's value in the else-branch) are left out of protobuf-c like
+ * the main graph's, graph by graph in the order the engine builds the graphs, and borrowed in
+ * place; the main graph's W comes after both branches on the wire (nodes before initializers). */
+struct tif {
+    struct tm t;
+    Onnx__GraphProto br[2];
+    Onnx__NodeProto bn[2];
+    Onnx__NodeProto *bnp[2];
+    Onnx__NodeProto *bnp_else[2];
+    Onnx__NodeProto cn;
+    Onnx__AttributeProto at[2];
+    Onnx__AttributeProto *ats[2];
+    Onnx__AttributeProto cv;
+    Onnx__AttributeProto *cvs[1];
+    Onnx__TensorProto wt;
+    Onnx__TensorProto *wts[1];
+    Onnx__ValueInfoProto bo[2];
+    Onnx__ValueInfoProto *bos[2][1];
+    Onnx__ValueInfoProto c;
+    Onnx__ValueInfoProto *ins[2];
+    float wtdata[N_BIG];
+    float wdata[N_BIG];
+    char *if_in[1];
+    char *if_out[1];
+    char *add_in[2][2];
+    char *add_out[2][1];
+    char *c_out[1];
+    char *y_in[2];
+};
+
+static void tif_init(struct tif *f)
+{
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+    Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__ValueInfoProto vi = ONNX__VALUE_INFO_PROTO__INIT;
+    struct tm *t = &f->t;
+
+    memset(f, 0, sizeof(*f));
+    tm_init(t, N_BIG);
+    for (int i = 0; i < N_BIG; i++) {
+        f->wtdata[i] = 0.5f * (float)i;
+        f->wdata[i] = 2.0f + (float)i;
+    }
+    /* main: T = If(C), Y = Add(T, W); W is the big initializer */
+    t->w.raw_data.data = (uint8_t *)f->wdata;
+    t->graph.n_initializer = 1;
+    f->c = vi;
+    f->c.name = (char *)"C";
+    f->ins[0] = &t->x;
+    f->ins[1] = &f->c;
+    t->graph.n_input = 2;
+    t->graph.input = f->ins;
+    f->if_in[0] = (char *)"C";
+    f->if_out[0] = (char *)"T";
+    t->nodes[0].op_type = (char *)"If";
+    t->nodes[0].n_input = 1;
+    t->nodes[0].input = f->if_in;
+    t->nodes[0].output = f->if_out;
+    f->y_in[0] = (char *)"T";
+    f->y_in[1] = (char *)"W";
+    t->nodes[1].input = f->y_in;
+    for (int b = 0; b < 2; b++) {
+        f->br[b] = g;
+        f->bo[b] = vi;
+        f->bo[b].name = b == 0 ? (char *)"Yt" : (char *)"Ye";
+        f->bos[b][0] = &f->bo[b];
+        f->br[b].n_output = 1;
+        f->br[b].output = f->bos[b];
+        f->bn[b] = n;
+        f->bn[b].op_type = (char *)"Add";
+        f->add_in[b][0] = (char *)"X";
+        f->add_in[b][1] = b == 0 ? (char *)"Wt" : (char *)"Ce";
+        f->add_out[b][0] = f->bo[b].name;
+        f->bn[b].n_input = 2;
+        f->bn[b].input = f->add_in[b];
+        f->bn[b].n_output = 1;
+        f->bn[b].output = f->add_out[b];
+        f->at[b] = a;
+        f->at[b].name = b == 0 ? (char *)"then_branch" : (char *)"else_branch";
+        f->at[b].has_type = 1;
+        f->at[b].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+        f->at[b].g = &f->br[b];
+        f->ats[b] = &f->at[b];
+    }
+    t->nodes[0].n_attribute = 2;
+    t->nodes[0].attribute = f->ats;
+    /* then: Yt = X + Wt (an initializer of the branch) */
+    f->wt = t->w;
+    f->wt.name = (char *)"Wt";
+    f->wt.raw_data.data = (uint8_t *)f->wtdata;
+    f->wts[0] = &f->wt;
+    f->br[0].n_initializer = 1;
+    f->br[0].initializer = f->wts;
+    f->bnp[0] = &f->bn[0];
+    f->br[0].n_node = 1;
+    f->br[0].node = f->bnp;
+    /* else: Ce = Constant(B's 300 floats), Ye = X + Ce */
+    f->cn = n;
+    f->cn.op_type = (char *)"Constant";
+    f->c_out[0] = (char *)"Ce";
+    f->cn.n_output = 1;
+    f->cn.output = f->c_out;
+    f->cv = a;
+    f->cv.name = (char *)"value";
+    f->cv.has_type = 1;
+    f->cv.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    f->cv.t = &t->b;
+    f->cvs[0] = &f->cv;
+    f->cn.n_attribute = 1;
+    f->cn.attribute = f->cvs;
+    f->bnp_else[0] = &f->cn;
+    f->bnp_else[1] = &f->bn[1];
+    f->br[1].n_node = 2;
+    f->br[1].node = f->bnp_else;
+}
+
+static void run_if(struct veil_engine_model *m, bool cond, float *y_out)
+{
+    struct veil_tensor in[2] = {{0}, {0}};
+    struct veil_tensor y = {0};
+    int64_t dim = N_BIG;
+
+    EXPECT_OK(veil_tensor_shape(&in[0], VEIL_DT_FLOAT, 1, &dim));
+    EXPECT_OK(veil_tensor_alloc(&in[0]));
+    for (int i = 0; i < N_BIG; i++) {
+        ((float *)in[0].data)[i] = 3.0f * (float)i;
+    }
+    EXPECT_OK(veil_tensor_shape(&in[1], VEIL_DT_BOOL, 0, NULL));
+    EXPECT_OK(veil_tensor_alloc(&in[1]));
+    *(uint8_t *)in[1].data = cond ? 1 : 0;
+    EXPECT_OK(veil_engine_run(m, in, &y, NULL));
+    EXPECT_EQ(y.count, N_BIG);
+    memcpy(y_out, y.data, sizeof(float) * N_BIG);
+    veil_tensor_free(&in[0]);
+    veil_tensor_free(&in[1]);
+    veil_tensor_free(&y);
+}
+
+static bool inside(const void *d, size_t size, const uint8_t *p, size_t n)
+{
+    return (const uint8_t *)d >= p && (const uint8_t *)d + size <= p + n;
+}
+
+static void test_split_subgraphs(void **state)
+{
+    struct tif f;
+    struct veil_pb_split sp;
+    struct veil_engine_model *m = NULL;
+    float ref[2][N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    tif_init(&f);
+    uint8_t *p = tm_pack(&f.t, 0, &n, &base);
+    EXPECT_OK(veil_pb_split_model(p, n, VEIL_PB_STRIP_MIN, &sp));
+    EXPECT_EQ(sp.graph_count, 3); /* main, then, else */
+    EXPECT_EQ(sp.count, 2);
+    EXPECT_EQ(sp.graph_first[0], 0);
+    EXPECT_EQ(sp.graph_first[1], 1); /* main: W */
+    EXPECT_EQ(sp.graph_first[2], 2); /* then: Wt */
+    EXPECT_EQ(sp.graph_first[3], 2); /* else: none */
+    EXPECT_TRUE(sp.payloads[0].present && sp.payloads[1].present);
+    EXPECT_BYTES_EQ(p + sp.payloads[0].off, f.wdata, sizeof(f.wdata));
+    EXPECT_BYTES_EQ(p + sp.payloads[1].off, f.wtdata, sizeof(f.wtdata));
+    EXPECT_TRUE(sp.payloads[1].off < sp.payloads[0].off); /* the branches come first */
+    EXPECT_EQ(sp.attr_count, 1);                          /* the else-branch's Constant */
+    EXPECT_TRUE(sp.attrs[0].present);
+    EXPECT_BYTES_EQ(p + sp.attrs[0].off, f.t.bdata, sizeof(f.t.bdata));
+    /* the prefix scan veil-serve places the model by finds the same first payload, every prefix
+     * that reaches its first byte */
+    for (size_t cut = 0; cut <= n; cut++) {
+        size_t off = SIZE_MAX;
+        bool found = veil_engine_first_payload_offset(p, cut, VEIL_PB_STRIP_MIN, &off);
+        EXPECT_TRUE(found == (cut >= sp.payloads[1].off));
+        EXPECT_TRUE(!found || off == sp.payloads[1].off);
+    }
+    veil_pb_split_free(&sp);
+
+    /* the copying load is the reference */
+    EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+    run_if(m, true, ref[0]);
+    run_if(m, false, ref[1]);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(ref[0][i] == 3.0f * (float)i + 0.5f * (float)i + 2.0f + (float)i);
+        EXPECT_TRUE(ref[1][i] == 3.0f * (float)i + 1000.0f + (float)i + 2.0f + (float)i);
+    }
+    veil_engine_free(m);
+    free(base);
+
+    for (size_t shift = 0; shift < 8; shift++) {
+        p = tm_pack(&f.t, shift, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        const struct veil_engine_node *nif = &m->main->nodes[0];
+        const struct veil_engine_graph *then_g = nif->graphs[0];
+        const struct veil_engine_graph *else_g = nif->graphs[1];
+        assert_non_null(then_g);
+        assert_non_null(else_g);
+        const struct veil_tensor *wt = NULL;
+        for (uint32_t v = 0; v < then_g->value_count; v++) {
+            if (then_g->values[v].kind == VEIL_VALUE_INITIALIZER) {
+                wt = &then_g->values[v].init;
+            }
+        }
+        assert_non_null(wt);
+        /* the branch's weights are borrowed from the model's bytes, not copied by protobuf-c */
+        EXPECT_TRUE(wt->borrowed && inside(wt->data, wt->size, p, n));
+        EXPECT_FALSE(then_g->proto->initializer[0]->has_raw_data);
+        const struct veil_engine_node *cn = &else_g->nodes[0];
+        EXPECT_TRUE(cn->has_constant && cn->constant.borrowed);
+        EXPECT_TRUE(inside(cn->constant.data, cn->constant.size, p, n));
+        EXPECT_TRUE(init_of(m, "W")->borrowed);
+        for (int b = 0; b < 2; b++) {
+            run_if(m, b == 0, got);
+            EXPECT_BYTES_EQ(got, ref[b], sizeof(got));
+        }
+        veil_engine_free(m);
+        free(base);
+    }
+}
+
+/* Wraps buf[0..*n) in a length-delimited field tag (one-byte key); buf has room. */
+static void wrap(uint8_t *buf, size_t *n, uint8_t key)
+{
+    uint8_t hdr[12];
+    size_t h = 0;
+    size_t len = *n;
+    hdr[h++] = key;
+    do {
+        hdr[h] = (uint8_t)(len & 0x7f);
+        len >>= 7;
+        hdr[h] |= len != 0 ? 0x80 : 0;
+        h++;
+    } while (len != 0);
+    memmove(buf + h, buf, *n);
+    memcpy(buf, hdr, h);
+    *n += h;
+}
+
+/* depth subgraphs nested below the main graph, the innermost with an initializer's raw_data. */
+static size_t nested_model(uint8_t *buf, int depth)
+{
+    /* initializer(5) { raw_data(9) 3 bytes } */
+    static const uint8_t init[] = {0x2a, 0x05, 0x4a, 0x03, 1, 2, 3};
+    size_t n = sizeof(init);
+    memcpy(buf, init, n);
+    for (int d = 0; d < depth; d++) {
+        wrap(buf, &n, 0x32); /* AttributeProto.g (6) */
+        wrap(buf, &n, 0x2a); /* NodeProto.attribute (5) */
+        wrap(buf, &n, 0x0a); /* GraphProto.node (1) */
+    }
+    wrap(buf, &n, 0x3a); /* ModelProto.graph (7) */
+    return n;
+}
+
+/* Subgraphs on the wire: nested as deep as the engine builds them and no deeper, at most one g
+ * per attribute, and never a g beside a t (the engine reads t before it builds g, whatever their
+ * order on the wire). */
+static void test_split_subgraph_hostile(void **state)
+{
+    /* graph { node { attribute { t { raw_data 1 byte }, g {} } } } and the other order */
+    static const uint8_t t_then_g[] = {0x3a, 0x0b, 0x0a, 0x09, 0x2a, 0x07, 0x2a,
+                                       0x03, 0x4a, 0x01, 7,    0x32, 0x00};
+    static const uint8_t g_then_t[] = {0x3a, 0x0b, 0x0a, 0x09, 0x2a, 0x07, 0x32,
+                                       0x00, 0x2a, 0x03, 0x4a, 0x01, 7};
+    static const uint8_t two_g[] = {0x3a, 0x08, 0x0a, 0x06, 0x2a, 0x04, 0x32, 0x00, 0x32, 0x00};
+    /* g past its attribute */
+    static const uint8_t g_past_attr[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x32, 0x01};
+    /* g with a graph's fields of the wrong wire type: copied through */
+    static const uint8_t g_not_len[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x30, 0x01};
+    static const struct {
+        const uint8_t *p;
+        size_t n;
+        int32_t err;
+    } cases[] = {
+        {t_then_g, sizeof(t_then_g), VEIL_ERR_ENGINE_MODEL},
+        {g_then_t, sizeof(g_then_t), VEIL_ERR_ENGINE_MODEL},
+        {two_g, sizeof(two_g), VEIL_ERR_ENGINE_MODEL},
+        {g_past_attr, sizeof(g_past_attr), VEIL_ERR_ENGINE_MODEL},
+        {g_not_len, sizeof(g_not_len), VEIL_OK},
+    };
+    uint8_t buf[512];
+    struct veil_pb_split sp;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
+        if (r.code != cases[i].err) {
+            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
+                     veil_error_name(r.code));
+        }
+        veil_pb_split_free(&sp);
+    }
+    /* VEIL_ENGINE_DEPTH_MAX deep: split, the payload found in the innermost graph */
+    size_t n = nested_model(buf, VEIL_ENGINE_DEPTH_MAX);
+    EXPECT_OK(veil_pb_split_model(buf, n, 1, &sp));
+    EXPECT_EQ(sp.graph_count, VEIL_ENGINE_DEPTH_MAX + 1);
+    EXPECT_EQ(sp.count, 1);
+    EXPECT_EQ(sp.graph_first[VEIL_ENGINE_DEPTH_MAX], 0);
+    EXPECT_EQ(sp.graph_first[VEIL_ENGINE_DEPTH_MAX + 1], 1);
+    EXPECT_TRUE(sp.payloads[0].present);
+    EXPECT_BYTES_EQ(buf + sp.payloads[0].off, "\x01\x02\x03", 3);
+    veil_pb_split_free(&sp);
+    /* one deeper: refused, as the engine would refuse to build it */
+    n = nested_model(buf, VEIL_ENGINE_DEPTH_MAX + 1);
+    EXPECT_ERR(veil_pb_split_model(buf, n, 1, &sp), VEIL_ERR_ENGINE_LIMIT);
+    EXPECT_NULL(sp.skeleton);
+    veil_pb_split_free(&sp);
+}
+
+/* Y = Add(Add(X, Transpose(W)), Transpose(V)) with W and V the same 300 floats, or with
+ * live_w: Y = Add(Add(X, Transpose(W)), W). Both Transposes fold at load. */
+struct tdead {
+    struct tm t;
+    Onnx__NodeProto n[4];
+    Onnx__NodeProto *np[4];
+    Onnx__TensorProto v;
+    Onnx__TensorProto *inits[2];
+    char *in[4][2];
+    char *out[4][1];
+};
+
+static void tdead_init(struct tdead *d, bool live_w)
+{
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+    static const char *const ops[4] = {"Transpose", "Transpose", "Add", "Add"};
+    static const char *const outs[4] = {"T1", "T2", "A", "Y"};
+
+    memset(d, 0, sizeof(*d));
+    tm_init(&d->t, N_BIG);
+    d->v = d->t.w;
+    d->v.name = (char *)"V";
+    d->inits[0] = &d->t.w;
+    d->inits[1] = &d->v;
+    d->t.graph.n_initializer = 2;
+    d->t.graph.initializer = d->inits;
+    d->in[0][0] = (char *)"W";
+    d->in[1][0] = (char *)"V";
+    d->in[2][0] = (char *)"X";
+    d->in[2][1] = (char *)"T1";
+    d->in[3][0] = (char *)"A";
+    d->in[3][1] = live_w ? (char *)"W" : (char *)"T2";
+    for (int i = 0; i < 4; i++) {
+        d->n[i] = n;
+        d->n[i].op_type = (char *)ops[i];
+        d->n[i].n_input = i < 2 ? 1 : 2;
+        d->n[i].input = d->in[i];
+        d->out[i][0] = (char *)outs[i];
+        d->n[i].n_output = 1;
+        d->n[i].output = d->out[i];
+        d->np[i] = &d->n[i];
+    }
+    d->t.graph.n_node = 4;
+    d->t.graph.node = d->np;
+}
+
+static const struct veil_engine_node *node_out(const struct veil_engine_model *m, const char *out)
+{
+    for (uint32_t i = 0; i < m->main->node_count; i++) {
+        if (strcmp(m->main->nodes[i].proto->output[0], out) == 0) {
+            return &m->main->nodes[i];
+        }
+    }
+    fail_msg("no node writes %s", out);
+    return NULL;
+}
+
+/* A folded result is written over the weights it came from when nothing reads them at run time
+ * any more, and equal folded results are kept once: same outputs as before, no copy. */
+static void test_fold_into_dead_weights(void **state)
+{
+    struct tdead d;
+    struct veil_engine_model *m = NULL;
+    float ref[N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    tdead_init(&d, false);
+    uint8_t *p = tm_pack(&d.t, 0, &n, &base);
+    /* the copying load owns its weights: the two equal results are kept once */
+    EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+    run_add(m, ref);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(ref[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
+    }
+    const struct veil_engine_node *t1 = node_out(m, "T1");
+    const struct veil_engine_node *t2 = node_out(m, "T2");
+    EXPECT_TRUE(t1->has_constant && t2->has_constant);
+    EXPECT_TRUE(t1->constant.data == t2->constant.data);
+    EXPECT_TRUE(t1->constant.borrowed != t2->constant.borrowed);
+    EXPECT_NOT_NULL(init_of(m, "W")->data);
+    veil_engine_free(m);
+    free(base);
+
+    for (size_t shift = 0; shift < 4; shift++) {
+        p = tm_pack(&d.t, shift, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        t1 = node_out(m, "T1");
+        t2 = node_out(m, "T2");
+        /* one result, in the bytes of W or V, which no run reads */
+        EXPECT_TRUE(t1->constant.borrowed && t2->constant.borrowed);
+        EXPECT_TRUE(t1->constant.data == t2->constant.data);
+        EXPECT_TRUE(inside(t1->constant.data, t1->constant.size, p, n));
+        EXPECT_TRUE(init_of(m, "W")->data == NULL || init_of(m, "V")->data == NULL);
+        run_add(m, got);
+        EXPECT_BYTES_EQ(got, ref, sizeof(got));
+        veil_engine_free(m);
+        free(base);
+    }
+
+    /* W read at run time too: it stays, and the result is not written over it */
+    tdead_init(&d, true);
+    p = tm_pack(&d.t, 0, &n, &base);
+    EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+    const struct veil_tensor *w = init_of(m, "W");
+    t1 = node_out(m, "T1");
+    EXPECT_NOT_NULL(w->data);
+    EXPECT_TRUE(w->borrowed && inside(w->data, w->size, p, n));
+    EXPECT_FALSE(t1->constant.data == w->data);
+    run_add(m, got);
+    for (int i = 0; i < N_BIG; i++) {
+        EXPECT_TRUE(got[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
+    }
+    veil_engine_free(m);
+    free(base);
+}
+
+/* Across graphs: the main graph's W is read only by a Transpose in the then-branch (folded at
+ * load, as Silero's LSTM weights are rearranged inside its If branches): the folded result is
+ * written over W. Y = Add(If(C, then: X + Transpose(W), else: X + Ce, or X + W with live_w), X). */
+struct tcross {
+    struct tif f;
+    Onnx__NodeProto tn;
+    Onnx__NodeProto *then_nodes[2];
+    char *t_in[1];
+    char *t_out[1];
+    char *y_in[2];
+};
+
+static void tcross_init(struct tcross *c, bool live_w)
+{
+    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
+
+    memset(c, 0, sizeof(*c));
+    tif_init(&c->f);
+    c->f.br[0].n_initializer = 0;
+    c->tn = n;
+    c->tn.op_type = (char *)"Transpose";
+    c->t_in[0] = (char *)"W";
+    c->t_out[0] = (char *)"Tt";
+    c->tn.n_input = 1;
+    c->tn.input = c->t_in;
+    c->tn.n_output = 1;
+    c->tn.output = c->t_out;
+    c->f.add_in[0][1] = (char *)"Tt";
+    c->then_nodes[0] = &c->tn;
+    c->then_nodes[1] = &c->f.bn[0];
+    c->f.br[0].n_node = 2;
+    c->f.br[0].node = c->then_nodes;
+    if (live_w) {
+        c->f.add_in[1][1] = (char *)"W";
+    }
+    c->y_in[0] = (char *)"T";
+    c->y_in[1] = (char *)"X";
+    c->f.t.nodes[1].input = c->y_in;
+}
+
+static void test_fold_into_dead_weights_across_graphs(void **state)
+{
+    struct tcross c;
+    struct veil_engine_model *m = NULL;
+    float ref[2][N_BIG];
+    float got[N_BIG];
+    uint8_t *base;
+    size_t n;
+    (void)state;
+
+    for (int live = 0; live < 2; live++) {
+        tcross_init(&c, live == 1);
+        uint8_t *p = tm_pack(&c.f.t, 0, &n, &base);
+        EXPECT_OK(veil_engine_load(p, n, NULL, &m));
+        run_if(m, true, ref[0]);
+        run_if(m, false, ref[1]);
+        for (int i = 0; i < N_BIG; i++) {
+            float w = 2.0f + (float)i;
+            EXPECT_TRUE(ref[0][i] == 3.0f * (float)i + w + 3.0f * (float)i);
+            EXPECT_TRUE(ref[1][i] ==
+                        3.0f * (float)i + (live ? w : 1000.0f + (float)i) + 3.0f * (float)i);
+        }
+        veil_engine_free(m);
+        free(base);
+
+        p = tm_pack(&c.f.t, 1, &n, &base);
+        EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
+        const struct veil_engine_graph *then_g = m->main->nodes[0].graphs[0];
+        assert_non_null(then_g);
+        const struct veil_engine_node *tn = NULL;
+        for (uint32_t i = 0; i < then_g->node_count; i++) {
+            if (strcmp(then_g->nodes[i].proto->op_type, "Transpose") == 0) {
+                tn = &then_g->nodes[i];
+            }
+        }
+        assert_non_null(tn);
+        EXPECT_TRUE(tn->has_constant);
+        const struct veil_tensor *w = init_of(m, "W");
+        if (live) {
+            /* the else-branch reads W at run time: W stays; the result went over the bytes of
+             * the Constant Ce, which nothing reads now */
+            EXPECT_NOT_NULL(w->data);
+            EXPECT_TRUE(tn->constant.data != w->data);
+            EXPECT_TRUE(tn->constant.borrowed);
+            EXPECT_TRUE(m->main->nodes[0].graphs[1]->nodes[0].skip);
+        } else {
+            /* nothing runs on W any more: the result took its bytes */
+            EXPECT_NULL(w->data);
+            EXPECT_TRUE(tn->constant.borrowed);
+            EXPECT_TRUE(inside(tn->constant.data, tn->constant.size, p, n));
+        }
+        for (int b = 0; b < 2; b++) {
+            run_if(m, b == 0, got);
+            EXPECT_BYTES_EQ(got, ref[b], sizeof(got));
+        }
+        veil_engine_free(m);
+        free(base);
+    }
+}
+
 VEIL_TEST_MAIN(test_split_model, test_split_hostile, test_split_last_raw_data_wins, test_place,
                test_load_inplace_same_outputs, test_load_file_borrows, test_constant_decoded_once,
                test_load_inplace_failure, test_load_inplace_bool, test_split_attribute_tensor,
-               test_load_inplace_constant)
+               test_load_inplace_constant, test_split_subgraphs, test_split_subgraph_hostile,
+               test_fold_into_dead_weights, test_fold_into_dead_weights_across_graphs)
