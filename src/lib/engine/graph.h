@@ -134,6 +134,12 @@ struct veil_engine_graph {
     struct veil_engine_node *nodes; /* in proto order */
     uint32_t node_count;
     uint32_t *order; /* topological order: indices into nodes */
+    /* What the executor gives back after the node at position pos of order: the intermediates
+     * (VEIL_VALUE_NODE) whose last reader (or, unread, producer) it is, each once:
+     * release[release_at[pos] .. release_at[pos + 1]) (built once with last_use). */
+    uint32_t *release;
+    uint32_t *release_at;
+    uint32_t io_max; /* the most inputs or outputs of one node, at least 3 (a fused Conv) */
     uint32_t *inputs;
     uint32_t input_count;
     uint32_t *outputs;
@@ -190,6 +196,7 @@ struct veil_engine_model {
     struct veil_engine_pool cache_pool;
     uint8_t *cache_arena;
     size_t cache_arena_size;
+    struct veil_tensor *cache_vals; /* the run frame's values (main->value_count), or NULL */
     /* Loading without copying the weights (model.c): the payloads of the top-level initializers
      * are read from src, or, for veil_engine_load_inplace, placed within inplace and borrowed. */
     struct veil_pb_split split;
@@ -236,6 +243,7 @@ struct veil_engine_frame {
     uint8_t *arena; /* main graph with a plan that fits: intermediates here */
     const struct veil_engine_plan *plan;
     struct veil_tensor *record; /* planning run: every value's inferred shape */
+    bool vals_given;            /* vals is the caller's (value_count entries), not calloc'd */
 };
 
 /* Runs g with the given inputs (borrowed), results into outputs (owned by the caller). */
@@ -255,7 +263,8 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
                                 unsigned threads, const struct veil_tensor *const *inputs,
                                 uint32_t input_count, struct veil_tensor *outputs,
                                 struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
-                                uint8_t *arena, struct veil_tensor *record);
+                                uint8_t *arena, struct veil_tensor *record,
+                                struct veil_tensor *vals);
 void veil_plan_free(struct veil_engine_plan *p);
 
 #define VEIL_OP_IN_MAX VEIL_ENGINE_IO_COUNT_MAX
