@@ -252,7 +252,7 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
-            bool zero = !veil_op_writes_all(n->op);
+            bool zero = !n->writes_all;
             if (!arena_take(f, n->out[k], out[k], zero)) {
                 r = pool_take(f->pool, out[k], zero);
             }
@@ -291,7 +291,12 @@ static void frame_release(struct veil_engine_frame *f, uint32_t pos)
     const struct veil_engine_graph *g = f->graph;
 
     for (uint32_t i = g->release_at[pos]; i < g->release_at[pos + 1]; i++) {
-        pool_give(f->pool, &f->vals[g->release[i]]);
+        struct veil_tensor *t = &f->vals[g->release[i]];
+        if (t->borrowed) {
+            t->data = NULL; /* a view (the arena): nothing to give back, nobody reads it again */
+        } else {
+            pool_give(f->pool, t);
+        }
     }
 }
 

@@ -493,7 +493,8 @@ static VEIL_RESULT build_release(struct veil_engine_graph *g)
 
     g->io_max = 3;
     for (uint32_t i = 0; i < g->node_count; i++) {
-        const struct veil_engine_node *n = &g->nodes[i];
+        struct veil_engine_node *n = &g->nodes[i];
+        n->writes_all = n->op != NULL && veil_op_writes_all(n->op);
         g->io_max = n->in_count > g->io_max ? n->in_count : g->io_max;
         g->io_max = n->out_count > g->io_max ? n->out_count : g->io_max;
         total += (size_t)n->in_count + n->out_count;

@@ -88,22 +88,26 @@ struct veil_engine_node {
     uint32_t out_count;
     int32_t *in;  /* value index or VEIL_NO_VALUE */
     int32_t *out; /* value index or VEIL_NO_VALUE */
+    /* what the executor reads of every node at every run, kept in the node's first cache line
+     * (the fields they flag are described below) */
+    bool has_constant;
+    bool fused;
+    bool skip;
+    bool hswish;
+    bool writes_all; /* veil_op_writes_all(op), found once at build */
     uint32_t implicit_count;
     uint32_t *implicit;                /* outer values read by subgraphs of this node */
     struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
     /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
     struct veil_tensor constant;
-    bool has_constant;
     /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
-     * these weights and bias and writes the last folded node's output; the folded nodes skip. */
-    bool fused;
-    bool skip;
+     * these weights and bias and writes the last folded node's output; the folded nodes skip
+     * (fused, skip: with the flags above). */
     struct veil_tensor fused_w;
     struct veil_tensor fused_b;
     /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
      * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
-     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d}. */
-    bool hswish;
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
     uint32_t hs_x;
     float hs[4];
     /* Conv -> LeakyRelu(alpha) [-> Max with a float scalar k] folded into the Conv (graph.c
