@@ -625,7 +625,7 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
             sum += lat[it];
         }
         (void)printf("iterations %lu threads %lu\n", iters, threads);
-        (void)printf("latency_ms p50 %.3f p90 %.3f p99 %.3f min %.3f max %.3f mean %.3f\n",
+        (void)printf("latency_ms p50 %.4f p90 %.4f p99 %.4f min %.4f max %.4f mean %.4f\n",
                      lat[iters / 2] * 1e3, lat[iters * 9 / 10] * 1e3, lat[iters * 99 / 100] * 1e3,
                      lat[0] * 1e3, lat[iters - 1] * 1e3, sum / (double)iters * 1e3);
         (void)printf("throughput %.2f inferences/s\n", (double)iters / sum);

@@ -252,7 +252,7 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     }
     if (veil_ok(r) && !n->op->own_alloc) {
         for (uint32_t k = 0; k < n->out_count && veil_ok(r); k++) {
-            bool zero = !veil_op_writes_all(n->op);
+            bool zero = !n->writes_all;
             if (!arena_take(f, n->out[k], out[k], zero)) {
                 r = pool_take(f->pool, out[k], zero);
             }
@@ -289,36 +289,42 @@ static VEIL_RESULT frame_bind(struct veil_engine_frame *f, const struct veil_ten
 static void frame_release(struct veil_engine_frame *f, uint32_t pos)
 {
     const struct veil_engine_graph *g = f->graph;
-    const struct veil_engine_node *n = &g->nodes[g->order[pos]];
 
-    for (uint32_t k = 0; k < n->in_count + n->out_count; k++) {
-        int32_t v = k < n->in_count ? n->in[k] : n->out[k - n->in_count];
-        if (v != VEIL_NO_VALUE && g->values[v].kind == VEIL_VALUE_NODE &&
-            g->values[v].last_use == pos) {
-            pool_give(f->pool, &f->vals[v]);
+    for (uint32_t i = g->release_at[pos]; i < g->release_at[pos + 1]; i++) {
+        struct veil_tensor *t = &f->vals[g->release[i]];
+        if (t->borrowed) {
+            t->data = NULL; /* a view (the arena): nothing to give back, nobody reads it again */
+        } else {
+            pool_give(f->pool, t);
         }
     }
 }
 
+/* Argument arrays of up to this many entries live on the stack (every node of the real models). */
+#define IO_STACK 8
+
 static VEIL_RESULT frame_run(struct veil_engine_frame *f)
 {
     const struct veil_engine_graph *g = f->graph;
-    size_t io = 3; /* a fused Conv reads 3 inputs */
-    const struct veil_tensor **in;
-    struct veil_tensor **out;
-    struct veil_tensor *scratch;
+    size_t io = g->io_max;
+    const struct veil_tensor *in_stack[IO_STACK];
+    struct veil_tensor *out_stack[IO_STACK];
+    struct veil_tensor scratch_stack[IO_STACK];
+    const struct veil_tensor **in = in_stack;
+    struct veil_tensor **out = out_stack;
+    struct veil_tensor *scratch = scratch_stack;
     veil_result r = VEIL_RESULT_OK;
 
-    for (uint32_t i = 0; i < g->node_count; i++) {
-        io = g->nodes[i].in_count > io ? g->nodes[i].in_count : io;
-        io = g->nodes[i].out_count > io ? g->nodes[i].out_count : io;
-    }
-    in = calloc(io, sizeof(*in));
-    out = calloc(io, sizeof(*out));
-    scratch = calloc(io, sizeof(*scratch));
-    if (in == NULL || out == NULL || scratch == NULL) {
-        r = veil_result_of(VEIL_ERR_NOMEM);
-        goto out_free;
+    if (io > IO_STACK) {
+        in = calloc(io, sizeof(*in));
+        out = calloc(io, sizeof(*out));
+        scratch = calloc(io, sizeof(*scratch));
+        if (in == NULL || out == NULL || scratch == NULL) {
+            r = veil_result_of(VEIL_ERR_NOMEM);
+            goto out_free;
+        }
+    } else {
+        memset(scratch_stack, 0, sizeof(scratch_stack));
     }
     for (uint32_t pos = 0; pos < g->node_count && veil_ok(r); pos++) {
         const struct veil_engine_node *n = &g->nodes[g->order[pos]];
@@ -328,7 +334,9 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
         }
         r = run_node(f, n, in, out, scratch);
         for (uint32_t k = 0; k < n->out_count; k++) {
-            pool_give(f->pool, &scratch[k]);
+            if (n->out[k] == VEIL_NO_VALUE) { /* only these used scratch[k] */
+                pool_give(f->pool, &scratch[k]);
+            }
         }
         if (!veil_ok(r)) {
             diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->proto->op_type,
@@ -338,9 +346,11 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
         frame_release(f, pos);
     }
 out_free:
-    free(in);
-    free(out);
-    free(scratch);
+    if (in != in_stack) {
+        free(in);
+        free(out);
+        free(scratch);
+    }
     return r;
 }
 
@@ -367,7 +377,8 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
                                 unsigned threads, const struct veil_tensor *const *inputs,
                                 uint32_t input_count, struct veil_tensor *outputs,
                                 struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
-                                uint8_t *arena, struct veil_tensor *record)
+                                uint8_t *arena, struct veil_tensor *record,
+                                struct veil_tensor *vals)
 {
     struct veil_engine_frame f = {0};
     veil_result r;
@@ -379,6 +390,8 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
     f.plan = plan;
     f.arena = plan != NULL ? arena : NULL;
     f.record = record;
+    f.vals = vals;
+    f.vals_given = vals != NULL;
     veil_par_run_begin(threads);
     r = graph_run(f, inputs, input_count, outputs);
     veil_par_run_end(threads);
@@ -393,8 +406,13 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
     veil_result r;
     uint32_t done = 0;
 
-    f.vals = calloc(g->value_count > 0 ? g->value_count : 1, sizeof(*f.vals));
-    ENSURE(f.vals != NULL, VEIL_ERR_NOMEM);
+    if (f.vals_given) {
+        /* the caller's frame, reused from run to run: as calloc would give it */
+        memset(f.vals, 0, g->value_count * sizeof(*f.vals));
+    } else {
+        f.vals = calloc(g->value_count > 0 ? g->value_count : 1, sizeof(*f.vals));
+        ENSURE(f.vals != NULL, VEIL_ERR_NOMEM);
+    }
     r = frame_bind(&f, inputs, input_count);
     if (veil_ok(r)) {
         r = frame_run(&f);
@@ -429,6 +447,8 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
             pool_give(pool, &f.vals[i]);
         }
     }
-    free(f.vals);
+    if (!f.vals_given) {
+        free(f.vals);
+    }
     return r;
 }

@@ -490,6 +490,48 @@ static void compute_last_use(struct veil_engine_graph *g)
     }
 }
 
+/* The executor's per-node release lists (graph.h), in the order it used to find them: inputs,
+ * then outputs, each value once; and the most inputs or outputs of a node, so a run sizes its
+ * argument arrays without a pass over the nodes. */
+static VEIL_RESULT build_release(struct veil_engine_graph *g)
+{
+    size_t total = 0;
+    uint32_t at = 0;
+
+    g->io_max = 3;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        struct veil_engine_node *n = &g->nodes[i];
+        n->writes_all = n->op != NULL && veil_op_writes_all(n->op);
+        g->io_max = n->in_count > g->io_max ? n->in_count : g->io_max;
+        g->io_max = n->out_count > g->io_max ? n->out_count : g->io_max;
+        total += (size_t)n->in_count + n->out_count;
+    }
+    g->release_at = calloc((size_t)g->node_count + 1, sizeof(*g->release_at));
+    g->release = calloc(total > 0 ? total : 1, sizeof(*g->release));
+    ENSURE(g->release_at != NULL && g->release != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t pos = 0; pos < g->node_count; pos++) {
+        const struct veil_engine_node *n = &g->nodes[g->order[pos]];
+        uint32_t first = at;
+        g->release_at[pos] = at;
+        for (uint32_t k = 0; k < n->in_count + n->out_count; k++) {
+            int32_t v = k < n->in_count ? n->in[k] : n->out[k - n->in_count];
+            bool seen = false;
+            if (v == VEIL_NO_VALUE || g->values[v].kind != VEIL_VALUE_NODE ||
+                g->values[v].last_use != pos) {
+                continue;
+            }
+            for (uint32_t q = first; q < at; q++) {
+                seen |= g->release[q] == (uint32_t)v;
+            }
+            if (!seen) {
+                g->release[at++] = (uint32_t)v;
+            }
+        }
+    }
+    g->release_at[g->node_count] = at;
+    return VEIL_RESULT_OK;
+}
+
 /* Constant nodes with a tensor value are decoded here once instead of at every run. One that
  * does not decode stays undecoded: running it reports the error as before. */
 static void decode_constants(struct veil_engine_graph *g)
@@ -1394,7 +1436,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
         pack_conv_weights(g, NULL);
     }
     compute_last_use(g);
-    return VEIL_RESULT_OK;
+    return build_release(g);
 }
 
 VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_graph *parent,
@@ -1475,6 +1517,8 @@ void veil_graph_free(struct veil_engine_graph *g)
     free(g->table);
     free(g->nodes);
     free(g->order);
+    free(g->release);
+    free(g->release_at);
     free(g->inputs);
     free(g->outputs);
     free(g);

@@ -95,22 +95,26 @@ struct veil_engine_node {
     uint32_t out_count;
     int32_t *in;  /* value index or VEIL_NO_VALUE */
     int32_t *out; /* value index or VEIL_NO_VALUE */
+    /* what the executor reads of every node at every run, kept in the node's first cache line
+     * (the fields they flag are described below) */
+    bool has_constant;
+    bool fused;
+    bool skip;
+    bool hswish;
+    bool writes_all; /* veil_op_writes_all(op), found once at build */
     uint32_t implicit_count;
     uint32_t *implicit;                /* outer values read by subgraphs of this node */
     struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
     /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
     struct veil_tensor constant;
-    bool has_constant;
     /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
-     * these weights and bias and writes the last folded node's output; the folded nodes skip. */
-    bool fused;
-    bool skip;
+     * these weights and bias and writes the last folded node's output; the folded nodes skip
+     * (fused, skip: with the flags above). */
     struct veil_tensor fused_w;
     struct veil_tensor fused_b;
     /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
      * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
-     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d}. */
-    bool hswish;
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
     uint32_t hs_x;
     float hs[4];
     /* Conv -> LeakyRelu(alpha) [-> Max with a float scalar k] folded into the Conv (graph.c
@@ -141,6 +145,12 @@ struct veil_engine_graph {
     struct veil_engine_node *nodes; /* in proto order */
     uint32_t node_count;
     uint32_t *order; /* topological order: indices into nodes */
+    /* What the executor gives back after the node at position pos of order: the intermediates
+     * (VEIL_VALUE_NODE) whose last reader (or, unread, producer) it is, each once:
+     * release[release_at[pos] .. release_at[pos + 1]) (built once with last_use). */
+    uint32_t *release;
+    uint32_t *release_at;
+    uint32_t io_max; /* the most inputs or outputs of one node, at least 3 (a fused Conv) */
     uint32_t *inputs;
     uint32_t input_count;
     uint32_t *outputs;
@@ -198,6 +208,7 @@ struct veil_engine_model {
     struct veil_engine_pool cache_pool;
     uint8_t *cache_arena;
     size_t cache_arena_size;
+    struct veil_tensor *cache_vals; /* the run frame's values (main->value_count), or NULL */
     /* Loading without copying the weights (model.c): the payloads of the top-level initializers
      * are read from src, or, for veil_engine_load_inplace, placed within inplace and borrowed. */
     struct veil_pb_split split;
@@ -245,6 +256,7 @@ struct veil_engine_frame {
     uint8_t *arena; /* main graph with a plan that fits: intermediates here */
     const struct veil_engine_plan *plan;
     struct veil_tensor *record; /* planning run: every value's inferred shape */
+    bool vals_given;            /* vals is the caller's (value_count entries), not calloc'd */
 };
 
 /* Runs g with the given inputs (borrowed), results into outputs (owned by the caller). */
@@ -264,7 +276,8 @@ VEIL_RESULT veil_graph_run_main(const struct veil_engine_graph *g, struct veil_e
                                 unsigned threads, const struct veil_tensor *const *inputs,
                                 uint32_t input_count, struct veil_tensor *outputs,
                                 struct veil_engine_diag *diag, const struct veil_engine_plan *plan,
-                                uint8_t *arena, struct veil_tensor *record);
+                                uint8_t *arena, struct veil_tensor *record,
+                                struct veil_tensor *vals);
 void veil_plan_free(struct veil_engine_plan *p);
 
 #define VEIL_OP_IN_MAX VEIL_ENGINE_IO_COUNT_MAX

@@ -227,6 +227,7 @@ void veil_engine_free(struct veil_engine_model *m)
     free(m->input_dims);
     free(m->input_fixed);
     veil_pool_free(&m->cache_pool);
+    free(m->cache_vals); /* shapes and pointers only: the data they point to is wiped elsewhere */
     if (m->cache_arena != NULL) {
         OPENSSL_cleanse(m->cache_arena, m->cache_arena_size);
         free(m->cache_arena);
@@ -385,20 +386,30 @@ const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i)
     return m->main->values[m->main->outputs[i]].name;
 }
 
+/* All online cores, read once per process: glibc's sysconf reads /sys for it, a few us that
+ * every run with the default thread count paid. */
 static unsigned threads_default(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) {
-        return 1;
+    static _Atomic unsigned cores;
+    unsigned c = atomic_load_explicit(&cores, memory_order_relaxed);
+    if (c == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c = n < 1 ? 1 : n > VEIL_ENGINE_THREADS_MAX ? VEIL_ENGINE_THREADS_MAX : (unsigned)n;
+        atomic_store_explicit(&cores, c, memory_order_relaxed);
     }
-    return n > VEIL_ENGINE_THREADS_MAX ? VEIL_ENGINE_THREADS_MAX : (unsigned)n;
+    return c;
 }
+
+/* Inputs of a run whose pointer array lives on the stack. */
+#define RUN_IN_STACK 16
 
 VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
                             struct veil_tensor *outputs, struct veil_engine_diag *diag)
 {
     struct veil_engine_pool pool = {0};
-    const struct veil_tensor **in;
+    const struct veil_tensor *in_stack[RUN_IN_STACK];
+    const struct veil_tensor **in = in_stack;
+    struct veil_tensor *vals = NULL;
     uint8_t *arena = NULL;
     size_t arena_size = 0;
     size_t n = m->main->input_count;
@@ -408,17 +419,26 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
     if (diag != NULL) {
         diag->what[0] = '\0';
     }
-    in = calloc(n > 0 ? n : 1, sizeof(*in));
-    ENSURE(in != NULL, VEIL_ERR_NOMEM);
+    if (n > RUN_IN_STACK) {
+        in = calloc(n, sizeof(*in));
+        ENSURE(in != NULL, VEIL_ERR_NOMEM);
+    }
     for (size_t i = 0; i < n; i++) {
         in[i] = &inputs[i];
     }
-    /* The buffers of the previous run, unless another run holds them: the pages stay mapped,
-     * which saves a page fault per 4 KiB of intermediates and run. */
+    /* The buffers and the frame of the previous run, unless another run holds them: the pages
+     * stay mapped, which saves a page fault per 4 KiB of intermediates and run, and the frame's
+     * calloc. A concurrent run (veil-serve runs requests on one model at once) finds cache_busy
+     * set and allocates its own, freed when it ends. */
     cached = atomic_exchange(&m->cache_busy, 1) == 0;
     if (cached) {
         pool = m->cache_pool;
         memset(&m->cache_pool, 0, sizeof(m->cache_pool));
+        if (m->cache_vals == NULL) {
+            m->cache_vals =
+                calloc(m->main->value_count > 0 ? m->main->value_count : 1, sizeof(*m->cache_vals));
+        }
+        vals = m->cache_vals; /* NULL (out of memory): graph_run allocates its own */
     }
     if (m->plan != NULL) {
         arena_size = (m->plan->arena_size + 63) / 64 * 64 + 64;
@@ -433,7 +453,7 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
         r = veil_result_of(VEIL_ERR_NOMEM);
     } else {
         r = veil_graph_run_main(m->main, &pool, m->threads > 0 ? m->threads : threads_default(), in,
-                                (uint32_t)n, outputs, diag, m->plan, arena, NULL);
+                                (uint32_t)n, outputs, diag, m->plan, arena, NULL, vals);
     }
     if (cached) {
         m->cache_pool = pool;
@@ -453,7 +473,9 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
             free(arena);
         }
     }
-    free(in);
+    if (in != in_stack) {
+        free(in);
+    }
     return r;
 }
 

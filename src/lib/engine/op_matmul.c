@@ -246,11 +246,21 @@ static VEIL_RESULT gemm_run(struct veil_op_ctx *c)
     GUARD(gemm_attrs(c, &g));
     GUARD(veil_op_work(c, g.m, g.n, g.k, 1));
     if (cc != NULL && g.beta != 0.0f) {
-        struct veil_bcast it;
         const float *pc = cc->data;
-        veil_bcast_init(&it, y, &cc, 1);
-        for (size_t i = 0; i < y->count; i++, veil_bcast_next(&it)) {
-            py[i] = g.beta * pc[it.off[0]];
+        if (cc->rank >= 1 && cc->count == g.n && cc->dims[cc->rank - 1] == (int64_t)g.n) {
+            /* a bias row ([n] or [1, n]; the shape function checked it broadcasts): no
+             * per-element broadcast iterator for the common linear layer */
+            for (size_t i = 0; i < g.m; i++) {
+                for (size_t q = 0; q < g.n; q++) {
+                    py[i * g.n + q] = g.beta * pc[q];
+                }
+            }
+        } else {
+            struct veil_bcast it;
+            veil_bcast_init(&it, y, &cc, 1);
+            for (size_t i = 0; i < y->count; i++, veil_bcast_next(&it)) {
+                py[i] = g.beta * pc[it.off[0]];
+            }
         }
     }
     j.g = &g;

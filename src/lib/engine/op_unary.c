@@ -206,7 +206,8 @@ static double u_mish(double x, const struct unary_params *p)
     return x * tanh(u_softplus(x, p));
 }
 
-enum { U_ANY = 0, U_FLOAT = 1, U_BOOL_IN = 2, U_BOOL_OUT = 4 };
+/* U_PARAMS: the function reads unary_params (alpha, beta, gamma, detect_*) */
+enum { U_ANY = 0, U_FLOAT = 1, U_BOOL_IN = 2, U_BOOL_OUT = 4, U_PARAMS = 8 };
 
 static const struct unary_def {
     const char *name;
@@ -240,17 +241,17 @@ static const struct unary_def {
     {"Tanh", u_tanh, U_FLOAT},
     {"Softplus", u_softplus, U_FLOAT},
     {"Softsign", u_softsign, U_FLOAT},
-    {"Elu", u_elu, U_FLOAT},
-    {"Selu", u_selu, U_FLOAT},
-    {"LeakyRelu", u_leaky, U_FLOAT},
-    {"HardSigmoid", u_hsig, U_FLOAT},
+    {"Elu", u_elu, U_FLOAT | U_PARAMS},
+    {"Selu", u_selu, U_FLOAT | U_PARAMS},
+    {"LeakyRelu", u_leaky, U_FLOAT | U_PARAMS},
+    {"HardSigmoid", u_hsig, U_FLOAT | U_PARAMS},
     {"HardSwish", u_hswish, U_FLOAT},
-    {"ThresholdedRelu", u_thrrelu, U_FLOAT},
-    {"Celu", u_celu, U_FLOAT},
+    {"ThresholdedRelu", u_thrrelu, U_FLOAT | U_PARAMS},
+    {"Celu", u_celu, U_FLOAT | U_PARAMS},
     {"Not", u_not, U_BOOL_IN | U_BOOL_OUT},
     {"IsNaN", u_isnan, U_FLOAT | U_BOOL_OUT},
-    {"IsInf", u_isinf, U_FLOAT | U_BOOL_OUT},
-    {"Shrink", u_shrink, U_ANY},
+    {"IsInf", u_isinf, U_FLOAT | U_BOOL_OUT | U_PARAMS},
+    {"Shrink", u_shrink, U_ANY | U_PARAMS},
     {"Mish", u_mish, U_FLOAT},
 };
 
@@ -358,7 +359,12 @@ static VEIL_RESULT unary_run(struct veil_op_ctx *c)
     struct unary_params p;
 
     ENSURE(d != NULL, VEIL_ERR_INTERNAL);
-    GUARD(unary_params(c, &p));
+    memset(&p, 0, sizeof(p));
+    if ((d->flags & U_PARAMS) || c->node->proto->n_attribute > 0) {
+        /* (a node without attributes of a function without parameters has nothing to read or
+         * check: ten attribute lookups and name compares per node and run saved) */
+        GUARD(unary_params(c, &p));
+    }
     if (x->dtype == VEIL_DT_FLOAT && y->dtype == VEIL_DT_FLOAT) {
         struct unary_job j = {d->fn, &p, x->data, y->data};
         return veil_op_parallel(c, x->count, 32768, unary_part, &j);

@@ -374,22 +374,15 @@ static bool par_dispatch(struct par_job *jobs, size_t parts, unsigned threads)
     return true;
 }
 
-VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
-                             void *ctx)
+/* A split over parts (2..threads) parts; out of line, so the common unsplit call does not set
+ * up (and probe) its 11 KiB of per-thread arrays. */
+__attribute__((noinline)) static void par_split(size_t n, size_t parts, unsigned threads,
+                                                veil_par_fn fn, void *ctx)
 {
-    unsigned threads = c->frame != NULL ? c->frame->threads : 1;
-    size_t parts;
     struct par_job jobs[VEIL_ENGINE_THREADS_MAX];
     pthread_t tids[VEIL_ENGINE_THREADS_MAX];
     bool started[VEIL_ENGINE_THREADS_MAX];
 
-    grain = grain > 0 ? grain : 1;
-    parts = n / grain;
-    parts = parts < threads ? parts : threads;
-    if (parts <= 1) {
-        fn(ctx, 0, n);
-        return VEIL_RESULT_OK;
-    }
     for (size_t i = 0; i < parts; i++) {
         jobs[i].fn = fn;
         jobs[i].ctx = ctx;
@@ -397,7 +390,7 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
         jobs[i].end = n * (i + 1) / parts;
     }
     if (par_dispatch(jobs, parts, threads)) {
-        return VEIL_RESULT_OK;
+        return;
     }
     /* the workers are busy: threads of this call's own */
     for (size_t i = 1; i < parts; i++) {
@@ -410,6 +403,22 @@ VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain
         } else {
             par_main(&jobs[i]);
         }
+    }
+}
+
+VEIL_RESULT veil_op_parallel(const struct veil_op_ctx *c, size_t n, size_t grain, veil_par_fn fn,
+                             void *ctx)
+{
+    unsigned threads = c->frame != NULL ? c->frame->threads : 1;
+    size_t parts;
+
+    grain = grain > 0 ? grain : 1;
+    parts = n / grain;
+    parts = parts < threads ? parts : threads;
+    if (parts <= 1) {
+        fn(ctx, 0, n);
+    } else {
+        par_split(n, parts, threads, fn, ctx);
     }
     return VEIL_RESULT_OK;
 }

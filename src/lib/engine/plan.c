@@ -218,7 +218,7 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
     }
     if (veil_ok(r)) {
         r = veil_graph_run_main(g, &pool, m->threads > 0 ? m->threads : 1, inp, (uint32_t)nin, out,
-                                diag, NULL, NULL, p->shape);
+                                diag, NULL, NULL, p->shape, NULL);
     }
     if (veil_ok(r)) {
         for (size_t k = 0; k < nout; k++) {

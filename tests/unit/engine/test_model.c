@@ -1,5 +1,7 @@
 /* engine model loading: hostile and malformed models fail with the right error, never crash. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -813,10 +815,124 @@ static void test_deep_nesting(void **state)
     free(buf);
 }
 
+/* One model run from several threads at once (veil-serve runs a model's requests
+ * concurrently): one run at a time holds the model's cached pool, arena and frame, the others
+ * allocate their own; every run's output is its own input's, planned or not. The chain is
+ * X -> Neg -> Relu -> Neg -> Neg -> Y = max(-X, 0), 40960 elements (unary ops split from 32K,
+ * so at two threads the runs also share the worker pool). */
+#define CONC_THREADS 4
+#define CONC_ROUNDS  60
+#define CONC_ROWS    256
+#define CONC_COLS    160
+
+struct conc {
+    struct veil_engine_model *m;
+    unsigned id;
+    _Atomic unsigned *errors;
+};
+
+static void *conc_thread(void *arg)
+{
+    struct conc *c = arg;
+    int64_t shape[2] = {CONC_ROWS, CONC_COLS};
+    struct veil_tensor x = {0};
+
+    if (!veil_ok(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape)) ||
+        !veil_ok(veil_tensor_alloc(&x))) {
+        atomic_fetch_add(c->errors, 1);
+        return NULL;
+    }
+    for (unsigned it = 0; it < CONC_ROUNDS; it++) {
+        struct veil_tensor y = {0};
+        float *px = x.data;
+        for (size_t i = 0; i < x.count; i++) {
+            px[i] = (float)((i * 7 + c->id * 131 + it * 17) % 101) - 50.0f;
+        }
+        if (!veil_ok(veil_engine_run(c->m, &x, &y, NULL)) || y.count != x.count) {
+            atomic_fetch_add(c->errors, 1);
+        } else {
+            const float *py = y.data;
+            for (size_t i = 0; i < x.count; i++) {
+                if (py[i] != (px[i] < 0.0f ? -px[i] : 0.0f)) {
+                    atomic_fetch_add(c->errors, 1);
+                    break;
+                }
+            }
+        }
+        veil_tensor_free(&y);
+    }
+    veil_tensor_free(&x);
+    return NULL;
+}
+
+static void test_concurrent_runs(void **state)
+{
+    static const char *const ops[4] = {"Neg", "Relu", "Neg", "Neg"};
+    static char *names[5] = {(char *)"X", (char *)"a", (char *)"b", (char *)"c", (char *)"Y"};
+    struct mb b;
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    Onnx__TensorShapeProto__Dimension dims[2];
+    Onnx__TensorShapeProto__Dimension *dimp[2];
+    int64_t shape[2] = {CONC_ROWS, CONC_COLS};
+    _Atomic unsigned errors = 0;
+    (void)state;
+
+    mb_init(&b, "Neg");
+    for (int i = 0; i < 2; i++) {
+        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        dims[i] = d;
+        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        dims[i].dim_value = shape[i];
+        dimp[i] = &dims[i];
+    }
+    sh.n_dim = 2;
+    sh.dim = dimp;
+    tt.has_elem_type = 1;
+    tt.elem_type = VEIL_DT_FLOAT;
+    tt.shape = &sh;
+    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp.tensor_type = &tt;
+    b.in.type = &tp;
+    b.graph.n_initializer = 0;
+    for (int i = 0; i < 4; i++) {
+        b.nodes[i].op_type = (char *)ops[i];
+        b.nodes[i].n_input = 1;
+        b.nodes[i].input = &names[i];
+        b.nodes[i].n_output = 1;
+        b.nodes[i].output = &names[i + 1];
+    }
+    b.graph.n_node = 4;
+    for (int planned = 0; planned < 2; planned++) {
+        for (unsigned threads = 1; threads <= 2; threads++) {
+            struct veil_engine_model *m = NULL;
+            pthread_t t[CONC_THREADS];
+            struct conc c[CONC_THREADS];
+            EXPECT_OK(mb_load(&b, &m));
+            EXPECT_OK(veil_engine_set_threads(m, threads));
+            if (planned) {
+                EXPECT_OK(veil_engine_plan(m, NULL));
+            }
+            for (unsigned i = 0; i < CONC_THREADS; i++) {
+                c[i].m = m;
+                c[i].id = i;
+                c[i].errors = &errors;
+                EXPECT_EQ(pthread_create(&t[i], NULL, conc_thread, &c[i]), 0);
+            }
+            for (unsigned i = 0; i < CONC_THREADS; i++) {
+                EXPECT_EQ(pthread_join(t[i], NULL), 0);
+            }
+            veil_engine_free(m);
+        }
+    }
+    EXPECT_EQ(atomic_load(&errors), 0);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
                test_shape_limits, test_external_data, test_plan, test_plan_nothing, test_parse_dims,
-               test_bad_attribute_tensor, test_deep_nesting)
+               test_bad_attribute_tensor, test_deep_nesting, test_concurrent_runs)
