@@ -166,6 +166,7 @@ struct veil_engine_plan {
      * when the planning run's node took none */
     size_t *scratch_offset;
     size_t *scratch_size;
+    size_t values_arena_size; /* what the intermediates alone take (placed first, as before) */
 };
 
 struct veil_engine_pool {

@@ -108,7 +108,7 @@ static VEIL_RESULT zero_inputs(const struct veil_engine_model *m, struct veil_te
 
 /* Lifetimes of the intermediates that can live in the arena. */
 static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct veil_tensor *rec,
-                             const size_t *scratch, struct interval *iv, size_t *n)
+                             const size_t *scratch, struct interval *iv, size_t *n, size_t *nv)
 {
     uint32_t *pos = calloc(g->node_count + 1, sizeof(*pos));
     ENSURE(pos != NULL, VEIL_ERR_NOMEM);
@@ -129,6 +129,7 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
         iv[*n].size = (rec[v].size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
         (*n)++;
     }
+    *nv = *n;
     /* each node's kernel scratch, alive during that node only: placed beside what is live then
      * (often in room the packing leaves) rather than held apart for the whole run */
     for (uint32_t p = 0; scratch != NULL && p < g->node_count; p++) {
@@ -150,12 +151,19 @@ static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_ten
 {
     struct interval *iv = calloc((size_t)g->value_count + g->node_count + 1, sizeof(*iv));
     size_t n = 0;
+    size_t nv = 0;
     veil_result r;
 
     ENSURE(iv != NULL, VEIL_ERR_NOMEM);
-    r = intervals(g, rec, scratch, iv, &n);
+    r = intervals(g, rec, scratch, iv, &n, &nv);
     if (veil_ok(r)) {
-        qsort(iv, n, sizeof(*iv), by_size_desc);
+        /* the intermediates first, packed as without scratch; then each node's scratch in the
+         * room they leave at its position, or above them */
+        qsort(iv, nv, sizeof(*iv), by_size_desc);
+        qsort(iv + nv, n - nv, sizeof(*iv), by_size_desc);
+        r = place(iv, nv, &p->values_arena_size);
+    }
+    if (veil_ok(r)) {
         r = place(iv, n, &p->arena_size);
     }
     p->planned_count = 0;
@@ -301,6 +309,13 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
             *total_size += m->plan->shape[v].size;
         }
     }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_plan_values_arena(const struct veil_engine_model *m, size_t *size)
+{
+    ENSURE(m->plan != NULL, VEIL_ERR_USAGE);
+    *size = m->plan->values_arena_size;
     return VEIL_RESULT_OK;
 }
 

@@ -679,8 +679,12 @@ static void test_plan_scratch(void **state)
     EXPECT_TRUE(m->plan->scratch_size[0] > 0);
     EXPECT_EQ(m->plan->scratch_offset[1], SIZE_MAX); /* Relu takes none */
     EXPECT_EQ(m->plan->scratch_size[1], 0);
-    /* alive with a (the Conv's output), so beside it */
-    EXPECT_TRUE(arena >= (a_size + 63) / 64 * 64 + m->plan->scratch_size[0]);
+    /* alive with a (the Conv's output), so beside it: above the intermediates' part */
+    size_t values = 0;
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, (a_size + 63) / 64 * 64);
+    EXPECT_EQ(arena, values + m->plan->scratch_size[0]);
+    EXPECT_TRUE(m->plan->scratch_offset[0] >= values);
     for (int k = 0; k < 2; k++) {
         EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
         EXPECT_NULL(m->cache_pool.scratch); /* the arena's, none of its own */
@@ -764,6 +768,9 @@ static void test_plan(void **state)
     EXPECT_EQ(planned, 3);
     EXPECT_EQ(total, 3 * x.size);
     EXPECT_EQ(arena, 2 * x.size); /* a and c share a slot */
+    size_t values = 0;
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, arena); /* no kernel scratch */
     size_t live = 0;
     EXPECT_OK(veil_engine_plan_live_max(m, &live));
     EXPECT_EQ(live, 2 * x.size); /* a chain: an input and an output alive at each node */
