@@ -590,13 +590,15 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         size_t planned;
         size_t total;
         size_t live;
+        size_t values;
         r = veil_engine_plan_for(m, in, &diag);
         if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total)) &&
-            veil_ok(veil_engine_plan_live_max(m, &live))) {
+            veil_ok(veil_engine_plan_live_max(m, &live)) &&
+            veil_ok(veil_engine_plan_values_arena(m, &values))) {
             (void)printf(
                 "plan: %zu intermediates, arena %zu bytes (%zu without reuse, %zu live "
-                "at most)\n",
-                planned, arena, total, live);
+                "at most), with kernel scratch %zu bytes\n",
+                planned, values, total, live, arena);
         } else {
             (void)printf("plan: none (%s)\n", veil_strerror(r.code));
         }

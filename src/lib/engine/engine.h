@@ -152,13 +152,17 @@ VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_dia
  * rate). Runs then use the plan where their shapes match it. */
 VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_tensor *in,
                                  struct veil_engine_diag *diag);
-/* The plan's arena size, how many intermediates it holds, and their total size without reuse. */
+/* The plan's arena size, how many intermediates it holds, and their total size without reuse.
+ * The arena also holds each node's kernel scratch (im2col), alive during that node only. */
 VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *arena_size,
                                   size_t *planned, size_t *total_size);
 /* The largest total size of the activations alive at one point of the planned run: planned
  * intermediates, the graph's inputs (until their last reader) and outputs (from their producer
- * on); weights and views are not counted. The plan's arena holds only the intermediates. */
+ * on); weights and views are not counted. */
 VEIL_RESULT veil_engine_plan_live_max(const struct veil_engine_model *m, size_t *live_max);
+/* The part of the arena the planned intermediates alone take (placed before the scratch, which
+ * goes into the room they leave at its node, or above them). */
+VEIL_RESULT veil_engine_plan_values_arena(const struct veil_engine_model *m, size_t *size);
 
 size_t veil_engine_input_count(const struct veil_engine_model *m);
 const char *veil_engine_input_name(const struct veil_engine_model *m, size_t i);

@@ -105,6 +105,12 @@ VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void
 {
     struct veil_tensor t = {0};
     size = size > 0 ? size : 1;
+    p->scratch_seen = size > p->scratch_seen ? size : p->scratch_seen;
+    if (!p->node_scratch_busy && p->node_scratch != NULL && size <= p->node_scratch_size) {
+        p->node_scratch_busy = true;
+        *out = p->node_scratch;
+        return VEIL_RESULT_OK;
+    }
     if (!p->scratch_busy) {
         if (p->scratch_size < size) {
             /* the old one goes first: never both at once */
@@ -131,6 +137,10 @@ VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void
 void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size)
 {
     struct veil_tensor t = {0};
+    if (ptr != NULL && ptr == p->node_scratch) {
+        p->node_scratch_busy = false;
+        return;
+    }
     if (ptr == p->scratch) {
         p->scratch_busy = false;
         return;
@@ -332,7 +342,25 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
             frame_release(f, pos); /* folded into an earlier Conv */
             continue;
         }
+        /* the main graph's planned run: the node's scratch in the arena; the planning run:
+         * record the scratch the node asks for (subgraphs run within their node count to it) */
+        if (f->arena != NULL && f->plan->scratch_offset != NULL &&
+            f->plan->scratch_offset[pos] != SIZE_MAX) {
+            f->pool->node_scratch = f->arena + f->plan->scratch_offset[pos];
+            f->pool->node_scratch_size = f->plan->scratch_size[pos];
+        }
+        if (f->record != NULL) {
+            f->pool->scratch_seen = 0;
+        }
         r = run_node(f, n, in, out, scratch);
+        if (f->record != NULL && f->pool->scratch_record != NULL) {
+            f->pool->scratch_record[pos] = f->pool->scratch_seen;
+        }
+        if (f->arena != NULL) {
+            f->pool->node_scratch = NULL;
+            f->pool->node_scratch_size = 0;
+            f->pool->node_scratch_busy = false;
+        }
         for (uint32_t k = 0; k < n->out_count; k++) {
             if (n->out[k] == VEIL_NO_VALUE) { /* only these used scratch[k] */
                 pool_give(f->pool, &scratch[k]);

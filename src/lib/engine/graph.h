@@ -171,6 +171,12 @@ struct veil_engine_plan {
     size_t *offset; /* per value; SIZE_MAX = not planned (inputs, outputs, control flow) */
     struct veil_tensor *shape;
     uint32_t planned_count;
+    /* per topological position of the main graph: the node's kernel scratch (im2col) placed in
+     * the arena like an intermediate alive during that node only, and its size; SIZE_MAX / 0
+     * when the planning run's node took none */
+    size_t *scratch_offset;
+    size_t *scratch_size;
+    size_t values_arena_size; /* what the intermediates alone take (placed first, as before) */
 };
 
 struct veil_engine_pool {
@@ -182,6 +188,14 @@ struct veil_engine_pool {
     void *scratch;
     size_t scratch_size;
     bool scratch_busy;
+    /* the running main-graph node's planned scratch in the arena (before the own one) */
+    uint8_t *node_scratch;
+    size_t node_scratch_size;
+    bool node_scratch_busy;
+    /* planning run: the largest scratch asked since the executor reset it, and per topological
+     * position of the main graph the largest its node asked (or NULL) */
+    size_t scratch_seen;
+    size_t *scratch_record;
     /* keep no idle buffers: a buffer given back is wiped and freed at once (the planning run,
      * whose peak is then its live set, not live + idle) */
     bool keep_none;

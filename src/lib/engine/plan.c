@@ -55,6 +55,8 @@ void veil_plan_free(struct veil_engine_plan *p)
     }
     free(p->offset);
     free(p->shape);
+    free(p->scratch_offset);
+    free(p->scratch_size);
     free(p);
 }
 
@@ -106,7 +108,7 @@ static VEIL_RESULT zero_inputs(const struct veil_engine_model *m, struct veil_te
 
 /* Lifetimes of the intermediates that can live in the arena. */
 static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct veil_tensor *rec,
-                             struct interval *iv, size_t *n)
+                             const size_t *scratch, struct interval *iv, size_t *n, size_t *nv)
 {
     uint32_t *pos = calloc(g->node_count + 1, sizeof(*pos));
     ENSURE(pos != NULL, VEIL_ERR_NOMEM);
@@ -127,27 +129,53 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
         iv[*n].size = (rec[v].size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
         (*n)++;
     }
+    *nv = *n;
+    /* each node's kernel scratch, alive during that node only: placed beside what is live then
+     * (often in room the packing leaves) rather than held apart for the whole run */
+    for (uint32_t p = 0; scratch != NULL && p < g->node_count; p++) {
+        if (scratch[p] == 0 || scratch[p] > SIZE_MAX - PLAN_ALIGN) {
+            continue;
+        }
+        iv[*n].value = g->value_count + p;
+        iv[*n].start = p;
+        iv[*n].end = p;
+        iv[*n].size = (scratch[p] + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+        (*n)++;
+    }
     free(pos);
     return VEIL_RESULT_OK;
 }
 
 static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_tensor *rec,
-                              struct veil_engine_plan *p)
+                              const size_t *scratch, struct veil_engine_plan *p)
 {
-    struct interval *iv = calloc(g->value_count + 1, sizeof(*iv));
+    struct interval *iv = calloc((size_t)g->value_count + g->node_count + 1, sizeof(*iv));
     size_t n = 0;
+    size_t nv = 0;
     veil_result r;
 
     ENSURE(iv != NULL, VEIL_ERR_NOMEM);
-    r = intervals(g, rec, iv, &n);
+    r = intervals(g, rec, scratch, iv, &n, &nv);
     if (veil_ok(r)) {
-        qsort(iv, n, sizeof(*iv), by_size_desc);
+        /* the intermediates first, packed as without scratch; then each node's scratch in the
+         * room they leave at its position, or above them */
+        qsort(iv, nv, sizeof(*iv), by_size_desc);
+        qsort(iv + nv, n - nv, sizeof(*iv), by_size_desc);
+        r = place(iv, nv, &p->values_arena_size);
+    }
+    if (veil_ok(r)) {
         r = place(iv, n, &p->arena_size);
     }
+    p->planned_count = 0;
     for (size_t i = 0; veil_ok(r) && i < n; i++) {
-        p->offset[iv[i].value] = iv[i].offset;
+        if (iv[i].value < g->value_count) {
+            p->offset[iv[i].value] = iv[i].offset;
+            p->planned_count++;
+        } else {
+            p->scratch_offset[iv[i].value - g->value_count] = iv[i].offset;
+            p->scratch_size[iv[i].value - g->value_count] = iv[i].size;
+        }
     }
-    p->planned_count = (uint32_t)n;
     free(iv);
     return r;
 }
@@ -206,11 +234,18 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
 #endif
     p->offset = malloc((g->value_count + 1) * sizeof(*p->offset));
     p->shape = calloc(g->value_count + 1, sizeof(*p->shape));
-    if (p->offset == NULL || p->shape == NULL) {
+    p->scratch_offset = malloc((g->node_count + 1) * sizeof(*p->scratch_offset));
+    p->scratch_size = calloc(g->node_count + 1, sizeof(*p->scratch_size));
+    pool.scratch_record = calloc(g->node_count + 1, sizeof(*pool.scratch_record));
+    if (p->offset == NULL || p->shape == NULL || p->scratch_offset == NULL ||
+        p->scratch_size == NULL || pool.scratch_record == NULL) {
         goto out;
     }
     for (uint32_t v = 0; v < g->value_count; v++) {
         p->offset[v] = SIZE_MAX;
+    }
+    for (uint32_t k = 0; k < g->node_count; k++) {
+        p->scratch_offset[k] = SIZE_MAX;
     }
     r = given != NULL ? VEIL_RESULT_OK : zero_inputs(m, in);
     for (size_t k = 0; k < nin; k++) {
@@ -229,7 +264,7 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
             p->shape[g->inputs[k]].data = NULL;
             p->shape[g->inputs[k]].borrowed = true;
         }
-        r = build_plan(g, p->shape, p);
+        r = build_plan(g, p->shape, pool.scratch_record, p);
     }
     if (veil_ok(r)) {
         veil_plan_free(m->plan);
@@ -242,6 +277,8 @@ out:
             veil_tensor_free(&in[k]);
         }
     }
+    free(pool.scratch_record);
+    pool.scratch_record = NULL;
     veil_pool_free(&pool);
 #ifdef __GLIBC__
     /* The planning run's buffers are all freed now, but glibc keeps freed heap pages that are
@@ -272,6 +309,13 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
             *total_size += m->plan->shape[v].size;
         }
     }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_plan_values_arena(const struct veil_engine_model *m, size_t *size)
+{
+    ENSURE(m->plan != NULL, VEIL_ERR_USAGE);
+    *size = m->plan->values_arena_size;
     return VEIL_RESULT_OK;
 }
 

@@ -604,6 +604,110 @@ static void test_plan_nothing(void **state)
     veil_engine_free(m);
 }
 
+/* A Conv's im2col scratch is planned in the arena beside what is live at that node (alive during
+ * the node only), not kept apart for the whole run: a planned run allocates no scratch of its own
+ * and gives the unplanned result; planned_count still counts intermediates only. */
+static void test_plan_scratch(void **state)
+{
+    static char *conv_in[2] = {(char *)"X", (char *)"W"};
+    static char *a_name[1] = {(char *)"a"};
+    static char *y_name[1] = {(char *)"Y"};
+    static float w[3 * 2 * 3 * 3];
+    int64_t wdims[4] = {3, 2, 3, 3};
+    int64_t shape[4] = {1, 2, 8, 8};
+    struct mb b;
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    Onnx__TensorShapeProto__Dimension dims[4];
+    Onnx__TensorShapeProto__Dimension *dimp[4];
+    struct veil_engine_model *m = NULL;
+    struct veil_engine_model *ref = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y1 = {0};
+    struct veil_tensor y2 = {0};
+    size_t arena;
+    size_t planned;
+    size_t total;
+    size_t a_size = 3 * 6 * 6 * sizeof(float);
+    (void)state;
+
+    mb_init(&b, "Conv");
+    for (int i = 0; i < 4; i++) {
+        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        dims[i] = d;
+        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        dims[i].dim_value = shape[i];
+        dimp[i] = &dims[i];
+    }
+    sh.n_dim = 4;
+    sh.dim = dimp;
+    tt.has_elem_type = 1;
+    tt.elem_type = VEIL_DT_FLOAT;
+    tt.shape = &sh;
+    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp.tensor_type = &tt;
+    b.in.type = &tp;
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
+    }
+    b.init.n_dims = 4;
+    b.init.dims = wdims;
+    b.init.n_float_data = sizeof(w) / sizeof(w[0]);
+    b.init.float_data = w;
+    b.nodes[0].input = conv_in;
+    b.nodes[0].output = a_name;
+    b.nodes[1].op_type = (char *)"Relu";
+    b.nodes[1].n_input = 1;
+    b.nodes[1].input = a_name;
+    b.nodes[1].n_output = 1;
+    b.nodes[1].output = y_name;
+    b.graph.n_node = 2;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(mb_load(&b, &ref));
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (size_t i = 0; i < x.count; i++) {
+        ((float *)x.data)[i] = (float)((int)(i * 5 % 13) - 6) / 4.0f;
+    }
+    /* unplanned: the Conv takes a scratch buffer, kept in the run's pool */
+    EXPECT_OK(veil_engine_run(ref, &x, &y1, NULL));
+    EXPECT_NOT_NULL(ref->cache_pool.scratch);
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    EXPECT_OK(veil_engine_plan_info(m, &arena, &planned, &total));
+    EXPECT_EQ(planned, 1); /* a; the scratch is not an intermediate */
+    EXPECT_EQ(total, a_size);
+    EXPECT_TRUE(m->plan->scratch_offset[0] != SIZE_MAX);
+    EXPECT_TRUE(m->plan->scratch_size[0] > 0);
+    EXPECT_EQ(m->plan->scratch_offset[1], SIZE_MAX); /* Relu takes none */
+    EXPECT_EQ(m->plan->scratch_size[1], 0);
+    /* alive with a (the Conv's output), so beside it: above the intermediates' part */
+    size_t values = 0;
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, (a_size + 63) / 64 * 64);
+    EXPECT_EQ(arena, values + m->plan->scratch_size[0]);
+    EXPECT_TRUE(m->plan->scratch_offset[0] >= values);
+    for (int k = 0; k < 2; k++) {
+        EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+        EXPECT_NULL(m->cache_pool.scratch); /* the arena's, none of its own */
+        EXPECT_EQ(y2.size, y1.size);
+        EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
+        veil_tensor_free(&y2);
+    }
+    /* another input shape: unplanned, its own scratch, still right */
+    veil_tensor_free(&x);
+    shape[2] = 5;
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    EXPECT_OK(veil_engine_run(m, &x, &y2, NULL));
+    EXPECT_EQ(y2.count, 3 * 3 * 6);
+    veil_tensor_free(&y2);
+    veil_tensor_free(&y1);
+    veil_tensor_free(&x);
+    veil_engine_free(ref);
+    veil_engine_free(m);
+}
+
 /* Static shape inference and memory planning on a chain X -> Relu -> Neg -> Relu -> Neg -> Y:
  * the three intermediates need only two slots, and planned runs give the unplanned result. */
 static void test_plan(void **state)
@@ -666,6 +770,9 @@ static void test_plan(void **state)
     EXPECT_EQ(planned, 3);
     EXPECT_EQ(total, 3 * x.size);
     EXPECT_EQ(arena, 2 * x.size); /* a and c share a slot */
+    size_t values = 0;
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, arena); /* no kernel scratch */
     size_t live = 0;
     EXPECT_OK(veil_engine_plan_live_max(m, &live));
     EXPECT_EQ(live, 2 * x.size); /* a chain: an input and an output alive at each node */
@@ -934,5 +1041,6 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data, test_plan, test_plan_nothing, test_parse_dims,
-               test_bad_attribute_tensor, test_deep_nesting, test_concurrent_runs)
+               test_shape_limits, test_external_data, test_plan, test_plan_scratch,
+               test_plan_nothing, test_parse_dims, test_bad_attribute_tensor, test_deep_nesting,
+               test_concurrent_runs)
