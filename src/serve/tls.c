@@ -161,6 +161,18 @@ veil_result serve_write_cert_out(struct serve *s)
     return r;
 }
 
+/* TLS 1.3 cipher suites in the server's order (docs/PROTOCOL.serve.md, TLS): AES-128-GCM first,
+ * the cheapest on both ends for the megabytes of tensors a connection carries. */
+#define SERVE_TLS13_SUITES \
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+static veil_result suites(SSL_CTX *ctx)
+{
+    GUARD_OSSL(SSL_CTX_set_ciphersuites(ctx, SERVE_TLS13_SUITES), VEIL_ERR_INTERNAL_OSSL);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    return VEIL_RESULT_OK;
+}
+
 veil_result serve_tls_ctx(struct serve *s, SSL_CTX **out)
 {
     const char *cert_path = veil_conf_str(&s->conf, "tls_cert");
@@ -170,7 +182,14 @@ veil_result serve_tls_ctx(struct serve *s, SSL_CTX **out)
 
     if (cert_path[0] != '\0' || key_path[0] != '\0') {
         ENSURE(cert_path[0] != '\0' && key_path[0] != '\0', VEIL_ERR_USAGE);
-        return veil_http_tls_server_ctx(cert_path, key_path, out);
+        GUARD(veil_http_tls_server_ctx(cert_path, key_path, &ctx));
+        r = suites(ctx);
+        if (!veil_ok(r)) {
+            SSL_CTX_free(ctx);
+            return r;
+        }
+        *out = ctx;
+        return VEIL_RESULT_OK;
     }
     GUARD(serve_tls_key(s));
     GUARD(serve_write_cert_out(s));
@@ -182,6 +201,9 @@ veil_result serve_tls_ctx(struct serve *s, SSL_CTX **out)
     if (veil_ok(r) &&
         (SSL_CTX_use_PrivateKey(ctx, s->tls_key) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
         r = veil_result_of(VEIL_ERR_INTERNAL_OSSL);
+    }
+    if (veil_ok(r)) {
+        r = suites(ctx);
     }
     if (!veil_ok(r)) {
         veil_ossl_drain(__func__);

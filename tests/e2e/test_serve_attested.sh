@@ -42,6 +42,14 @@ grep -qi 'unexpected eof' s1.txt && not_ok "the server closed without close_noti
 printf 'GET /v2/health/ready HTTP/1.0\r\n\r\n' |
     timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 -sess_in sess.pem -ign_eof > s2.txt 2>&1 || true
 grep -q '^Reused, TLSv1.3' s2.txt && ok "the session was resumed (TLS 1.3)" || not_ok "not resumed: $(grep -E '^(New|Reused)' s2.txt)"
+# Cipher suites: the server's order puts AES-128-GCM first (s_client offers AES-256-GCM first), a
+# client that offers only AES-256-GCM still gets it, and TLS 1.2 is refused.
+grep -q '^New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256' s1.txt && ok "the server's order chose TLS_AES_128_GCM_SHA256" || not_ok "suite: $(grep -E '^(New|Reused)' s1.txt)"
+printf 'GET /v2/health/ready HTTP/1.0\r\n\r\n' |
+    timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 -ign_eof > s3.txt 2>&1 || true
+grep -q '^New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384' s3.txt && grep -q '^HTTP/1.0 200' s3.txt && ok "a client offering only AES-256-GCM is served with it" || not_ok "AES-256 only: $(grep -E '^(New|Reused)' s3.txt)"
+timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_2 < /dev/null > s4.txt 2>&1 || true
+grep -q 'alert protocol version' s4.txt && ok "TLS 1.2 refused" || not_ok "TLS 1.2: $(grep -E '^(New|Reused)|alert' s4.txt)"
 
 "${VEIL_BIN}/veil-proxy" --listen 127.0.0.1:0 --upstream "$URL" --policy client.json --collateral sim/root.pem > proxy.log 2>&1 &
 proxy_pid=$!
