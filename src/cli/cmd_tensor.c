@@ -14,6 +14,7 @@
 #include "base/file.h"
 #include "cli.h"
 #include "ctc/ctc.h"
+#include "engine/engine.h"
 #include "image/image.h"
 #include <veil/veil.h>
 
@@ -23,7 +24,7 @@
 static const char usage[] =
     "usage: veil tensor from-image IMAGE [--height N] [--width-multiple N] [--min-width N]\n"
     "                   [--max-width N] [--mean X] [--std X] [--rgb] [--name NAME] [-o FILE]\n"
-    "                   [--binary -o FILE]\n"
+    "                   [--binary -o FILE | --onnx -o FILE]\n"
     "       veil tensor ctc-decode --labels FILE [--no-space] [--output NAME] [--json]\n"
     "                   [--header-length N] [RESPONSE|-]\n\n"
     "from-image reads a PNG or binary PGM/PPM image and writes a KServe v2 inference request\n"
@@ -38,7 +39,9 @@ static const char usage[] =
     "  --binary            KServe binary tensor extension: FILE is the JSON header, then the\n"
     "                      raw little-endian FP32 values, and asks for binary outputs; prints\n"
     "                      the header's length for curl:\n"
-    "                      -H \"Inference-Header-Content-Length: N\" --data-binary @FILE\n\n"
+    "                      -H \"Inference-Header-Content-Length: N\" --data-binary @FILE\n"
+    "  --onnx              the same input as an ONNX TensorProto (the backend tests'\n"
+    "                      input_K.pb), for `veil onnx run|bench MODEL --input NAME=FILE`\n\n"
     "ctc-decode reads the server's KServe v2 response (a file, or stdin; JSON, or JSON then\n"
     "binary outputs as `curl -o` saves them), takes the output\n"
     "of shape [1, T, C] (the only one, or --output NAME), decodes it greedily (best class per\n"
@@ -132,6 +135,27 @@ static VEIL_RESULT request_json(const char *name, const float *t, uint32_t heigh
     return wr_str(w, "]}]}\n");
 }
 
+/* The input as a TensorProto with raw_data (what `veil onnx run --input` reads). */
+static VEIL_RESULT request_onnx(const char *name, float *t, uint32_t height, uint32_t width,
+                                struct veil_wr *w)
+{
+    const int64_t dims[4] = {1, 3, height, width};
+    struct veil_tensor x = {0};
+    uint8_t *pb = NULL;
+    size_t n = 0;
+    veil_result r;
+
+    GUARD(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, dims));
+    x.data = t;
+    x.borrowed = true;
+    GUARD(veil_tensor_encode(&x, name, &pb, &n));
+    r = veil_wr_bytes(w, pb, n);
+    free(pb);
+    return r;
+}
+
+enum request_format { FORMAT_JSON, FORMAT_BINARY, FORMAT_ONNX };
+
 static int write_out(const char *path, const struct veil_wr *w)
 {
     veil_result r;
@@ -145,7 +169,7 @@ static int write_out(const char *path, const struct veil_wr *w)
 }
 
 static int from_image_run(const char *path, const struct veil_image_chw_opts *o, const char *name,
-                          const char *out, bool binary)
+                          const char *out, enum request_format format)
 {
     size_t header = 0;
     struct veil_image img = {0, 0, NULL};
@@ -162,14 +186,18 @@ static int from_image_run(const char *path, const struct veil_image_chw_opts *o,
     }
     r = veil_image_chw(&img, o, &t, &width);
     if (veil_ok(r)) {
-        r = binary ? request_binary(name, t, o->height, width, &w, &header)
-                   : request_json(name, t, o->height, width, &w);
+        r = format == FORMAT_BINARY ? request_binary(name, t, o->height, width, &w, &header)
+            : format == FORMAT_ONNX ? request_onnx(name, t, o->height, width, &w)
+                                    : request_json(name, t, o->height, width, &w);
     }
     if (veil_ok(r)) {
         (void)fprintf(stderr, "%s: %ux%u -> input %s [1, 3, %u, %u] FP32%s\n", path, img.width,
-                      img.height, name, o->height, width, binary ? " (binary)" : "");
+                      img.height, name, o->height, width,
+                      format == FORMAT_BINARY ? " (binary)"
+                      : format == FORMAT_ONNX ? " (TensorProto)"
+                                              : "");
         rc = write_out(out, &w);
-        if (rc == CLI_EXIT_OK && binary) {
+        if (rc == CLI_EXIT_OK && format == FORMAT_BINARY) {
             /* stdout: the Inference-Header-Content-Length to send with FILE */
             (void)printf("%zu\n", header);
         }
@@ -194,12 +222,13 @@ static int from_image(int argc, char **argv)
                                          {"name", required_argument, NULL, 'N'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"binary", no_argument, NULL, 'b'},
+                                         {"onnx", no_argument, NULL, 'O'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct veil_image_chw_opts o = {48, 8, 320, 3200, 0.5f, 0.5f, 0};
     const char *name = "x";
     const char *out = NULL;
-    bool binary = false;
+    enum request_format format = FORMAT_JSON;
     unsigned long v;
     int c;
     int which = 0;
@@ -236,7 +265,11 @@ static int from_image(int argc, char **argv)
                 out = optarg;
                 break;
             case 'b':
-                binary = true;
+            case 'O':
+                if (format != FORMAT_JSON) {
+                    return cli_usage_error("tensor", "--binary and --onnx: one or the other");
+                }
+                format = c == 'b' ? FORMAT_BINARY : FORMAT_ONNX;
                 break;
             case 'h':
                 (void)fputs(usage, stdout);
@@ -249,13 +282,16 @@ static int from_image(int argc, char **argv)
     if (optind + 1 != argc) {
         return cli_usage_error("tensor", "from-image takes one IMAGE");
     }
-    if (binary && out == NULL) {
+    if (format == FORMAT_BINARY && out == NULL) {
         return cli_usage_error("tensor", "--binary needs -o FILE (stdout gets the header length)");
+    }
+    if (format == FORMAT_ONNX && out == NULL) {
+        return cli_usage_error("tensor", "--onnx needs -o FILE (a TensorProto is binary)");
     }
     if (!tensor_name_valid(name)) {
         return cli_usage_error("tensor", "--name: 1 to %d of [A-Za-z0-9._:-]", TENSOR_NAME_MAX);
     }
-    return from_image_run(argv[optind], &o, name, out, binary);
+    return from_image_run(argv[optind], &o, name, out, format);
 }
 
 /* The whole of stdin, at most max bytes (more is VEIL_ERR_PROTO_LIMIT). */

@@ -21,6 +21,8 @@ const struct veil_conf_item serve_conf_items[] = {
     {"plan", VEIL_CONF_BOOL, 0, 1, "true", 0,
      "plan the activation memory at load (one run on zero inputs) when every input's shape is "
      "static (declared or from input_shapes); requests of that shape then use one arena"},
+    {"server_timing", VEIL_CONF_BOOL, 0, 1, "false", 0,
+     "answer each inference with a Server-Timing header: engine;dur=MS, the engine's own time"},
     {"timeout_s", VEIL_CONF_INT, 1, 300, "30", 0, "per-connection read/write timeout"},
     {"kbs_url", VEIL_CONF_STRING, 8, 1024, "https://127.0.0.1:8443", 0,
      "the key broker (https://host:port)"},

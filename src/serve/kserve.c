@@ -228,7 +228,7 @@ static int engine_status(int32_t code)
 
 /* Sends the outputs, taking over the tensors t (t_count of them, calloc'd): the body refers to
  * them instead of copying them, and they are wiped and freed once sent (response.h). */
-static void send_response(struct serve *s, double t0, struct evhttp_request *req,
+static void send_response(struct serve *s, double t0, double engine_s, struct evhttp_request *req,
                           const struct serve_request *r, const struct serve_output *outs, size_t n,
                           struct veil_tensor *t, size_t t_count)
 {
@@ -255,6 +255,11 @@ static void send_response(struct serve *s, double t0, struct evhttp_request *req
         (void)evhttp_add_header(h, "Content-Type",
                                 bin_len > 0 ? "application/octet-stream" : "application/json");
         (void)evhttp_add_header(h, "Cache-Control", "no-store");
+        if (s->server_timing) { /* W3C Server Timing; milliseconds */
+            char timing[64];
+            (void)snprintf(timing, sizeof(timing), "engine;dur=%.3f", engine_s * 1000.0);
+            (void)evhttp_add_header(h, "Server-Timing", timing);
+        }
         serve_count(s, SERVE_EP_INFER, t0, 200);
         evhttp_send_reply(req, 200, NULL, b);
     }
@@ -275,6 +280,7 @@ static void run(struct serve *s, double t0, struct evhttp_request *req, struct s
     char why[512] = "";
     size_t n = 0;
     double t1;
+    double engine_s;
     veil_result res;
 
     if (in == NULL || out == NULL) {
@@ -284,14 +290,15 @@ static void run(struct serve *s, double t0, struct evhttp_request *req, struct s
     } else {
         t1 = serve_now_s();
         res = veil_engine_run(m, in, out, &diag);
-        serve_count_infer(s, serve_now_s() - t1, veil_ok(res));
+        engine_s = serve_now_s() - t1;
+        serve_count_infer(s, engine_s, veil_ok(res));
         if (!veil_ok(res)) {
             (void)snprintf(why, sizeof(why), "inference failed: %s%s%s", veil_strerror(res.code),
                            diag.what[0] != '\0' ? ": " : "", diag.what);
             reply_error(s, SERVE_EP_INFER, t0, req, engine_status(res.code), why);
         } else {
             if (select_outputs(s, r, out, outs, &n, why, sizeof(why))) {
-                send_response(s, t0, req, r, outs, n, out, out_count);
+                send_response(s, t0, engine_s, req, r, outs, n, out, out_count);
                 out = NULL; /* taken over */
             } else {
                 reply_error(s, SERVE_EP_INFER, t0, req, 400, why);

@@ -78,6 +78,7 @@ struct serve {
     size_t body_size_max;
     size_t tensor_size_max;
     size_t response_size_max;
+    bool server_timing;  /* Server-Timing: engine;dur=MS on inference answers */
     double started_s;    /* serve_now_s() when main began */
     double model_load_s; /* sealed model check, key fetch, open and engine load */
     time_t attested_at;  /* when the broker accepted our evidence */

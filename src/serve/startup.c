@@ -86,6 +86,7 @@ int serve_configure(struct serve *s, const char *config_path)
     s->tls = !veil_conf_bool(&s->conf, "insecure_http");
     s->body_size_max = (size_t)veil_conf_int(&s->conf, "request_size_max");
     s->response_size_max = (size_t)veil_conf_int(&s->conf, "response_size_max");
+    s->server_timing = veil_conf_bool(&s->conf, "server_timing");
     s->tensor_size_max = (size_t)veil_conf_int(&s->conf, "tensor_size_max");
     s->model.name = veil_conf_str(&s->conf, "model_name");
     veil_wr_init(&s->chain, VEIL_KBS_CERT_CHAIN_SIZE_MAX);

@@ -43,6 +43,8 @@ grep -q '"model_name":"add"' body.out && ok "the response names the model" || no
 curl -sS --cacert serve.pem -D headers.txt -o body.out --data-binary @req2.json "$URL/v2/models/add/infer"
 hl=$(sed -n 's/^[Ii]nference-[Hh]eader-[Cc]ontent-[Ll]ength: *\([0-9]*\).*/\1/p' headers.txt)
 [ -n "$hl" ] && "$TOOL" check body.out "$hl" "$DATA"/test_data_set_0/output_0.pb && ok "binary tensor outputs (Inference-Header-Content-Length $hl)" || not_ok "binary outputs"
+grep -qi '^server-timing:' headers.txt && not_ok "Server-Timing sent without server_timing" ||
+    ok "no Server-Timing header by default"
 
 bad() { # bad STATUS PATTERN DESCRIPTION BODY
     local got
@@ -85,4 +87,17 @@ grep -qE '^veil_serve_model_load_seconds\{model="add"\} [0-9.]+$' body.out && gr
     ok "model load time and attestation age" || not_ok "load/age gauges"
 serve_stop
 [ "$SERVE_RC" = 0 ] && ok "SIGTERM stops it cleanly" || not_ok "exit status $SERVE_RC"
+
+# server_timing = true: each inference answer says the engine's own time (W3C Server-Timing), so
+# that a client can tell it from the transport's (bench/serve/ocr pairs the two per request).
+serve_conf timing.conf models/add/key add "tls_cert_out = $WORK/serve.pem" "server_timing = true"
+serve_policy models/add/key "$(serve_measurement timing.conf)"
+serve_start timing.conf || not_ok "start with server_timing"
+URL="https://127.0.0.1:$SERVE_PORT"
+curl -sS --cacert serve.pem -D headers.txt -o body.out --data-binary @req2.json "$URL/v2/models/add/infer"
+grep -qiE '^server-timing: engine;dur=[0-9]+\.[0-9]{3}'$'\r''?$' headers.txt &&
+    ok "Server-Timing: engine;dur=MS on an inference" || not_ok "headers: $(cat headers.txt)"
+[ "$(c "$URL/v2/health/ready")" = 200 ] && ! grep -qi '^server-timing:' <(curl -sS --cacert serve.pem -D - -o /dev/null "$URL/v2/health/ready") &&
+    ok "and only on inferences" || not_ok "Server-Timing on a health check"
+serve_stop
 finish

@@ -27,6 +27,18 @@ jq -e '.inputs[0].shape == [1,3,48,320] and (.inputs[0].data | length) == 46080 
     ok "a KServe v2 request with 3 x 48 x 320 values" || not_ok "request body"
 jq -e '[.inputs[0].data[] | select(. < -1 or . > 1)] | length == 0' req.json >/dev/null &&
     ok "values normalised to -1..1" || not_ok "normalisation"
+# The same input as a TensorProto (for veil onnx run|bench --input x=FILE): its raw_data, the
+# last field, holds the very values the binary request carries.
+expect_exit 0 "--onnx" -- T from-image --onnx "$SRC/tests/data/ocr/sealed-model-2026.png" -o x.pb
+expect_stderr "\(TensorProto\)" "says what it wrote"
+T from-image --binary "$SRC/tests/data/ocr/sealed-model-2026.png" -o req.bin >/dev/null 2>&1
+cmp -s <(tail -c $((3 * 48 * 320 * 4)) x.pb) <(tail -c $((3 * 48 * 320 * 4)) req.bin) &&
+    ok "the TensorProto's values are the binary request's" || not_ok "TensorProto values differ"
+head -c 16 x.pb | od -An -tx1 | tr -d ' \n' | grep -q '^08010803083008c002' &&
+    ok "dims 1, 3, 48, 320 first" || not_ok "TensorProto head: $(head -c 16 x.pb | od -An -tx1)"
+expect_exit 2 "--onnx without -o" -- T from-image --onnx "$SRC/tests/data/ocr/sealed-model-2026.png"
+expect_exit 2 "--onnx with --binary" -- T from-image --onnx --binary "$SRC/tests/data/ocr/sealed-model-2026.png" -o y.pb
+expect_stderr "one or the other" "the clash is named"
 printf 'P6\n2 1\n255\n\xff\x00\x00\x00\x00\xff' > rb.ppm
 expect_exit 0 "a PPM, --min-width 0 --width-multiple 1 --height 1" -- \
     T from-image rb.ppm --height 1 --min-width 0 --width-multiple 1 --name img -o ppm.json
