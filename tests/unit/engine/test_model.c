@@ -26,6 +26,12 @@ struct mb {
     Onnx__ValueInfoProto out;
     Onnx__ValueInfoProto *ins[1];
     Onnx__ValueInfoProto *outs[1];
+    /* X's declared type and static shape, when mb_input_shape gives one */
+    Onnx__TypeProto in_type;
+    Onnx__TypeProto__Tensor in_tensor;
+    Onnx__TensorShapeProto in_shape;
+    Onnx__TensorShapeProto__Dimension in_dims[VEIL_ENGINE_RANK_MAX];
+    Onnx__TensorShapeProto__Dimension *in_dim_ptrs[VEIL_ENGINE_RANK_MAX];
 };
 
 static void mb_init(struct mb *b, const char *op)
@@ -92,6 +98,48 @@ static void mb_init(struct mb *b, const char *op)
     b->nodes[0].output = b->node_out[0];
     b->graph.n_node = 1;
     b->graph.node = b->node_ptrs;
+}
+
+/* Declares X as float32 of the given static shape. */
+static void mb_input_shape(struct mb *b, uint32_t rank, const int64_t *shape)
+{
+    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+
+    assert_true(rank <= VEIL_ENGINE_RANK_MAX);
+    for (uint32_t i = 0; i < rank; i++) {
+        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+        b->in_dims[i] = d;
+        b->in_dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        b->in_dims[i].dim_value = shape[i];
+        b->in_dim_ptrs[i] = &b->in_dims[i];
+    }
+    b->in_shape = sh;
+    b->in_shape.n_dim = rank;
+    b->in_shape.dim = b->in_dim_ptrs;
+    b->in_tensor = tt;
+    b->in_tensor.has_elem_type = 1;
+    b->in_tensor.elem_type = VEIL_DT_FLOAT;
+    b->in_tensor.shape = &b->in_shape;
+    b->in_type = tp;
+    b->in_type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    b->in_type.tensor_type = &b->in_tensor;
+    b->in.type = &b->in_type;
+}
+
+/* No initializer; four one-input nodes names[i] -> names[i + 1], X to Y. */
+static void mb_chain4(struct mb *b, const char *const ops[4], char *names[5])
+{
+    b->graph.n_initializer = 0;
+    for (int i = 0; i < 4; i++) {
+        b->nodes[i].op_type = (char *)ops[i];
+        b->nodes[i].n_input = 1;
+        b->nodes[i].input = &names[i];
+        b->nodes[i].n_output = 1;
+        b->nodes[i].output = &names[i + 1];
+    }
+    b->graph.n_node = 4;
 }
 
 static uint8_t *mb_pack(const struct mb *b, size_t *n)
@@ -616,11 +664,6 @@ static void test_plan_scratch(void **state)
     int64_t wdims[4] = {3, 2, 3, 3};
     int64_t shape[4] = {1, 2, 8, 8};
     struct mb b;
-    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
-    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
-    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
-    Onnx__TensorShapeProto__Dimension dims[4];
-    Onnx__TensorShapeProto__Dimension *dimp[4];
     struct veil_engine_model *m = NULL;
     struct veil_engine_model *ref = NULL;
     struct veil_tensor x = {0};
@@ -633,21 +676,7 @@ static void test_plan_scratch(void **state)
     (void)state;
 
     mb_init(&b, "Conv");
-    for (int i = 0; i < 4; i++) {
-        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
-        dims[i] = d;
-        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dims[i].dim_value = shape[i];
-        dimp[i] = &dims[i];
-    }
-    sh.n_dim = 4;
-    sh.dim = dimp;
-    tt.has_elem_type = 1;
-    tt.elem_type = VEIL_DT_FLOAT;
-    tt.shape = &sh;
-    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp.tensor_type = &tt;
-    b.in.type = &tp;
+    mb_input_shape(&b, 4, shape);
     for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
         w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
     }
@@ -715,11 +744,6 @@ static void test_plan(void **state)
     static const char *const ops[4] = {"Relu", "Neg", "Relu", "Neg"};
     static char *names[5] = {(char *)"X", (char *)"a", (char *)"b", (char *)"c", (char *)"Y"};
     struct mb b;
-    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
-    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
-    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
-    Onnx__TensorShapeProto__Dimension dims[2];
-    Onnx__TensorShapeProto__Dimension *dimp[2];
     struct veil_engine_model *m = NULL;
     struct veil_tensor x = {0};
     struct veil_tensor y1 = {0};
@@ -731,30 +755,8 @@ static void test_plan(void **state)
     (void)state;
 
     mb_init(&b, "Relu");
-    for (int i = 0; i < 2; i++) {
-        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
-        dims[i] = d;
-        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dims[i].dim_value = shape[i];
-        dimp[i] = &dims[i];
-    }
-    sh.n_dim = 2;
-    sh.dim = dimp;
-    tt.has_elem_type = 1;
-    tt.elem_type = VEIL_DT_FLOAT;
-    tt.shape = &sh;
-    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp.tensor_type = &tt;
-    b.in.type = &tp;
-    b.graph.n_initializer = 0;
-    for (int i = 0; i < 4; i++) {
-        b.nodes[i].op_type = (char *)ops[i];
-        b.nodes[i].n_input = 1;
-        b.nodes[i].input = &names[i];
-        b.nodes[i].n_output = 1;
-        b.nodes[i].output = &names[i + 1];
-    }
-    b.graph.n_node = 4;
+    mb_input_shape(&b, 2, shape);
+    mb_chain4(&b, ops, names);
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
     EXPECT_OK(veil_tensor_alloc(&x));
@@ -791,8 +793,8 @@ static void test_plan(void **state)
     veil_tensor_free(&x);
     veil_engine_free(m);
     /* a symbolic input dim: nothing to plan */
-    dims[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-    dims[0].dim_param = (char *)"N";
+    b.in_dims[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+    b.in_dims[0].dim_param = (char *)"N";
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_ERR(veil_engine_plan(m, NULL), VEIL_ERR_ENGINE_INPUT);
     /* fixing it (--shape): a wrong rank, a negative dim or a static dim that differs is refused */
@@ -977,40 +979,13 @@ static void test_concurrent_runs(void **state)
     static const char *const ops[4] = {"Neg", "Relu", "Neg", "Neg"};
     static char *names[5] = {(char *)"X", (char *)"a", (char *)"b", (char *)"c", (char *)"Y"};
     struct mb b;
-    Onnx__TypeProto tp = ONNX__TYPE_PROTO__INIT;
-    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
-    Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
-    Onnx__TensorShapeProto__Dimension dims[2];
-    Onnx__TensorShapeProto__Dimension *dimp[2];
     int64_t shape[2] = {CONC_ROWS, CONC_COLS};
     _Atomic unsigned errors = 0;
     (void)state;
 
     mb_init(&b, "Neg");
-    for (int i = 0; i < 2; i++) {
-        Onnx__TensorShapeProto__Dimension d = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
-        dims[i] = d;
-        dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dims[i].dim_value = shape[i];
-        dimp[i] = &dims[i];
-    }
-    sh.n_dim = 2;
-    sh.dim = dimp;
-    tt.has_elem_type = 1;
-    tt.elem_type = VEIL_DT_FLOAT;
-    tt.shape = &sh;
-    tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp.tensor_type = &tt;
-    b.in.type = &tp;
-    b.graph.n_initializer = 0;
-    for (int i = 0; i < 4; i++) {
-        b.nodes[i].op_type = (char *)ops[i];
-        b.nodes[i].n_input = 1;
-        b.nodes[i].input = &names[i];
-        b.nodes[i].n_output = 1;
-        b.nodes[i].output = &names[i + 1];
-    }
-    b.graph.n_node = 4;
+    mb_input_shape(&b, 2, shape);
+    mb_chain4(&b, ops, names);
     for (int planned = 0; planned < 2; planned++) {
         for (unsigned threads = 1; threads <= 2; threads++) {
             struct veil_engine_model *m = NULL;
