@@ -475,6 +475,7 @@ static int load_engine(struct serve *s)
 int serve_start(struct serve *s)
 {
     struct model_prep m = {.fd = -1};
+    void *curl;
     double t;
     double t0;
     int rc;
@@ -497,10 +498,14 @@ int serve_start(struct serve *s)
     }
     t0 = now_s();
     veil_wr_init(&m.pem, SIGNER_PEM_SIZE_MAX);
+    /* libcurl before the fault-in thread starts: its dlopen waited ~50 ms for the mmap lock that
+     * MADV_POPULATE_WRITE holds (1 GiB model; bench/serve/tls_startup) */
+    curl = veil_kbs_curl_preload();
     rc = prepare_model(s, &m);
     if (rc == 0) {
         rc = fetch_and_open(s, &m);
     }
+    veil_kbs_curl_release(curl); /* unloaded now that the client has let go too */
     if (!veil_ok(prep_free(&m, true)) && rc == 0) { /* a no-op once the model is open */
         rc = step_failed("locked memory", "the model's plaintext");
     }

@@ -95,6 +95,18 @@ static bool curl_sym(void *lib, const char *name, void *fn, size_t fn_size)
 
 #define CURL_SYM(a, field, name) curl_sym((a)->lib, name, &(a)->field, sizeof((a)->field))
 
+void *veil_kbs_curl_preload(void)
+{
+    return dlopen(CURL_SONAME, CURL_DLOPEN_FLAGS);
+}
+
+void veil_kbs_curl_release(void *handle)
+{
+    if (handle != NULL) {
+        (void)dlclose(handle);
+    }
+}
+
 static VEIL_RESULT curl_load(struct curl_api *a)
 {
     memset(a, 0, sizeof(*a));

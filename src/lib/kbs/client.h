@@ -52,6 +52,15 @@ VEIL_RESULT veil_kbs_client_fetch(struct veil_kbs_client *c, const char *resourc
                                   struct veil_wr *secret, char *why, size_t why_size);
 void veil_kbs_client_free(struct veil_kbs_client *c);
 
+/* libcurl is loaded (dlopen) for the life of each client. A caller that will make a client while
+ * another thread holds the mmap lock for long (veil-serve faulting in the model's locked memory
+ * with MADV_POPULATE_WRITE, which dlopen's mappings would wait for) loads it ahead with
+ * veil_kbs_curl_preload; clients made meanwhile find it loaded, and it is unloaded when the last
+ * of them and veil_kbs_curl_release have let go. NULL when it cannot be loaded (a client then
+ * says so). */
+void *veil_kbs_curl_preload(void);
+void veil_kbs_curl_release(void *handle);
+
 /* A certificate from the broker's CA for a key of ours (docs/PROTOCOL.kbs-certs.md). */
 struct veil_kbs_cert_want {
     EVP_PKEY *key;    /* bound in the attestation as tee-pubkey (instead of a fresh key) */
