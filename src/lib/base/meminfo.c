@@ -1,7 +1,6 @@
 /* Memory this process can still get (see meminfo.h). */
 #include "base/meminfo.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,24 +156,14 @@ bool veil_cgroup_parse_path(const char *text, size_t len, bool v2, char *path, s
 static bool read_text(const char *path, char *buf, size_t size, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t got = 0;
+    bool ok;
 
     if (fd < 0) {
         return false;
     }
-    while (got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
+    ok = veil_ok(veil_read_full(fd, buf, size, len));
     (void)close(fd);
-    *len = got;
-    return got > 0 && got < size;
+    return ok && *len > 0 && *len < size;
 }
 
 static bool read_value(const char *dir, const char *name, uint64_t *v)
