@@ -83,27 +83,6 @@ static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
-/* "1x3x48x320" -> dims; false on bad syntax. */
-static bool parse_dims(const char *s, uint32_t *rank, int64_t *dims)
-{
-    *rank = 0;
-    while (*s != '\0') {
-        char *end = NULL;
-        long long v;
-        if (*s < '0' || *s > '9' || *rank == VEIL_ENGINE_RANK_MAX) {
-            return false;
-        }
-        v = strtoll(s, &end, 10);
-        if (v < 0 || v > ((long long)1 << 40) || (*end != 'x' && *end != '\0') ||
-            (*end == 'x' && end[1] == '\0')) {
-            return false;
-        }
-        dims[(*rank)++] = v;
-        s = *end == 'x' ? end + 1 : end;
-    }
-    return *rank > 0;
-}
-
 struct io {
     size_t n;
     char *names[IO_MAX];
@@ -173,7 +152,7 @@ static int apply_shapes(struct io *io, char **specs, size_t n)
         uint32_t rank;
         int64_t dims[VEIL_ENGINE_RANK_MAX];
         size_t k;
-        if (eq == NULL || !parse_dims(eq + 1, &rank, dims)) {
+        if (eq == NULL || !veil_engine_parse_dims(eq + 1, &rank, dims)) {
             return usage_error("--shape wants name=DIMxDIM..., got", specs[s]);
         }
         *eq = '\0';
