@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/heap.h"
 #include "cli.h"
 #include "engine/engine.h"
 
@@ -202,7 +203,10 @@ static enum check_status check_dir(const char *dir, bool skip, bool plan, char *
     if (plan) {
         /* A model whose input shapes are symbolic, or whose planning run on zero inputs fails
          * (inputs that carry shapes or divisors), runs unplanned: the plan is an optimization. */
-        veil_result pr = veil_engine_plan(m, &diag);
+        veil_result pr;
+        veil_heap_planning_begin();
+        pr = veil_engine_plan(m, &diag);
+        veil_heap_planning_end(0);
         (void)pr;
         diag.what[0] = '\0';
     }
@@ -591,7 +595,9 @@ static int onnx_run_bench(int argc, char **argv, bool bench)
         size_t total;
         size_t live;
         size_t values;
+        veil_heap_planning_begin();
         r = veil_engine_plan_for(m, in, &diag);
+        veil_heap_planning_end(0);
         if (veil_ok(r) && veil_ok(veil_engine_plan_info(m, &arena, &planned, &total)) &&
             veil_ok(veil_engine_plan_live_max(m, &live)) &&
             veil_ok(veil_engine_plan_values_arena(m, &values))) {

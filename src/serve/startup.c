@@ -20,6 +20,7 @@
 
 #include "base/encoding.h"
 #include "base/file.h"
+#include "base/heap.h"
 #include "base/log.h"
 #include "base/meminfo.h"
 #include "kbs/cert.h"
@@ -415,7 +416,9 @@ static void plan_engine(struct serve *s)
         veil_log(VEIL_LOG_INFO, "step=plan none (plan = false)");
         return;
     }
+    veil_heap_planning_begin();
     r = veil_engine_plan(s->model.engine, &diag);
+    veil_heap_planning_end(SERVE_MMAP_THRESHOLD);
     if (veil_ok(r)) {
         r = veil_engine_plan_info(s->model.engine, &arena, &planned, &total);
     }
@@ -463,7 +466,7 @@ static int load_engine(struct serve *s)
 #ifdef __GLIBC__
     /* A request's big buffers (its body, its input tensors, outputs of 2 MiB and more) get
      * mappings of their own, returned to the system when the request is done: from the heap
-     * (the planner leaves the threshold at 32 MiB, for veil onnx bench's speed) their freed pages
+     * (with glibc's dynamic threshold, up to 32 MiB, as veil onnx bench keeps it) their freed pages
      * stayed resident beside the arena and added up within a request (PaddleOCR det served: peak
      * 73.7 -> 64.7 MB, bench/engine/memory). The engine's own buffers are cached across runs
      * (the arena, the buffer pool). */

@@ -11,17 +11,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "engine/graph.h"
 
 #define PLAN_ALIGN 64
-#ifdef __GLIBC__
-#define PLAN_MMAP_THRESHOLD (128 * 1024)
-#define RUN_MMAP_THRESHOLD  (32 * 1024 * 1024)
-#endif
 
 struct interval {
     uint32_t value;
@@ -225,13 +218,9 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
     if (in == NULL || out == NULL || inp == NULL || p == NULL) {
         goto out;
     }
-    pool.keep_none = true; /* the planning run's peak is its live set, then the arena's */
-#ifdef __GLIBC__
-    /* Every intermediate of 128 KiB or more in its own mapping during the planning run, so a
-     * freed one is returned at once: from the heap, glibc kept freed holes between live buffers
-     * (PaddleOCR det: the planning run peaked 16 MB above its live set, above the planned run). */
-    (void)mallopt(M_MMAP_THRESHOLD, PLAN_MMAP_THRESHOLD);
-#endif
+    /* the planning run's peak is its live set, then the arena's (and, with the heap policy of
+     * base/heap.h, which the calling program chooses, no more than that) */
+    pool.keep_none = true;
     p->offset = malloc((g->value_count + 1) * sizeof(*p->offset));
     p->shape = calloc(g->value_count + 1, sizeof(*p->shape));
     p->scratch_offset = malloc((g->node_count + 1) * sizeof(*p->scratch_offset));
@@ -280,15 +269,6 @@ out:
     free(pool.scratch_record);
     pool.scratch_record = NULL;
     veil_pool_free(&pool);
-#ifdef __GLIBC__
-    /* The planning run's buffers are all freed now, but glibc keeps freed heap pages that are
-     * not at the top of the heap: hand them back before the arena is allocated beside them
-     * (PaddleOCR det: about 20 MB of peak RSS). Once per plan, so its cost does not matter. */
-    (void)malloc_trim(0);
-    /* Then what glibc's dynamic threshold grows to (its maximum on 64-bit: 32 MiB), so runs keep
-     * reusing heap memory rather than faulting in fresh mappings for every buffer. */
-    (void)mallopt(M_MMAP_THRESHOLD, RUN_MMAP_THRESHOLD);
-#endif
     veil_plan_free(p);
     free(in);
     free(out);
