@@ -438,9 +438,9 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
         if (n->wpack != NULL) { /* packed Conv weights: a copy, or only a last panel in place */
             *derived += n->wpack->owned;
         }
-        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
-            if (n->graphs[a] != NULL) {
-                graph_weights(n->graphs[a], own, derived);
+        for (uint32_t a = 0; a < n->attr_count; a++) {
+            if (n->attrs[a].g != NULL) {
+                graph_weights(n->attrs[a].g, own, derived);
             }
         }
     }

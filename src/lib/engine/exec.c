@@ -367,8 +367,8 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
             }
         }
         if (!veil_ok(r)) {
-            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->proto->op_type,
-                     n->proto->name != NULL ? n->proto->name : "", veil_strerror(r.code));
+            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->op->name,
+                     n->name != NULL ? n->name : "", veil_strerror(r.code));
             break;
         }
         frame_release(f, pos);

@@ -459,7 +459,10 @@ static void test_constant_decoded_once(void **state)
     EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
     EXPECT_NOT_NULL(c->constant.data);
     EXPECT_EQ(c->constant.count, N_BIG);
-    EXPECT_FALSE(c->proto->attribute[0]->t->has_raw_data); /* protobuf-c never had it */
+    /* the attribute views the node's constant; the parsed model is gone after loading */
+    EXPECT_NULL(m->proto);
+    assert_non_null(c->attrs[0].t);
+    EXPECT_TRUE(c->attrs[0].t->borrowed && c->attrs[0].t->data == c->constant.data);
     /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
     EXPECT_TRUE(c->constant.borrowed);
     EXPECT_TRUE((uint8_t *)c->constant.data >= p &&
@@ -641,10 +644,12 @@ static void test_load_inplace_constant(void **state)
         EXPECT_EQ((uintptr_t)c->data % 4, 0);
         EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
         EXPECT_TRUE(init_of(m, "W")->borrowed);
-        const Onnx__TensorProto *e = m->main->nodes[1].proto->attribute[0]->t;
-        EXPECT_TRUE(e->has_raw_data);
-        EXPECT_EQ(e->raw_data.len, sizeof(t.wdata));
-        EXPECT_BYTES_EQ(e->raw_data.data, t.wdata, sizeof(t.wdata));
+        /* the other attribute tensor is decoded at load too, in place where aligned */
+        const struct veil_tensor *e = m->main->nodes[1].attrs[0].t;
+        assert_non_null(e);
+        EXPECT_EQ(e->size, sizeof(t.wdata));
+        EXPECT_BYTES_EQ(e->data, t.wdata, sizeof(t.wdata));
+        EXPECT_TRUE(!e->borrowed || ((uint8_t *)e->data >= p && (uint8_t *)e->data < p + n));
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(ref));
         veil_engine_free(m);
@@ -903,8 +908,8 @@ static void test_split_subgraphs(void **state)
         p = tm_pack(&f.t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
         const struct veil_engine_node *nif = &m->main->nodes[0];
-        const struct veil_engine_graph *then_g = nif->graphs[0];
-        const struct veil_engine_graph *else_g = nif->graphs[1];
+        const struct veil_engine_graph *then_g = nif->attrs[0].g;
+        const struct veil_engine_graph *else_g = nif->attrs[1].g;
         assert_non_null(then_g);
         assert_non_null(else_g);
         const struct veil_tensor *wt = NULL;
@@ -916,7 +921,7 @@ static void test_split_subgraphs(void **state)
         assert_non_null(wt);
         /* the branch's weights are borrowed from the model's bytes, not copied by protobuf-c */
         EXPECT_TRUE(wt->borrowed && inside(wt->data, wt->size, p, n));
-        EXPECT_FALSE(then_g->proto->initializer[0]->has_raw_data);
+        EXPECT_NULL(m->proto); /* freed once built: the branches keep nothing of it */
         const struct veil_engine_node *cn = &else_g->nodes[0];
         EXPECT_TRUE(cn->has_constant && cn->constant.borrowed);
         EXPECT_TRUE(inside(cn->constant.data, cn->constant.size, p, n));
@@ -1068,7 +1073,9 @@ static void tdead_init(struct tdead *d, bool live_w)
 static const struct veil_engine_node *node_out(const struct veil_engine_model *m, const char *out)
 {
     for (uint32_t i = 0; i < m->main->node_count; i++) {
-        if (strcmp(m->main->nodes[i].proto->output[0], out) == 0) {
+        const struct veil_engine_node *nd = &m->main->nodes[i];
+        if (nd->out_count > 0 && nd->out[0] != VEIL_NO_VALUE &&
+            strcmp(m->main->values[nd->out[0]].name, out) == 0) {
             return &m->main->nodes[i];
         }
     }
@@ -1205,11 +1212,11 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
 
         p = tm_pack(&c.f.t, 1, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_engine_graph *then_g = m->main->nodes[0].graphs[0];
+        const struct veil_engine_graph *then_g = m->main->nodes[0].attrs[0].g;
         assert_non_null(then_g);
         const struct veil_engine_node *tn = NULL;
         for (uint32_t i = 0; i < then_g->node_count; i++) {
-            if (strcmp(then_g->nodes[i].proto->op_type, "Transpose") == 0) {
+            if (strcmp(then_g->nodes[i].op->name, "Transpose") == 0) {
                 tn = &then_g->nodes[i];
             }
         }
@@ -1222,7 +1229,7 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             EXPECT_NOT_NULL(w->data);
             EXPECT_TRUE(tn->constant.data != w->data);
             EXPECT_TRUE(tn->constant.borrowed);
-            EXPECT_TRUE(m->main->nodes[0].graphs[1]->nodes[0].skip);
+            EXPECT_TRUE(m->main->nodes[0].attrs[1].g->nodes[0].skip);
         } else {
             /* nothing runs on W any more: the result took its bytes */
             EXPECT_NULL(w->data);
