@@ -425,15 +425,15 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
         const struct veil_engine_node *n = &g->nodes[i];
         if (n->has_constant) {
             if (n->op != NULL && strcmp(n->op->name, "Constant") == 0) {
-                *own += n->constant.size;
-            } else if (!n->constant.borrowed) {
+                *own += n->constant->size;
+            } else if (!n->constant->borrowed) {
                 /* a folded result written over weights nothing reads any more is not a copy */
-                *derived += n->constant.size;
+                *derived += n->constant->size;
             }
         }
         if (n->fused) {
             /* weights folded in place are counted once, as the model's */
-            *derived += (n->fused_w.borrowed ? 0 : n->fused_w.size) + n->fused_b.size;
+            *derived += (n->fused_w->borrowed ? 0 : n->fused_w->size) + n->fused_b->size;
         }
         if (n->wpack != NULL) { /* packed Conv weights: a copy, or only a last panel in place */
             *derived += n->wpack->owned;

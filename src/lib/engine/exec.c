@@ -226,8 +226,8 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         VEIL_ASSERT(out[k]->data == NULL);
     }
     if (n->has_constant) {
-        ENSURE(n->constant.size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
-        veil_tensor_view(&n->constant, out[0]);
+        ENSURE(n->constant->size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
+        veil_tensor_view(n->constant, out[0]);
         if (f->record != NULL && n->out[0] != VEIL_NO_VALUE) {
             f->record[n->out[0]] = *out[0];
             f->record[n->out[0]].data = NULL;
@@ -239,8 +239,8 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     c.opset = f->graph->model->opset;
     c.in_count = n->in_count;
     if (n->fused) {
-        in[1] = &n->fused_w;
-        in[2] = &n->fused_b;
+        in[1] = n->fused_w;
+        in[2] = n->fused_b;
         c.in_count = 3;
     }
     c.in = in;

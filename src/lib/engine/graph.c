@@ -259,8 +259,8 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
         n->in_count = (uint32_t)np->n_input;
         n->out_count = (uint32_t)np->n_output;
         n->attr_count = (uint32_t)np->n_attribute;
-        n->in = calloc(np->n_input > 0 ? np->n_input : 1, sizeof(*n->in));
-        n->out = calloc(np->n_output > 0 ? np->n_output : 1, sizeof(*n->out));
+        n->in = veil_store_alloc(&g->model->store, (np->n_input + np->n_output) * sizeof(*n->in));
+        n->out = n->in != NULL ? n->in + np->n_input : NULL;
         n->attrs = np->n_attribute > 0
                        ? veil_store_alloc(&g->model->store, np->n_attribute * sizeof(*n->attrs))
                        : NULL;
@@ -537,10 +537,9 @@ static void decode_constants(struct veil_engine_graph *g)
             at->t == NULL) {
             continue;
         }
-        /* decoded while building the node (link_node): the node owns it now, the attribute
-         * views it */
-        n->constant = *at->t;
-        at->t->borrowed = true;
+        /* decoded while building the node (link_node); the attribute keeps owning it */
+        n->constant = at->t;
+        n->constant_of_attr = true;
         n->has_constant = true;
     }
 }
@@ -559,7 +558,7 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && !g->nodes[val->producer].skip) {
-        return &g->nodes[val->producer].constant;
+        return g->nodes[val->producer].constant;
     }
     if (val->kind == VEIL_VALUE_OUTER && g->parent != NULL) {
         /* the enclosing graph is still being built: its initializers are there already, its
@@ -609,11 +608,11 @@ static void drop_folded_inputs(struct veil_engine_graph *g)
         struct veil_engine_node *n = &g->nodes[i];
         if (!n->has_constant || n->op == NULL || strcmp(n->op->name, "Constant") == 0 ||
             n->out_count != 1 || n->out[0] == VEIL_NO_VALUE || needed[n->out[0]] ||
-            n->constant.borrowed) {
+            n->constant->borrowed) {
             continue;
         }
-        OPENSSL_cleanse(n->constant.data, n->constant.size);
-        veil_tensor_free(&n->constant);
+        OPENSSL_cleanse(n->constant->data, n->constant->size);
+        veil_tensor_free(n->constant); /* its record stays in the store, empty */
         n->has_constant = false;
         n->skip = true;
     }
@@ -738,7 +737,7 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
     }
     for (uint32_t i = 0; i < g->node_count && !dw->failed; i++) {
         struct veil_engine_node *n = &g->nodes[i];
-        struct veil_tensor *t = &n->constant;
+        struct veil_tensor *t = n->constant; /* NULL unless has_constant */
         if (!n->has_constant || n->skip || n->op == NULL || t->size == 0 || t->data == NULL) {
             continue;
         }
@@ -889,8 +888,14 @@ static void fold_constants(struct veil_engine_graph *g)
             veil_tensor_free(&res);
             continue;
         }
+        n->constant = veil_store_alloc(&g->model->store, sizeof(*n->constant));
+        if (n->constant == NULL) {
+            OPENSSL_cleanse(res.data, res.size);
+            veil_tensor_free(&res);
+            continue;
+        }
         total += res.size;
-        n->constant = res;
+        *n->constant = res;
         n->has_constant = true;
     }
     drop_folded_inputs(g);
@@ -1062,7 +1067,7 @@ static const struct veil_tensor *own_weights(struct veil_engine_graph *g,
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && g->nodes[val->producer].op != NULL &&
         strcmp(g->nodes[val->producer].op->name, "Constant") == 0) {
-        return &g->nodes[val->producer].constant;
+        return g->nodes[val->producer].constant;
     }
     return NULL;
 }
@@ -1121,26 +1126,34 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         if (add != NULL) {
             out = add->out[0];
         }
-        n->fused_w = *w;
-        n->fused_w.data = NULL;
-        n->fused_w.borrowed = false;
-        if (own_weights(g, ix, n) == w) {
-            /* nothing else reads the weights: fold into them, no copy (a view of their owner) */
-            n->fused_w.data = (void *)(uintptr_t)w->data;
-            n->fused_w.borrowed = true;
+        /* the folded weights and bias: one side record, only for the Convs that fuse */
+        struct veil_tensor *fz = bn == NULL && mul == NULL && add == NULL
+                                     ? NULL
+                                     : veil_store_alloc(&g->model->store, 2 * sizeof(*fz));
+        if (fz != NULL) {
+            fz[0] = *w;
+            fz[0].data = NULL;
+            fz[0].borrowed = false;
+            if (own_weights(g, ix, n) == w) {
+                /* nothing else reads the weights: fold into them, no copy (a view of their
+                 * owner) */
+                fz[0].data = (void *)(uintptr_t)w->data;
+                fz[0].borrowed = true;
+            }
         }
-        if ((bn == NULL && mul == NULL && add == NULL) ||
-            (!n->fused_w.borrowed && !veil_ok(veil_tensor_alloc(&n->fused_w))) ||
-            !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
-            !veil_ok(veil_tensor_alloc(&n->fused_b))) {
-            veil_tensor_free(&n->fused_w);
-            veil_tensor_free(&n->fused_b);
-            memset(&n->fused_w, 0, sizeof(n->fused_w));
-            memset(&n->fused_b, 0, sizeof(n->fused_b));
+        if (fz == NULL || (!fz[0].borrowed && !veil_ok(veil_tensor_alloc(&fz[0]))) ||
+            !veil_ok(veil_tensor_shape(&fz[1], VEIL_DT_FLOAT, 1, &m)) ||
+            !veil_ok(veil_tensor_alloc(&fz[1]))) {
+            if (fz != NULL) {
+                veil_tensor_free(&fz[0]);
+                veil_tensor_free(&fz[1]);
+            }
             free(fs);
             free(ft);
             continue;
         }
+        n->fused_w = &fz[0];
+        n->fused_b = &fz[1];
         per = w->count / (size_t)m;
         for (size_t co = 0; co < (size_t)m; co++) {
             double s = fs[co];
@@ -1154,10 +1167,10 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
                 t += ((const float *)shift->data)[shift->count == 1 ? 0 : co];
             }
             for (size_t k = 0; k < per; k++) {
-                ((float *)n->fused_w.data)[co * per + k] =
+                ((float *)n->fused_w->data)[co * per + k] =
                     (float)(((const float *)w->data)[co * per + k] * s);
             }
-            ((float *)n->fused_b.data)[co] =
+            ((float *)n->fused_b->data)[co] =
                 (float)((b == NULL ? 0.0 : ((const float *)b->data)[co]) * s + t);
         }
         free(fs);
@@ -1243,7 +1256,7 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
             const_scalar(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0], &k)) {
             const struct veil_tensor *kt =
                 const_tensor(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0]);
-            const struct veil_tensor *w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+            const struct veil_tensor *w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
             if (w != NULL && kt->rank <= w->rank) {
                 /* one value, of rank at most the Conv output's (the weights'): the output
                  * keeps the Conv's shape */
@@ -1352,7 +1365,7 @@ static void pack_conv_weights(struct veil_engine_graph *g, const struct fuse_ind
                 group1 = false;
             }
         }
-        w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+        w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
         if (!group1 || w == NULL || w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0 ||
             w->count == 0) {
             continue;
@@ -1474,21 +1487,21 @@ void veil_graph_free(struct veil_engine_graph *g)
                     veil_tensor_free(t);
                 }
             }
-            if (n->has_constant && n->constant.data != NULL && !n->constant.borrowed) {
-                OPENSSL_cleanse(n->constant.data, n->constant.size);
-            }
-            veil_tensor_free(&n->constant);
-            if (n->fused) {
-                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
-                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+            if (n->constant != NULL && !n->constant_of_attr) { /* else its attribute's */
+                if (n->has_constant && n->constant->data != NULL && !n->constant->borrowed) {
+                    OPENSSL_cleanse(n->constant->data, n->constant->size);
                 }
-                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+                veil_tensor_free(n->constant);
             }
-            veil_tensor_free(&n->fused_w);
-            veil_tensor_free(&n->fused_b);
+            if (n->fused_w != NULL) {
+                if (!n->fused_w->borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w->data, n->fused_w->size);
+                }
+                OPENSSL_cleanse(n->fused_b->data, n->fused_b->size);
+                veil_tensor_free(n->fused_w);
+                veil_tensor_free(n->fused_b);
+            }
             veil_gemm_pack_free(n->wpack);
-            free(n->in);
-            free(n->out);
             free(n->implicit);
         }
     }

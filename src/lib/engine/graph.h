@@ -134,15 +134,14 @@ struct veil_attr {
     bool has_s;
 };
 
+/* A node as built (528 bytes before the fourth round: the tensors below were embedded though
+ * most nodes use none of them; now pointers to side records made only for the nodes that do). */
 struct veil_engine_node {
     const struct veil_op *op;
-    const char *name; /* the NodeProto's name (store), or "" */
-    struct veil_attr *attrs;
-    uint32_t attr_count;
     uint32_t in_count;
     uint32_t out_count;
-    int32_t *in;  /* value index or VEIL_NO_VALUE */
-    int32_t *out; /* value index or VEIL_NO_VALUE */
+    int32_t *in;  /* value index or VEIL_NO_VALUE (in the model's store) */
+    int32_t *out; /* value index or VEIL_NO_VALUE (in the model's store) */
     /* what the executor reads of every node at every run, kept in the node's first cache line
      * (the fields they flag are described below) */
     bool has_constant;
@@ -150,20 +149,6 @@ struct veil_engine_node {
     bool skip;
     bool hswish;
     bool writes_all; /* veil_op_writes_all(op), found once at build */
-    uint32_t implicit_count;
-    uint32_t *implicit; /* outer values read by subgraphs of this node */
-    /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
-    struct veil_tensor constant;
-    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
-     * these weights and bias and writes the last folded node's output; the folded nodes skip
-     * (fused, skip: with the flags above). */
-    struct veil_tensor fused_w;
-    struct veil_tensor fused_b;
-    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
-     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
-     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
-    uint32_t hs_x;
-    float hs[4];
     /* Conv -> LeakyRelu(alpha) [-> Max with a float scalar k] folded into the Conv (graph.c
      * fuse_conv_act): the Conv applies them to its output (per part, while the part's output is
      * in its thread's cache) and writes the last folded node's output; the folded nodes skip.
@@ -171,14 +156,35 @@ struct veil_engine_node {
     bool act;
     bool act_max;
     bool act_k_first;
-    float act_alpha;
-    float act_k;
-    /* Conv (group 1) with constant float weights: the weights packed at load for
-     * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
-    struct veil_gemm_pack *wpack;
     /* wpack was written over the weights (nothing else read them): their original layout is
      * gone and the Conv must run from wpack, whatever its shape (op_conv.c). */
     bool wpack_only;
+    /* constant is the tensor of the node's 'value' attribute (a Constant node: the attribute
+     * owns it), not a folded result of its own */
+    bool constant_of_attr;
+    uint32_t attr_count;
+    struct veil_attr *attrs; /* in the model's store */
+    /* has_constant: the value the node hands out instead of running (a Constant's, decoded at
+     * load; or a result folded at load, in the model's store), runs view it; else NULL. */
+    struct veil_tensor *constant;
+    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
+     * these weights and bias (one side record in the store) and writes the last folded node's
+     * output; the folded nodes skip (fused, skip: with the flags above). NULL unless fused. */
+    struct veil_tensor *fused_w;
+    struct veil_tensor *fused_b;
+    uint32_t implicit_count;
+    uint32_t *implicit; /* outer values read by subgraphs of this node */
+    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
+     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
+    uint32_t hs_x;
+    float hs[4];
+    float act_alpha; /* act: above */
+    float act_k;
+    const char *name; /* the NodeProto's name (store), or "" */
+    /* Conv (group 1) with constant float weights: the weights packed at load for
+     * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
+    struct veil_gemm_pack *wpack;
 };
 
 struct veil_engine_graph {

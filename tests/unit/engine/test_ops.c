@@ -685,7 +685,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
-            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w.borrowed;
+            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w->borrowed;
             chain_packed += model->main->nodes[i].wpack != NULL;
             chain_pack_only += model->main->nodes[i].wpack_only;
         }

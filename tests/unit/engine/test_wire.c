@@ -457,17 +457,16 @@ static void test_constant_decoded_once(void **state)
     EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
     const struct veil_engine_node *c = &m->main->nodes[0];
     EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
-    EXPECT_NOT_NULL(c->constant.data);
-    EXPECT_EQ(c->constant.count, N_BIG);
-    /* the attribute views the node's constant; the parsed model is gone after loading */
+    EXPECT_NOT_NULL(c->constant->data);
+    EXPECT_EQ(c->constant->count, N_BIG);
+    /* the node hands out its attribute's tensor; the parsed model is gone after loading */
     EXPECT_NULL(m->proto);
-    assert_non_null(c->attrs[0].t);
-    EXPECT_TRUE(c->attrs[0].t->borrowed && c->attrs[0].t->data == c->constant.data);
+    EXPECT_TRUE(c->attrs[0].t == c->constant && c->constant_of_attr);
     /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
-    EXPECT_TRUE(c->constant.borrowed);
-    EXPECT_TRUE((uint8_t *)c->constant.data >= p &&
-                (uint8_t *)c->constant.data + c->constant.size <= p + n);
-    EXPECT_EQ((uintptr_t)c->constant.data % 4, 0);
+    EXPECT_TRUE(c->constant->borrowed);
+    EXPECT_TRUE((uint8_t *)c->constant->data >= p &&
+                (uint8_t *)c->constant->data + c->constant->size <= p + n);
+    EXPECT_EQ((uintptr_t)c->constant->data % 4, 0);
     for (int run = 0; run < 2; run++) {
         run_add(m, y);
         for (int i = 0; i < N_BIG; i++) {
@@ -629,7 +628,7 @@ static void test_load_inplace_constant(void **state)
     EXPECT_TRUE(sp.attrs[1].off < sp.payloads[0].off);
     veil_pb_split_free(&sp);
     EXPECT_OK(veil_engine_load(p, n, NULL, &m));
-    EXPECT_FALSE(m->main->nodes[0].constant.borrowed); /* the const load copies once */
+    EXPECT_FALSE(m->main->nodes[0].constant->borrowed); /* the const load copies once */
     run_add(m, ref);
     for (int i = 0; i < N_BIG; i++) {
         EXPECT_TRUE(ref[i] == 3.0f * (float)i + 1000.0f + (float)i);
@@ -639,7 +638,7 @@ static void test_load_inplace_constant(void **state)
     for (size_t shift = 0; shift < 16; shift++) {
         p = tm_pack(&t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_tensor *c = &m->main->nodes[0].constant;
+        const struct veil_tensor *c = m->main->nodes[0].constant;
         EXPECT_TRUE(c->borrowed);
         EXPECT_EQ((uintptr_t)c->data % 4, 0);
         EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
@@ -923,8 +922,8 @@ static void test_split_subgraphs(void **state)
         EXPECT_TRUE(wt->borrowed && inside(wt->data, wt->size, p, n));
         EXPECT_NULL(m->proto); /* freed once built: the branches keep nothing of it */
         const struct veil_engine_node *cn = &else_g->nodes[0];
-        EXPECT_TRUE(cn->has_constant && cn->constant.borrowed);
-        EXPECT_TRUE(inside(cn->constant.data, cn->constant.size, p, n));
+        EXPECT_TRUE(cn->has_constant && cn->constant->borrowed);
+        EXPECT_TRUE(inside(cn->constant->data, cn->constant->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->borrowed);
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
@@ -1106,8 +1105,8 @@ static void test_fold_into_dead_weights(void **state)
     const struct veil_engine_node *t1 = node_out(m, "T1");
     const struct veil_engine_node *t2 = node_out(m, "T2");
     EXPECT_TRUE(t1->has_constant && t2->has_constant);
-    EXPECT_TRUE(t1->constant.data == t2->constant.data);
-    EXPECT_TRUE(t1->constant.borrowed != t2->constant.borrowed);
+    EXPECT_TRUE(t1->constant->data == t2->constant->data);
+    EXPECT_TRUE(t1->constant->borrowed != t2->constant->borrowed);
     EXPECT_NOT_NULL(init_of(m, "W")->data);
     veil_engine_free(m);
     free(base);
@@ -1118,9 +1117,9 @@ static void test_fold_into_dead_weights(void **state)
         t1 = node_out(m, "T1");
         t2 = node_out(m, "T2");
         /* one result, in the bytes of W or V, which no run reads */
-        EXPECT_TRUE(t1->constant.borrowed && t2->constant.borrowed);
-        EXPECT_TRUE(t1->constant.data == t2->constant.data);
-        EXPECT_TRUE(inside(t1->constant.data, t1->constant.size, p, n));
+        EXPECT_TRUE(t1->constant->borrowed && t2->constant->borrowed);
+        EXPECT_TRUE(t1->constant->data == t2->constant->data);
+        EXPECT_TRUE(inside(t1->constant->data, t1->constant->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->data == NULL || init_of(m, "V")->data == NULL);
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(got));
@@ -1136,7 +1135,7 @@ static void test_fold_into_dead_weights(void **state)
     t1 = node_out(m, "T1");
     EXPECT_NOT_NULL(w->data);
     EXPECT_TRUE(w->borrowed && inside(w->data, w->size, p, n));
-    EXPECT_FALSE(t1->constant.data == w->data);
+    EXPECT_FALSE(t1->constant->data == w->data);
     run_add(m, got);
     for (int i = 0; i < N_BIG; i++) {
         EXPECT_TRUE(got[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
@@ -1227,14 +1226,14 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             /* the else-branch reads W at run time: W stays; the result went over the bytes of
              * the Constant Ce, which nothing reads now */
             EXPECT_NOT_NULL(w->data);
-            EXPECT_TRUE(tn->constant.data != w->data);
-            EXPECT_TRUE(tn->constant.borrowed);
+            EXPECT_TRUE(tn->constant->data != w->data);
+            EXPECT_TRUE(tn->constant->borrowed);
             EXPECT_TRUE(m->main->nodes[0].attrs[1].g->nodes[0].skip);
         } else {
             /* nothing runs on W any more: the result took its bytes */
             EXPECT_NULL(w->data);
-            EXPECT_TRUE(tn->constant.borrowed);
-            EXPECT_TRUE(inside(tn->constant.data, tn->constant.size, p, n));
+            EXPECT_TRUE(tn->constant->borrowed);
+            EXPECT_TRUE(inside(tn->constant->data, tn->constant->size, p, n));
         }
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
