@@ -418,7 +418,7 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
 {
     for (uint32_t i = 0; i < g->value_count; i++) {
         if (g->values[i].kind == VEIL_VALUE_INITIALIZER) {
-            *own += g->values[i].init.size;
+            *own += g->values[i].init->size;
         }
     }
     for (uint32_t i = 0; i < g->node_count; i++) {

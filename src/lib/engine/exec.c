@@ -283,7 +283,7 @@ static VEIL_RESULT frame_bind(struct veil_engine_frame *f, const struct veil_ten
     for (uint32_t i = 0; i < g->value_count; i++) {
         const struct veil_engine_value *v = &g->values[i];
         if (v->kind == VEIL_VALUE_INITIALIZER) {
-            veil_tensor_view(&v->init, &f->vals[i]);
+            veil_tensor_view(v->init, &f->vals[i]);
         } else if (v->kind == VEIL_VALUE_OUTER) {
             VEIL_ASSERT(f->parent != NULL);
             veil_tensor_view(&f->parent->vals[v->outer], &f->vals[i]);

@@ -188,10 +188,14 @@ static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__Gra
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
+        if (veil_ok(r)) {
+            g->values[v].init = veil_store_alloc(&g->model->store, sizeof(*g->values[v].init));
+            r = g->values[v].init == NULL ? veil_result_of(VEIL_ERR_NOMEM) : VEIL_RESULT_OK;
+        }
         if (veil_ok(r) && payloads != NULL && payloads[i].present) {
-            r = veil_tensor_from_payload(tp, g->model, &payloads[i], &g->values[v].init);
+            r = veil_tensor_from_payload(tp, g->model, &payloads[i], g->values[v].init);
         } else if (veil_ok(r)) {
-            r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
+            r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, g->values[v].init);
         }
         if (veil_ok(r)) {
             /* one plaintext copy of the weights is enough: drop (and wipe) the parsed one */
@@ -554,7 +558,7 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
     val = &g->values[v];
     if (val->kind == VEIL_VALUE_INITIALIZER) {
         /* no data: folded results were written over it (fold_into_dead_weights) */
-        return val->init.data != NULL ? &val->init : NULL;
+        return val->init->data != NULL ? val->init : NULL;
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && !g->nodes[val->producer].skip) {
@@ -729,7 +733,7 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
         needed[g->outputs[o]] = true;
     }
     for (uint32_t v = 0; v < g->value_count && !dw->failed; v++) {
-        struct veil_tensor *t = &g->values[v].init;
+        struct veil_tensor *t = g->values[v].init; /* NULL unless an initializer */
         if (g->values[v].kind == VEIL_VALUE_INITIALIZER && !needed[v] && t->borrowed &&
             t->data != NULL && t->size > 0 && ((uintptr_t)t->data % REUSE_ALIGN) == 0) {
             dead_add(dw, &dw->dead, &dw->nd, t, NULL);
@@ -1062,7 +1066,7 @@ static const struct veil_tensor *own_weights(struct veil_engine_graph *g,
     }
     val = &g->values[n->in[1]];
     if (val->kind == VEIL_VALUE_INITIALIZER) {
-        return &val->init;
+        return val->init;
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && g->nodes[val->producer].op != NULL &&
@@ -1469,10 +1473,14 @@ void veil_graph_free(struct veil_engine_graph *g)
         return;
     }
     for (uint32_t i = 0; i < g->value_count; i++) {
-        if (g->values[i].init.data != NULL && !g->values[i].init.borrowed) {
-            OPENSSL_cleanse(g->values[i].init.data, g->values[i].init.size);
+        struct veil_tensor *t = g->values[i].init;
+        if (t == NULL) {
+            continue;
         }
-        veil_tensor_free(&g->values[i].init);
+        if (t->data != NULL && !t->borrowed) {
+            OPENSSL_cleanse(t->data, t->size);
+        }
+        veil_tensor_free(t);
     }
     if (g->nodes != NULL) {
         for (uint32_t i = 0; i < g->node_count; i++) {

@@ -79,10 +79,12 @@ enum veil_value_kind {
 struct veil_engine_value {
     const char *name; /* in the model's store (a copy: the ModelProto is freed after loading) */
     enum veil_value_kind kind;
-    struct veil_tensor init; /* VEIL_VALUE_INITIALIZER */
-    uint32_t outer;          /* VEIL_VALUE_OUTER: index in the parent graph */
-    int32_t producer;        /* VEIL_VALUE_NODE: index of the node in proto order */
-    uint32_t last_use;       /* position (sorted order) of the last reader, or VEIL_LAST_NEVER */
+    uint32_t outer;    /* VEIL_VALUE_OUTER: index in the parent graph */
+    int32_t producer;  /* VEIL_VALUE_NODE: index of the node in proto order */
+    uint32_t last_use; /* position (sorted order) of the last reader, or VEIL_LAST_NEVER */
+    /* VEIL_VALUE_INITIALIZER: its tensor (a record in the model's store; the array of values is
+     * sized for an upper bound, so an embedded tensor cost 104 bytes per slot), else NULL */
+    struct veil_tensor *init;
 };
 
 struct veil_engine_graph;

@@ -693,7 +693,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
             model->main->node_count > 0 && model->main->nodes[0].in_count > 1 &&
             model->main->nodes[0].in[1] != VEIL_NO_VALUE &&
             model->main->values[model->main->nodes[0].in[1]].kind == VEIL_VALUE_INITIALIZER &&
-            model->main->values[model->main->nodes[0].in[1]].init.borrowed;
+            model->main->values[model->main->nodes[0].in[1]].init->borrowed;
         EXPECT_OK(veil_engine_set_threads(model, run_threads));
         if (chain_plan) {
             /* a chain of one node has nothing to plan (its output is the graph's): it then runs

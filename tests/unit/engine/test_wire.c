@@ -332,7 +332,7 @@ static const struct veil_tensor *init_of(const struct veil_engine_model *m, cons
 {
     for (uint32_t i = 0; i < m->main->value_count; i++) {
         if (strcmp(m->main->values[i].name, name) == 0) {
-            return &m->main->values[i].init;
+            return m->main->values[i].init;
         }
     }
     fail_msg("no initializer %s", name);
@@ -914,7 +914,7 @@ static void test_split_subgraphs(void **state)
         const struct veil_tensor *wt = NULL;
         for (uint32_t v = 0; v < then_g->value_count; v++) {
             if (then_g->values[v].kind == VEIL_VALUE_INITIALIZER) {
-                wt = &then_g->values[v].init;
+                wt = then_g->values[v].init;
             }
         }
         assert_non_null(wt);
