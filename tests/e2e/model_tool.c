@@ -418,29 +418,29 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
 {
     for (uint32_t i = 0; i < g->value_count; i++) {
         if (g->values[i].kind == VEIL_VALUE_INITIALIZER) {
-            *own += g->values[i].init.size;
+            *own += g->values[i].init->size;
         }
     }
     for (uint32_t i = 0; i < g->node_count; i++) {
         const struct veil_engine_node *n = &g->nodes[i];
         if (n->has_constant) {
             if (n->op != NULL && strcmp(n->op->name, "Constant") == 0) {
-                *own += n->constant.size;
-            } else if (!n->constant.borrowed) {
+                *own += n->constant->size;
+            } else if (!n->constant->borrowed) {
                 /* a folded result written over weights nothing reads any more is not a copy */
-                *derived += n->constant.size;
+                *derived += n->constant->size;
             }
         }
         if (n->fused) {
             /* weights folded in place are counted once, as the model's */
-            *derived += (n->fused_w.borrowed ? 0 : n->fused_w.size) + n->fused_b.size;
+            *derived += (n->fused_w->borrowed ? 0 : n->fused_w->size) + n->fused_b->size;
         }
         if (n->wpack != NULL) { /* packed Conv weights: a copy, or only a last panel in place */
             *derived += n->wpack->owned;
         }
-        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
-            if (n->graphs[a] != NULL) {
-                graph_weights(n->graphs[a], own, derived);
+        for (uint32_t a = 0; a < n->attr_count; a++) {
+            if (n->attrs[a].g != NULL) {
+                graph_weights(n->attrs[a].g, own, derived);
             }
         }
     }

@@ -1,7 +1,150 @@
-/* Node attributes, type-checked: a present attribute of the wrong type is an error. */
+/*
+ * Node attributes: resolved at load from the AttributeProtos into compact records in the model's
+ * store (the ModelProto is freed once the graphs are built), and read type-checked at run time: a
+ * present attribute of the wrong type is an error.
+ */
+#include <stdalign.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "engine/graph.h"
+
+/* ---- the store: chunks, each at least STORE_CHUNK_MIN, growing with what was asked so far ---- */
+
+#define STORE_ALIGN     16
+#define STORE_CHUNK_MIN ((size_t)4096)
+#define STORE_CHUNK_MAX ((size_t)256 << 10)
+
+struct veil_store_chunk {
+    struct veil_store_chunk *next;
+    size_t size; /* bytes of data */
+    size_t used;
+    alignas(STORE_ALIGN) uint8_t data[];
+};
+
+void *veil_store_alloc(struct veil_store *s, size_t n)
+{
+    struct veil_store_chunk *c = s->head;
+    size_t need = (n + STORE_ALIGN - 1) / STORE_ALIGN * STORE_ALIGN;
+    uint8_t *p;
+
+    if (n > SIZE_MAX / 2 - sizeof(*c)) {
+        return NULL;
+    }
+    if (need == 0) {
+        need = STORE_ALIGN;
+    }
+    if (c == NULL || c->size - c->used < need) {
+        /* the next chunk doubles what the store holds (up to STORE_CHUNK_MAX): a few chunks
+         * for a model, the last one at most half unused (and its untouched pages not resident) */
+        size_t size = s->total < STORE_CHUNK_MIN ? STORE_CHUNK_MIN : s->total;
+        size = size > STORE_CHUNK_MAX ? STORE_CHUNK_MAX : size;
+        size = size < need ? need : size;
+        c = malloc(sizeof(*c) + size);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->next = s->head;
+        c->size = size;
+        c->used = 0;
+        s->head = c;
+        s->total += size;
+    }
+    p = c->data + c->used;
+    c->used += need;
+    s->used += need;
+    memset(p, 0, n);
+    return p;
+}
+
+char *veil_store_strdup(struct veil_store *st, const char *s, bool *ok)
+{
+    size_t n;
+    char *p;
+    if (s == NULL) {
+        return NULL;
+    }
+    n = strlen(s);
+    p = veil_store_alloc(st, n + 1);
+    if (p == NULL) {
+        *ok = false;
+        return NULL;
+    }
+    memcpy(p, s, n + 1);
+    return p;
+}
+
+void veil_store_free(struct veil_store *s)
+{
+    struct veil_store_chunk *c = s->head;
+    while (c != NULL) {
+        struct veil_store_chunk *next = c->next;
+        OPENSSL_cleanse(c->data, c->used); /* model structure: wiped like protobuf-c's blocks */
+        free(c);
+        c = next;
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- resolving at load ---- */
+
+static const void *store_copy(struct veil_store *st, const void *p, size_t n, bool *ok)
+{
+    void *q;
+    if (n == 0) {
+        return NULL;
+    }
+    q = veil_store_alloc(st, n);
+    if (q == NULL) {
+        *ok = false;
+        return NULL;
+    }
+    memcpy(q, p, n);
+    return q;
+}
+
+VEIL_RESULT veil_attr_resolve(struct veil_store *st, const Onnx__AttributeProto *ap,
+                              struct veil_attr *a)
+{
+    bool ok = true;
+
+    memset(a, 0, sizeof(*a));
+    ENSURE(ap->n_ints <= UINT32_MAX / sizeof(int64_t) && ap->n_floats <= UINT32_MAX / 4 &&
+               ap->n_strings <= UINT32_MAX / sizeof(struct veil_bytes),
+           VEIL_ERR_ENGINE_LIMIT);
+    a->name = veil_store_strdup(st, ap->name, &ok);
+    a->has_type = ap->has_type;
+    a->type = ap->has_type ? (int32_t)ap->type : 0;
+    a->has_i = ap->has_i;
+    a->i = ap->i;
+    a->has_f = ap->has_f;
+    a->f = ap->f;
+    a->n_ints = (uint32_t)ap->n_ints;
+    a->ints = store_copy(st, ap->ints, ap->n_ints * sizeof(*ap->ints), &ok);
+    a->n_floats = (uint32_t)ap->n_floats;
+    a->floats = store_copy(st, ap->floats, ap->n_floats * sizeof(*ap->floats), &ok);
+    a->has_s = ap->has_s;
+    if (ap->has_s) {
+        a->s.len = ap->s.len;
+        a->s.data = store_copy(st, ap->s.data, ap->s.len, &ok);
+    }
+    if (ap->n_strings > 0) {
+        struct veil_bytes *v = veil_store_alloc(st, ap->n_strings * sizeof(*v));
+        ok = ok && v != NULL;
+        for (size_t k = 0; ok && k < ap->n_strings; k++) {
+            v[k].len = ap->strings[k].len;
+            v[k].data = store_copy(st, ap->strings[k].data, ap->strings[k].len, &ok);
+        }
+        a->strings = v;
+        a->n_strings = (uint32_t)ap->n_strings;
+    }
+    ENSURE(ok, VEIL_ERR_NOMEM);
+    return VEIL_RESULT_OK;
+}
+
+/* ---- reading at run time ---- */
 
 /* Attribute names are short: an inline compare instead of a call to strcmp per attribute. */
 static bool name_eq(const char *a, const char *b)
@@ -13,11 +156,10 @@ static bool name_eq(const char *a, const char *b)
     return *a == *b;
 }
 
-const Onnx__AttributeProto *veil_attr_find(const struct veil_op_ctx *c, const char *name)
+const struct veil_attr *veil_node_attr(const struct veil_engine_node *n, const char *name)
 {
-    const Onnx__NodeProto *np = c->node->proto;
-    for (size_t i = 0; i < np->n_attribute; i++) {
-        const Onnx__AttributeProto *a = np->attribute[i];
+    for (uint32_t i = 0; i < n->attr_count; i++) {
+        const struct veil_attr *a = &n->attrs[i];
         /* per node and run: a call to strcmp per attribute was ~3% of a small model's run */
         if (a->name != NULL && name_eq(a->name, name)) {
             return a;
@@ -26,9 +168,14 @@ const Onnx__AttributeProto *veil_attr_find(const struct veil_op_ctx *c, const ch
     return NULL;
 }
 
+const struct veil_attr *veil_attr_find(const struct veil_op_ctx *c, const char *name)
+{
+    return veil_node_attr(c->node, name);
+}
+
 VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, name);
+    const struct veil_attr *a = veil_attr_find(c, name);
     if (a == NULL) {
         *v = def;
         return VEIL_RESULT_OK;
@@ -41,7 +188,7 @@ VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t
 
 VEIL_RESULT veil_attr_float(const struct veil_op_ctx *c, const char *name, float def, float *v)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, name);
+    const struct veil_attr *a = veil_attr_find(c, name);
     if (a == NULL) {
         *v = def;
         return VEIL_RESULT_OK;
@@ -55,7 +202,7 @@ VEIL_RESULT veil_attr_float(const struct veil_op_ctx *c, const char *name, float
 VEIL_RESULT veil_attr_ints(const struct veil_op_ctx *c, const char *name, const int64_t **v,
                            size_t *count)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, name);
+    const struct veil_attr *a = veil_attr_find(c, name);
     *v = NULL;
     *count = 0;
     if (a == NULL) {
@@ -71,7 +218,7 @@ VEIL_RESULT veil_attr_ints(const struct veil_op_ctx *c, const char *name, const 
 VEIL_RESULT veil_attr_floats(const struct veil_op_ctx *c, const char *name, const float **v,
                              size_t *count)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, name);
+    const struct veil_attr *a = veil_attr_find(c, name);
     *v = NULL;
     *count = 0;
     if (a == NULL) {
@@ -87,7 +234,7 @@ VEIL_RESULT veil_attr_floats(const struct veil_op_ctx *c, const char *name, cons
 VEIL_RESULT veil_attr_string(const struct veil_op_ctx *c, const char *name, const char *def,
                              char *buf, size_t buf_size)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, name);
+    const struct veil_attr *a = veil_attr_find(c, name);
     VEIL_ASSERT(buf_size > 0);
     if (a == NULL) {
         size_t n = strlen(def);
@@ -108,11 +255,10 @@ VEIL_RESULT veil_attr_string(const struct veil_op_ctx *c, const char *name, cons
 
 const struct veil_engine_graph *veil_attr_graph(const struct veil_op_ctx *c, const char *name)
 {
-    const Onnx__NodeProto *np = c->node->proto;
-    for (size_t i = 0; i < np->n_attribute; i++) {
-        const Onnx__AttributeProto *a = np->attribute[i];
+    for (uint32_t i = 0; i < c->node->attr_count; i++) {
+        const struct veil_attr *a = &c->node->attrs[i];
         if (a->name != NULL && strcmp(a->name, name) == 0) {
-            return c->node->graphs[i];
+            return a->g;
         }
     }
     return NULL;

@@ -226,8 +226,8 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         VEIL_ASSERT(out[k]->data == NULL);
     }
     if (n->has_constant) {
-        ENSURE(n->constant.size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
-        veil_tensor_view(&n->constant, out[0]);
+        ENSURE(n->constant->size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
+        veil_tensor_view(n->constant, out[0]);
         if (f->record != NULL && n->out[0] != VEIL_NO_VALUE) {
             f->record[n->out[0]] = *out[0];
             f->record[n->out[0]].data = NULL;
@@ -239,8 +239,8 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     c.opset = f->graph->model->opset;
     c.in_count = n->in_count;
     if (n->fused) {
-        in[1] = &n->fused_w;
-        in[2] = &n->fused_b;
+        in[1] = n->fused_w;
+        in[2] = n->fused_b;
         c.in_count = 3;
     }
     c.in = in;
@@ -283,7 +283,7 @@ static VEIL_RESULT frame_bind(struct veil_engine_frame *f, const struct veil_ten
     for (uint32_t i = 0; i < g->value_count; i++) {
         const struct veil_engine_value *v = &g->values[i];
         if (v->kind == VEIL_VALUE_INITIALIZER) {
-            veil_tensor_view(&v->init, &f->vals[i]);
+            veil_tensor_view(v->init, &f->vals[i]);
         } else if (v->kind == VEIL_VALUE_OUTER) {
             VEIL_ASSERT(f->parent != NULL);
             veil_tensor_view(&f->parent->vals[v->outer], &f->vals[i]);
@@ -367,8 +367,8 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
             }
         }
         if (!veil_ok(r)) {
-            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->proto->op_type,
-                     n->proto->name != NULL ? n->proto->name : "", veil_strerror(r.code));
+            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->op->name,
+                     n->name != NULL ? n->name : "", veil_strerror(r.code));
             break;
         }
         frame_release(f, pos);

@@ -65,17 +65,24 @@ static uint32_t lookup_local(const struct veil_engine_graph *g, const char *name
     }
 }
 
+/* Adds a value named name (copied into the model's store unless it is there already: an outer
+ * value's name, stored). */
 static VEIL_RESULT value_add(struct veil_engine_graph *g, const char *name,
                              enum veil_value_kind kind, uint32_t *idx)
 {
     uint32_t mask = g->table_size - 1;
     uint32_t slot;
+    bool ok = true;
 
     GUARD(check_name(name));
     ENSURE(!name_empty(name), VEIL_ERR_ENGINE_GRAPH);
     ENSURE(g->value_count < g->value_cap, VEIL_ERR_INTERNAL);
     for (slot = hash_name(name) & mask; g->table[slot] != TABLE_EMPTY; slot = (slot + 1) & mask) {
         ENSURE(strcmp(g->values[g->table[slot]].name, name) != 0, VEIL_ERR_ENGINE_GRAPH);
+    }
+    if (kind != VEIL_VALUE_OUTER) {
+        name = veil_store_strdup(&g->model->store, name, &ok);
+        ENSURE(ok, VEIL_ERR_NOMEM);
     }
     g->table[slot] = g->value_count;
     g->values[g->value_count].name = name;
@@ -181,10 +188,14 @@ static VEIL_RESULT add_initializers(struct veil_engine_graph *g, const Onnx__Gra
         const Onnx__TensorProto *tp = gp->initializer[i];
         uint32_t v;
         veil_result r = value_add(g, tp->name, VEIL_VALUE_INITIALIZER, &v);
+        if (veil_ok(r)) {
+            g->values[v].init = veil_store_alloc(&g->model->store, sizeof(*g->values[v].init));
+            r = g->values[v].init == NULL ? veil_result_of(VEIL_ERR_NOMEM) : VEIL_RESULT_OK;
+        }
         if (veil_ok(r) && payloads != NULL && payloads[i].present) {
-            r = veil_tensor_from_payload(tp, g->model, &payloads[i], &g->values[v].init);
+            r = veil_tensor_from_payload(tp, g->model, &payloads[i], g->values[v].init);
         } else if (veil_ok(r)) {
-            r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, &g->values[v].init);
+            r = veil_tensor_from_proto_ext(tp, g->model->ext_dirfd, g->values[v].init);
         }
         if (veil_ok(r)) {
             /* one plaintext copy of the weights is enough: drop (and wipe) the parsed one */
@@ -237,10 +248,11 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
         const Onnx__NodeProto *np = gp->node[i];
         struct veil_engine_node *n = &g->nodes[i];
         const char *op = np->op_type != NULL ? np->op_type : "";
+        bool ok = true;
 
         GUARD(check_name(np->op_type));
         GUARD(check_name(np->domain));
-        n->proto = np;
+        GUARD(check_name(np->name));
         n->op = domain_default(np->domain) ? veil_op_find(op) : NULL;
         if (n->op == NULL) {
             diag_set(diag, "node %u: unsupported op %.64s%s%.64s", i, op,
@@ -250,10 +262,16 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
         }
         n->in_count = (uint32_t)np->n_input;
         n->out_count = (uint32_t)np->n_output;
-        n->in = calloc(np->n_input > 0 ? np->n_input : 1, sizeof(*n->in));
-        n->out = calloc(np->n_output > 0 ? np->n_output : 1, sizeof(*n->out));
-        n->graphs = calloc(np->n_attribute > 0 ? np->n_attribute : 1, sizeof(*n->graphs));
-        ENSURE(n->in != NULL && n->out != NULL && n->graphs != NULL, VEIL_ERR_NOMEM);
+        n->attr_count = (uint32_t)np->n_attribute;
+        n->in = veil_store_alloc(&g->model->store, (np->n_input + np->n_output) * sizeof(*n->in));
+        n->out = n->in != NULL ? n->in + np->n_input : NULL;
+        n->attrs = np->n_attribute > 0
+                       ? veil_store_alloc(&g->model->store, np->n_attribute * sizeof(*n->attrs))
+                       : NULL;
+        n->name = name_empty(np->name) ? "" : veil_store_strdup(&g->model->store, np->name, &ok);
+        ENSURE(ok && n->name != NULL && n->in != NULL && n->out != NULL &&
+                   (n->attrs != NULL || np->n_attribute == 0),
+               VEIL_ERR_NOMEM);
         for (size_t k = 0; k < np->n_output; k++) {
             uint32_t v;
             if (name_empty(np->output[k])) {
@@ -291,30 +309,11 @@ static VEIL_RESULT attr_payload(struct veil_engine_model *m, const Onnx__Attribu
     return VEIL_RESULT_OK;
 }
 
-/* Puts a left-out payload back into the parsed TensorProto as raw_data (a copy, by the model's
- * wiping allocator), for attribute tensors that are read from the proto at run time. */
-static VEIL_RESULT restore_raw(struct veil_engine_model *m, Onnx__TensorProto *tp,
-                               const struct veil_pb_payload *pl)
-{
-    const uint8_t *from = m->inplace != NULL ? m->inplace + pl->off : m->src + pl->off;
-    uint8_t *p = m->alloc.alloc(m->alloc.allocator_data, pl->len > 0 ? pl->len : 1);
-
-    ENSURE(p != NULL, VEIL_ERR_NOMEM);
-    memcpy(p, from, pl->len);
-    if (tp->raw_data.data != NULL) {
-        m->alloc.free(m->alloc.allocator_data, tp->raw_data.data); /* an earlier, smaller one */
-    }
-    tp->raw_data.data = p;
-    tp->raw_data.len = pl->len;
-    tp->has_raw_data = 1;
-    return VEIL_RESULT_OK;
-}
-
-static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_graph *g, uint32_t i,
-                             uint32_t depth, struct veil_engine_diag *diag)
+static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_graph *g,
+                             const Onnx__NodeProto *np, uint32_t i, uint32_t depth,
+                             struct veil_engine_diag *diag)
 {
     struct veil_engine_node *n = &g->nodes[i];
-    const Onnx__NodeProto *np = n->proto;
 
     for (size_t k = 0; k < np->n_input; k++) {
         uint32_t v;
@@ -332,34 +331,33 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
     }
     for (size_t a = 0; a < np->n_attribute; a++) {
         const Onnx__AttributeProto *ap = np->attribute[a];
+        struct veil_attr *at = &n->attrs[a];
         GUARD(check_name(ap->name));
+        GUARD(veil_attr_resolve(&m->store, ap, at));
         if (ap->t != NULL) {
-            /* tensor attributes (Constant, ConstantOfShape) are checked now, not at run time */
-            struct veil_tensor t = {0};
-            bool value = n->value.data == NULL && strcmp(n->op->name, "Constant") == 0 &&
-                         ap->name != NULL && strcmp(ap->name, "value") == 0;
+            /* tensor attributes (Constant, ConstantOfShape) are decoded (and checked) now, once:
+             * the bytes the wire scanner left out borrowed in place where the load is in
+             * place, else copied, and the parsed copy wiped */
             const struct veil_pb_payload *pl = NULL;
             veil_result r = attr_payload(m, ap, &pl);
-            if (veil_ok(r) && pl != NULL && !value) {
-                /* not a Constant's value: put the bytes back where run-time readers look */
-                r = restore_raw(m, (Onnx__TensorProto *)(uintptr_t)ap->t, pl);
-                pl = NULL;
+            if (veil_ok(r)) {
+                at->t = veil_store_alloc(&m->store, sizeof(*at->t));
+                r = at->t == NULL ? veil_result_of(VEIL_ERR_NOMEM) : VEIL_RESULT_OK;
             }
             if (veil_ok(r)) {
-                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, &t)
-                               : veil_tensor_from_proto(ap->t, &t);
+                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, at->t)
+                               : veil_tensor_from_proto(ap->t, at->t);
             }
-            if (veil_ok(r) && value) {
-                /* the one copy the runs share (a view each run); the parsed one is wiped now */
-                n->value = t;
+            if (veil_ok(r)) {
                 veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
             } else {
-                if (t.data != NULL && !t.borrowed) {
-                    OPENSSL_cleanse(t.data, t.size);
+                if (at->t != NULL) {
+                    if (at->t->data != NULL && !at->t->borrowed) {
+                        OPENSSL_cleanse(at->t->data, at->t->size);
+                    }
+                    veil_tensor_free(at->t);
+                    at->t = NULL;
                 }
-                veil_tensor_free(&t);
-            }
-            if (!veil_ok(r)) {
                 diag_set(diag, "node %u (%.64s): attribute '%.64s': %s", i, np->op_type,
                          ap->name != NULL ? ap->name : "", veil_strerror(r.code));
                 return r;
@@ -370,7 +368,7 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
             continue;
         }
         g->building = (int32_t)i;
-        GUARD(veil_graph_build(m, g, ap->g, depth + 1, diag, &n->graphs[a]));
+        GUARD(veil_graph_build(m, g, ap->g, depth + 1, diag, &at->g));
         g->building = -1;
     }
     return VEIL_RESULT_OK;
@@ -532,36 +530,21 @@ static VEIL_RESULT build_release(struct veil_engine_graph *g)
     return VEIL_RESULT_OK;
 }
 
-/* Constant nodes with a tensor value are decoded here once instead of at every run. One that
- * does not decode stays undecoded: running it reports the error as before. */
+/* Constant nodes with a tensor value hand it out as a constant instead of running. */
 static void decode_constants(struct veil_engine_graph *g)
 {
     for (uint32_t i = 0; i < g->node_count; i++) {
         struct veil_engine_node *n = &g->nodes[i];
-        const Onnx__NodeProto *np = n->proto;
+        struct veil_attr *at = n->attr_count == 1 ? &n->attrs[0] : NULL;
         if (n->op == NULL || strcmp(n->op->name, "Constant") != 0 || n->out_count != 1 ||
-            n->in_count != 0 || np->n_attribute != 1 || np->attribute[0]->name == NULL ||
-            strcmp(np->attribute[0]->name, "value") != 0 || np->attribute[0]->t == NULL) {
+            n->in_count != 0 || at == NULL || at->name == NULL || strcmp(at->name, "value") != 0 ||
+            at->t == NULL) {
             continue;
         }
-        if (n->value.data != NULL) {
-            /* already decoded while building the node (its parsed copy wiped): move it over */
-            n->constant = n->value;
-            memset(&n->value, 0, sizeof(n->value));
-            n->has_constant = true;
-        } else if (veil_ok(veil_tensor_from_proto(np->attribute[0]->t, &n->constant))) {
-            n->has_constant = true;
-        } else {
-            veil_tensor_free(&n->constant);
-            if (n->fused) {
-                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
-                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
-                }
-                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
-            }
-            veil_tensor_free(&n->fused_w);
-            veil_tensor_free(&n->fused_b);
-        }
+        /* decoded while building the node (link_node); the attribute keeps owning it */
+        n->constant = at->t;
+        n->constant_of_attr = true;
+        n->has_constant = true;
     }
 }
 
@@ -575,11 +558,11 @@ static const struct veil_tensor *const_tensor(const struct veil_engine_graph *g,
     val = &g->values[v];
     if (val->kind == VEIL_VALUE_INITIALIZER) {
         /* no data: folded results were written over it (fold_into_dead_weights) */
-        return val->init.data != NULL ? &val->init : NULL;
+        return val->init->data != NULL ? val->init : NULL;
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && !g->nodes[val->producer].skip) {
-        return &g->nodes[val->producer].constant;
+        return g->nodes[val->producer].constant;
     }
     if (val->kind == VEIL_VALUE_OUTER && g->parent != NULL) {
         /* the enclosing graph is still being built: its initializers are there already, its
@@ -629,11 +612,11 @@ static void drop_folded_inputs(struct veil_engine_graph *g)
         struct veil_engine_node *n = &g->nodes[i];
         if (!n->has_constant || n->op == NULL || strcmp(n->op->name, "Constant") == 0 ||
             n->out_count != 1 || n->out[0] == VEIL_NO_VALUE || needed[n->out[0]] ||
-            n->constant.borrowed) {
+            n->constant->borrowed) {
             continue;
         }
-        OPENSSL_cleanse(n->constant.data, n->constant.size);
-        veil_tensor_free(&n->constant);
+        OPENSSL_cleanse(n->constant->data, n->constant->size);
+        veil_tensor_free(n->constant); /* its record stays in the store, empty */
         n->has_constant = false;
         n->skip = true;
     }
@@ -724,8 +707,8 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
                 needed[n->in[k]] = true;
             }
         }
-        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
-            struct veil_engine_graph *sub = n->graphs[a];
+        for (size_t a = 0; a < n->attr_count; a++) {
+            struct veil_engine_graph *sub = n->attrs[a].g;
             bool *sub_needed;
             if (sub == NULL) {
                 continue;
@@ -750,7 +733,7 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
         needed[g->outputs[o]] = true;
     }
     for (uint32_t v = 0; v < g->value_count && !dw->failed; v++) {
-        struct veil_tensor *t = &g->values[v].init;
+        struct veil_tensor *t = g->values[v].init; /* NULL unless an initializer */
         if (g->values[v].kind == VEIL_VALUE_INITIALIZER && !needed[v] && t->borrowed &&
             t->data != NULL && t->size > 0 && ((uintptr_t)t->data % REUSE_ALIGN) == 0) {
             dead_add(dw, &dw->dead, &dw->nd, t, NULL);
@@ -758,7 +741,7 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
     }
     for (uint32_t i = 0; i < g->node_count && !dw->failed; i++) {
         struct veil_engine_node *n = &g->nodes[i];
-        struct veil_tensor *t = &n->constant;
+        struct veil_tensor *t = n->constant; /* NULL unless has_constant */
         if (!n->has_constant || n->skip || n->op == NULL || t->size == 0 || t->data == NULL) {
             continue;
         }
@@ -882,8 +865,8 @@ static void fold_constants(struct veil_engine_graph *g)
             listed |= strcmp(n->op->name, foldable[f]) == 0;
         }
         ok = ok && listed;
-        for (size_t a = 0; ok && n->graphs != NULL && a < n->proto->n_attribute; a++) {
-            ok = n->graphs[a] == NULL;
+        for (size_t a = 0; ok && a < n->attr_count; a++) {
+            ok = n->attrs[a].g == NULL;
         }
         for (uint32_t k = 0; ok && k < n->in_count; k++) {
             in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : const_tensor(g, n->in[k]);
@@ -909,8 +892,14 @@ static void fold_constants(struct veil_engine_graph *g)
             veil_tensor_free(&res);
             continue;
         }
+        n->constant = veil_store_alloc(&g->model->store, sizeof(*n->constant));
+        if (n->constant == NULL) {
+            OPENSSL_cleanse(res.data, res.size);
+            veil_tensor_free(&res);
+            continue;
+        }
         total += res.size;
-        n->constant = res;
+        *n->constant = res;
         n->has_constant = true;
     }
     drop_folded_inputs(g);
@@ -922,10 +911,10 @@ static void fold_subgraphs(struct veil_engine_graph *g, uint32_t depth)
 {
     for (uint32_t i = 0; i < g->node_count && depth < VEIL_ENGINE_DEPTH_MAX; i++) {
         struct veil_engine_node *n = &g->nodes[i];
-        for (size_t a = 0; n->graphs != NULL && a < n->proto->n_attribute; a++) {
-            if (n->graphs[a] != NULL) {
-                fold_constants(n->graphs[a]);
-                fold_subgraphs(n->graphs[a], depth + 1);
+        for (size_t a = 0; a < n->attr_count; a++) {
+            if (n->attrs[a].g != NULL) {
+                fold_constants(n->attrs[a].g);
+                fold_subgraphs(n->attrs[a].g, depth + 1);
             }
         }
     }
@@ -1034,8 +1023,8 @@ static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const str
         bn->out_count != 1 || bn->out[0] == VEIL_NO_VALUE || bn->in[0] != v) {
         return NULL;
     }
-    for (size_t a = 0; a < bn->proto->n_attribute; a++) {
-        const Onnx__AttributeProto *at = bn->proto->attribute[a];
+    for (size_t a = 0; a < bn->attr_count; a++) {
+        const struct veil_attr *at = &bn->attrs[a];
         if (at->name != NULL && strcmp(at->name, "epsilon") == 0 && at->has_f) {
             eps = at->f;
         } else if (at->name == NULL || strcmp(at->name, "momentum") != 0) {
@@ -1077,12 +1066,12 @@ static const struct veil_tensor *own_weights(struct veil_engine_graph *g,
     }
     val = &g->values[n->in[1]];
     if (val->kind == VEIL_VALUE_INITIALIZER) {
-        return &val->init;
+        return val->init;
     }
     if (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
         g->nodes[val->producer].has_constant && g->nodes[val->producer].op != NULL &&
         strcmp(g->nodes[val->producer].op->name, "Constant") == 0) {
-        return &g->nodes[val->producer].constant;
+        return g->nodes[val->producer].constant;
     }
     return NULL;
 }
@@ -1141,26 +1130,34 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
         if (add != NULL) {
             out = add->out[0];
         }
-        n->fused_w = *w;
-        n->fused_w.data = NULL;
-        n->fused_w.borrowed = false;
-        if (own_weights(g, ix, n) == w) {
-            /* nothing else reads the weights: fold into them, no copy (a view of their owner) */
-            n->fused_w.data = (void *)(uintptr_t)w->data;
-            n->fused_w.borrowed = true;
+        /* the folded weights and bias: one side record, only for the Convs that fuse */
+        struct veil_tensor *fz = bn == NULL && mul == NULL && add == NULL
+                                     ? NULL
+                                     : veil_store_alloc(&g->model->store, 2 * sizeof(*fz));
+        if (fz != NULL) {
+            fz[0] = *w;
+            fz[0].data = NULL;
+            fz[0].borrowed = false;
+            if (own_weights(g, ix, n) == w) {
+                /* nothing else reads the weights: fold into them, no copy (a view of their
+                 * owner) */
+                fz[0].data = (void *)(uintptr_t)w->data;
+                fz[0].borrowed = true;
+            }
         }
-        if ((bn == NULL && mul == NULL && add == NULL) ||
-            (!n->fused_w.borrowed && !veil_ok(veil_tensor_alloc(&n->fused_w))) ||
-            !veil_ok(veil_tensor_shape(&n->fused_b, VEIL_DT_FLOAT, 1, &m)) ||
-            !veil_ok(veil_tensor_alloc(&n->fused_b))) {
-            veil_tensor_free(&n->fused_w);
-            veil_tensor_free(&n->fused_b);
-            memset(&n->fused_w, 0, sizeof(n->fused_w));
-            memset(&n->fused_b, 0, sizeof(n->fused_b));
+        if (fz == NULL || (!fz[0].borrowed && !veil_ok(veil_tensor_alloc(&fz[0]))) ||
+            !veil_ok(veil_tensor_shape(&fz[1], VEIL_DT_FLOAT, 1, &m)) ||
+            !veil_ok(veil_tensor_alloc(&fz[1]))) {
+            if (fz != NULL) {
+                veil_tensor_free(&fz[0]);
+                veil_tensor_free(&fz[1]);
+            }
             free(fs);
             free(ft);
             continue;
         }
+        n->fused_w = &fz[0];
+        n->fused_b = &fz[1];
         per = w->count / (size_t)m;
         for (size_t co = 0; co < (size_t)m; co++) {
             double s = fs[co];
@@ -1174,10 +1171,10 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
                 t += ((const float *)shift->data)[shift->count == 1 ? 0 : co];
             }
             for (size_t k = 0; k < per; k++) {
-                ((float *)n->fused_w.data)[co * per + k] =
+                ((float *)n->fused_w->data)[co * per + k] =
                     (float)(((const float *)w->data)[co * per + k] * s);
             }
-            ((float *)n->fused_b.data)[co] =
+            ((float *)n->fused_b->data)[co] =
                 (float)((b == NULL ? 0.0 : ((const float *)b->data)[co]) * s + t);
         }
         free(fs);
@@ -1240,8 +1237,8 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
         if (lr == NULL || lr->in_count != 1 || lr->in[0] != n->out[0]) {
             continue;
         }
-        for (size_t a = 0; a < lr->proto->n_attribute; a++) {
-            const Onnx__AttributeProto *at = lr->proto->attribute[a];
+        for (size_t a = 0; a < lr->attr_count; a++) {
+            const struct veil_attr *at = &lr->attrs[a];
             if (at->name != NULL && strcmp(at->name, "alpha") == 0 && at->has_f &&
                 (!at->has_type || at->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)) {
                 alpha = at->f;
@@ -1263,7 +1260,7 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
             const_scalar(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0], &k)) {
             const struct veil_tensor *kt =
                 const_tensor(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0]);
-            const struct veil_tensor *w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+            const struct veil_tensor *w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
             if (w != NULL && kt->rank <= w->rank) {
                 /* one value, of rank at most the Conv output's (the weights'): the output
                  * keeps the Conv's shape */
@@ -1305,8 +1302,8 @@ static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index
             continue;
         }
         bool attrs_ok = true;
-        for (size_t a = 0; a < clip->proto->n_attribute; a++) {
-            const Onnx__AttributeProto *at = clip->proto->attribute[a];
+        for (size_t a = 0; a < clip->attr_count; a++) {
+            const struct veil_attr *at = &clip->attrs[a];
             if (at->name != NULL && strcmp(at->name, "min") == 0 && at->has_f) {
                 hs[1] = at->f;
             } else if (at->name != NULL && strcmp(at->name, "max") == 0 && at->has_f) {
@@ -1366,13 +1363,13 @@ static void pack_conv_weights(struct veil_engine_graph *g, const struct fuse_ind
             n->in[1] == VEIL_NO_VALUE) {
             continue;
         }
-        for (size_t a = 0; a < n->proto->n_attribute; a++) {
-            const Onnx__AttributeProto *at = n->proto->attribute[a];
+        for (size_t a = 0; a < n->attr_count; a++) {
+            const struct veil_attr *at = &n->attrs[a];
             if (at->name != NULL && strcmp(at->name, "group") == 0 && at->i != 1) {
                 group1 = false;
             }
         }
-        w = n->fused ? &n->fused_w : const_tensor(g, n->in[1]);
+        w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
         if (!group1 || w == NULL || w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0 ||
             w->count == 0) {
             continue;
@@ -1400,7 +1397,7 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     GUARD(add_inputs(g, gp, diag));
     GUARD(add_node_outputs(g, gp, diag));
     for (uint32_t i = 0; i < g->node_count; i++) {
-        GUARD(link_node(m, g, i, depth, diag));
+        GUARD(link_node(m, g, gp->node[i], i, depth, diag));
     }
     if (g->parent == NULL && m->split.attrs != NULL) {
         /* protobuf-c saw as many attribute tensors and graphs as the scanner */
@@ -1454,7 +1451,6 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     ENSURE(g != NULL, VEIL_ERR_NOMEM);
     g->parent = parent;
     g->model = m;
-    g->proto = gp;
     g->building = -1;
     g->split_index = m->graph_next++;
     r = build_body(m, g, gp, depth, diag);
@@ -1477,39 +1473,43 @@ void veil_graph_free(struct veil_engine_graph *g)
         return;
     }
     for (uint32_t i = 0; i < g->value_count; i++) {
-        if (g->values[i].init.data != NULL && !g->values[i].init.borrowed) {
-            OPENSSL_cleanse(g->values[i].init.data, g->values[i].init.size);
+        struct veil_tensor *t = g->values[i].init;
+        if (t == NULL) {
+            continue;
         }
-        veil_tensor_free(&g->values[i].init);
+        if (t->data != NULL && !t->borrowed) {
+            OPENSSL_cleanse(t->data, t->size);
+        }
+        veil_tensor_free(t);
     }
     if (g->nodes != NULL) {
         for (uint32_t i = 0; i < g->node_count; i++) {
             struct veil_engine_node *n = &g->nodes[i];
-            if (n->graphs != NULL && n->proto != NULL) {
-                for (size_t a = 0; a < n->proto->n_attribute; a++) {
-                    veil_graph_free(n->graphs[a]);
+            for (uint32_t a = 0; n->attrs != NULL && a < n->attr_count; a++) {
+                struct veil_tensor *t = n->attrs[a].t;
+                veil_graph_free(n->attrs[a].g);
+                if (t != NULL && t->data != NULL && !t->borrowed) {
+                    OPENSSL_cleanse(t->data, t->size);
+                }
+                if (t != NULL) {
+                    veil_tensor_free(t);
                 }
             }
-            if (n->has_constant && n->constant.data != NULL && !n->constant.borrowed) {
-                OPENSSL_cleanse(n->constant.data, n->constant.size);
-            }
-            veil_tensor_free(&n->constant);
-            if (n->fused) {
-                if (!n->fused_w.borrowed) { /* else the weights' owner wipes them */
-                    OPENSSL_cleanse(n->fused_w.data, n->fused_w.size);
+            if (n->constant != NULL && !n->constant_of_attr) { /* else its attribute's */
+                if (n->has_constant && n->constant->data != NULL && !n->constant->borrowed) {
+                    OPENSSL_cleanse(n->constant->data, n->constant->size);
                 }
-                OPENSSL_cleanse(n->fused_b.data, n->fused_b.size);
+                veil_tensor_free(n->constant);
             }
-            veil_tensor_free(&n->fused_w);
-            veil_tensor_free(&n->fused_b);
+            if (n->fused_w != NULL) {
+                if (!n->fused_w->borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->fused_w->data, n->fused_w->size);
+                }
+                OPENSSL_cleanse(n->fused_b->data, n->fused_b->size);
+                veil_tensor_free(n->fused_w);
+                veil_tensor_free(n->fused_b);
+            }
             veil_gemm_pack_free(n->wpack);
-            free(n->graphs);
-            if (n->value.data != NULL && !n->value.borrowed) {
-                OPENSSL_cleanse(n->value.data, n->value.size);
-            }
-            veil_tensor_free(&n->value);
-            free(n->in);
-            free(n->out);
             free(n->implicit);
         }
     }

@@ -77,24 +77,73 @@ enum veil_value_kind {
 #define VEIL_LAST_NEVER UINT32_MAX
 
 struct veil_engine_value {
-    const char *name; /* borrowed from the ModelProto */
+    const char *name; /* in the model's store (a copy: the ModelProto is freed after loading) */
     enum veil_value_kind kind;
-    struct veil_tensor init; /* VEIL_VALUE_INITIALIZER */
-    uint32_t outer;          /* VEIL_VALUE_OUTER: index in the parent graph */
-    int32_t producer;        /* VEIL_VALUE_NODE: index of the node in proto order */
-    uint32_t last_use;       /* position (sorted order) of the last reader, or VEIL_LAST_NEVER */
+    uint32_t outer;    /* VEIL_VALUE_OUTER: index in the parent graph */
+    int32_t producer;  /* VEIL_VALUE_NODE: index of the node in proto order */
+    uint32_t last_use; /* position (sorted order) of the last reader, or VEIL_LAST_NEVER */
+    /* VEIL_VALUE_INITIALIZER: its tensor (a record in the model's store; the array of values is
+     * sized for an upper bound, so an embedded tensor cost 104 bytes per slot), else NULL */
+    struct veil_tensor *init;
 };
 
 struct veil_engine_graph;
 struct veil_op;
 
+/* Memory that lives as long as the model, allocated in chunks and freed (wiped) at once:
+ * what loading copies out of the ModelProto (names, attributes) before it is freed. */
+struct veil_store_chunk;
+struct veil_store {
+    struct veil_store_chunk *head;
+    size_t total; /* bytes of all chunks */
+    size_t used;  /* bytes handed out */
+};
+
+/* A zeroed block of n bytes, aligned to 16, or NULL. */
+void *veil_store_alloc(struct veil_store *s, size_t n);
+/* A copy of s (NUL-terminated) in the store, or NULL when out of memory; NULL for NULL. */
+char *veil_store_strdup(struct veil_store *st, const char *s, bool *ok);
+void veil_store_free(struct veil_store *s);
+
+/* A byte string of an attribute (STRING, or one of STRINGS), in the store. */
+struct veil_bytes {
+    size_t len;
+    const uint8_t *data;
+};
+
+/* One attribute of a node, resolved at load from its AttributeProto (which is freed then): the
+ * fields protobuf-c had set, with the same has_ flags, so that the type checks are unchanged
+ * (type 0: not declared). Arrays and strings are in the model's store; t is the TENSOR value
+ * decoded at load (its bytes borrowed from the model's buffer where the load is in place, else
+ * owned: freed with the graph), g the built GRAPH. */
+struct veil_attr {
+    const char *name;
+    int64_t i;
+    const int64_t *ints;
+    const float *floats;
+    const struct veil_bytes *strings;
+    struct veil_tensor *t;
+    struct veil_engine_graph *g;
+    struct veil_bytes s;
+    float f;
+    uint32_t n_ints;
+    uint32_t n_floats;
+    uint32_t n_strings;
+    int32_t type;
+    bool has_type;
+    bool has_i;
+    bool has_f;
+    bool has_s;
+};
+
+/* A node as built (528 bytes before the fourth round: the tensors below were embedded though
+ * most nodes use none of them; now pointers to side records made only for the nodes that do). */
 struct veil_engine_node {
-    const Onnx__NodeProto *proto;
     const struct veil_op *op;
     uint32_t in_count;
     uint32_t out_count;
-    int32_t *in;  /* value index or VEIL_NO_VALUE */
-    int32_t *out; /* value index or VEIL_NO_VALUE */
+    int32_t *in;  /* value index or VEIL_NO_VALUE (in the model's store) */
+    int32_t *out; /* value index or VEIL_NO_VALUE (in the model's store) */
     /* what the executor reads of every node at every run, kept in the node's first cache line
      * (the fields they flag are described below) */
     bool has_constant;
@@ -102,21 +151,6 @@ struct veil_engine_node {
     bool skip;
     bool hswish;
     bool writes_all; /* veil_op_writes_all(op), found once at build */
-    uint32_t implicit_count;
-    uint32_t *implicit;                /* outer values read by subgraphs of this node */
-    struct veil_engine_graph **graphs; /* per attribute (NULL unless a GRAPH attribute) */
-    /* A Constant node's tensor, decoded once at build time; runs hand out views of it. */
-    struct veil_tensor constant;
-    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
-     * these weights and bias and writes the last folded node's output; the folded nodes skip
-     * (fused, skip: with the flags above). */
-    struct veil_tensor fused_w;
-    struct veil_tensor fused_b;
-    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
-     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
-     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
-    uint32_t hs_x;
-    float hs[4];
     /* Conv -> LeakyRelu(alpha) [-> Max with a float scalar k] folded into the Conv (graph.c
      * fuse_conv_act): the Conv applies them to its output (per part, while the part's output is
      * in its thread's cache) and writes the last folded node's output; the folded nodes skip.
@@ -124,21 +158,40 @@ struct veil_engine_node {
     bool act;
     bool act_max;
     bool act_k_first;
-    float act_alpha;
-    float act_k;
-    struct veil_tensor value; /* Constant with a tensor 'value': decoded once, at load (owned) */
-    /* Conv (group 1) with constant float weights: the weights packed at load for
-     * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
-    struct veil_gemm_pack *wpack;
     /* wpack was written over the weights (nothing else read them): their original layout is
      * gone and the Conv must run from wpack, whatever its shape (op_conv.c). */
     bool wpack_only;
+    /* constant is the tensor of the node's 'value' attribute (a Constant node: the attribute
+     * owns it), not a folded result of its own */
+    bool constant_of_attr;
+    uint32_t attr_count;
+    struct veil_attr *attrs; /* in the model's store */
+    /* has_constant: the value the node hands out instead of running (a Constant's, decoded at
+     * load; or a result folded at load, in the model's store), runs view it; else NULL. */
+    struct veil_tensor *constant;
+    /* Conv followed by a per-channel Mul and/or Add folded at build time: the Conv runs with
+     * these weights and bias (one side record in the store) and writes the last folded node's
+     * output; the folded nodes skip (fused, skip: with the flags above). NULL unless fused. */
+    struct veil_tensor *fused_w;
+    struct veil_tensor *fused_b;
+    uint32_t implicit_count;
+    uint32_t *implicit; /* outer values read by subgraphs of this node */
+    /* Add(x, a) -> Clip(lo, hi) -> Mul(x, .) -> Div(., d) (hard-swish as exporters spell it)
+     * folded into the Add: it computes (x * clip(x + a, lo, hi)) / d in the same float steps and
+     * writes the Div's output; input hs_x of the Add is x; hs = {a, lo, hi, d} (hswish: above). */
+    uint32_t hs_x;
+    float hs[4];
+    float act_alpha; /* act: above */
+    float act_k;
+    const char *name; /* the NodeProto's name (store), or "" */
+    /* Conv (group 1) with constant float weights: the weights packed at load for
+     * veil_sgemm_packed (ops.h), or NULL (then the Conv runs on veil_sgemm). */
+    struct veil_gemm_pack *wpack;
 };
 
 struct veil_engine_graph {
     struct veil_engine_graph *parent;
     struct veil_engine_model *model;
-    const Onnx__GraphProto *proto;
     struct veil_engine_value *values;
     uint32_t value_count;
     uint32_t value_cap;
@@ -160,6 +213,14 @@ struct veil_engine_graph {
     uint32_t table_size;
     int32_t building;   /* node whose subgraphs are being built */
     size_t split_index; /* its number in the model's split.graph_first (pre-order) */
+};
+
+/* The declared type of a main-graph input or output (its ValueInfoProto, resolved at load):
+ * dtype 0 when not declared a tensor, dims -1 where not a fixed size. */
+struct veil_engine_vinfo {
+    int32_t dtype;
+    uint32_t rank;
+    int64_t dims[VEIL_ENGINE_RANK_MAX];
 };
 
 /* A static memory plan of the main graph for one set of input shapes (veil_engine_plan):
@@ -205,7 +266,10 @@ struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
     size_t alloc_max;
-    Onnx__ModelProto *proto;
+    Onnx__ModelProto *proto; /* while loading only: freed once the graphs are built */
+    struct veil_store store; /* names, attributes: what the graphs keep of the ModelProto */
+    struct veil_engine_vinfo *in_info;  /* per main-graph input */
+    struct veil_engine_vinfo *out_info; /* per main-graph output */
     int64_t opset;
     unsigned threads;
     size_t tensor_size_max;        /* per run-time tensor, <= VEIL_ENGINE_TENSOR_SIZE_MAX */
@@ -318,9 +382,16 @@ struct veil_op {
 
 const struct veil_op *veil_op_find(const char *name);
 
-/* Attributes of the current node. A missing attribute gives the default; a present one of the
- * wrong type is VEIL_ERR_ENGINE_ATTR. */
-const Onnx__AttributeProto *veil_attr_find(const struct veil_op_ctx *c, const char *name);
+/* Attributes of the current node (resolved at load, graph.h struct veil_attr). A missing
+ * attribute gives the default; a present one of the wrong type is VEIL_ERR_ENGINE_ATTR. */
+const struct veil_attr *veil_attr_find(const struct veil_op_ctx *c, const char *name);
+/* Same on a node (the fusion passes at load). */
+const struct veil_attr *veil_node_attr(const struct veil_engine_node *n, const char *name);
+/* Resolves an AttributeProto into a (attribute tensors are decoded by the caller, subgraphs built
+ * by it): copies into the store; VEIL_ERR_NOMEM, or VEIL_ERR_ENGINE_LIMIT for counts beyond
+ * what a struct veil_attr holds. */
+VEIL_RESULT veil_attr_resolve(struct veil_store *st, const Onnx__AttributeProto *ap,
+                              struct veil_attr *a);
 VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v);
 VEIL_RESULT veil_attr_float(const struct veil_op_ctx *c, const char *name, float def, float *v);
 VEIL_RESULT veil_attr_ints(const struct veil_op_ctx *c, const char *name, const int64_t **v,

@@ -123,6 +123,8 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
 
 static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
                         struct veil_engine_diag *diag, struct veil_engine_model **out);
+static void value_info(Onnx__ValueInfoProto *const *list, size_t count, const char *name,
+                       int32_t *dtype, uint32_t *rank, int64_t *dims);
 
 VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_diag *diag,
                              struct veil_engine_model **out)
@@ -171,6 +173,30 @@ VEIL_RESULT veil_engine_load_file(const char *path, struct veil_engine_diag *dia
     return r;
 }
 
+/* The declared types of the main graph's inputs and outputs, kept for veil_engine_input_info,
+ * veil_engine_output_info and veil_engine_fix_input_shape. */
+static VEIL_RESULT resolve_io(struct veil_engine_model *m)
+{
+    const Onnx__GraphProto *g = m->proto->graph;
+    size_t ni = m->main->input_count;
+    size_t no = m->main->output_count;
+
+    m->in_info = calloc(ni > 0 ? ni : 1, sizeof(*m->in_info));
+    m->out_info = calloc(no > 0 ? no : 1, sizeof(*m->out_info));
+    ENSURE(m->in_info != NULL && m->out_info != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = 0; i < ni; i++) {
+        struct veil_engine_vinfo *v = &m->in_info[i];
+        value_info(g->input, g->n_input, veil_engine_input_name(m, i), &v->dtype, &v->rank,
+                   v->dims);
+    }
+    for (size_t i = 0; i < no; i++) {
+        struct veil_engine_vinfo *v = &m->out_info[i];
+        value_info(g->output, g->n_output, veil_engine_output_name(m, i), &v->dtype, &v->rank,
+                   v->dims);
+    }
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
                         struct veil_engine_diag *diag, struct veil_engine_model **out)
 {
@@ -202,6 +228,14 @@ static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dir
     if (!veil_ok(r)) {
         goto fail;
     }
+    r = resolve_io(m);
+    if (!veil_ok(r)) {
+        goto fail;
+    }
+    /* the graphs keep nothing of the parsed model (names, attributes and tensors are resolved
+     * into the store and the tensors): it goes now, wiped, and runs never touch it */
+    onnx__model_proto__free_unpacked(m->proto, &m->alloc);
+    m->proto = NULL;
     m->threads = 0;
     m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
     m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
@@ -223,6 +257,9 @@ void veil_engine_free(struct veil_engine_model *m)
         return;
     }
     veil_graph_free(m->main);
+    veil_store_free(&m->store); /* after the graphs: their attributes' tensors are in it */
+    free(m->in_info);
+    free(m->out_info);
     veil_plan_free(m->plan);
     free(m->input_dims);
     free(m->input_fixed);
@@ -306,9 +343,12 @@ static void value_info(Onnx__ValueInfoProto *const *list, size_t count, const ch
 void veil_engine_input_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
                             uint32_t *rank, int64_t *dims)
 {
-    const Onnx__GraphProto *g = m->proto->graph;
+    const struct veil_engine_vinfo *v = &m->in_info[i];
 
-    value_info(g->input, g->n_input, veil_engine_input_name(m, i), dtype, rank, dims);
+    VEIL_ASSERT(i < m->main->input_count);
+    *dtype = v->dtype;
+    *rank = v->rank;
+    memcpy(dims, v->dims, v->rank * sizeof(*dims));
     if (m->input_fixed != NULL && m->input_fixed[i]) {
         memcpy(dims, m->input_dims[i], *rank * sizeof(*dims));
     }
@@ -343,8 +383,9 @@ VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, u
     size_t n = m->main->input_count;
 
     ENSURE(i < n, VEIL_ERR_USAGE);
-    value_info(m->proto->graph->input, m->proto->graph->n_input, veil_engine_input_name(m, i),
-               &dtype, &declared, want);
+    dtype = m->in_info[i].dtype;
+    declared = m->in_info[i].rank;
+    memcpy(want, m->in_info[i].dims, sizeof(want));
     ENSURE(dtype != 0 && rank == declared, VEIL_ERR_ENGINE_INPUT_SHAPE);
     for (uint32_t d = 0; d < rank; d++) {
         ENSURE(dims[d] >= 0 && (want[d] < 0 || want[d] == dims[d]), VEIL_ERR_ENGINE_INPUT_SHAPE);
@@ -370,9 +411,12 @@ VEIL_RESULT veil_engine_fix_input_shape(struct veil_engine_model *m, size_t i, u
 void veil_engine_output_info(const struct veil_engine_model *m, size_t i, int32_t *dtype,
                              uint32_t *rank, int64_t *dims)
 {
-    const Onnx__GraphProto *g = m->proto->graph;
+    const struct veil_engine_vinfo *v = &m->out_info[i];
 
-    value_info(g->output, g->n_output, veil_engine_output_name(m, i), dtype, rank, dims);
+    VEIL_ASSERT(i < m->main->output_count);
+    *dtype = v->dtype;
+    *rank = v->rank;
+    memcpy(dims, v->dims, v->rank * sizeof(*dims));
 }
 
 size_t veil_engine_output_count(const struct veil_engine_model *m)

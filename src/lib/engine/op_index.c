@@ -172,7 +172,7 @@ static VEIL_RESULT compress_plan(const struct veil_op_ctx *c, bool *flat, uint32
 {
     const struct veil_tensor *x = c->in[0];
     const struct veil_tensor *cond = c->in[1];
-    const Onnx__AttributeProto *a = veil_attr_find(c, "axis");
+    const struct veil_attr *a = veil_attr_find(c, "axis");
     size_t len;
 
     ENSURE(cond->rank == 1, VEIL_ERR_ENGINE_SHAPE);

@@ -384,7 +384,7 @@ static VEIL_RESULT uniq_plan(const struct veil_op_ctx *c, struct uniq *u, size_t
 {
     const struct veil_tensor *x = c->in[0];
     int64_t sorted;
-    const Onnx__AttributeProto *a = veil_attr_find(c, "axis");
+    const struct veil_attr *a = veil_attr_find(c, "axis");
 
     GUARD(veil_attr_int(c, "sorted", 1, &sorted));
     u->x = x;

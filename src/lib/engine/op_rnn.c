@@ -91,7 +91,7 @@ static VEIL_RESULT parse_acts(const struct veil_op_ctx *c, struct rnn *r)
                                         "Elu",       "Softsign", "Softplus"};
     static const double def_a[] = {0, 0, 0, 0.2, 0.01, 1.0, 1.0, 1.0, 1.0, 0, 0};
     static const double def_b[] = {0, 0, 0, 0.5, 0, 0, 1.0, 0, 0, 0, 0};
-    const Onnx__AttributeProto *a = veil_attr_find(c, "activations");
+    const struct veil_attr *a = veil_attr_find(c, "activations");
     const float *alpha;
     const float *beta;
     size_t na;
@@ -106,7 +106,7 @@ static VEIL_RESULT parse_acts(const struct veil_op_ctx *c, struct rnn *r)
     for (size_t i = 0; i < want; i++) {
         int fn = r->kind == K_RNN ? A_TANH : ((i % per) == 0 ? A_SIGMOID : A_TANH);
         if (a != NULL) {
-            const ProtobufCBinaryData *s;
+            const struct veil_bytes *s;
             fn = -1;
             ENSURE(a->n_strings == want, VEIL_ERR_ENGINE_ATTR);
             s = &a->strings[i];

@@ -19,18 +19,15 @@ static VEIL_RESULT copy_run(struct veil_op_ctx *c)
  * the other forms are made into the output at every run ---- */
 static VEIL_RESULT constant_shape(struct veil_op_ctx *c)
 {
-    const Onnx__AttributeProto *a;
+    const struct veil_attr *a;
     struct veil_tensor *o;
 
     ENSURE(c->out_count == 1 && c->in_count == 0, VEIL_ERR_ENGINE_SHAPE);
     o = c->out[0];
     if ((a = veil_attr_find(c, "value")) != NULL) {
         ENSURE(a->t != NULL, VEIL_ERR_ENGINE_ATTR);
-        if (c->node->value.data != NULL) {
-            veil_tensor_view(&c->node->value, o); /* decoded at load (graph.c) */
-            return VEIL_RESULT_OK;
-        }
-        return veil_tensor_from_proto(a->t, o);
+        veil_tensor_view(a->t, o); /* decoded at load (graph.c) */
+        return VEIL_RESULT_OK;
     }
     if ((a = veil_attr_find(c, "value_float")) != NULL) {
         ENSURE(a->has_f, VEIL_ERR_ENGINE_ATTR);
@@ -298,35 +295,31 @@ static VEIL_RESULT cos_shape(struct veil_op_ctx *c)
     int64_t dims[VEIL_ENGINE_RANK_MAX];
     size_t n;
     int32_t dt = VEIL_DT_FLOAT;
-    const Onnx__AttributeProto *a = veil_attr_find(c, "value");
+    const struct veil_attr *a = veil_attr_find(c, "value");
 
     GUARD(veil_op_arity(c, 1, 1, 1));
     GUARD(veil_op_ints(c->in[0], VEIL_ENGINE_RANK_MAX, dims, &n));
     if (a != NULL) {
-        ENSURE(a->t != NULL && a->t->has_data_type, VEIL_ERR_ENGINE_ATTR);
-        dt = a->t->data_type;
+        ENSURE(a->t != NULL, VEIL_ERR_ENGINE_ATTR);
+        dt = a->t->dtype;
     }
     return veil_op_out(c, 0, dt, (uint32_t)n, dims);
 }
 
 static VEIL_RESULT cos_run(struct veil_op_ctx *c)
 {
-    const Onnx__AttributeProto *a = veil_attr_find(c, "value");
-    struct veil_tensor v = {0};
+    const struct veil_attr *a = veil_attr_find(c, "value");
     size_t es = veil_dtype_size(c->out[0]->dtype);
 
     if (a == NULL) {
         return VEIL_RESULT_OK; /* zeros */
     }
-    GUARD(veil_tensor_from_proto(a->t, &v));
-    if (v.count != 1 || v.dtype != c->out[0]->dtype) {
-        veil_tensor_free(&v);
-        BAIL(VEIL_ERR_ENGINE_ATTR);
-    }
+    /* decoded at load (graph.c) */
+    ENSURE(a->t != NULL && a->t->count == 1 && a->t->dtype == c->out[0]->dtype,
+           VEIL_ERR_ENGINE_ATTR);
     for (size_t i = 0; i < c->out[0]->count; i++) {
-        memcpy((uint8_t *)c->out[0]->data + i * es, v.data, es);
+        memcpy((uint8_t *)c->out[0]->data + i * es, a->t->data, es);
     }
-    veil_tensor_free(&v);
     return VEIL_RESULT_OK;
 }
 

@@ -360,7 +360,7 @@ static VEIL_RESULT unary_run(struct veil_op_ctx *c)
 
     ENSURE(d != NULL, VEIL_ERR_INTERNAL);
     memset(&p, 0, sizeof(p));
-    if ((d->flags & U_PARAMS) || c->node->proto->n_attribute > 0) {
+    if ((d->flags & U_PARAMS) || c->node->attr_count > 0) {
         /* (a node without attributes of a function without parameters has nothing to read or
          * check: ten attribute lookups and name compares per node and run saved) */
         GUARD(unary_params(c, &p));

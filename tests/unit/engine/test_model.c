@@ -544,8 +544,8 @@ static veil_result ext_load(struct mb *b, struct ext_fixture *f, const char *loc
     free(p);
     r = veil_engine_load_file(f->model, NULL, &m);
     if (veil_ok(r)) {
-        EXPECT_EQ(m->main->values[0].init.count, 4);
-        EXPECT_TRUE(((float *)m->main->values[0].init.data)[3] == 7.0f);
+        EXPECT_EQ(m->main->values[0].init->count, 4);
+        EXPECT_TRUE(((float *)m->main->values[0].init->data)[3] == 7.0f);
         veil_engine_free(m);
     }
     return r;

@@ -685,7 +685,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
-            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w.borrowed;
+            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w->borrowed;
             chain_packed += model->main->nodes[i].wpack != NULL;
             chain_pack_only += model->main->nodes[i].wpack_only;
         }
@@ -693,7 +693,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
             model->main->node_count > 0 && model->main->nodes[0].in_count > 1 &&
             model->main->nodes[0].in[1] != VEIL_NO_VALUE &&
             model->main->values[model->main->nodes[0].in[1]].kind == VEIL_VALUE_INITIALIZER &&
-            model->main->values[model->main->nodes[0].in[1]].init.borrowed;
+            model->main->values[model->main->nodes[0].in[1]].init->borrowed;
         EXPECT_OK(veil_engine_set_threads(model, run_threads));
         if (chain_plan) {
             /* a chain of one node has nothing to plan (its output is the graph's): it then runs

@@ -332,7 +332,7 @@ static const struct veil_tensor *init_of(const struct veil_engine_model *m, cons
 {
     for (uint32_t i = 0; i < m->main->value_count; i++) {
         if (strcmp(m->main->values[i].name, name) == 0) {
-            return &m->main->values[i].init;
+            return m->main->values[i].init;
         }
     }
     fail_msg("no initializer %s", name);
@@ -457,14 +457,16 @@ static void test_constant_decoded_once(void **state)
     EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
     const struct veil_engine_node *c = &m->main->nodes[0];
     EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
-    EXPECT_NOT_NULL(c->constant.data);
-    EXPECT_EQ(c->constant.count, N_BIG);
-    EXPECT_FALSE(c->proto->attribute[0]->t->has_raw_data); /* protobuf-c never had it */
+    EXPECT_NOT_NULL(c->constant->data);
+    EXPECT_EQ(c->constant->count, N_BIG);
+    /* the node hands out its attribute's tensor; the parsed model is gone after loading */
+    EXPECT_NULL(m->proto);
+    EXPECT_TRUE(c->attrs[0].t == c->constant && c->constant_of_attr);
     /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
-    EXPECT_TRUE(c->constant.borrowed);
-    EXPECT_TRUE((uint8_t *)c->constant.data >= p &&
-                (uint8_t *)c->constant.data + c->constant.size <= p + n);
-    EXPECT_EQ((uintptr_t)c->constant.data % 4, 0);
+    EXPECT_TRUE(c->constant->borrowed);
+    EXPECT_TRUE((uint8_t *)c->constant->data >= p &&
+                (uint8_t *)c->constant->data + c->constant->size <= p + n);
+    EXPECT_EQ((uintptr_t)c->constant->data % 4, 0);
     for (int run = 0; run < 2; run++) {
         run_add(m, y);
         for (int i = 0; i < N_BIG; i++) {
@@ -626,7 +628,7 @@ static void test_load_inplace_constant(void **state)
     EXPECT_TRUE(sp.attrs[1].off < sp.payloads[0].off);
     veil_pb_split_free(&sp);
     EXPECT_OK(veil_engine_load(p, n, NULL, &m));
-    EXPECT_FALSE(m->main->nodes[0].constant.borrowed); /* the const load copies once */
+    EXPECT_FALSE(m->main->nodes[0].constant->borrowed); /* the const load copies once */
     run_add(m, ref);
     for (int i = 0; i < N_BIG; i++) {
         EXPECT_TRUE(ref[i] == 3.0f * (float)i + 1000.0f + (float)i);
@@ -636,15 +638,17 @@ static void test_load_inplace_constant(void **state)
     for (size_t shift = 0; shift < 16; shift++) {
         p = tm_pack(&t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_tensor *c = &m->main->nodes[0].constant;
+        const struct veil_tensor *c = m->main->nodes[0].constant;
         EXPECT_TRUE(c->borrowed);
         EXPECT_EQ((uintptr_t)c->data % 4, 0);
         EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
         EXPECT_TRUE(init_of(m, "W")->borrowed);
-        const Onnx__TensorProto *e = m->main->nodes[1].proto->attribute[0]->t;
-        EXPECT_TRUE(e->has_raw_data);
-        EXPECT_EQ(e->raw_data.len, sizeof(t.wdata));
-        EXPECT_BYTES_EQ(e->raw_data.data, t.wdata, sizeof(t.wdata));
+        /* the other attribute tensor is decoded at load too, in place where aligned */
+        const struct veil_tensor *e = m->main->nodes[1].attrs[0].t;
+        assert_non_null(e);
+        EXPECT_EQ(e->size, sizeof(t.wdata));
+        EXPECT_BYTES_EQ(e->data, t.wdata, sizeof(t.wdata));
+        EXPECT_TRUE(!e->borrowed || ((uint8_t *)e->data >= p && (uint8_t *)e->data < p + n));
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(ref));
         veil_engine_free(m);
@@ -903,23 +907,23 @@ static void test_split_subgraphs(void **state)
         p = tm_pack(&f.t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
         const struct veil_engine_node *nif = &m->main->nodes[0];
-        const struct veil_engine_graph *then_g = nif->graphs[0];
-        const struct veil_engine_graph *else_g = nif->graphs[1];
+        const struct veil_engine_graph *then_g = nif->attrs[0].g;
+        const struct veil_engine_graph *else_g = nif->attrs[1].g;
         assert_non_null(then_g);
         assert_non_null(else_g);
         const struct veil_tensor *wt = NULL;
         for (uint32_t v = 0; v < then_g->value_count; v++) {
             if (then_g->values[v].kind == VEIL_VALUE_INITIALIZER) {
-                wt = &then_g->values[v].init;
+                wt = then_g->values[v].init;
             }
         }
         assert_non_null(wt);
         /* the branch's weights are borrowed from the model's bytes, not copied by protobuf-c */
         EXPECT_TRUE(wt->borrowed && inside(wt->data, wt->size, p, n));
-        EXPECT_FALSE(then_g->proto->initializer[0]->has_raw_data);
+        EXPECT_NULL(m->proto); /* freed once built: the branches keep nothing of it */
         const struct veil_engine_node *cn = &else_g->nodes[0];
-        EXPECT_TRUE(cn->has_constant && cn->constant.borrowed);
-        EXPECT_TRUE(inside(cn->constant.data, cn->constant.size, p, n));
+        EXPECT_TRUE(cn->has_constant && cn->constant->borrowed);
+        EXPECT_TRUE(inside(cn->constant->data, cn->constant->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->borrowed);
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
@@ -1068,7 +1072,9 @@ static void tdead_init(struct tdead *d, bool live_w)
 static const struct veil_engine_node *node_out(const struct veil_engine_model *m, const char *out)
 {
     for (uint32_t i = 0; i < m->main->node_count; i++) {
-        if (strcmp(m->main->nodes[i].proto->output[0], out) == 0) {
+        const struct veil_engine_node *nd = &m->main->nodes[i];
+        if (nd->out_count > 0 && nd->out[0] != VEIL_NO_VALUE &&
+            strcmp(m->main->values[nd->out[0]].name, out) == 0) {
             return &m->main->nodes[i];
         }
     }
@@ -1099,8 +1105,8 @@ static void test_fold_into_dead_weights(void **state)
     const struct veil_engine_node *t1 = node_out(m, "T1");
     const struct veil_engine_node *t2 = node_out(m, "T2");
     EXPECT_TRUE(t1->has_constant && t2->has_constant);
-    EXPECT_TRUE(t1->constant.data == t2->constant.data);
-    EXPECT_TRUE(t1->constant.borrowed != t2->constant.borrowed);
+    EXPECT_TRUE(t1->constant->data == t2->constant->data);
+    EXPECT_TRUE(t1->constant->borrowed != t2->constant->borrowed);
     EXPECT_NOT_NULL(init_of(m, "W")->data);
     veil_engine_free(m);
     free(base);
@@ -1111,9 +1117,9 @@ static void test_fold_into_dead_weights(void **state)
         t1 = node_out(m, "T1");
         t2 = node_out(m, "T2");
         /* one result, in the bytes of W or V, which no run reads */
-        EXPECT_TRUE(t1->constant.borrowed && t2->constant.borrowed);
-        EXPECT_TRUE(t1->constant.data == t2->constant.data);
-        EXPECT_TRUE(inside(t1->constant.data, t1->constant.size, p, n));
+        EXPECT_TRUE(t1->constant->borrowed && t2->constant->borrowed);
+        EXPECT_TRUE(t1->constant->data == t2->constant->data);
+        EXPECT_TRUE(inside(t1->constant->data, t1->constant->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->data == NULL || init_of(m, "V")->data == NULL);
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(got));
@@ -1129,7 +1135,7 @@ static void test_fold_into_dead_weights(void **state)
     t1 = node_out(m, "T1");
     EXPECT_NOT_NULL(w->data);
     EXPECT_TRUE(w->borrowed && inside(w->data, w->size, p, n));
-    EXPECT_FALSE(t1->constant.data == w->data);
+    EXPECT_FALSE(t1->constant->data == w->data);
     run_add(m, got);
     for (int i = 0; i < N_BIG; i++) {
         EXPECT_TRUE(got[i] == 3.0f * (float)i + 0.5f * (float)i + 0.5f * (float)i);
@@ -1205,11 +1211,11 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
 
         p = tm_pack(&c.f.t, 1, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_engine_graph *then_g = m->main->nodes[0].graphs[0];
+        const struct veil_engine_graph *then_g = m->main->nodes[0].attrs[0].g;
         assert_non_null(then_g);
         const struct veil_engine_node *tn = NULL;
         for (uint32_t i = 0; i < then_g->node_count; i++) {
-            if (strcmp(then_g->nodes[i].proto->op_type, "Transpose") == 0) {
+            if (strcmp(then_g->nodes[i].op->name, "Transpose") == 0) {
                 tn = &then_g->nodes[i];
             }
         }
@@ -1220,14 +1226,14 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             /* the else-branch reads W at run time: W stays; the result went over the bytes of
              * the Constant Ce, which nothing reads now */
             EXPECT_NOT_NULL(w->data);
-            EXPECT_TRUE(tn->constant.data != w->data);
-            EXPECT_TRUE(tn->constant.borrowed);
-            EXPECT_TRUE(m->main->nodes[0].graphs[1]->nodes[0].skip);
+            EXPECT_TRUE(tn->constant->data != w->data);
+            EXPECT_TRUE(tn->constant->borrowed);
+            EXPECT_TRUE(m->main->nodes[0].attrs[1].g->nodes[0].skip);
         } else {
             /* nothing runs on W any more: the result took its bytes */
             EXPECT_NULL(w->data);
-            EXPECT_TRUE(tn->constant.borrowed);
-            EXPECT_TRUE(inside(tn->constant.data, tn->constant.size, p, n));
+            EXPECT_TRUE(tn->constant->borrowed);
+            EXPECT_TRUE(inside(tn->constant->data, tn->constant->size, p, n));
         }
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
