@@ -3,6 +3,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +37,42 @@ static size_t ev_left(void *ctx)
     return evbuffer_get_length(ctx);
 }
 
+/* A tensor this large (veil-serve's M_MMAP_THRESHOLD: it gets a mapping of its own) is moved in
+ * slices, and the heap pages of the chains drained so far are handed back after each. */
+#define TAKE_SLICE_MIN ((size_t)2 << 20)
+#define TAKE_SLICE     ((size_t)1 << 20)
+
 /* evbuffer_remove copies chain by chain into dst and frees each chain it empties: the bytes
- * move, they are never held twice. */
+ * move, they are never held twice. But the chains are heap memory (16 KB or so each, as
+ * libevent read them), and glibc keeps freed heap pages that are not at the top of the heap
+ * (veil-serve's trim threshold, 4 MiB, spares small requests the page faults): without
+ * malloc_trim between slices the drained chains would stay resident until the whole tensor was
+ * written, and the input would be held twice after all (PaddleOCR det: 4.9 MB). */
 static bool ev_take(void *ctx, void *dst, size_t n)
 {
+    uint8_t *at = dst;
+
     if (n == 0) {
         return true;
     }
     if (n > INT_MAX || n > evbuffer_get_length(ctx)) {
         return false;
     }
-    return evbuffer_remove(ctx, dst, n) == (int)n;
+    if (n < TAKE_SLICE_MIN) {
+        return evbuffer_remove(ctx, dst, n) == (int)n;
+    }
+    while (n > 0) {
+        size_t k = n < TAKE_SLICE ? n : TAKE_SLICE;
+        if (evbuffer_remove(ctx, at, k) != (int)k) {
+            return false;
+        }
+        at += k;
+        n -= k;
+#ifdef __GLIBC__
+        (void)malloc_trim(0);
+#endif
+    }
+    return true;
 }
 
 veil_result serve_request_parse_evbuffer(struct evbuffer *body, size_t json_size,

@@ -3,6 +3,7 @@
  * the body into chains, what is drained, and the refusals (Inference-Header-Content-Length
  * values, a truncated body, a body longer than the tensors, byte counts that disagree with the
  * shape, zero-size tensors, several inputs). */
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -194,6 +195,56 @@ static void test_bad_header(void **state)
     EXPECT_EQ(both("\x80\xff", v, sizeof(v), sizeof(v)), VEIL_ERR_SERVE_REQUEST);
 }
 
+/* A tensor of 2 MiB and more is moved in 1 MiB slices (the drained chains' heap pages handed back
+ * between them): every byte lands where it belongs, across 16 KB chains and slice ends. */
+static void test_large(void **state)
+{
+    const size_t count = 655361; /* FP32: 2.5 MiB + 4 bytes, three slices */
+    const size_t size = count * 4;
+    char json[160];
+    size_t jn = (size_t)snprintf(json, sizeof(json),
+                                 "{\"inputs\":[{\"name\":\"a\",\"shape\":[%zu],\"datatype\":"
+                                 "\"FP32\",\"parameters\":{\"binary_data_size\":%zu}}]}",
+                                 count, size);
+    uint8_t *whole = malloc(jn + size + 1);
+    char why[256] = "";
+
+    (void)state;
+    assert_non_null(whole);
+    memcpy(whole, json, jn);
+    for (size_t i = 0; i < size + 1; i++) {
+        whole[jn + i] = (uint8_t)(i * 131 + i / 251);
+    }
+    for (size_t extra = 0; extra < 2; extra++) { /* the whole tensor, then one byte more */
+        struct serve_request r = {0};
+        struct evbuffer *b = body_of(whole, jn + size + extra, 16384 + 5);
+        veil_result res = serve_request_parse_evbuffer(b, jn, 4u << 20, &r, why, sizeof(why));
+        if (extra == 0) {
+            EXPECT_OK(res);
+            EXPECT_EQ(r.inputs[0].tensor.size, size);
+            EXPECT_BYTES_EQ(r.inputs[0].tensor.data, whole + jn, size);
+            EXPECT_EQ(evbuffer_get_length(b), 0);
+        } else {
+            EXPECT_ERR(res, VEIL_ERR_SERVE_REQUEST);
+            EXPECT_NOT_NULL(strstr(why, "longer"));
+            EXPECT_EQ(evbuffer_get_length(b), 1);
+        }
+        serve_request_free(&r);
+        evbuffer_free(b);
+    }
+    {
+        struct serve_request r = {0}; /* one byte short: nothing taken */
+        struct evbuffer *b = body_of(whole, jn + size - 1, 16384);
+        EXPECT_ERR(serve_request_parse_evbuffer(b, jn, 4u << 20, &r, why, sizeof(why)),
+                   VEIL_ERR_SERVE_REQUEST);
+        EXPECT_NOT_NULL(strstr(why, "ends before"));
+        EXPECT_EQ(evbuffer_get_length(b), size - 1);
+        serve_request_free(&r);
+        evbuffer_free(b);
+    }
+    free(whole);
+}
+
 static void test_header_length(void **state)
 {
     size_t n = 0;
@@ -219,5 +270,5 @@ static void test_header_length(void **state)
     EXPECT_FALSE(serve_header_length("999999999999", 17, &n));
 }
 
-VEIL_TEST_MAIN(test_binary, test_byte_counts, test_several_and_empty, test_bad_header,
+VEIL_TEST_MAIN(test_binary, test_byte_counts, test_several_and_empty, test_bad_header, test_large,
                test_header_length)
