@@ -205,7 +205,7 @@ static veil_result input_binary_size(json_t *params, const char *what, bool *bin
     return VEIL_RESULT_OK;
 }
 
-static veil_result parse_input(json_t *in, size_t index, struct veil_rd *bin,
+static veil_result parse_input(json_t *in, size_t index, const struct serve_bin_source *bin,
                                size_t tensor_size_max, struct serve_input *out, char *why,
                                size_t why_size)
 {
@@ -272,7 +272,7 @@ static veil_result parse_input(json_t *in, size_t index, struct veil_rd *bin,
     }
     GUARD(veil_tensor_alloc(&out->tensor));
     if (binary) {
-        if (!veil_ok(veil_rd_bytes(bin, out->tensor.data, bin_size))) {
+        if (bin_size > bin->left(bin->ctx) || !bin->take(bin->ctx, out->tensor.data, bin_size)) {
             REFUSE("%s: the binary data ends before binary_data_size bytes", what);
         }
         if (d->dtype == VEIL_DT_BOOL) {
@@ -344,7 +344,7 @@ static veil_result parse_output(json_t *o, size_t index, struct serve_output_req
     return VEIL_RESULT_OK;
 }
 
-static veil_result parse_arrays(json_t *inputs, json_t *outputs, struct veil_rd *bin,
+static veil_result parse_arrays(json_t *inputs, json_t *outputs, const struct serve_bin_source *bin,
                                 size_t tensor_size_max, struct serve_request *req, char *why,
                                 size_t why_size)
 {
@@ -365,7 +365,7 @@ static veil_result parse_arrays(json_t *inputs, json_t *outputs, struct veil_rd 
             }
         }
     }
-    if (!veil_ok(veil_rd_done(bin))) {
+    if (bin->left(bin->ctx) != 0) {
         REFUSE("the binary data is longer than the inputs' binary_data_size");
     }
     if (outputs == NULL) {
@@ -388,8 +388,9 @@ static veil_result parse_arrays(json_t *inputs, json_t *outputs, struct veil_rd 
     return VEIL_RESULT_OK;
 }
 
-static veil_result parse_root(json_t *root, struct veil_rd *bin, size_t tensor_size_max,
-                              struct serve_request *req, char *why, size_t why_size)
+static veil_result parse_root(json_t *root, const struct serve_bin_source *bin,
+                              size_t tensor_size_max, struct serve_request *req, char *why,
+                              size_t why_size)
 {
     const char *key;
     json_t *v;
@@ -421,13 +422,12 @@ static veil_result parse_root(json_t *root, struct veil_rd *bin, size_t tensor_s
     return parse_arrays(inputs, outputs, bin, tensor_size_max, req, why, why_size);
 }
 
-veil_result serve_request_parse(const uint8_t *json, size_t json_size, const uint8_t *bin,
-                                size_t bin_size, size_t tensor_size_max, struct serve_request *req,
-                                char *why, size_t why_size)
+veil_result serve_request_parse_from(const uint8_t *json, size_t json_size,
+                                     const struct serve_bin_source *bin, size_t tensor_size_max,
+                                     struct serve_request *req, char *why, size_t why_size)
 {
     json_error_t err;
     json_t *root;
-    struct veil_rd rd = {bin, bin_size, 0};
     veil_result r;
 
     VEIL_ASSERT(json != NULL || json_size == 0);
@@ -435,9 +435,29 @@ veil_result serve_request_parse(const uint8_t *json, size_t json_size, const uin
     if (root == NULL) {
         REFUSE("not JSON: %s (line %d, column %d)", err.text, err.line, err.column);
     }
-    r = parse_root(root, &rd, tensor_size_max, req, why, why_size);
+    r = parse_root(root, bin, tensor_size_max, req, why, why_size);
     json_decref(root);
     return r;
+}
+
+static size_t rd_left(void *ctx)
+{
+    return veil_rd_left(ctx);
+}
+
+static bool rd_take(void *ctx, void *dst, size_t n)
+{
+    return veil_ok(veil_rd_bytes(ctx, dst, n));
+}
+
+veil_result serve_request_parse(const uint8_t *json, size_t json_size, const uint8_t *bin,
+                                size_t bin_size, size_t tensor_size_max, struct serve_request *req,
+                                char *why, size_t why_size)
+{
+    struct veil_rd rd = {bin, bin_size, 0};
+    struct serve_bin_source src = {&rd, rd_left, rd_take};
+
+    return serve_request_parse_from(json, json_size, &src, tensor_size_max, req, why, why_size);
 }
 
 void serve_request_free(struct serve_request *req)

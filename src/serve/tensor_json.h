@@ -57,6 +57,22 @@ int32_t serve_datatype_of(const char *name);
 VEIL_RESULT serve_request_parse(const uint8_t *json, size_t json_size, const uint8_t *bin,
                                 size_t bin_size, size_t tensor_size_max, struct serve_request *req,
                                 char *why, size_t why_size);
+
+/* Where a request's binary tensor data comes from, read once, in input order: a contiguous
+ * buffer (serve_request_parse) or the HTTP body's evbuffer (request_body.h), whose bytes are
+ * then moved straight into each input tensor. */
+struct serve_bin_source {
+    void *ctx;
+    size_t (*left)(void *ctx); /* bytes not taken yet */
+    /* Moves the next n bytes (n <= left) into dst (NULL when n is 0); false on failure. */
+    bool (*take)(void *ctx, void *dst, size_t n);
+};
+
+/* serve_request_parse with the binary data from bin. json is only read before bin's first
+ * call (the JSON is parsed first). */
+VEIL_RESULT serve_request_parse_from(const uint8_t *json, size_t json_size,
+                                     const struct serve_bin_source *bin, size_t tensor_size_max,
+                                     struct serve_request *req, char *why, size_t why_size);
 void serve_request_free(struct serve_request *req);
 
 /* One output of a response. */

@@ -39,6 +39,23 @@ grep -q '"model_name":"add"' body.out && ok "the response names the model" || no
 "$TOOL" request --binary "$DATA"/test_data_set_0/input_*.pb > req.bin 2> hlen
 [ "$(c -H "Inference-Header-Content-Length: $(cat hlen)" -H 'Content-Type: application/octet-stream' --data-binary @req.bin "$URL/v2/models/add/infer")" = 200 ] &&
     "$TOOL" check body.out - "$DATA"/test_data_set_0/output_0.pb && ok "binary tensor inputs" || not_ok "binary inputs"
+# binary requests are parsed out of libevent's buffer chains (src/serve/request_body.c): the
+# same refusals as the contiguous parser
+binbad() { # binbad STATUS PATTERN DESCRIPTION HEADER_LENGTH BODY_FILE
+    local got
+    got=$(c -H "Inference-Header-Content-Length: $4" -H 'Content-Type: application/octet-stream' --data-binary @"$5" "$URL/v2/models/add/infer")
+    if [ "$got" = "$1" ] && grep -qE -- "$2" body.out; then ok "binary: $3 -> $1"; else not_ok "binary: $3: $got $(cat body.out)"; fi
+}
+head -c -4 req.bin > req_short.bin
+{ cat req.bin; printf 'xyz'; } > req_long.bin
+binbad 400 'Inference-Header-Content-Length: must be' "header length past the body" "$(($(stat -c %s req.bin) + 1))" req.bin
+binbad 400 'Inference-Header-Content-Length: must be' "header length not a decimal" "1e2" req.bin
+binbad 400 'ends before binary_data_size' "a truncated binary part" "$(cat hlen)" req_short.bin
+binbad 400 'longer than the inputs' "a binary part longer than the tensors" "$(cat hlen)" req_long.bin
+binbad 400 'not JSON' "header length 0" 0 req.bin
+binbad 400 'not JSON' "header length inside the JSON" "$(($(cat hlen) - 1))" req.bin
+[ "$(c -H "Inference-Header-Content-Length: $(cat hlen)" -H 'Content-Type: application/octet-stream' --data-binary @req.bin "$URL/v2/models/add/infer")" = 200 ] &&
+    "$TOOL" check body.out - "$DATA"/test_data_set_0/output_0.pb && ok "binary inputs again after the refusals (same connection state)" || not_ok "binary inputs after refusals"
 "$TOOL" request --binary-output "$DATA"/test_data_set_0/input_*.pb > req2.json
 curl -sS --cacert serve.pem -D headers.txt -o body.out --data-binary @req2.json "$URL/v2/models/add/infer"
 hl=$(sed -n 's/^[Ii]nference-[Hh]eader-[Cc]ontent-[Ll]ength: *\([0-9]*\).*/\1/p' headers.txt)
@@ -81,8 +98,8 @@ grep -q "sim.measurement *$(serve_measurement serve.conf)" att.txt && ok "the ev
 [ "$(c "$URL/v2/attestation?nonce=00")" = 400 ] && ok "a short nonce is refused" || not_ok "short nonce"
 
 [ "$(c "$URL/metrics")" = 200 ] && ok "GET /metrics" || not_ok "metrics"
-grep -qE '^veil_serve_requests_total\{endpoint="infer",code="2xx"\} 3$' body.out && ok "metrics count the inferences" || { not_ok "infer count"; grep infer body.out; }
-grep -qE '^veil_serve_inference_seconds_count\{model="add"\} 3$' body.out && ok "inference latency histogram" || not_ok "histogram"
+grep -qE '^veil_serve_requests_total\{endpoint="infer",code="2xx"\} 4$' body.out && ok "metrics count the inferences" || { not_ok "infer count"; grep infer body.out; }
+grep -qE '^veil_serve_inference_seconds_count\{model="add"\} 4$' body.out && ok "inference latency histogram" || not_ok "histogram"
 grep -qE '^veil_serve_model_load_seconds\{model="add"\} [0-9.]+$' body.out && grep -qE '^veil_serve_attestation_age_seconds [0-9]+$' body.out &&
     ok "model load time and attestation age" || not_ok "load/age gauges"
 serve_stop
