@@ -159,7 +159,8 @@ static VEIL_RESULT rnn_plan(const struct veil_op_ctx *c, struct rnn *r)
         r->dirs = 1;
         r->reverse_only = dir[0] == 'r';
     }
-    ENSURE(x->dtype == VEIL_DT_FLOAT && x->rank == 3, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    ENSURE(x->dtype == VEIL_DT_FLOAT, VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    ENSURE(x->rank == 3, VEIL_ERR_ENGINE_SHAPE); /* a shape error, not a type the engine lacks */
     r->seq = r->layout ? x->dims[1] : x->dims[0];
     r->batch = r->layout ? x->dims[0] : x->dims[1];
     r->input = x->dims[2];

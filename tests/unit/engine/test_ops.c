@@ -1124,6 +1124,31 @@ static void test_lstm_against_plain(void **state)
     free_n(in, 4);
 }
 
+/* LSTM refuses an X that is not rank 3 as a shape error (Silero VAD given a sample rate its If
+ * does not expect feeds it one), and an X of another type as a type the kernel lacks. */
+static void test_lstm_refusals(void **state)
+{
+    enum { I = 3, H = 2 };
+    struct veil_tensor in[3];
+    struct veil_tensor out[3] = {{0}};
+    int64_t dx2[2] = {1, I};
+    int64_t dx[3] = {1, 1, I};
+    int64_t dw[3] = {1, 4 * H, I};
+    int64_t dr[3] = {1, 4 * H, H};
+    Onnx__AttributeProto a[1] = {attr_int("hidden_size", H)};
+    Onnx__AttributeProto *ap[1] = {&a[0]};
+    (void)state;
+    make(&in[0], VEIL_DT_FLOAT, 2, dx2, NULL);
+    make(&in[1], VEIL_DT_FLOAT, 3, dw, NULL);
+    make(&in[2], VEIL_DT_FLOAT, 3, dr, NULL);
+    EXPECT_ERR(run_one("LSTM", 3, in, ap, 1, 3, out), VEIL_ERR_ENGINE_SHAPE);
+    free_n(in, 1);
+    make(&in[0], VEIL_DT_INT32, 3, dx, NULL);
+    EXPECT_ERR(run_one("LSTM", 3, in, ap, 1, 3, out), VEIL_ERR_ENGINE_UNSUPPORTED_TYPE);
+    free_n(out, 3);
+    free_n(in, 3);
+}
+
 /* Float GlobalAveragePool (partial sums, planes over threads) against a plain double mean. */
 static void test_global_average_pool(void **state)
 {
@@ -1823,8 +1848,8 @@ static void test_parallel_pool_races(void **state)
 }
 
 VEIL_TEST_MAIN(test_add_broadcast, test_softmax_threads, test_global_average_pool,
-               test_lstm_against_plain, test_resize_nearest_threads, test_maxpool_inside,
-               test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
+               test_lstm_against_plain, test_lstm_refusals, test_resize_nearest_threads,
+               test_maxpool_inside, test_reduce_block, test_sgemm_packed, test_conv_packed_weights,
                test_int_arith_is_defined, test_cast_saturates, test_gather_bounds,
                test_shapes_from_data_are_bounded, test_matmul_and_softmax, test_conv,
                test_half_precision, test_threads_agree, test_work_budget, test_conv_fast_paths,
