@@ -262,12 +262,22 @@ struct veil_engine_pool {
     bool keep_none;
 };
 
+/* Where protobuf-c's small blocks go while a model is parsed (model.c): chunks of their own
+ * mappings, unmapped at once when the ModelProto is freed, so that the parse's thousands of small
+ * blocks do not leave holes among what the graphs keep on the heap. */
+struct veil_pb_chunk;
+struct veil_pb_arena {
+    struct veil_pb_chunk *head;
+    size_t mapped; /* bytes of all chunks */
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
     size_t alloc_max;
-    Onnx__ModelProto *proto; /* while loading only: freed once the graphs are built */
-    struct veil_store store; /* names, attributes: what the graphs keep of the ModelProto */
+    struct veil_pb_arena pb_arena; /* while loading only */
+    Onnx__ModelProto *proto;       /* while loading only: freed once the graphs are built */
+    struct veil_store store;       /* names, attributes: what the graphs keep of the ModelProto */
     struct veil_engine_vinfo *in_info;  /* per main-graph input */
     struct veil_engine_vinfo *out_info; /* per main-graph output */
     int64_t opset;
