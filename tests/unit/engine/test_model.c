@@ -710,6 +710,20 @@ static void test_plan_scratch(void **state)
     EXPECT_TRUE(m->plan->scratch_size[0] > 0);
     EXPECT_EQ(m->plan->scratch_offset[1], SIZE_MAX); /* Relu takes none */
     EXPECT_EQ(m->plan->scratch_size[1], 0);
+    /* the plan keeps the shapes of X, a and Y (planned, input, output), not W's */
+    for (uint32_t v = 0; v < m->main->value_count; v++) {
+        const struct veil_engine_value *val = &m->main->values[v];
+        const struct veil_tensor *sh = veil_plan_shape(m->plan, v);
+        if (strcmp(val->name, "W") == 0) {
+            EXPECT_NULL(sh);
+            continue;
+        }
+        EXPECT_NOT_NULL(sh);
+        EXPECT_EQ(sh->dtype, VEIL_DT_FLOAT);
+        EXPECT_EQ(sh->rank, 4);
+        EXPECT_EQ(sh->dims[1], strcmp(val->name, "X") == 0 ? 2 : 3);
+        EXPECT_EQ(sh->dims[2], strcmp(val->name, "X") == 0 ? 8 : 6);
+    }
     /* alive with a (the Conv's output), so beside it: above the intermediates' part */
     size_t values = 0;
     EXPECT_OK(veil_engine_plan_values_arena(m, &values));
