@@ -179,6 +179,10 @@ static void test_valid_model_runs(void **state)
 
     mb_init(&b, "Add");
     EXPECT_OK(mb_load(&b, &m));
+    /* built: the name table is gone, the values' array holds just the values (X, W, Y) */
+    EXPECT_NULL(m->main->table);
+    EXPECT_EQ(m->main->value_count, 3);
+    EXPECT_EQ(m->main->value_cap, 3);
     EXPECT_EQ(veil_engine_input_count(m), 1);
     EXPECT_STR_EQ(veil_engine_input_name(m, 0), "X");
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
