@@ -282,6 +282,11 @@ struct veil_pb_arena {
     size_t mapped; /* bytes of all chunks */
 };
 
+struct veil_span {
+    size_t off;
+    size_t len;
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
@@ -313,7 +318,12 @@ struct veil_engine_model {
     struct veil_pb_split split;
     const uint8_t *src;
     uint8_t *inplace;
-    size_t borrowed;     /* payloads borrowed from inplace */
+    size_t borrowed; /* payloads borrowed from inplace */
+    /* the bytes of inplace they cover (offsets from it), merged after the load: the rest of the
+     * buffer is not read once loaded (veil_engine_kept_range) */
+    struct veil_span *kept;
+    size_t kept_count;
+    size_t kept_cap;
     size_t attr_next;    /* the next of split.attrs, while building the graphs */
     size_t graph_next;   /* the next graph's number in split.graph_first (pre-order) */
     struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */

@@ -256,6 +256,56 @@ static VEIL_RESULT resolve_io(struct veil_engine_model *m)
     return VEIL_RESULT_OK;
 }
 
+static int span_cmp(const void *a, const void *b)
+{
+    const struct veil_span *x = a;
+    const struct veil_span *y = b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* The borrowed payloads' ranges, sorted, overlapping or touching ones merged, the array trimmed. */
+static void kept_merge(struct veil_engine_model *m)
+{
+    size_t n = 0;
+    struct veil_span *k;
+
+    if (m->kept_count == 0) {
+        free(m->kept);
+        m->kept = NULL;
+        m->kept_cap = 0;
+        return;
+    }
+    qsort(m->kept, m->kept_count, sizeof(*m->kept), span_cmp);
+    for (size_t i = 1; i < m->kept_count; i++) {
+        struct veil_span *last = &m->kept[n];
+        const struct veil_span *c = &m->kept[i];
+        if (c->off <= last->off + last->len) {
+            size_t end = c->off + c->len;
+            if (end > last->off + last->len) {
+                last->len = end - last->off;
+            }
+        } else {
+            m->kept[++n] = *c;
+        }
+    }
+    m->kept_count = n + 1;
+    k = realloc(m->kept, m->kept_count * sizeof(*k));
+    if (k != NULL) {
+        m->kept = k;
+        m->kept_cap = m->kept_count;
+    }
+}
+
+bool veil_engine_kept_range(const struct veil_engine_model *m, size_t i, size_t *off, size_t *len)
+{
+    if (i >= m->kept_count) {
+        return false;
+    }
+    *off = m->kept[i].off;
+    *len = m->kept[i].len;
+    return true;
+}
+
 static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
                         struct veil_engine_diag *diag, struct veil_engine_model **out)
 {
@@ -302,6 +352,7 @@ static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dir
     m->work_max = VEIL_ENGINE_WORK_MAX;
     m->ext_dirfd = -1; /* the directory is only read while loading */
     veil_pb_split_free(&m->split);
+    kept_merge(m);
     m->src = NULL;
     m->inplace = NULL; /* only used while loading */
     *out = m;
@@ -334,6 +385,7 @@ void veil_engine_free(struct veil_engine_model *m)
     }
     pb_arena_free(&m->pb_arena);
     veil_pb_split_free(&m->split);
+    free(m->kept);
     if (m->file.data != NULL) {
         OPENSSL_cleanse(m->file.data, m->file.len);
         veil_wr_free(&m->file);
