@@ -421,6 +421,10 @@ const struct veil_attr *veil_node_attr(const struct veil_engine_node *n, const c
 /* Resolves an AttributeProto into a (attribute tensors are decoded by the caller, subgraphs built
  * by it): copies into the store; VEIL_ERR_NOMEM, or VEIL_ERR_ENGINE_LIMIT for counts beyond
  * what a struct veil_attr holds. */
+/* The attribute names operators use, sorted; name's entry among them, or NULL. */
+extern const char *const veil_attr_known[];
+extern const size_t veil_attr_known_count;
+const char *veil_attr_name_known(const char *name);
 VEIL_RESULT veil_attr_resolve(struct veil_store *st, const Onnx__AttributeProto *ap,
                               struct veil_attr *a);
 VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v);
