@@ -2,10 +2,12 @@
 #include "base/secret.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -134,6 +136,32 @@ veil_result veil_locked_prefault_join(struct veil_locked_prefault *f, bool stop)
     (void)pthread_join(f->thread, NULL);
     f->started = false;
     return f->result;
+}
+
+size_t veil_locked_release(void *p, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t ps = page > 0 ? (uintptr_t)page : 4096;
+    uintptr_t start;
+    uintptr_t end;
+
+    if (p == NULL || size == 0 || (uintptr_t)p > UINTPTR_MAX - size - ps) {
+        return 0;
+    }
+    OPENSSL_cleanse(p, size);
+    start = ((uintptr_t)p + ps - 1) / ps * ps;
+    end = ((uintptr_t)p + size) / ps * ps;
+    if (end <= start) {
+        return 0;
+    }
+    /* locked pages refuse MADV_DONTNEED (EINVAL): unlock them first (the system call itself:
+     * AddressSanitizer's munlock does nothing, and the region was locked with mlock2, which it
+     * lets through) */
+    if (syscall(SYS_munlock, (void *)start, end - start) != 0 ||
+        madvise((void *)start, end - start, MADV_DONTNEED) != 0) {
+        return 0;
+    }
+    return end - start;
 }
 
 void veil_locked_unmap(void *p, size_t size)

@@ -36,6 +36,15 @@ void veil_locked_unmap(void *p, size_t size);
 VEIL_RESULT veil_locked_map_onfault(size_t size, void **out);
 
 /*
+ * For a part of a locked region that will not be read again: wipes p[0..size), and hands the
+ * whole pages within it back (unlocked, then MADV_DONTNEED: they read as zeros if touched again,
+ * and veil_locked_unmap still wipes and unmaps the whole region). Returns the bytes handed back;
+ * best effort (0 where the kernel refuses, e.g. at its limit of mappings: munlock splits the
+ * region's mapping).
+ */
+size_t veil_locked_release(void *p, size_t size);
+
+/*
  * Faults in the pages that hold p[0..size) (MADV_POPULATE_WRITE: writable, without writing them;
  * in a locked-on-fault region they are locked as they come). Best effort: where the kernel cannot
  * (before Linux 5.14), the caller's first write faults them in as it would have anyway.

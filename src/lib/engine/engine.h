@@ -115,6 +115,12 @@ VEIL_RESULT veil_engine_load(const void *data, size_t size, struct veil_engine_d
  * For the decrypted model in locked memory (veil-serve). */
 VEIL_RESULT veil_engine_load_inplace(void *data, size_t size, struct veil_engine_diag *diag,
                                      struct veil_engine_model **out);
+/* After veil_engine_load_inplace: the i-th of the byte ranges of data that the model still reads
+ * (the payloads it borrows: weights, folded or packed in place), sorted and disjoint, as an offset
+ * from data and a length; false past the last. The rest of data is never read again: the caller
+ * may wipe it and release its pages (veil-serve). None after veil_engine_load; after
+ * veil_engine_load_file, of the file's bytes (which the model holds). */
+bool veil_engine_kept_range(const struct veil_engine_model *m, size_t i, size_t *off, size_t *len);
 /* Where the first weight payload (a raw_data of at least min bytes, on the paths the in-place
  * loader takes: graph initializers, node attribute tensors, subgraphs included) starts, from a
  * prefix of a model's bytes (len of them; the rest need not be known). False when the prefix ends

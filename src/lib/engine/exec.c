@@ -199,7 +199,7 @@ static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil
     if (f->arena == NULL || v == VEIL_NO_VALUE || f->plan->offset[v] == SIZE_MAX) {
         return false;
     }
-    want = &f->plan->shape[v];
+    want = veil_plan_shape(f->plan, (uint32_t)v);
     if (want->dtype != t->dtype || !veil_tensor_same_shape(want, t)) {
         return false;
     }

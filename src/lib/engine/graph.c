@@ -1436,6 +1436,33 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
     return build_release(g);
 }
 
+/* Once the whole model is built: names are no longer resolved (the tables go) and no value is
+ * added (each graph's value array, sized for an upper bound, shrinks to its values: cls 979
+ * slots for 472 values). */
+static void settle(struct veil_engine_graph *g)
+{
+    struct veil_engine_value *v;
+
+    free(g->table);
+    g->table = NULL;
+    g->table_size = 0;
+    if (g->value_count > 0 && g->value_count < g->value_cap) {
+        v = realloc(g->values, (size_t)g->value_count * sizeof(*g->values));
+        if (v != NULL) {
+            g->values = v;
+            g->value_cap = g->value_count;
+        }
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *n = &g->nodes[i];
+        for (uint32_t a = 0; n->attrs != NULL && a < n->attr_count; a++) {
+            if (n->attrs[a].g != NULL) {
+                settle(n->attrs[a].g);
+            }
+        }
+    }
+}
+
 VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_graph *parent,
                              const Onnx__GraphProto *gp, uint32_t depth,
                              struct veil_engine_diag *diag, struct veil_engine_graph **out)
@@ -1462,6 +1489,7 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     if (depth == 0) {
         fold_subgraphs(g, 0);
         fold_into_dead_weights(g);
+        settle(g);
     }
     *out = g;
     return VEIL_RESULT_OK;

@@ -225,11 +225,16 @@ struct veil_engine_vinfo {
 
 /* A static memory plan of the main graph for one set of input shapes (veil_engine_plan):
  * each planned intermediate has an offset in one arena; lifetimes that overlap never share bytes.
- * shape[v] is the inferred type and shape of every value (data NULL); rank UINT32_MAX if unknown.
+ * veil_plan_shape(p, v) is the inferred type and shape of value v (data NULL; rank UINT32_MAX if
+ * unknown), kept for the values a run or veil_engine_plan_live_max asks about: the planned
+ * intermediates, the graph's inputs and outputs (NULL for the others).
  */
 struct veil_engine_plan {
     size_t arena_size;
     size_t *offset; /* per value; SIZE_MAX = not planned (inputs, outputs, control flow) */
+    /* per value: its index in shape, or UINT32_MAX (the planning run records every value's shape,
+     * 104 bytes each; only these are kept: cls 49 -> 14 KB) */
+    uint32_t *shape_at;
     struct veil_tensor *shape;
     uint32_t planned_count;
     /* per topological position of the main graph: the node's kernel scratch (im2col) placed in
@@ -239,6 +244,12 @@ struct veil_engine_plan {
     size_t *scratch_size;
     size_t values_arena_size; /* what the intermediates alone take (placed first, as before) */
 };
+
+static inline const struct veil_tensor *veil_plan_shape(const struct veil_engine_plan *p,
+                                                        uint32_t v)
+{
+    return p->shape_at[v] == UINT32_MAX ? NULL : &p->shape[p->shape_at[v]];
+}
 
 struct veil_engine_pool {
     void **ptr;
@@ -262,12 +273,27 @@ struct veil_engine_pool {
     bool keep_none;
 };
 
+/* Where protobuf-c's small blocks go while a model is parsed (model.c): chunks of their own
+ * mappings, unmapped at once when the ModelProto is freed, so that the parse's thousands of small
+ * blocks do not leave holes among what the graphs keep on the heap. */
+struct veil_pb_chunk;
+struct veil_pb_arena {
+    struct veil_pb_chunk *head;
+    size_t mapped; /* bytes of all chunks */
+};
+
+struct veil_span {
+    size_t off;
+    size_t len;
+};
+
 struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
     size_t alloc_max;
-    Onnx__ModelProto *proto; /* while loading only: freed once the graphs are built */
-    struct veil_store store; /* names, attributes: what the graphs keep of the ModelProto */
+    struct veil_pb_arena pb_arena; /* while loading only */
+    Onnx__ModelProto *proto;       /* while loading only: freed once the graphs are built */
+    struct veil_store store;       /* names, attributes: what the graphs keep of the ModelProto */
     struct veil_engine_vinfo *in_info;  /* per main-graph input */
     struct veil_engine_vinfo *out_info; /* per main-graph output */
     int64_t opset;
@@ -292,7 +318,12 @@ struct veil_engine_model {
     struct veil_pb_split split;
     const uint8_t *src;
     uint8_t *inplace;
-    size_t borrowed;     /* payloads borrowed from inplace */
+    size_t borrowed; /* payloads borrowed from inplace */
+    /* the bytes of inplace they cover (offsets from it), merged after the load: the rest of the
+     * buffer is not read once loaded (veil_engine_kept_range) */
+    struct veil_span *kept;
+    size_t kept_count;
+    size_t kept_cap;
     size_t attr_next;    /* the next of split.attrs, while building the graphs */
     size_t graph_next;   /* the next graph's number in split.graph_first (pre-order) */
     struct veil_wr file; /* veil_engine_load_file: the file's bytes, which the tensors borrow */
@@ -390,6 +421,10 @@ const struct veil_attr *veil_node_attr(const struct veil_engine_node *n, const c
 /* Resolves an AttributeProto into a (attribute tensors are decoded by the caller, subgraphs built
  * by it): copies into the store; VEIL_ERR_NOMEM, or VEIL_ERR_ENGINE_LIMIT for counts beyond
  * what a struct veil_attr holds. */
+/* The attribute names operators use, sorted; name's entry among them, or NULL. */
+extern const char *const veil_attr_known[];
+extern const size_t veil_attr_known_count;
+const char *veil_attr_name_known(const char *name);
 VEIL_RESULT veil_attr_resolve(struct veil_store *st, const Onnx__AttributeProto *ap,
                               struct veil_attr *a);
 VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -27,6 +28,61 @@
  * a 16-byte header (keeping 16-byte alignment) so that it is wiped when freed. */
 #define BLOCK_HEADER 16
 
+/* Blocks of at most PB_SMALL_MAX bytes (messages, names, small arrays: nearly all of them) are
+ * cut from the parse arena's chunks; larger ones (typed weight arrays, which
+ * veil_tensor_proto_drop_data frees during the build) come from malloc, as before. Measured on
+ * Silero VAD served (bench/engine/memory, docs/ENGINE.models.md "Fifth round"): with every block
+ * from malloc, the ModelProto's blocks freed after the build left ~0.5 MB of partly used heap
+ * pages resident around the graphs' records, which malloc_trim cannot return. */
+#define PB_SMALL_MAX  ((size_t)4096)
+#define PB_CHUNK_SIZE ((size_t)256 << 10)
+
+struct veil_pb_chunk {
+    struct veil_pb_chunk *next;
+    size_t size; /* bytes mapped, this header included */
+    size_t used;
+};
+
+static void *pb_arena_alloc(struct veil_pb_arena *a, size_t n)
+{
+    struct veil_pb_chunk *c = a->head;
+    size_t hdr = (sizeof(*c) + BLOCK_HEADER - 1) / BLOCK_HEADER * BLOCK_HEADER;
+    uint8_t *p;
+
+    n = (n + BLOCK_HEADER - 1) / BLOCK_HEADER * BLOCK_HEADER;
+    if (c == NULL || c->size - c->used < n) {
+        void *map =
+            mmap(NULL, PB_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (map == MAP_FAILED) {
+            return NULL;
+        }
+        c = map;
+        c->next = a->head;
+        c->size = PB_CHUNK_SIZE;
+        c->used = hdr;
+        a->head = c;
+        a->mapped += PB_CHUNK_SIZE;
+    }
+    p = (uint8_t *)c + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Wipes what the chunks handed out (the parsed model: plaintext structure) and unmaps them. */
+static void pb_arena_free(struct veil_pb_arena *a)
+{
+    struct veil_pb_chunk *c = a->head;
+    while (c != NULL) {
+        struct veil_pb_chunk *next = c->next;
+        size_t size = c->size;
+        OPENSSL_cleanse(c, c->used);
+        (void)munmap(c, size);
+        c = next;
+    }
+    a->head = NULL;
+    a->mapped = 0;
+}
+
 static void *cap_alloc(void *ctx, size_t n)
 {
     struct veil_engine_model *m = ctx;
@@ -34,7 +90,8 @@ static void *cap_alloc(void *ctx, size_t n)
     if (n > m->alloc_max - m->alloc_used || n > SIZE_MAX - BLOCK_HEADER) {
         return NULL;
     }
-    p = malloc(n + BLOCK_HEADER);
+    p = n <= PB_SMALL_MAX ? pb_arena_alloc(&m->pb_arena, n + BLOCK_HEADER)
+                          : malloc(n + BLOCK_HEADER);
     if (p == NULL) {
         return NULL;
     }
@@ -54,7 +111,9 @@ static void cap_free(void *ctx, void *q)
     p = (uint8_t *)q - BLOCK_HEADER;
     memcpy(&n, p, sizeof(n));
     OPENSSL_cleanse(q, n);
-    free(p);
+    if (n > PB_SMALL_MAX) {
+        free(p); /* an arena block stays until the arena goes (pb_arena_free) */
+    }
 }
 
 static VEIL_RESULT find_opset(const Onnx__ModelProto *mp, int64_t *opset)
@@ -197,6 +256,56 @@ static VEIL_RESULT resolve_io(struct veil_engine_model *m)
     return VEIL_RESULT_OK;
 }
 
+static int span_cmp(const void *a, const void *b)
+{
+    const struct veil_span *x = a;
+    const struct veil_span *y = b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* The borrowed payloads' ranges, sorted, overlapping or touching ones merged, the array trimmed. */
+static void kept_merge(struct veil_engine_model *m)
+{
+    size_t n = 0;
+    struct veil_span *k;
+
+    if (m->kept_count == 0) {
+        free(m->kept);
+        m->kept = NULL;
+        m->kept_cap = 0;
+        return;
+    }
+    qsort(m->kept, m->kept_count, sizeof(*m->kept), span_cmp);
+    for (size_t i = 1; i < m->kept_count; i++) {
+        struct veil_span *last = &m->kept[n];
+        const struct veil_span *c = &m->kept[i];
+        if (c->off <= last->off + last->len) {
+            size_t end = c->off + c->len;
+            if (end > last->off + last->len) {
+                last->len = end - last->off;
+            }
+        } else {
+            m->kept[++n] = *c;
+        }
+    }
+    m->kept_count = n + 1;
+    k = realloc(m->kept, m->kept_count * sizeof(*k));
+    if (k != NULL) {
+        m->kept = k;
+        m->kept_cap = m->kept_count;
+    }
+}
+
+bool veil_engine_kept_range(const struct veil_engine_model *m, size_t i, size_t *off, size_t *len)
+{
+    if (i >= m->kept_count) {
+        return false;
+    }
+    *off = m->kept[i].off;
+    *len = m->kept[i].len;
+    return true;
+}
+
 static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dirfd,
                         struct veil_engine_diag *diag, struct veil_engine_model **out)
 {
@@ -236,12 +345,14 @@ static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dir
      * into the store and the tensors): it goes now, wiped, and runs never touch it */
     onnx__model_proto__free_unpacked(m->proto, &m->alloc);
     m->proto = NULL;
+    pb_arena_free(&m->pb_arena);
     m->threads = 0;
     m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
     m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
     m->work_max = VEIL_ENGINE_WORK_MAX;
     m->ext_dirfd = -1; /* the directory is only read while loading */
     veil_pb_split_free(&m->split);
+    kept_merge(m);
     m->src = NULL;
     m->inplace = NULL; /* only used while loading */
     *out = m;
@@ -272,7 +383,9 @@ void veil_engine_free(struct veil_engine_model *m)
     if (m->proto != NULL) {
         onnx__model_proto__free_unpacked(m->proto, &m->alloc);
     }
+    pb_arena_free(&m->pb_arena);
     veil_pb_split_free(&m->split);
+    free(m->kept);
     if (m->file.data != NULL) {
         OPENSSL_cleanse(m->file.data, m->file.len);
         veil_wr_free(&m->file);
@@ -563,6 +676,7 @@ VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, cha
     if (m.proto != NULL) {
         onnx__model_proto__free_unpacked(m.proto, &m.alloc);
     }
+    pb_arena_free(&m.pb_arena);
     return r;
 }
 

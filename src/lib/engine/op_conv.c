@@ -583,7 +583,11 @@ static inline __attribute__((always_inline)) void dw_blocks(const struct veil_ge
     }
 }
 
-#define DW_PAD_MAX 8192 /* floats of a zero-padded channel plane on the stack */
+/* floats of a zero-padded channel plane, at most. It was an array of this size on the stack:
+ * with -fstack-clash-protection every page of it was probed at each call, so each engine thread
+ * that ran a depthwise Conv kept all 32 KB resident for planes of a few KB (PaddleOCR cls
+ * served: the two threads' stacks 72 KB above the baseline). Now allocated per part, its size. */
+#define DW_PAD_MAX 8192
 
 /* Depthwise 2-D convolution (one input and one output channel per group): a direct kernel per
  * channel. With stride 1 along the row and a channel plane that fits DW_PAD_MAX, the plane is
@@ -608,8 +612,11 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
     int64_t pw = g->pad_begin[1];
     /* padded row length: output columns rounded up to a block, plus the kernel's reach */
     int64_t prow = (ow_n + DW_VW - 1) / DW_VW * DW_VW + (kw_n - 1) * dw;
-    float xp[DW_PAD_MAX];
     bool padded = sw == 1 && kw_n >= 1 && ih_n >= 1 && ow_n >= DW_VW && prow <= DW_PAD_MAX / ih_n;
+    size_t xp_size = padded ? (size_t)(prow * ih_n) * sizeof(float) : 0;
+    /* out of memory: tap by tap (the same values) */
+    float *xp = padded ? malloc(xp_size) : NULL;
+    padded = xp != NULL;
 
     /* each tap column's valid output columns, the same for every row: computed once (the
      * divisions cost as much as the taps on narrow rows) */
@@ -668,6 +675,10 @@ static void conv_dw_part(void *ctx, size_t begin, size_t end)
                 o += nb * DW_VW;
             }
         }
+    }
+    if (xp != NULL) {
+        OPENSSL_cleanse(xp, xp_size);
+        free(xp);
     }
 }
 

@@ -47,10 +47,38 @@ void veil_plan_free(struct veil_engine_plan *p)
         return;
     }
     free(p->offset);
+    free(p->shape_at);
     free(p->shape);
     free(p->scratch_offset);
     free(p->scratch_size);
     free(p);
+}
+
+/* Keeps the recorded shapes of the values veil_plan_shape is asked about (planned, graph input,
+ * graph output: veil_engine_plan_live_max counts those), in a compact array. */
+static VEIL_RESULT keep_shapes(const struct veil_engine_graph *g, struct veil_engine_plan *p)
+{
+    uint32_t n = 0;
+    struct veil_tensor *kept;
+
+    p->shape_at = malloc(((size_t)g->value_count + 1) * sizeof(*p->shape_at));
+    ENSURE(p->shape_at != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        const struct veil_engine_value *val = &g->values[v];
+        bool keep = p->offset[v] != SIZE_MAX || val->kind == VEIL_VALUE_INPUT ||
+                    (val->kind == VEIL_VALUE_NODE && val->last_use == VEIL_LAST_NEVER);
+        p->shape_at[v] = keep ? n++ : UINT32_MAX;
+    }
+    kept = malloc(((size_t)n + 1) * sizeof(*kept));
+    ENSURE(kept != NULL, VEIL_ERR_NOMEM);
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        if (p->shape_at[v] != UINT32_MAX) {
+            kept[p->shape_at[v]] = p->shape[v];
+        }
+    }
+    free(p->shape);
+    p->shape = kept;
+    return VEIL_RESULT_OK;
 }
 
 /* Greedy best-fit offsets for the intervals (sorted by size, largest first). */
@@ -256,6 +284,9 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
         r = build_plan(g, p->shape, pool.scratch_record, p);
     }
     if (veil_ok(r)) {
+        r = keep_shapes(g, p);
+    }
+    if (veil_ok(r)) {
         veil_plan_free(m->plan);
         m->plan = p;
         p = NULL;
@@ -286,7 +317,7 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
     *total_size = 0;
     for (uint32_t v = 0; v < g->value_count; v++) {
         if (m->plan->offset[v] != SIZE_MAX) {
-            *total_size += m->plan->shape[v].size;
+            *total_size += veil_plan_shape(m->plan, v)->size;
         }
     }
     return VEIL_RESULT_OK;
@@ -321,7 +352,8 @@ VEIL_RESULT veil_engine_plan_live_max(const struct veil_engine_model *m, size_t 
     }
     for (uint32_t v = 0; v < g->value_count; v++) {
         const struct veil_engine_value *val = &g->values[v];
-        size_t size = m->plan->shape[v].dtype != 0 ? m->plan->shape[v].size : 0;
+        const struct veil_tensor *shape = veil_plan_shape(m->plan, v);
+        size_t size = shape != NULL && shape->dtype != 0 ? shape->size : 0;
         uint32_t start;
         uint32_t end = val->last_use == VEIL_LAST_NEVER ? last : val->last_use;
         if (val->kind == VEIL_VALUE_INPUT) {

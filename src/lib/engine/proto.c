@@ -216,6 +216,16 @@ static VEIL_RESULT payload_data(struct veil_engine_model *m, const struct veil_p
         /* placed before the graph was built (veil_pb_place_all, model.c) */
         from = m->inplace + pl->off;
         if ((uintptr_t)from % veil_dtype_size(t->dtype) == 0) {
+            if (m->kept_count == m->kept_cap) {
+                size_t cap = m->kept_cap > 0 ? 2 * m->kept_cap : 64;
+                struct veil_span *k = realloc(m->kept, cap * sizeof(*k));
+                ENSURE(k != NULL, VEIL_ERR_NOMEM);
+                m->kept = k;
+                m->kept_cap = cap;
+            }
+            m->kept[m->kept_count].off = pl->off;
+            m->kept[m->kept_count].len = pl->len;
+            m->kept_count++;
             t->data = m->inplace + pl->off;
             t->borrowed = true;
             m->borrowed++;

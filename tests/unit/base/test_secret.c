@@ -182,6 +182,43 @@ static void test_prefault_stops_when_asked(void **state)
     EXPECT_OK(veil_locked_prefault_join(&f, true));
 }
 
+/* A released part of a locked region: wiped to its last byte, its whole pages no longer resident
+ * (nor locked); the bytes around it untouched and still locked; the region stays usable and is
+ * unmapped whole. Nothing to hand back within one page. */
+static void test_locked_release(void **state)
+{
+    const size_t size = 8 * 4096;
+    char flags[512];
+    long locked_kb = 0;
+    uint8_t *p = NULL;
+
+    (void)state;
+    EXPECT_OK(veil_locked_map_onfault(size, (void **)&p));
+    memset(p, 0xa5, size);
+    EXPECT_EQ(resident_pages(p, size), 8);
+    /* from the middle of page 1 to the middle of page 6: pages 2..5 handed back */
+    EXPECT_EQ(veil_locked_release(p + 4096 + 100, 5 * 4096), 4 * 4096);
+    EXPECT_EQ(resident_pages(p, size), 4);
+    for (size_t i = 0; i < size; i++) { /* (reading maps the released pages back, as zeros) */
+        bool inside = i >= 4096 + 100 && i < 6 * 4096 + 100;
+        if (p[i] != (inside ? 0 : 0xa5)) {
+            fail_msg("byte %zu is %u", i, p[i]);
+        }
+    }
+    smaps_of(p, flags, sizeof(flags), &locked_kb);
+    EXPECT_TRUE(has_flag(flags, "lo"));
+    EXPECT_EQ(locked_kb, 8); /* pages 0 and 1 (the mapping split after page 1) */
+    /* within one page: wiped, nothing handed back */
+    EXPECT_EQ(veil_locked_release(p + 10, 20), 0);
+    EXPECT_EQ(p[9], 0xa5);
+    EXPECT_EQ(p[10], 0);
+    EXPECT_EQ(p[29], 0);
+    EXPECT_EQ(p[30], 0xa5);
+    EXPECT_EQ(veil_locked_release(NULL, 10), 0);
+    EXPECT_EQ(veil_locked_release(p, 0), 0);
+    veil_locked_unmap(p, size);
+}
+
 static void test_harden_process_disables_dumps(void **state)
 {
     (void)state;
@@ -191,4 +228,5 @@ static void test_harden_process_disables_dumps(void **state)
 VEIL_TEST_MAIN(test_secret_is_locked_and_zeroed, test_locked_alloc_public_api,
                test_locked_onfault_is_locked_before_any_page_exists,
                test_prefault_keeps_concurrent_writes, test_prefault_range,
-               test_prefault_stops_when_asked, test_harden_process_disables_dumps)
+               test_prefault_stops_when_asked, test_harden_process_disables_dumps,
+               test_locked_release)

@@ -469,5 +469,38 @@ static void test_store(void **state)
     EXPECT_NULL(s.head);
 }
 
+/* Attribute names operators use are not copied: the record points at the engine's own string
+ * (the list sorted, every entry found); any other name is a copy in the store. */
+static void test_known_names(void **state)
+{
+    struct veil_store s = {0};
+    Onnx__AttributeProto ap = ONNX__ATTRIBUTE_PROTO__INIT;
+    struct veil_attr a;
+    char name[64];
+    (void)state;
+
+    EXPECT_TRUE(veil_attr_known_count > 100);
+    for (size_t i = 0; i < veil_attr_known_count; i++) {
+        if (i > 0) {
+            EXPECT_TRUE(strcmp(veil_attr_known[i - 1], veil_attr_known[i]) < 0);
+        }
+        EXPECT_TRUE(veil_attr_name_known(veil_attr_known[i]) == veil_attr_known[i]);
+    }
+    (void)snprintf(name, sizeof(name), "%s", "kernel_shape"); /* not the literal: a parsed name */
+    ap.name = name;
+    EXPECT_OK(veil_attr_resolve(&s, &ap, &a));
+    EXPECT_STR_EQ(a.name, "kernel_shape");
+    EXPECT_TRUE(a.name == veil_attr_name_known("kernel_shape"));
+    EXPECT_EQ(s.used, 0); /* nothing copied */
+    (void)snprintf(name, sizeof(name), "%s", "kernel_shapes");
+    EXPECT_NULL(veil_attr_name_known(name));
+    EXPECT_OK(veil_attr_resolve(&s, &ap, &a));
+    EXPECT_STR_EQ(a.name, "kernel_shapes");
+    EXPECT_TRUE(a.name != name && s.used > 0);
+    EXPECT_NULL(veil_attr_name_known(""));
+    EXPECT_NULL(veil_attr_name_known(NULL));
+    veil_store_free(&s);
+}
+
 VEIL_TEST_MAIN(test_attr_types, test_attr_string_nul, test_subgraphs_after_free,
-               test_error_names_node, test_store)
+               test_error_names_node, test_store, test_known_names)

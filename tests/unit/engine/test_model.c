@@ -179,6 +179,10 @@ static void test_valid_model_runs(void **state)
 
     mb_init(&b, "Add");
     EXPECT_OK(mb_load(&b, &m));
+    /* built: the name table is gone, the values' array holds just the values (X, W, Y) */
+    EXPECT_NULL(m->main->table);
+    EXPECT_EQ(m->main->value_count, 3);
+    EXPECT_EQ(m->main->value_cap, 3);
     EXPECT_EQ(veil_engine_input_count(m), 1);
     EXPECT_STR_EQ(veil_engine_input_name(m, 0), "X");
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
@@ -710,6 +714,20 @@ static void test_plan_scratch(void **state)
     EXPECT_TRUE(m->plan->scratch_size[0] > 0);
     EXPECT_EQ(m->plan->scratch_offset[1], SIZE_MAX); /* Relu takes none */
     EXPECT_EQ(m->plan->scratch_size[1], 0);
+    /* the plan keeps the shapes of X, a and Y (planned, input, output), not W's */
+    for (uint32_t v = 0; v < m->main->value_count; v++) {
+        const struct veil_engine_value *val = &m->main->values[v];
+        const struct veil_tensor *sh = veil_plan_shape(m->plan, v);
+        if (strcmp(val->name, "W") == 0) {
+            EXPECT_NULL(sh);
+            continue;
+        }
+        EXPECT_NOT_NULL(sh);
+        EXPECT_EQ(sh->dtype, VEIL_DT_FLOAT);
+        EXPECT_EQ(sh->rank, 4);
+        EXPECT_EQ(sh->dims[1], strcmp(val->name, "X") == 0 ? 2 : 3);
+        EXPECT_EQ(sh->dims[2], strcmp(val->name, "X") == 0 ? 8 : 6);
+    }
     /* alive with a (the Conv's output), so beside it: above the intermediates' part */
     size_t values = 0;
     EXPECT_OK(veil_engine_plan_values_arena(m, &values));
@@ -1011,6 +1029,73 @@ static void test_concurrent_runs(void **state)
     EXPECT_EQ(atomic_load(&errors), 0);
 }
 
+/* protobuf-c's blocks while parsing: the small ones from the parse arena's mappings (more than one
+ * chunk here: 100 metadata entries of 3000-byte keys and values), a typed initializer of 80 KB
+ * from malloc (freed during the build); the model runs right and the arena is gone once loaded. */
+static void test_parse_arena(void **state)
+{
+    enum { ENTRIES = 100, TEXT = 3000, BIG = 20000 };
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    Onnx__StringStringEntryProto e[ENTRIES];
+    Onnx__StringStringEntryProto *ep[ENTRIES];
+    char *text = malloc(TEXT + 1);
+    float *w = malloc(BIG * sizeof(*w));
+    struct veil_tensor x = {0};
+    struct veil_tensor y = {0};
+    int64_t dim = BIG;
+    (void)state;
+
+    assert_non_null(text);
+    assert_non_null(w);
+    memset(text, 'k', TEXT);
+    text[TEXT] = '\0';
+    for (int i = 0; i < ENTRIES; i++) {
+        Onnx__StringStringEntryProto z = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+        e[i] = z;
+        e[i].key = text;
+        e[i].value = text;
+        ep[i] = &e[i];
+    }
+    for (int i = 0; i < BIG; i++) {
+        w[i] = (float)(i % 97);
+    }
+    mb_init(&b, "Add");
+    b.model.n_metadata_props = ENTRIES;
+    b.model.metadata_props = ep;
+    b.init_dims[0] = BIG;
+    b.init.n_float_data = BIG;
+    b.init.float_data = w;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_NULL(m->pb_arena.head);
+    EXPECT_EQ(m->pb_arena.mapped, 0);
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (int i = 0; i < BIG; i++) {
+        ((float *)x.data)[i] = (float)i;
+    }
+    EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_EQ(y.count, BIG);
+    for (int i = 0; i < BIG; i++) {
+        EXPECT_TRUE(((float *)y.data)[i] == (float)i + (float)(i % 97));
+    }
+    veil_tensor_free(&y);
+    veil_tensor_free(&x);
+    veil_engine_free(m);
+    /* the same model cut short fails to parse: what the arena held is unmapped with it */
+    {
+        size_t n;
+        uint8_t *p = mb_pack(&b, &n);
+        struct veil_engine_diag diag;
+        m = NULL;
+        EXPECT_ERR(veil_engine_load(p, n - 3, &diag, &m), VEIL_ERR_ENGINE_MODEL);
+        EXPECT_NULL(m);
+        free(p);
+    }
+    free(w);
+    free(text);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
@@ -1018,4 +1103,4 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
                test_shape_limits, test_external_data, test_plan, test_plan_scratch,
                test_plan_nothing, test_parse_dims, test_bad_attribute_tensor, test_deep_nesting,
-               test_concurrent_runs)
+               test_concurrent_runs, test_parse_arena)

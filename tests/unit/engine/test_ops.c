@@ -395,6 +395,10 @@ static void test_conv_fast_paths(void **state)
         {{2, 2, 7, 53}, {2, 1, 3, 3}, 2, {2, 1}, {1, 0, 1, 3}, {1, 2}},
         {{1, 2, 5, 40}, {2, 1, 1, 7}, 2, {1, 1}, {0, 3, 0, 3}, {1, 1}},
         {{1, 2, 4, 20}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+        /* a padded plane (allocated per part) of 58 x 130 floats, near DW_PAD_MAX (8192), and
+         * one of 64 x 130, above it (tap by tap) */
+        {{1, 2, 58, 128}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+        {{1, 2, 64, 128}, {2, 1, 3, 3}, 2, {1, 1}, {1, 1, 1, 1}, {1, 1}},
         {{1, 4, 5, 6}, {3, 4, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}}, /* pointwise */
         {{1, 3, 6, 5}, {2, 3, 3, 2}, 1, {1, 2}, {1, 0, 1, 1}, {1, 1}}, /* im2col, padding */
         /* stride 1, output rows as wide as the input's (im2col rows as shifted copies):

@@ -339,6 +339,46 @@ static const struct veil_tensor *init_of(const struct veil_engine_model *m, cons
     return NULL;
 }
 
+/* The ranges of the buffer a model loaded in place still reads (veil_engine_kept_range) are
+ * sorted, disjoint and inside it; every other byte is overwritten here with garbage, as veil-serve
+ * wipes and releases them: the runs that follow must not notice. Returns the bytes overwritten. */
+static size_t garble_unkept(const struct veil_engine_model *m, uint8_t *p, size_t n)
+{
+    size_t at = 0;
+    size_t garbled = 0;
+    size_t off;
+    size_t len;
+
+    for (size_t i = 0;; i++) {
+        bool more = veil_engine_kept_range(m, i, &off, &len);
+        size_t from = more ? off : n;
+        EXPECT_TRUE(from >= at && (!more || (len > 0 && len <= n - off)));
+        if (from > at) {
+            memset(p + at, 0xA5, from - at);
+            garbled += from - at;
+        }
+        if (!more) {
+            break;
+        }
+        at = off + len;
+    }
+    return garbled;
+}
+
+/* Does a kept range hold t's bytes? */
+static bool kept_holds(const struct veil_engine_model *m, const uint8_t *p, const void *data,
+                       size_t size)
+{
+    size_t off;
+    size_t len;
+    for (size_t i = 0; veil_engine_kept_range(m, i, &off, &len); i++) {
+        if ((const uint8_t *)data >= p + off && (const uint8_t *)data + size <= p + off + len) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Loading in place at every misalignment gives the copying load's outputs; the weights are
  * borrowed from the buffer, aligned, or copied once when they cannot be aligned. */
 static void test_load_inplace_same_outputs(void **state)
@@ -359,6 +399,9 @@ static void test_load_inplace_same_outputs(void **state)
         EXPECT_TRUE(ref[i] == 3.0f * (float)i + 0.5f * (float)i + 1000.0f + (float)i);
     }
     EXPECT_FALSE(init_of(m, "W")->borrowed); /* the const load copies once */
+    size_t off;
+    size_t len;
+    EXPECT_FALSE(veil_engine_kept_range(m, 0, &off, &len)); /* and keeps no range */
     veil_engine_free(m);
     free(base);
 
@@ -370,10 +413,12 @@ static void test_load_inplace_same_outputs(void **state)
             EXPECT_EQ((uintptr_t)w->data % 4, 0);
             if (w->borrowed) {
                 EXPECT_TRUE((uint8_t *)w->data >= p && (uint8_t *)w->data + w->size <= p + n);
+                EXPECT_TRUE(kept_holds(m, p, w->data, w->size));
             }
         }
         /* W is the first payload, after at least its key and length: always room to align */
         EXPECT_TRUE(init_of(m, "W")->borrowed);
+        EXPECT_TRUE(garble_unkept(m, p, n) > 0); /* the structure, names: read no more */
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(ref));
         veil_engine_free(m);
@@ -649,6 +694,8 @@ static void test_load_inplace_constant(void **state)
         EXPECT_EQ(e->size, sizeof(t.wdata));
         EXPECT_BYTES_EQ(e->data, t.wdata, sizeof(t.wdata));
         EXPECT_TRUE(!e->borrowed || ((uint8_t *)e->data >= p && (uint8_t *)e->data < p + n));
+        EXPECT_TRUE(kept_holds(m, p, c->data, c->size));
+        EXPECT_TRUE(garble_unkept(m, p, n) > 0);
         run_add(m, got);
         EXPECT_BYTES_EQ(got, ref, sizeof(ref));
         veil_engine_free(m);
@@ -925,6 +972,10 @@ static void test_split_subgraphs(void **state)
         EXPECT_TRUE(cn->has_constant && cn->constant->borrowed);
         EXPECT_TRUE(inside(cn->constant->data, cn->constant->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->borrowed);
+        /* a branch's weights and Constant: in kept ranges too */
+        EXPECT_TRUE(kept_holds(m, p, wt->data, wt->size));
+        EXPECT_TRUE(kept_holds(m, p, cn->constant->data, cn->constant->size));
+        EXPECT_TRUE(garble_unkept(m, p, n) > 0);
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
             EXPECT_BYTES_EQ(got, ref[b], sizeof(got));
@@ -1213,6 +1264,9 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
         const struct veil_engine_graph *then_g = m->main->nodes[0].attrs[0].g;
         assert_non_null(then_g);
+        /* subgraphs settled too: no name table, no spare value slots */
+        EXPECT_NULL(then_g->table);
+        EXPECT_EQ(then_g->value_cap, then_g->value_count);
         const struct veil_engine_node *tn = NULL;
         for (uint32_t i = 0; i < then_g->node_count; i++) {
             if (strcmp(then_g->nodes[i].op->name, "Transpose") == 0) {
@@ -1235,6 +1289,9 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             EXPECT_TRUE(tn->constant->borrowed);
             EXPECT_TRUE(inside(tn->constant->data, tn->constant->size, p, n));
         }
+        /* folded results written over dead weights, in both graphs: in kept ranges too */
+        EXPECT_TRUE(kept_holds(m, p, tn->constant->data, tn->constant->size));
+        EXPECT_TRUE(garble_unkept(m, p, n) > 0);
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
             EXPECT_BYTES_EQ(got, ref[b], sizeof(got));

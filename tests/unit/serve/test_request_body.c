@@ -195,11 +195,11 @@ static void test_bad_header(void **state)
     EXPECT_EQ(both("\x80\xff", v, sizeof(v), sizeof(v)), VEIL_ERR_SERVE_REQUEST);
 }
 
-/* A tensor of 2 MiB and more is moved in 1 MiB slices (the drained chains' heap pages handed back
- * between them): every byte lands where it belongs, across 16 KB chains and slice ends. */
-static void test_large(void **state)
+/* A tensor of 2 MiB and more is moved in 1 MiB slices, one of 64 KiB to 2 MiB in 64 KiB slices
+ * (the drained chains' heap pages handed back between them): every byte lands where it belongs,
+ * across 16 KB chains and slice ends. */
+static void take_sliced(size_t count)
 {
-    const size_t count = 655361; /* FP32: 2.5 MiB + 4 bytes, three slices */
     const size_t size = count * 4;
     char json[160];
     size_t jn = (size_t)snprintf(json, sizeof(json),
@@ -209,7 +209,6 @@ static void test_large(void **state)
     uint8_t *whole = malloc(jn + size + 1);
     char why[256] = "";
 
-    (void)state;
     assert_non_null(whole);
     memcpy(whole, json, jn);
     for (size_t i = 0; i < size + 1; i++) {
@@ -243,6 +242,15 @@ static void test_large(void **state)
         evbuffer_free(b);
     }
     free(whole);
+}
+
+static void test_large(void **state)
+{
+    (void)state;
+    take_sliced(655361); /* FP32: 2.5 MiB + 4 bytes, three 1 MiB slices */
+    take_sliced(40961);  /* 160 KiB + 4 bytes, three 64 KiB slices */
+    take_sliced(16384);  /* 64 KiB: one slice */
+    take_sliced(16383);  /* 64 KiB - 4 bytes: moved at once */
 }
 
 static void test_header_length(void **state)
