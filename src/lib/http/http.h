@@ -46,6 +46,8 @@ VEIL_RESULT veil_http_server_start(const struct veil_http_opts *opts,
 uint16_t veil_http_server_port(const struct veil_http_server *s);
 /* Connections that carried at least one request since the start (for metrics and tests). */
 uint64_t veil_http_server_connections(const struct veil_http_server *s);
+/* The event loop's backend, as libevent names it ("epoll (with changelist)" on Linux). */
+const char *veil_http_server_backend(const struct veil_http_server *s);
 /* Stops accepting, lets in-flight requests finish (up to grace_ms), joins the workers. */
 void veil_http_server_stop(struct veil_http_server *s, unsigned grace_ms);
 

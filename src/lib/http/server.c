@@ -212,13 +212,34 @@ static VEIL_RESULT bind_socket(const char *host, uint16_t port, evutil_socket_t 
     return VEIL_RESULT_OK;
 }
 
+/* The worker's event loop. With epoll, libevent's changelist: the event changes one callback
+ * makes are applied together, as at most one epoll_ctl per descriptor, just before the next
+ * epoll_wait, instead of one epoll_ctl each at once. An inference makes three on its connection
+ * (evhttp stops reading once the request is in, then wants writing and reading for the reply),
+ * all from the handler, right after the engine, when those system calls run cold: 13 us per
+ * request to queue the reply (docs/PROTOCOL.serve.md, Performance). libevent's caveat for the
+ * changelist is descriptors shared through dup(), which the server never makes. */
+static struct event_base *worker_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base = NULL;
+
+    if (cfg != NULL && event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0) {
+        base = event_base_new_with_config(cfg);
+    }
+    if (cfg != NULL) {
+        event_config_free(cfg);
+    }
+    return base != NULL ? base : event_base_new();
+}
+
 static VEIL_RESULT worker_init(struct veil_http_server *s, struct worker *w, uint16_t port)
 {
     uint16_t bound = 0;
 
     w->server = s;
     w->fd = -1;
-    w->base = event_base_new();
+    w->base = worker_base();
     ENSURE(w->base != NULL, VEIL_ERR_NOMEM);
     w->http = evhttp_new(w->base);
     ENSURE(w->http != NULL, VEIL_ERR_NOMEM);
@@ -293,6 +314,11 @@ uint16_t veil_http_server_port(const struct veil_http_server *s)
 uint64_t veil_http_server_connections(const struct veil_http_server *s)
 {
     return atomic_load(&s->connections);
+}
+
+const char *veil_http_server_backend(const struct veil_http_server *s)
+{
+    return event_base_get_method(s->workers[0].base);
 }
 
 void veil_http_server_stop(struct veil_http_server *s, unsigned grace_ms)

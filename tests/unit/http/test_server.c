@@ -241,6 +241,43 @@ static void test_keepalive_idle_timeout(void **state)
     veil_http_server_stop(s, 100);
 }
 
+/* The workers' event loops batch their event changes (libevent's changelist, server.c): a
+ * descriptor the server closes and the next connection's descriptor, which the kernel gives the
+ * same number, must not mix their pending changes. Each answer closes its connection (bound 1),
+ * a second connection is kept alive across it, and clients also vanish without a request. */
+static void test_changelist_fd_reuse(void **state)
+{
+    struct veil_http_opts o = {"127.0.0.1", 0, NULL, 1, 1000, 8192, 5, 1};
+    struct veil_http_server *s = NULL;
+    char resp[2048];
+    char byte;
+
+    (void)state;
+    EXPECT_OK(veil_http_server_start(&o, routes, 2, NULL, &s));
+#ifdef __linux__
+    EXPECT_STR_EQ(veil_http_server_backend(s), "epoll (with changelist)");
+#endif
+    for (int i = 0; i < 40; i++) {
+        int a = dial(veil_http_server_port(s));
+        int b = dial(veil_http_server_port(s));
+        int gone = dial(veil_http_server_port(s));
+        int c;
+        (void)close(gone); /* no request at all */
+        exchange(a, "/echo", resp, sizeof(resp));
+        EXPECT_NOT_NULL(strstr(resp, "Connection: close"));
+        EXPECT_EQ(recv(a, &byte, 1, 0), 0); /* closed by the server */
+        c = dial(veil_http_server_port(s)); /* likely to get a's number on the server */
+        exchange(c, "/prefix/c", resp, sizeof(resp));
+        EXPECT_NOT_NULL(strstr(resp, "\r\n\r\n/prefix/c 3 -"));
+        exchange(b, "/echo", resp, sizeof(resp));
+        EXPECT_NOT_NULL(strstr(resp, "\r\n\r\n/echo 3 -"));
+        (void)close(a);
+        (void)close(b);
+        (void)close(c);
+    }
+    veil_http_server_stop(s, 100);
+}
+
 /* libcurl on one handle, as the KBS client uses it: connections are reused, and when the server
  * has closed one (bound reached, or idle timeout), the next request opens a new one. */
 static void reconnect(SSL_CTX *tls, const char *ca)
@@ -299,4 +336,4 @@ static void test_listen_parsing(void **state)
 }
 
 VEIL_TEST_MAIN(test_plain, test_tls13, test_keepalive_bound, test_keepalive_idle_timeout,
-               test_listen_parsing)
+               test_changelist_fd_reuse, test_listen_parsing)

@@ -102,7 +102,18 @@ static void test_binary(void **state)
     EXPECT_BYTES_EQ(r.inputs[0].tensor.data, v, sizeof(v));
     serve_request_free(&r);
     evbuffer_free(b);
-    /* truncated: the data ends inside the tensor (nothing of it is taken) */
+    /* truncated: the data ends inside the tensor (nothing of it is taken), and the tensor,
+     * which is not zeroed since the body fills it, is never allocated */
+    b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 7);
+    EXPECT_EQ(evbuffer_add(b, v, 8), 0);
+    memset(&r, 0, sizeof(r));
+    EXPECT_ERR(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, &r, why, sizeof(why)),
+               VEIL_ERR_SERVE_REQUEST);
+    EXPECT_NOT_NULL(strstr(why, "ends before"));
+    EXPECT_NULL(r.inputs[0].tensor.data);
+    EXPECT_EQ(evbuffer_get_length(b), 8);
+    serve_request_free(&r);
+    evbuffer_free(b);
     EXPECT_EQ(both(FP32_3, v, 8, 8), VEIL_ERR_SERVE_REQUEST);
     EXPECT_EQ(both(FP32_3, v, 0, 0), VEIL_ERR_SERVE_REQUEST);
     /* longer than the tensors: the excess is left for the caller to drain */
