@@ -211,6 +211,13 @@ static bool arena_take(const struct veil_engine_frame *f, int32_t v, struct veil
     return true;
 }
 
+/* Value v of the frame's graph: its frame slot, or the model's tensor (veil_graph_fixed). */
+static const struct veil_tensor *frame_value(const struct veil_engine_frame *f, uint32_t v)
+{
+    uint32_t s = f->graph->slot[v];
+    return s != VEIL_NO_SLOT ? &f->vals[s] : veil_graph_fixed(f->graph, v);
+}
+
 static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engine_node *n,
                             const struct veil_tensor **in, struct veil_tensor **out,
                             struct veil_tensor *scratch)
@@ -219,20 +226,20 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     veil_result r;
 
     for (uint32_t k = 0; k < n->in_count; k++) {
-        in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : &f->vals[n->in[k]];
-    }
-    for (uint32_t k = 0; k < n->out_count; k++) {
-        out[k] = n->out[k] == VEIL_NO_VALUE ? &scratch[k] : &f->vals[n->out[k]];
-        VEIL_ASSERT(out[k]->data == NULL);
+        in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : frame_value(f, (uint32_t)n->in[k]);
     }
     if (n->has_constant) {
+        /* its output has no slot (graph.h): readers read n->constant in place */
         ENSURE(n->constant->size <= f->graph->model->tensor_size_max, VEIL_ERR_ENGINE_LIMIT);
-        veil_tensor_view(n->constant, out[0]);
         if (f->record != NULL && n->out[0] != VEIL_NO_VALUE) {
-            f->record[n->out[0]] = *out[0];
+            veil_tensor_view(n->constant, &f->record[n->out[0]]);
             f->record[n->out[0]].data = NULL;
         }
         return VEIL_RESULT_OK;
+    }
+    for (uint32_t k = 0; k < n->out_count; k++) {
+        out[k] = n->out[k] == VEIL_NO_VALUE ? &scratch[k] : &f->vals[f->graph->slot[n->out[k]]];
+        VEIL_ASSERT(out[k]->data == NULL);
     }
     c.node = n;
     c.frame = f;
@@ -282,16 +289,19 @@ static VEIL_RESULT frame_bind(struct veil_engine_frame *f, const struct veil_ten
     ENSURE(input_count == g->input_count, VEIL_ERR_ENGINE_INPUT);
     for (uint32_t i = 0; i < g->value_count; i++) {
         const struct veil_engine_value *v = &g->values[i];
+        if (g->slot[i] == VEIL_NO_SLOT) {
+            continue; /* read in place */
+        }
         if (v->kind == VEIL_VALUE_INITIALIZER) {
-            veil_tensor_view(v->init, &f->vals[i]);
+            veil_tensor_view(v->init, &f->vals[g->slot[i]]);
         } else if (v->kind == VEIL_VALUE_OUTER) {
             VEIL_ASSERT(f->parent != NULL);
-            veil_tensor_view(&f->parent->vals[v->outer], &f->vals[i]);
+            veil_tensor_view(frame_value(f->parent, v->outer), &f->vals[g->slot[i]]);
         }
     }
     for (uint32_t i = 0; i < input_count; i++) {
         ENSURE(inputs[i] != NULL, VEIL_ERR_ENGINE_INPUT);
-        veil_tensor_view(inputs[i], &f->vals[g->inputs[i]]);
+        veil_tensor_view(inputs[i], &f->vals[g->slot[g->inputs[i]]]);
     }
     return VEIL_RESULT_OK;
 }
@@ -436,9 +446,9 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
 
     if (f.vals_given) {
         /* the caller's frame, reused from run to run: as calloc would give it */
-        memset(f.vals, 0, g->value_count * sizeof(*f.vals));
+        memset(f.vals, 0, g->slot_count * sizeof(*f.vals));
     } else {
-        f.vals = calloc(g->value_count > 0 ? g->value_count : 1, sizeof(*f.vals));
+        f.vals = calloc(g->slot_count > 0 ? g->slot_count : 1, sizeof(*f.vals));
         ENSURE(f.vals != NULL, VEIL_ERR_NOMEM);
     }
     r = frame_bind(&f, inputs, input_count);
@@ -446,7 +456,17 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
         r = frame_run(&f);
     }
     while (veil_ok(r) && done < g->output_count) {
-        struct veil_tensor *v = &f.vals[g->outputs[done]];
+        uint32_t s = g->slot[g->outputs[done]];
+        struct veil_tensor *v;
+        if (s == VEIL_NO_SLOT) { /* a constant: the caller gets a copy */
+            r = veil_tensor_copy(veil_graph_fixed(g, g->outputs[done]), &outputs[done]);
+            if (!veil_ok(r)) {
+                break;
+            }
+            done++;
+            continue;
+        }
+        v = &f.vals[s];
         if (v->data == NULL) {
             r = veil_result_of(VEIL_ERR_ENGINE_GRAPH);
             break;
@@ -469,7 +489,7 @@ static VEIL_RESULT graph_run(struct veil_engine_frame f, const struct veil_tenso
             veil_tensor_free(&outputs[k]);
         }
     }
-    for (uint32_t i = 0; i < g->value_count; i++) {
+    for (uint32_t i = 0; i < g->slot_count; i++) {
         /* views (initializers, outer values, arena) need no clearing: vals goes next */
         if (f.vals[i].data != NULL && !f.vals[i].borrowed) {
             pool_give(pool, &f.vals[i]);

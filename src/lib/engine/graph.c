@@ -491,6 +491,53 @@ static void compute_last_use(struct veil_engine_graph *g)
 /* The executor's per-node release lists (graph.h), in the order it used to find them: inputs,
  * then outputs, each value once; and the most inputs or outputs of a node, so a run sizes its
  * argument arrays without a pass over the nodes. */
+const struct veil_tensor *veil_graph_fixed(const struct veil_engine_graph *g, uint32_t v)
+{
+    const struct veil_engine_value *val = &g->values[v];
+    return val->kind == VEIL_VALUE_INITIALIZER ? val->init : g->nodes[val->producer].constant;
+}
+
+/* g->slot: every value gets a frame slot but those whose tensor the model holds (graph.h); the
+ * release lists, built with value indices, then hold slots (the fixed values dropped). Once the
+ * whole model is folded (fold_subgraphs folds the branches' nodes on the main graph's constants
+ * after the branches were built). */
+static VEIL_RESULT build_slots(struct veil_engine_graph *g)
+{
+    uint32_t at = 0;
+
+    free(g->slot);
+    g->slot = malloc(((size_t)g->value_count + 1) * sizeof(*g->slot));
+    ENSURE(g->slot != NULL, VEIL_ERR_NOMEM);
+    g->slot_count = 0;
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        const struct veil_engine_value *val = &g->values[v];
+        bool fixed =
+            (val->kind == VEIL_VALUE_INITIALIZER && val->init != NULL) ||
+            (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+             g->nodes[val->producer].has_constant && g->nodes[val->producer].constant != NULL);
+        g->slot[v] = fixed ? VEIL_NO_SLOT : 0;
+    }
+    for (uint32_t i = 0; i < g->input_count; i++) {
+        g->slot[g->inputs[i]] = 0; /* an initializer that is also an input: the caller's value */
+    }
+    for (uint32_t v = 0; v < g->value_count; v++) {
+        if (g->slot[v] != VEIL_NO_SLOT) {
+            g->slot[v] = g->slot_count++;
+        }
+    }
+    for (uint32_t pos = 0, begin = 0; g->release_at != NULL && pos < g->node_count; pos++) {
+        uint32_t end = g->release_at[pos + 1];
+        for (uint32_t i = begin; i < end; i++) {
+            if (g->slot[g->release[i]] != VEIL_NO_SLOT) {
+                g->release[at++] = g->slot[g->release[i]];
+            }
+        }
+        g->release_at[pos + 1] = at;
+        begin = end;
+    }
+    return VEIL_RESULT_OK;
+}
+
 static VEIL_RESULT build_release(struct veil_engine_graph *g)
 {
     size_t total = 0;
@@ -522,7 +569,7 @@ static VEIL_RESULT build_release(struct veil_engine_graph *g)
                 seen |= g->release[q] == (uint32_t)v;
             }
             if (!seen) {
-                g->release[at++] = (uint32_t)v;
+                g->release[at++] = (uint32_t)v; /* a value until settle() makes it a slot */
             }
         }
     }
@@ -1438,8 +1485,8 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
 
 /* Once the whole model is built: names are no longer resolved (the tables go) and no value is
  * added (each graph's value array, sized for an upper bound, shrinks to its values: cls 979
- * slots for 472 values). */
-static void settle(struct veil_engine_graph *g)
+ * entries for 472 values); every value's frame slot is set (build_slots). */
+static VEIL_RESULT settle(struct veil_engine_graph *g)
 {
     struct veil_engine_value *v;
 
@@ -1457,10 +1504,11 @@ static void settle(struct veil_engine_graph *g)
         const struct veil_engine_node *n = &g->nodes[i];
         for (uint32_t a = 0; n->attrs != NULL && a < n->attr_count; a++) {
             if (n->attrs[a].g != NULL) {
-                settle(n->attrs[a].g);
+                GUARD(settle(n->attrs[a].g));
             }
         }
     }
+    return build_slots(g);
 }
 
 VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_graph *parent,
@@ -1489,7 +1537,11 @@ VEIL_RESULT veil_graph_build(struct veil_engine_model *m, struct veil_engine_gra
     if (depth == 0) {
         fold_subgraphs(g, 0);
         fold_into_dead_weights(g);
-        settle(g);
+        r = settle(g);
+        if (!veil_ok(r)) {
+            veil_graph_free(g);
+            return r;
+        }
     }
     *out = g;
     return VEIL_RESULT_OK;
@@ -1547,6 +1599,7 @@ void veil_graph_free(struct veil_engine_graph *g)
     free(g->order);
     free(g->release);
     free(g->release_at);
+    free(g->slot);
     free(g->inputs);
     free(g->outputs);
     free(g);

@@ -593,7 +593,7 @@ VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tenso
         memset(&m->cache_pool, 0, sizeof(m->cache_pool));
         if (m->cache_vals == NULL) {
             m->cache_vals =
-                calloc(m->main->value_count > 0 ? m->main->value_count : 1, sizeof(*m->cache_vals));
+                calloc(m->main->slot_count > 0 ? m->main->slot_count : 1, sizeof(*m->cache_vals));
         }
         vals = m->cache_vals; /* NULL (out of memory): graph_run allocates its own */
     }

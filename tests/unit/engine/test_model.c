@@ -1096,6 +1096,84 @@ static void test_parse_arena(void **state)
     free(text);
 }
 
+/* Values whose tensor the model holds (initializers, folded results) get no frame slot: runs
+ * read them in place; one that is a graph output is copied out. */
+static void test_frame_slots(void **state)
+{
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y = {0};
+    int64_t dim = 4;
+    char *ww[1] = {(char *)"W"};
+    char *xc[2] = {(char *)"X", (char *)"C"};
+    char *c[1] = {(char *)"C"};
+    (void)state;
+
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (int i = 0; i < 4; i++) {
+        ((float *)x.data)[i] = 10.0f * (float)i;
+    }
+    /* C = Squeeze(W) is folded at load, Y = X + C reads it in place */
+    mb_init(&b, "Squeeze");
+    b.nodes[0].n_input = 1;
+    b.nodes[0].input = ww;
+    b.nodes[0].output = c;
+    b.nodes[1].op_type = (char *)"Add";
+    b.nodes[1].n_input = 2;
+    b.nodes[1].input = xc;
+    b.nodes[1].n_output = 1;
+    b.nodes[1].output = b.node_out[0];
+    b.graph.n_node = 2;
+    for (int pass = 0; pass < 2; pass++) {
+        m = NULL;
+        EXPECT_OK(mb_load(&b, &m));
+        EXPECT_EQ(m->main->value_count, 4);
+        EXPECT_EQ(m->main->slot_count, 2); /* X and Y: not W, not C */
+        for (uint32_t v = 0; v < m->main->value_count; v++) {
+            const struct veil_engine_value *val = &m->main->values[v];
+            bool fixed =
+                val->kind == VEIL_VALUE_INITIALIZER ||
+                (val->kind == VEIL_VALUE_NODE && m->main->nodes[val->producer].has_constant);
+            EXPECT_EQ(m->main->slot[v] == VEIL_NO_SLOT, fixed);
+            EXPECT_TRUE(fixed || m->main->slot[v] < m->main->slot_count);
+        }
+        /* what runs give back after each node: slots, none of them a fixed value's */
+        EXPECT_EQ(m->main->release_at[0], 0);
+        for (uint32_t i = 0; i < m->main->release_at[m->main->node_count]; i++) {
+            EXPECT_TRUE(m->main->release[i] < m->main->slot_count);
+        }
+        for (int run = 0; run < 2; run++) { /* the second reuses the cached frame */
+            EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+            EXPECT_EQ(y.count, 4);
+            for (int i = 0; i < 4; i++) {
+                /* pass 0: Y = X + W; pass 1: the output is C itself, copied */
+                float want = pass == 0 ? 11.0f * (float)i : (float)i;
+                EXPECT_TRUE(((float *)y.data)[i] == want);
+            }
+            EXPECT_FALSE(y.borrowed);
+            veil_tensor_free(&y);
+        }
+        veil_engine_free(m);
+        b.out.name = (char *)"C";
+    }
+    /* an initializer as the graph's output: a copy of it */
+    mb_init(&b, "Add");
+    b.out.name = (char *)"W";
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_EQ(m->main->slot[m->main->outputs[0]], VEIL_NO_SLOT);
+    EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_EQ(y.count, 4);
+    EXPECT_FALSE(y.borrowed);
+    for (int i = 0; i < 4; i++) {
+        EXPECT_TRUE(((float *)y.data)[i] == (float)i);
+    }
+    veil_tensor_free(&y);
+    veil_engine_free(m);
+    veil_tensor_free(&x);
+}
+
 VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_graph,
                test_raw_data_size_mismatch, test_typed_data_count_mismatch, test_negative_dim,
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
@@ -1103,4 +1181,4 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
                test_shape_limits, test_external_data, test_plan, test_plan_scratch,
                test_plan_nothing, test_parse_dims, test_bad_attribute_tensor, test_deep_nesting,
-               test_concurrent_runs, test_parse_arena)
+               test_concurrent_runs, test_parse_arena, test_frame_slots)
