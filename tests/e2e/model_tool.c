@@ -433,7 +433,7 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
         }
         if (n->fused) {
             /* weights folded in place are counted once, as the model's */
-            *derived += (n->fused_w->borrowed ? 0 : n->fused_w->size) + n->fused_b->size;
+            *derived += (n->x->fused_w->borrowed ? 0 : n->x->fused_w->size) + n->x->fused_b->size;
         }
         if (n->wpack != NULL) { /* packed Conv weights: a copy, or only a last panel in place */
             *derived += n->wpack->owned;

@@ -246,8 +246,8 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
     c.opset = f->graph->model->opset;
     c.in_count = n->in_count;
     if (n->fused) {
-        in[1] = n->fused_w;
-        in[2] = n->fused_b;
+        in[1] = n->x->fused_w;
+        in[2] = n->x->fused_b;
         c.in_count = 3;
     }
     c.in = in;
@@ -276,7 +276,7 @@ static VEIL_RESULT run_node(struct veil_engine_frame *f, const struct veil_engin
         }
     }
     if (veil_ok(r)) {
-        r = n->hswish ? veil_op_hard_swish_run(&c, n->hs_x, n->hs) : n->op->run(&c);
+        r = n->hswish ? veil_op_hard_swish_run(&c, n->x->hs_x, n->x->hs) : n->op->run(&c);
     }
     return r;
 }

@@ -491,6 +491,16 @@ static void compute_last_use(struct veil_engine_graph *g)
 /* The executor's per-node release lists (graph.h), in the order it used to find them: inputs,
  * then outputs, each value once; and the most inputs or outputs of a node, so a run sizes its
  * argument arrays without a pass over the nodes. */
+/* n's fusion record, allocated (zeroed) on first use; NULL when out of memory (then the
+ * fusion is not made). */
+static struct veil_node_extra *node_extra(struct veil_engine_node *n)
+{
+    if (n->x == NULL) {
+        n->x = calloc(1, sizeof(*n->x));
+    }
+    return n->x;
+}
+
 const struct veil_tensor *veil_graph_fixed(const struct veil_engine_graph *g, uint32_t v)
 {
     const struct veil_engine_value *val = &g->values[v];
@@ -1192,7 +1202,8 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
                 fz[0].borrowed = true;
             }
         }
-        if (fz == NULL || (!fz[0].borrowed && !veil_ok(veil_tensor_alloc(&fz[0]))) ||
+        if (fz == NULL || node_extra(n) == NULL ||
+            (!fz[0].borrowed && !veil_ok(veil_tensor_alloc(&fz[0]))) ||
             !veil_ok(veil_tensor_shape(&fz[1], VEIL_DT_FLOAT, 1, &m)) ||
             !veil_ok(veil_tensor_alloc(&fz[1]))) {
             if (fz != NULL) {
@@ -1203,8 +1214,8 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
             free(ft);
             continue;
         }
-        n->fused_w = &fz[0];
-        n->fused_b = &fz[1];
+        n->x->fused_w = &fz[0];
+        n->x->fused_b = &fz[1];
         per = w->count / (size_t)m;
         for (size_t co = 0; co < (size_t)m; co++) {
             double s = fs[co];
@@ -1218,10 +1229,10 @@ static void fuse_conv_affine(struct veil_engine_graph *g, const struct fuse_inde
                 t += ((const float *)shift->data)[shift->count == 1 ? 0 : co];
             }
             for (size_t k = 0; k < per; k++) {
-                ((float *)n->fused_w->data)[co * per + k] =
+                ((float *)n->x->fused_w->data)[co * per + k] =
                     (float)(((const float *)w->data)[co * per + k] * s);
             }
-            ((float *)n->fused_b->data)[co] =
+            ((float *)n->x->fused_b->data)[co] =
                 (float)((b == NULL ? 0.0 : ((const float *)b->data)[co]) * s + t);
         }
         free(fs);
@@ -1293,11 +1304,11 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
                 attrs_ok = false;
             }
         }
-        if (!attrs_ok) {
+        if (!attrs_ok || node_extra(n) == NULL) {
             continue;
         }
         n->act = true;
-        n->act_alpha = alpha;
+        n->x->act_alpha = alpha;
         lr->skip = true;
         n->out[0] = lr->out[0];
         g->values[lr->out[0]].producer = (int32_t)i;
@@ -1307,12 +1318,12 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
             const_scalar(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0], &k)) {
             const struct veil_tensor *kt =
                 const_tensor(g, mx->in[0] == lr->out[0] ? mx->in[1] : mx->in[0]);
-            const struct veil_tensor *w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
+            const struct veil_tensor *w = n->fused ? n->x->fused_w : const_tensor(g, n->in[1]);
             if (w != NULL && kt->rank <= w->rank) {
                 /* one value, of rank at most the Conv output's (the weights'): the output
                  * keeps the Conv's shape */
                 n->act_max = true;
-                n->act_k = k;
+                n->x->act_k = k;
                 n->act_k_first = mx->in[0] != lr->out[0];
                 mx->skip = true;
                 n->out[0] = mx->out[0];
@@ -1373,12 +1384,12 @@ static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index
         }
         div = only_reader(g, ix, mul->out[0], "Div");
         if (div == NULL || div->in_count != 2 || div->in[0] != mul->out[0] ||
-            !const_scalar(g, div->in[1], &hs[3])) {
+            !const_scalar(g, div->in[1], &hs[3]) || node_extra(add) == NULL) {
             continue;
         }
         add->hswish = true;
-        add->hs_x = xi;
-        memcpy(add->hs, hs, sizeof(hs));
+        add->x->hs_x = xi;
+        memcpy(add->x->hs, hs, sizeof(hs));
         clip->skip = true;
         mul->skip = true;
         div->skip = true;
@@ -1416,7 +1427,7 @@ static void pack_conv_weights(struct veil_engine_graph *g, const struct fuse_ind
                 group1 = false;
             }
         }
-        w = n->fused ? n->fused_w : const_tensor(g, n->in[1]);
+        w = n->fused ? n->x->fused_w : const_tensor(g, n->in[1]);
         if (!group1 || w == NULL || w->dtype != VEIL_DT_FLOAT || w->rank < 3 || w->dims[0] <= 0 ||
             w->count == 0) {
             continue;
@@ -1581,16 +1592,20 @@ void veil_graph_free(struct veil_engine_graph *g)
                 }
                 veil_tensor_free(n->constant);
             }
-            if (n->fused_w != NULL) {
-                if (!n->fused_w->borrowed) { /* else the weights' owner wipes them */
-                    OPENSSL_cleanse(n->fused_w->data, n->fused_w->size);
+            if (n->x != NULL && n->x->fused_w != NULL) {
+                if (!n->x->fused_w->borrowed) { /* else the weights' owner wipes them */
+                    OPENSSL_cleanse(n->x->fused_w->data, n->x->fused_w->size);
                 }
-                OPENSSL_cleanse(n->fused_b->data, n->fused_b->size);
-                veil_tensor_free(n->fused_w);
-                veil_tensor_free(n->fused_b);
+                OPENSSL_cleanse(n->x->fused_b->data, n->x->fused_b->size);
+                veil_tensor_free(n->x->fused_w);
+                veil_tensor_free(n->x->fused_b);
             }
             veil_gemm_pack_free(n->wpack);
             free(n->implicit);
+            if (n->x != NULL) {
+                OPENSSL_cleanse(n->x, sizeof(*n->x)); /* the model's constants (hard-swish) */
+                free(n->x);
+            }
         }
     }
     free(g->values);

@@ -142,8 +142,8 @@ VEIL_TARGET_CLONES
 static void conv_act(const struct veil_engine_node *n, float *y, size_t rows, size_t cols,
                      size_t ld)
 {
-    float a = n->act_alpha;
-    float k = n->act_k;
+    float a = n->x->act_alpha;
+    float k = n->x->act_k;
     for (size_t r = 0; r < rows; r++) {
         float *yr = y + r * ld;
         for (size_t c = 0; c < cols; c++) {

@@ -689,9 +689,13 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
         for (uint32_t i = 0; i < model->main->node_count; i++) {
             *skipped += model->main->nodes[i].skip;
             chain_folded += model->main->nodes[i].has_constant;
-            chain_inplace += model->main->nodes[i].fused && model->main->nodes[i].fused_w->borrowed;
+            chain_inplace +=
+                model->main->nodes[i].fused && model->main->nodes[i].x->fused_w->borrowed;
             chain_packed += model->main->nodes[i].wpack != NULL;
             chain_pack_only += model->main->nodes[i].wpack_only;
+            /* the fusion record: on the nodes that fuse, and only on them */
+            const struct veil_engine_node *nd = &model->main->nodes[i];
+            EXPECT_EQ(nd->x != NULL, nd->fused || nd->hswish || nd->act);
         }
         chain_w_borrowed =
             model->main->node_count > 0 && model->main->nodes[0].in_count > 1 &&
