@@ -154,7 +154,8 @@ struct veil_node_extra {
 };
 
 /* A node as built (528 bytes before the fourth round: the tensors below were embedded though
- * most nodes use none of them; now pointers to side records made only for the nodes that do). */
+ * most nodes use none of them; now pointers to side records made only for the nodes that do;
+ * 104 bytes since the fusion fields moved to struct veil_node_extra). */
 struct veil_engine_node {
     const struct veil_op *op;
     uint32_t in_count;
@@ -162,7 +163,7 @@ struct veil_engine_node {
     int32_t *in;  /* value index or VEIL_NO_VALUE (in the model's store) */
     int32_t *out; /* value index or VEIL_NO_VALUE (in the model's store) */
     /* what the executor reads of every node at every run, kept in the node's first cache line
-     * (the fields they flag are described below) */
+     * (the fields they flag are described below and in struct veil_node_extra) */
     bool has_constant;
     bool fused;
     bool skip;
