@@ -321,7 +321,8 @@ static void infer(struct serve *s, double t0, struct evhttp_request *req)
         /* binary tensor extension: the JSON header is copied out, and each binary input moves
          * from the body's chains into its tensor (request_body.h): the body is never made
          * contiguous, and the input is never held twice (PaddleOCR det: 4.9 MB) */
-        res = serve_request_parse_evbuffer(in, json_size, s->tensor_size_max, r, why, sizeof(why));
+        res = serve_request_parse_evbuffer(in, json_size, s->tensor_size_max,
+                                           s->input_hand_back_min, r, why, sizeof(why));
     } else if (!veil_ok(veil_http_body(req, s->body_size_max, &body, &n))) {
         res = veil_result_of(VEIL_ERR_NOMEM);
         (void)snprintf(why, sizeof(why), "out of memory");

@@ -26,9 +26,11 @@ bool serve_header_length(const char *h, size_t body_size, size_t *json_size);
  * JSON and the rest the binary tensor data, as serve_request_parse does (same checks, same
  * codes, same sentences in why), consuming body as it goes: on return, whatever the outcome,
  * the bytes read are drained (what is left is the caller's to drain). req as in
- * serve_request_parse. */
+ * serve_request_parse. A binary input of 2 MiB or more, or of hand_back_min bytes or more, is
+ * moved in slices with the drained chains' heap pages handed back between them (malloc_trim:
+ * the input is not held twice, for some time per request); a smaller one in one go. */
 VEIL_RESULT serve_request_parse_evbuffer(struct evbuffer *body, size_t json_size,
-                                         size_t tensor_size_max, struct serve_request *req,
-                                         char *why, size_t why_size);
+                                         size_t tensor_size_max, size_t hand_back_min,
+                                         struct serve_request *req, char *why, size_t why_size);
 
 #endif

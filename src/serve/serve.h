@@ -78,6 +78,9 @@ struct serve {
     size_t body_size_max;
     size_t tensor_size_max;
     size_t response_size_max;
+    /* binary inputs of this size or more are moved with the drained chains handed back
+     * (serve_request_parse_evbuffer): a sixteenth of the model's footprint, at least 64 KiB */
+    size_t input_hand_back_min;
     bool server_timing;  /* Server-Timing: engine;dur=MS on inference answers */
     double started_s;    /* serve_now_s() when main began */
     double model_load_s; /* sealed model check, key fetch, open and engine load */

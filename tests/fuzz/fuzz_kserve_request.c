@@ -40,7 +40,8 @@ static void same_from_evbuffer(const uint8_t *data, size_t size, size_t json_siz
     veil_result got;
 
     memset(&req, 0, sizeof(req));
-    got = serve_request_parse_evbuffer(b, json_size, 1u << 16, &req, why, sizeof(why));
+    got = serve_request_parse_evbuffer(b, json_size, 1u << 16, (size_t)(size & 1) << 12, &req, why,
+                                       sizeof(why));
     VEIL_ASSERT(got.code == want.code && strcmp(why, want_why) == 0);
     VEIL_ASSERT(evbuffer_get_length(b) <= size - 1 - json_size);
     if (veil_ok(got)) {

@@ -53,7 +53,7 @@ static int32_t both(const char *json, const void *bin, size_t bin_size, size_t l
         struct evbuffer *b = body_of(whole + 1, n, piece);
         veil_result gr;
         assert_non_null(got);
-        gr = serve_request_parse_evbuffer(b, jn, 1u << 20, got, why, sizeof(why));
+        gr = serve_request_parse_evbuffer(b, jn, 1u << 20, 64u << 10, got, why, sizeof(why));
         if (gr.code != wr.code || strcmp(why, want_why) != 0) {
             fail_msg("piece %zu: %s (%s), the contiguous parser %s (%s)", piece,
                      veil_error_name(gr.code), why, veil_error_name(wr.code), want_why);
@@ -97,7 +97,8 @@ static void test_binary(void **state)
     /* the tensor holds the bytes, the evbuffer none of them */
     b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 7);
     EXPECT_EQ(evbuffer_add(b, v, sizeof(v)), 0);
-    EXPECT_OK(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, &r, why, sizeof(why)));
+    EXPECT_OK(
+        serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, &r, why, sizeof(why)));
     EXPECT_EQ(evbuffer_get_length(b), 0);
     EXPECT_BYTES_EQ(r.inputs[0].tensor.data, v, sizeof(v));
     serve_request_free(&r);
@@ -107,8 +108,9 @@ static void test_binary(void **state)
     b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 7);
     EXPECT_EQ(evbuffer_add(b, v, 8), 0);
     memset(&r, 0, sizeof(r));
-    EXPECT_ERR(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, &r, why, sizeof(why)),
-               VEIL_ERR_SERVE_REQUEST);
+    EXPECT_ERR(
+        serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, &r, why, sizeof(why)),
+        VEIL_ERR_SERVE_REQUEST);
     EXPECT_NOT_NULL(strstr(why, "ends before"));
     EXPECT_NULL(r.inputs[0].tensor.data);
     EXPECT_EQ(evbuffer_get_length(b), 8);
@@ -206,10 +208,10 @@ static void test_bad_header(void **state)
     EXPECT_EQ(both("\x80\xff", v, sizeof(v), sizeof(v)), VEIL_ERR_SERVE_REQUEST);
 }
 
-/* A tensor of 2 MiB and more is moved in 1 MiB slices, one of 64 KiB to 2 MiB in 64 KiB slices
- * (the drained chains' heap pages handed back between them): every byte lands where it belongs,
- * across 16 KB chains and slice ends. */
-static void take_sliced(size_t count)
+/* A tensor of 2 MiB and more is moved in 1 MiB slices, one of hand_back_min to 2 MiB in 64 KiB
+ * slices (the drained chains' heap pages handed back between them), a smaller one at once:
+ * every byte lands where it belongs, across 16 KB chains and slice ends. */
+static void take_sliced(size_t count, size_t hand_back_min)
 {
     const size_t size = count * 4;
     char json[160];
@@ -228,7 +230,8 @@ static void take_sliced(size_t count)
     for (size_t extra = 0; extra < 2; extra++) { /* the whole tensor, then one byte more */
         struct serve_request r = {0};
         struct evbuffer *b = body_of(whole, jn + size + extra, 16384 + 5);
-        veil_result res = serve_request_parse_evbuffer(b, jn, 4u << 20, &r, why, sizeof(why));
+        veil_result res =
+            serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, &r, why, sizeof(why));
         if (extra == 0) {
             EXPECT_OK(res);
             EXPECT_EQ(r.inputs[0].tensor.size, size);
@@ -245,8 +248,9 @@ static void take_sliced(size_t count)
     {
         struct serve_request r = {0}; /* one byte short: nothing taken */
         struct evbuffer *b = body_of(whole, jn + size - 1, 16384);
-        EXPECT_ERR(serve_request_parse_evbuffer(b, jn, 4u << 20, &r, why, sizeof(why)),
-                   VEIL_ERR_SERVE_REQUEST);
+        EXPECT_ERR(
+            serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, &r, why, sizeof(why)),
+            VEIL_ERR_SERVE_REQUEST);
         EXPECT_NOT_NULL(strstr(why, "ends before"));
         EXPECT_EQ(evbuffer_get_length(b), size - 1);
         serve_request_free(&r);
@@ -258,10 +262,12 @@ static void take_sliced(size_t count)
 static void test_large(void **state)
 {
     (void)state;
-    take_sliced(655361); /* FP32: 2.5 MiB + 4 bytes, three 1 MiB slices */
-    take_sliced(40961);  /* 160 KiB + 4 bytes, three 64 KiB slices */
-    take_sliced(16384);  /* 64 KiB: one slice */
-    take_sliced(16383);  /* 64 KiB - 4 bytes: moved at once */
+    take_sliced(655361, 64u << 10); /* FP32: 2.5 MiB + 4 bytes, three 1 MiB slices */
+    take_sliced(655361, SIZE_MAX);  /* the same: from 2 MiB always */
+    take_sliced(40961, 64u << 10);  /* 160 KiB + 4 bytes, three 64 KiB slices */
+    take_sliced(40961, 1u << 20);   /* the same below hand_back_min: moved at once */
+    take_sliced(16384, 64u << 10);  /* 64 KiB: one slice */
+    take_sliced(16383, 64u << 10);  /* 64 KiB - 4 bytes: moved at once */
 }
 
 static void test_header_length(void **state)
