@@ -3,90 +3,12 @@
  * store (the ModelProto is freed once the graphs are built), and read type-checked at run time: a
  * present attribute of the wrong type is an error.
  */
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "engine/graph.h"
-
-/* ---- the store: chunks, each at least STORE_CHUNK_MIN, growing with what was asked so far ---- */
-
-#define STORE_ALIGN     16
-#define STORE_CHUNK_MIN ((size_t)4096)
-#define STORE_CHUNK_MAX ((size_t)256 << 10)
-
-struct veil_store_chunk {
-    struct veil_store_chunk *next;
-    size_t size; /* bytes of data */
-    size_t used;
-    alignas(STORE_ALIGN) uint8_t data[];
-};
-
-void *veil_store_alloc(struct veil_store *s, size_t n)
-{
-    struct veil_store_chunk *c = s->head;
-    size_t need = (n + STORE_ALIGN - 1) / STORE_ALIGN * STORE_ALIGN;
-    uint8_t *p;
-
-    if (n > SIZE_MAX / 2 - sizeof(*c)) {
-        return NULL;
-    }
-    if (need == 0) {
-        need = STORE_ALIGN;
-    }
-    if (c == NULL || c->size - c->used < need) {
-        /* the next chunk doubles what the store holds (up to STORE_CHUNK_MAX): a few chunks
-         * for a model, the last one at most half unused (and its untouched pages not resident) */
-        size_t size = s->total < STORE_CHUNK_MIN ? STORE_CHUNK_MIN : s->total;
-        size = size > STORE_CHUNK_MAX ? STORE_CHUNK_MAX : size;
-        size = size < need ? need : size;
-        c = malloc(sizeof(*c) + size);
-        if (c == NULL) {
-            return NULL;
-        }
-        c->next = s->head;
-        c->size = size;
-        c->used = 0;
-        s->head = c;
-        s->total += size;
-    }
-    p = c->data + c->used;
-    c->used += need;
-    s->used += need;
-    memset(p, 0, n);
-    return p;
-}
-
-char *veil_store_strdup(struct veil_store *st, const char *s, bool *ok)
-{
-    size_t n;
-    char *p;
-    if (s == NULL) {
-        return NULL;
-    }
-    n = strlen(s);
-    p = veil_store_alloc(st, n + 1);
-    if (p == NULL) {
-        *ok = false;
-        return NULL;
-    }
-    memcpy(p, s, n + 1);
-    return p;
-}
-
-void veil_store_free(struct veil_store *s)
-{
-    struct veil_store_chunk *c = s->head;
-    while (c != NULL) {
-        struct veil_store_chunk *next = c->next;
-        OPENSSL_cleanse(c->data, c->used); /* model structure: wiped like protobuf-c's blocks */
-        free(c);
-        c = next;
-    }
-    memset(s, 0, sizeof(*s));
-}
 
 /* ---- resolving at load ---- */
 

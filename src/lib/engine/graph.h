@@ -91,13 +91,15 @@ struct veil_engine_value {
 struct veil_engine_graph;
 struct veil_op;
 
-/* Memory that lives as long as the model, allocated in chunks and freed (wiped) at once:
- * what loading copies out of the ModelProto (names, attributes) before it is freed. */
+/* Memory allocated in blocks from chunks and freed (wiped) at once (store.c): what loading copies
+ * out of the ModelProto (names, attributes) before it is freed, in heap chunks; protobuf-c's small
+ * blocks while a model is parsed, in chunks of their own mappings (mapped). */
 struct veil_store_chunk;
 struct veil_store {
     struct veil_store_chunk *head;
     size_t total; /* bytes of all chunks */
     size_t used;  /* bytes handed out */
+    bool mapped;  /* chunks from anonymous mappings (kept by veil_store_free) */
 };
 
 /* A zeroed block of n bytes, aligned to 16, or NULL. */
@@ -289,15 +291,6 @@ struct veil_engine_pool {
     bool keep_none;
 };
 
-/* Where protobuf-c's small blocks go while a model is parsed (model.c): chunks of their own
- * mappings, unmapped at once when the ModelProto is freed, so that the parse's thousands of small
- * blocks do not leave holes among what the graphs keep on the heap. */
-struct veil_pb_chunk;
-struct veil_pb_arena {
-    struct veil_pb_chunk *head;
-    size_t mapped; /* bytes of all chunks */
-};
-
 struct veil_span {
     size_t off;
     size_t len;
@@ -307,9 +300,9 @@ struct veil_engine_model {
     ProtobufCAllocator alloc;
     size_t alloc_used;
     size_t alloc_max;
-    struct veil_pb_arena pb_arena; /* while loading only */
-    Onnx__ModelProto *proto;       /* while loading only: freed once the graphs are built */
-    struct veil_store store;       /* names, attributes: what the graphs keep of the ModelProto */
+    struct veil_store pb_arena; /* while loading only: protobuf-c's small blocks (mapped) */
+    Onnx__ModelProto *proto;    /* while loading only: freed once the graphs are built */
+    struct veil_store store;    /* names, attributes: what the graphs keep of the ModelProto */
     struct veil_engine_vinfo *in_info;  /* per main-graph input */
     struct veil_engine_vinfo *out_info; /* per main-graph output */
     int64_t opset;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,59 +28,12 @@
 #define BLOCK_HEADER 16
 
 /* Blocks of at most PB_SMALL_MAX bytes (messages, names, small arrays: nearly all of them) are
- * cut from the parse arena's chunks; larger ones (typed weight arrays, which
- * veil_tensor_proto_drop_data frees during the build) come from malloc, as before. Measured on
- * Silero VAD served (bench/engine/memory, docs/ENGINE.models.md "Fifth round"): with every block
+ * cut from the parse arena (a store of mapped chunks, store.c); larger ones (typed weight arrays,
+ * which veil_tensor_proto_drop_data frees during the build) come from malloc, as before. Measured
+ * on Silero VAD served (bench/engine/memory, docs/ENGINE.models.md "Fifth round"): with every block
  * from malloc, the ModelProto's blocks freed after the build left ~0.5 MB of partly used heap
  * pages resident around the graphs' records, which malloc_trim cannot return. */
-#define PB_SMALL_MAX  ((size_t)4096)
-#define PB_CHUNK_SIZE ((size_t)256 << 10)
-
-struct veil_pb_chunk {
-    struct veil_pb_chunk *next;
-    size_t size; /* bytes mapped, this header included */
-    size_t used;
-};
-
-static void *pb_arena_alloc(struct veil_pb_arena *a, size_t n)
-{
-    struct veil_pb_chunk *c = a->head;
-    size_t hdr = (sizeof(*c) + BLOCK_HEADER - 1) / BLOCK_HEADER * BLOCK_HEADER;
-    uint8_t *p;
-
-    n = (n + BLOCK_HEADER - 1) / BLOCK_HEADER * BLOCK_HEADER;
-    if (c == NULL || c->size - c->used < n) {
-        void *map =
-            mmap(NULL, PB_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (map == MAP_FAILED) {
-            return NULL;
-        }
-        c = map;
-        c->next = a->head;
-        c->size = PB_CHUNK_SIZE;
-        c->used = hdr;
-        a->head = c;
-        a->mapped += PB_CHUNK_SIZE;
-    }
-    p = (uint8_t *)c + c->used;
-    c->used += n;
-    return p;
-}
-
-/* Wipes what the chunks handed out (the parsed model: plaintext structure) and unmaps them. */
-static void pb_arena_free(struct veil_pb_arena *a)
-{
-    struct veil_pb_chunk *c = a->head;
-    while (c != NULL) {
-        struct veil_pb_chunk *next = c->next;
-        size_t size = c->size;
-        OPENSSL_cleanse(c, c->used);
-        (void)munmap(c, size);
-        c = next;
-    }
-    a->head = NULL;
-    a->mapped = 0;
-}
+#define PB_SMALL_MAX ((size_t)4096)
 
 static void *cap_alloc(void *ctx, size_t n)
 {
@@ -90,7 +42,7 @@ static void *cap_alloc(void *ctx, size_t n)
     if (n > m->alloc_max - m->alloc_used || n > SIZE_MAX - BLOCK_HEADER) {
         return NULL;
     }
-    p = n <= PB_SMALL_MAX ? pb_arena_alloc(&m->pb_arena, n + BLOCK_HEADER)
+    p = n <= PB_SMALL_MAX ? veil_store_alloc(&m->pb_arena, n + BLOCK_HEADER)
                           : malloc(n + BLOCK_HEADER);
     if (p == NULL) {
         return NULL;
@@ -112,7 +64,7 @@ static void cap_free(void *ctx, void *q)
     memcpy(&n, p, sizeof(n));
     OPENSSL_cleanse(q, n);
     if (n > PB_SMALL_MAX) {
-        free(p); /* an arena block stays until the arena goes (pb_arena_free) */
+        free(p); /* an arena block stays until the arena goes (veil_store_free) */
     }
 }
 
@@ -160,6 +112,7 @@ static VEIL_RESULT parse(const void *data, size_t size, bool split, struct veil_
     m->alloc.alloc = cap_alloc;
     m->alloc.free = cap_free;
     m->alloc.allocator_data = m;
+    m->pb_arena.mapped = true;
     m->alloc_max =
         pb_size <= (SIZE_MAX - ALLOC_SLACK) / ALLOC_FACTOR ? pb_size * ALLOC_FACTOR : SIZE_MAX;
     m->alloc_max += ALLOC_SLACK;
@@ -345,7 +298,7 @@ static VEIL_RESULT load(const void *data, uint8_t *inplace, size_t size, int dir
      * into the store and the tensors): it goes now, wiped, and runs never touch it */
     onnx__model_proto__free_unpacked(m->proto, &m->alloc);
     m->proto = NULL;
-    pb_arena_free(&m->pb_arena);
+    veil_store_free(&m->pb_arena);
     m->threads = 0;
     m->tensor_size_max = VEIL_ENGINE_TENSOR_SIZE_MAX;
     m->loop_iterations_max = VEIL_ENGINE_LOOP_MAX;
@@ -383,7 +336,7 @@ void veil_engine_free(struct veil_engine_model *m)
     if (m->proto != NULL) {
         onnx__model_proto__free_unpacked(m->proto, &m->alloc);
     }
-    pb_arena_free(&m->pb_arena);
+    veil_store_free(&m->pb_arena);
     veil_pb_split_free(&m->split);
     free(m->kept);
     if (m->file.data != NULL) {
@@ -676,7 +629,7 @@ VEIL_RESULT veil_engine_model_unsupported_ops(const void *data, size_t size, cha
     if (m.proto != NULL) {
         onnx__model_proto__free_unpacked(m.proto, &m.alloc);
     }
-    pb_arena_free(&m.pb_arena);
+    veil_store_free(&m.pb_arena);
     return r;
 }
 

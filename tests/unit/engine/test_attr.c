@@ -469,6 +469,32 @@ static void test_store(void **state)
     EXPECT_NULL(s.head);
 }
 
+/* The mapped backing (protobuf-c's blocks while a model is parsed): the same blocks, from chunks
+ * of their own mappings; a block larger than a chunk is refused (the parse sends those to
+ * malloc); freed, the store is empty and still mapped. */
+static void test_store_mapped(void **state)
+{
+    struct veil_store s = {.mapped = true};
+    (void)state;
+
+    for (size_t i = 0; i < 20000; i++) { /* ~1 MB: several chunks */
+        uint8_t *p = veil_store_alloc(&s, i % 97 + 1);
+        assert_non_null(p);
+        EXPECT_EQ((uintptr_t)p % 16, 0);
+        for (size_t k = 0; k < i % 97 + 1; k++) {
+            EXPECT_EQ(p[k], 0);
+        }
+        memset(p, 0xa5, i % 97 + 1);
+    }
+    EXPECT_TRUE(s.total >= ((size_t)512 << 10));
+    EXPECT_NULL(veil_store_alloc(&s, (size_t)1 << 20));
+    EXPECT_TRUE(s.used <= s.total);
+    veil_store_free(&s);
+    EXPECT_NULL(s.head);
+    EXPECT_EQ(s.total, 0);
+    EXPECT_TRUE(s.mapped);
+}
+
 /* Attribute names operators use are not copied: the record points at the engine's own string
  * (the list sorted, every entry found); any other name is a copy in the store. */
 static void test_known_names(void **state)
@@ -503,4 +529,4 @@ static void test_known_names(void **state)
 }
 
 VEIL_TEST_MAIN(test_attr_types, test_attr_string_nul, test_subgraphs_after_free,
-               test_error_names_node, test_store, test_known_names)
+               test_error_names_node, test_store, test_store_mapped, test_known_names)

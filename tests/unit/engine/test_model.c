@@ -1068,7 +1068,7 @@ static void test_parse_arena(void **state)
     b.init.float_data = w;
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_NULL(m->pb_arena.head);
-    EXPECT_EQ(m->pb_arena.mapped, 0);
+    EXPECT_EQ(m->pb_arena.total, 0);
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 1, &dim));
     EXPECT_OK(veil_tensor_alloc(&x));
     for (int i = 0; i < BIG; i++) {
