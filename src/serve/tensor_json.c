@@ -271,19 +271,17 @@ static veil_result parse_input(json_t *in, size_t index, const struct serve_bin_
                out->tensor.size);
     }
     if (binary) {
-        /* Not zeroed (calloc): take writes every byte, or the request is refused. Zeroing
-         * 217 KB (PaddleOCR rec) that the engine's working set had pushed out of the cache
+        /* Not zeroed (veil_tensor_alloc_uninit): take writes every byte, or the request is refused.
+         * Zeroing 217 KB (PaddleOCR rec) that the engine's working set had pushed out of the cache
          * cost 21 us per request, the copy into lines already fetched 5 us; without it the
          * copy fetches them itself, 20 us: 4 us saved (docs/PROTOCOL.serve.md, Performance).
          * A body too short for the size is refused before anything is allocated for it. */
         if (bin_size > bin->left(bin->ctx)) {
             REFUSE("%s: the binary data ends before binary_data_size bytes", what);
         }
-        out->tensor.data = malloc(bin_size > 0 ? bin_size : 1);
-        if (out->tensor.data == NULL) {
+        if (!veil_ok(veil_tensor_alloc_uninit(&out->tensor))) {
             return refuse(VEIL_ERR_NOMEM, why, why_size, "out of memory");
         }
-        out->tensor.borrowed = false;
         if (!bin->take(bin->ctx, out->tensor.data, bin_size)) {
             REFUSE("%s: the binary data ends before binary_data_size bytes", what);
         }

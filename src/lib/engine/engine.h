@@ -67,6 +67,9 @@ VEIL_RESULT veil_tensor_shape(struct veil_tensor *t, int32_t dtype, uint32_t ran
                               const int64_t *dims);
 /* Allocates zeroed data for the shape set by veil_tensor_shape. */
 VEIL_RESULT veil_tensor_alloc(struct veil_tensor *t);
+/* The same, not zeroed: for a caller that writes every byte before the tensor is read (a binary
+ * request input: zeroing 217 KB out of the cache cost veil-serve 21 us a request). */
+VEIL_RESULT veil_tensor_alloc_uninit(struct veil_tensor *t);
 /* A new owned copy of src. */
 VEIL_RESULT veil_tensor_copy(const struct veil_tensor *src, struct veil_tensor *dst);
 /* A borrowed view of src (shares its data). */

@@ -100,6 +100,15 @@ VEIL_RESULT veil_tensor_alloc(struct veil_tensor *t)
     return VEIL_RESULT_OK;
 }
 
+VEIL_RESULT veil_tensor_alloc_uninit(struct veil_tensor *t)
+{
+    VEIL_ASSERT(t->data == NULL);
+    t->data = malloc(t->size > 0 ? t->size : 1);
+    ENSURE(t->data != NULL, VEIL_ERR_NOMEM);
+    t->borrowed = false;
+    return VEIL_RESULT_OK;
+}
+
 VEIL_RESULT veil_tensor_copy(const struct veil_tensor *src, struct veil_tensor *dst)
 {
     struct veil_tensor t = *src;

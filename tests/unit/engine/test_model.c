@@ -497,6 +497,34 @@ static void test_shape_limits(void **state)
                VEIL_ERR_ENGINE_LIMIT);
 }
 
+/* Owned data of the shape's size, zeroed or not; a zero-size tensor still gets a pointer. */
+static void test_tensor_alloc(void **state)
+{
+    struct veil_tensor t = {0};
+    int64_t dims[2] = {3, 5};
+    int64_t none[1] = {0};
+    (void)state;
+
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_FLOAT, 2, dims));
+    EXPECT_OK(veil_tensor_alloc(&t));
+    EXPECT_FALSE(t.borrowed);
+    for (size_t i = 0; i < t.count; i++) {
+        EXPECT_EQ(((const float *)t.data)[i], 0.0f);
+    }
+    veil_tensor_free(&t);
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_FLOAT, 2, dims));
+    EXPECT_OK(veil_tensor_alloc_uninit(&t));
+    assert_non_null(t.data);
+    EXPECT_FALSE(t.borrowed);
+    EXPECT_EQ(t.size, 60);
+    memset(t.data, 0xa5, t.size); /* every byte is ours (ASan would say otherwise) */
+    veil_tensor_free(&t);
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_FLOAT, 1, none));
+    EXPECT_OK(veil_tensor_alloc_uninit(&t));
+    assert_non_null(t.data);
+    veil_tensor_free(&t);
+}
+
 /* External data: allowed from a file (beneath its directory), refused from memory. */
 struct ext_fixture {
     char dir[64];
@@ -1179,6 +1207,6 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_dims_overflow, test_rank_too_big, test_external_data_refused, test_bad_type,
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
-               test_shape_limits, test_external_data, test_plan, test_plan_scratch,
-               test_plan_nothing, test_parse_dims, test_bad_attribute_tensor, test_deep_nesting,
-               test_concurrent_runs, test_parse_arena, test_frame_slots)
+               test_shape_limits, test_tensor_alloc, test_external_data, test_plan,
+               test_plan_scratch, test_plan_nothing, test_parse_dims, test_bad_attribute_tensor,
+               test_deep_nesting, test_concurrent_runs, test_parse_arena, test_frame_slots)
