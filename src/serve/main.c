@@ -6,13 +6,11 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "base/heap.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "serve.h"
@@ -72,16 +70,14 @@ static int serve_loop(struct serve *s)
     (void)sigaddset(&set, SIGINT);
     (void)pthread_sigmask(SIG_BLOCK, &set, NULL);
     (void)signal(SIGPIPE, SIG_IGN);
-#ifdef __GLIBC__
     /* A request's buffers below the mmap threshold (the body, its input tensors, an output such
      * as PaddleOCR rec's 1.25 MB, libevent's chains) come from the worker's heap. Since the
-     * planner sets M_MMAP_THRESHOLD, glibc's trim threshold no longer follows it and stays at
+     * planning sets M_MMAP_THRESHOLD, glibc's trim threshold no longer follows it and stays at
      * 128 KiB: each request freed them at the top of the heap, glibc handed the pages back
      * (madvise) and the next request faulted them in again, about 300 faults per rec request
      * (0.1 ms before the engine started, more inside it). Up to 4 MiB of free heap now stays
      * mapped per arena; larger buffers are still returned. */
-    (void)mallopt(M_TRIM_THRESHOLD, SERVE_TRIM_THRESHOLD);
-#endif
+    veil_heap_set_trim_threshold(SERVE_TRIM_THRESHOLD);
     r = veil_http_server_start(&o, routes, sizeof(routes) / sizeof(routes[0]), s, &server);
     if (!veil_ok(r)) {
         (void)fprintf(stderr, "veil-serve: listen: %s: %s\n", veil_conf_str(&s->conf, "listen"),

@@ -3,13 +3,12 @@
 
 #include <errno.h>
 #include <limits.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/heap.h"
 
 bool serve_header_length(const char *h, size_t body_size, size_t *json_size)
 {
@@ -83,9 +82,7 @@ static bool ev_take(void *ctx, void *dst, size_t n)
         }
         at += k;
         n -= k;
-#ifdef __GLIBC__
-        (void)malloc_trim(0);
-#endif
+        veil_heap_trim();
     }
     return true;
 }

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <openssl/crypto.h>
 
@@ -517,15 +514,13 @@ static int load_engine(struct serve *s)
     }
     plan_engine(s);
     set_input_hand_back(s);
-#ifdef __GLIBC__
     /* A request's big buffers (its body, its input tensors, outputs of 2 MiB and more) get
      * mappings of their own, returned to the system when the request is done: from the heap
      * (with glibc's dynamic threshold, up to 32 MiB, as veil onnx bench keeps it) their freed pages
      * stayed resident beside the arena and added up within a request (PaddleOCR det served: peak
      * 73.7 -> 64.7 MB, bench/engine/memory). The engine's own buffers are cached across runs
      * (the arena, the buffer pool). */
-    (void)mallopt(M_MMAP_THRESHOLD, SERVE_MMAP_THRESHOLD);
-#endif
+    veil_heap_set_mmap_threshold(SERVE_MMAP_THRESHOLD);
     return 0;
 }
 

@@ -12,6 +12,14 @@
 
 #include <stddef.h>
 
+/* glibc's settings, for the programs that choose them (no-ops without glibc): allocations of
+ * bytes or more get mappings of their own (M_MMAP_THRESHOLD, at most 32 MiB); free heap up to
+ * bytes stays mapped at the top of an arena (M_TRIM_THRESHOLD); free heap pages are handed back
+ * now (malloc_trim). */
+void veil_heap_set_mmap_threshold(size_t bytes);
+void veil_heap_set_trim_threshold(size_t bytes);
+void veil_heap_trim(void);
+
 /* Before veil_engine_plan / veil_engine_plan_for. */
 void veil_heap_planning_begin(void);
 
