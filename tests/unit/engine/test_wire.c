@@ -163,6 +163,35 @@ static void test_split_model(void **state)
     free(base);
 }
 
+/* Hand-made wire bytes and what veil_pb_split_model must make of them. */
+struct split_case {
+    const uint8_t *p;
+    size_t n;
+    int32_t err;
+};
+
+/* Splits each case (min 1): the expected code; a success's skeleton no larger than the input; a
+ * refusal leaves nothing allocated. */
+static void expect_split_cases(const struct split_case *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct veil_pb_split sp;
+        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
+        if (r.code != cases[i].err) {
+            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
+                     veil_error_name(r.code));
+        }
+        if (veil_ok(r)) {
+            EXPECT_TRUE(sp.skeleton_size <= cases[i].n);
+        } else {
+            EXPECT_NULL(sp.skeleton);
+            EXPECT_NULL(sp.payloads);
+            EXPECT_NULL(sp.attrs);
+        }
+        veil_pb_split_free(&sp);
+    }
+}
+
 /* Hand-made wire bytes: truncations, lengths past the end or past the enclosing message, groups,
  * varints too long, huge field numbers, a repeated graph. */
 static void test_split_hostile(void **state)
@@ -188,11 +217,7 @@ static void test_split_hostile(void **state)
     static const uint8_t huge_field[] = {0xfa, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                          0xff, 0xff, 0x01, 0x01, 0x55, 0x3a, 0x00};
     static const uint8_t graph_not_len[] = {0x38, 0x05};
-    static const struct {
-        const uint8_t *p;
-        size_t n;
-        int32_t err;
-    } cases[] = {
+    static const struct split_case cases[] = {
         {ok, sizeof(ok), VEIL_OK},
         {graph_past_end, sizeof(graph_past_end), VEIL_ERR_ENGINE_MODEL},
         {init_past_graph, sizeof(init_past_graph), VEIL_ERR_ENGINE_MODEL},
@@ -211,21 +236,7 @@ static void test_split_hostile(void **state)
     };
     (void)state;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct veil_pb_split sp;
-        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
-        if (r.code != cases[i].err) {
-            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
-                     veil_error_name(r.code));
-        }
-        if (veil_ok(r)) {
-            EXPECT_TRUE(sp.skeleton_size <= cases[i].n);
-        } else {
-            EXPECT_NULL(sp.skeleton);
-            EXPECT_NULL(sp.payloads);
-        }
-        veil_pb_split_free(&sp);
-    }
+    expect_split_cases(cases, sizeof(cases) / sizeof(cases[0]));
     /* ok: the payload is bytes 6..8, the skeleton {graph { initializer {} }} */
     struct veil_pb_split sp;
     EXPECT_OK(veil_pb_split_model(ok, sizeof(ok), 1, &sp));
@@ -548,11 +559,7 @@ static void test_split_attribute_tensor(void **state)
     static const uint8_t t_varint[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x28, 0x01};
     static const uint8_t attr_varint[] = {0x3a, 0x04, 0x0a, 0x02, 0x28, 0x01};
     static const uint8_t node_fixed_short[] = {0x3a, 0x04, 0x0a, 0x02, 0x2d, 0x01};
-    static const struct {
-        const uint8_t *p;
-        size_t n;
-        int32_t err;
-    } cases[] = {
+    static const struct split_case cases[] = {
         {two_t, sizeof(two_t), VEIL_ERR_ENGINE_MODEL},
         {node_past_graph, sizeof(node_past_graph), VEIL_ERR_ENGINE_MODEL},
         {attr_past_node, sizeof(attr_past_node), VEIL_ERR_ENGINE_MODEL},
@@ -580,18 +587,7 @@ static void test_split_attribute_tensor(void **state)
     EXPECT_NULL(sp.skeleton);
     EXPECT_NULL(sp.attrs);
     veil_pb_split_free(&sp);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
-        if (r.code != cases[i].err) {
-            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
-                     veil_error_name(r.code));
-        }
-        if (!veil_ok(r)) {
-            EXPECT_NULL(sp.skeleton);
-            EXPECT_NULL(sp.attrs);
-        }
-        veil_pb_split_free(&sp);
-    }
+    expect_split_cases(cases, sizeof(cases) / sizeof(cases[0]));
     /* every truncation fails; so does every single-byte change of a length to one more */
     for (size_t cut = 1; cut < sizeof(ok); cut++) {
         EXPECT_ERR(veil_pb_split_model(ok, cut, 1, &sp), VEIL_ERR_ENGINE_MODEL);
@@ -1034,11 +1030,7 @@ static void test_split_subgraph_hostile(void **state)
     static const uint8_t g_past_attr[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x32, 0x01};
     /* g with a graph's fields of the wrong wire type: copied through */
     static const uint8_t g_not_len[] = {0x3a, 0x06, 0x0a, 0x04, 0x2a, 0x02, 0x30, 0x01};
-    static const struct {
-        const uint8_t *p;
-        size_t n;
-        int32_t err;
-    } cases[] = {
+    static const struct split_case cases[] = {
         {t_then_g, sizeof(t_then_g), VEIL_ERR_ENGINE_MODEL},
         {g_then_t, sizeof(g_then_t), VEIL_ERR_ENGINE_MODEL},
         {two_g, sizeof(two_g), VEIL_ERR_ENGINE_MODEL},
@@ -1049,14 +1041,7 @@ static void test_split_subgraph_hostile(void **state)
     struct veil_pb_split sp;
     (void)state;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        veil_result r = veil_pb_split_model(cases[i].p, cases[i].n, 1, &sp);
-        if (r.code != cases[i].err) {
-            fail_msg("case %zu: expected %s, got %s", i, veil_error_name(cases[i].err),
-                     veil_error_name(r.code));
-        }
-        veil_pb_split_free(&sp);
-    }
+    expect_split_cases(cases, sizeof(cases) / sizeof(cases[0]));
     /* VEIL_ENGINE_DEPTH_MAX deep: split, the payload found in the innermost graph */
     size_t n = nested_model(buf, VEIL_ENGINE_DEPTH_MAX);
     EXPECT_OK(veil_pb_split_model(buf, n, 1, &sp));
