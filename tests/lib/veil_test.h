@@ -66,22 +66,26 @@
         return cmocka_run_group_tests(tests, setup_fn, teardown_fn);     \
     }
 
-/* cmocka_unit_test for each listed function (up to 32). */
+/* cmocka_unit_test for each listed function (up to 48). */
 #define VEIL_TEST_MAP_(...) VEIL_TEST_EXPAND_(VEIL_TEST_APPLY_, __VA_ARGS__)
 #define VEIL_TEST_APPLY_(f) cmocka_unit_test(f),
 #define VEIL_TEST_EXPAND_(m, ...)                                                                 \
-    VEIL_TEST_PICK_(__VA_ARGS__, VEIL_TEST_E32_, VEIL_TEST_E31_, VEIL_TEST_E30_, VEIL_TEST_E29_,  \
-                    VEIL_TEST_E28_, VEIL_TEST_E27_, VEIL_TEST_E26_, VEIL_TEST_E25_,               \
-                    VEIL_TEST_E24_, VEIL_TEST_E23_, VEIL_TEST_E22_, VEIL_TEST_E21_,               \
-                    VEIL_TEST_E20_, VEIL_TEST_E19_, VEIL_TEST_E18_, VEIL_TEST_E17_,               \
-                    VEIL_TEST_E16_, VEIL_TEST_E15_, VEIL_TEST_E14_, VEIL_TEST_E13_,               \
-                    VEIL_TEST_E12_, VEIL_TEST_E11_, VEIL_TEST_E10_, VEIL_TEST_E9_, VEIL_TEST_E8_, \
-                    VEIL_TEST_E7_, VEIL_TEST_E6_, VEIL_TEST_E5_, VEIL_TEST_E4_, VEIL_TEST_E3_,    \
-                    VEIL_TEST_E2_, VEIL_TEST_E1_)                                                 \
+    VEIL_TEST_PICK_(                                                                              \
+        __VA_ARGS__, VEIL_TEST_E48_, VEIL_TEST_E47_, VEIL_TEST_E46_, VEIL_TEST_E45_,              \
+        VEIL_TEST_E44_, VEIL_TEST_E43_, VEIL_TEST_E42_, VEIL_TEST_E41_, VEIL_TEST_E40_,           \
+        VEIL_TEST_E39_, VEIL_TEST_E38_, VEIL_TEST_E37_, VEIL_TEST_E36_, VEIL_TEST_E35_,           \
+        VEIL_TEST_E34_, VEIL_TEST_E33_, VEIL_TEST_E32_, VEIL_TEST_E31_, VEIL_TEST_E30_,           \
+        VEIL_TEST_E29_, VEIL_TEST_E28_, VEIL_TEST_E27_, VEIL_TEST_E26_, VEIL_TEST_E25_,           \
+        VEIL_TEST_E24_, VEIL_TEST_E23_, VEIL_TEST_E22_, VEIL_TEST_E21_, VEIL_TEST_E20_,           \
+        VEIL_TEST_E19_, VEIL_TEST_E18_, VEIL_TEST_E17_, VEIL_TEST_E16_, VEIL_TEST_E15_,           \
+        VEIL_TEST_E14_, VEIL_TEST_E13_, VEIL_TEST_E12_, VEIL_TEST_E11_, VEIL_TEST_E10_,           \
+        VEIL_TEST_E9_, VEIL_TEST_E8_, VEIL_TEST_E7_, VEIL_TEST_E6_, VEIL_TEST_E5_, VEIL_TEST_E4_, \
+        VEIL_TEST_E3_, VEIL_TEST_E2_, VEIL_TEST_E1_)                                              \
     (m, __VA_ARGS__)
 #define VEIL_TEST_PICK_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16,     \
                         _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, \
-                        _32, N, ...)                                                               \
+                        _32, _33, _34, _35, _36, _37, _38, _39, _40, _41, _42, _43, _44, _45, _46, \
+                        _47, _48, N, ...)                                                          \
     N
 #define VEIL_TEST_E1_(m, a)       m(a)
 #define VEIL_TEST_E2_(m, a, ...)  m(a) VEIL_TEST_E1_(m, __VA_ARGS__)
@@ -115,5 +119,21 @@
 #define VEIL_TEST_E30_(m, a, ...) m(a) VEIL_TEST_E29_(m, __VA_ARGS__)
 #define VEIL_TEST_E31_(m, a, ...) m(a) VEIL_TEST_E30_(m, __VA_ARGS__)
 #define VEIL_TEST_E32_(m, a, ...) m(a) VEIL_TEST_E31_(m, __VA_ARGS__)
+#define VEIL_TEST_E33_(m, a, ...) m(a) VEIL_TEST_E32_(m, __VA_ARGS__)
+#define VEIL_TEST_E34_(m, a, ...) m(a) VEIL_TEST_E33_(m, __VA_ARGS__)
+#define VEIL_TEST_E35_(m, a, ...) m(a) VEIL_TEST_E34_(m, __VA_ARGS__)
+#define VEIL_TEST_E36_(m, a, ...) m(a) VEIL_TEST_E35_(m, __VA_ARGS__)
+#define VEIL_TEST_E37_(m, a, ...) m(a) VEIL_TEST_E36_(m, __VA_ARGS__)
+#define VEIL_TEST_E38_(m, a, ...) m(a) VEIL_TEST_E37_(m, __VA_ARGS__)
+#define VEIL_TEST_E39_(m, a, ...) m(a) VEIL_TEST_E38_(m, __VA_ARGS__)
+#define VEIL_TEST_E40_(m, a, ...) m(a) VEIL_TEST_E39_(m, __VA_ARGS__)
+#define VEIL_TEST_E41_(m, a, ...) m(a) VEIL_TEST_E40_(m, __VA_ARGS__)
+#define VEIL_TEST_E42_(m, a, ...) m(a) VEIL_TEST_E41_(m, __VA_ARGS__)
+#define VEIL_TEST_E43_(m, a, ...) m(a) VEIL_TEST_E42_(m, __VA_ARGS__)
+#define VEIL_TEST_E44_(m, a, ...) m(a) VEIL_TEST_E43_(m, __VA_ARGS__)
+#define VEIL_TEST_E45_(m, a, ...) m(a) VEIL_TEST_E44_(m, __VA_ARGS__)
+#define VEIL_TEST_E46_(m, a, ...) m(a) VEIL_TEST_E45_(m, __VA_ARGS__)
+#define VEIL_TEST_E47_(m, a, ...) m(a) VEIL_TEST_E46_(m, __VA_ARGS__)
+#define VEIL_TEST_E48_(m, a, ...) m(a) VEIL_TEST_E47_(m, __VA_ARGS__)
 
 #endif
