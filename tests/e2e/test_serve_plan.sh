@@ -38,8 +38,8 @@ infer "$req"
 serve_stop
 
 start "input_shapes = X=32" && ok "starts with input_shapes = X=32" || not_ok "start"
-grep -qE "step=plan intermediates=1 arena_bytes=128 live_max_bytes=256 " serve.log &&
-    ok "planned at load: one intermediate in a 128-byte arena, 256 bytes live at most (X or Y beside it)" ||
+grep -qE "step=plan intermediates=1 arena_bytes=256 live_max_bytes=256 " serve.log &&
+    ok "planned at load: one intermediate and X's room in a 256-byte arena, 256 bytes live at most" ||
     not_ok "plan step: $(grep step=plan serve.log)"
 for i in 1 2; do
     infer "$req"

@@ -152,9 +152,9 @@ VEIL_RESULT veil_engine_set_limits(struct veil_engine_model *m, size_t tensor_si
 
 /* Static shape inference and memory planning: with every input's shape static, one planning run
  * on zero inputs infers every value's type and shape, and intermediates get offsets in one
- * arena, reused between values whose lifetimes do not overlap. Later runs with the same shapes
- * use the arena; other shapes fall back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's
- * shape is not static. */
+ * arena, reused between values whose lifetimes do not overlap; each input gets room there too
+ * (veil_engine_run_input_room). Later runs with the same shapes use the arena; other shapes fall
+ * back to the buffer pool. VEIL_ERR_ENGINE_INPUT if an input's shape is not static. */
 VEIL_RESULT veil_engine_plan(struct veil_engine_model *m, struct veil_engine_diag *diag);
 /* The same, planning on the values of the given inputs (one per model input, in order) instead
  * of zeros: for models whose control flow or shapes depend on input values (Silero's sample
@@ -197,6 +197,23 @@ void veil_engine_output_info(const struct veil_engine_model *m, size_t i, int32_
  * (owned by the caller: veil_tensor_free each). On failure no output is set. */
 VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
                             struct veil_tensor *outputs, struct veil_engine_diag *diag);
+
+/* The same run in steps, for a caller that can write an input straight into the run's arena
+ * (veil-serve moves a request's binary tensors there: the input is not held beside the arena).
+ * veil_engine_run_begin takes the buffers a run computes in (the model's cached ones unless
+ * another run holds them); every begun run is ended with veil_engine_run_end, run or not. */
+struct veil_engine_run;
+VEIL_RESULT veil_engine_run_begin(struct veil_engine_model *m, struct veil_engine_run **out);
+/* For t, the caller's tensor for model input i with its type and shape set and no data: when the
+ * model is planned and the plan keeps room for input i at this type and shape, points t->data
+ * there (borrowed: valid until veil_engine_run_end, and overwritten by the run's intermediates
+ * once no node reads input i any more) and returns true; else returns false and leaves t as it
+ * was (allocate it as usual). Before veil_engine_run_exec only. */
+bool veil_engine_run_input_room(struct veil_engine_run *run, size_t i, struct veil_tensor *t);
+/* Runs the model once, as veil_engine_run; a second call is VEIL_ERR_USAGE. */
+VEIL_RESULT veil_engine_run_exec(struct veil_engine_run *run, const struct veil_tensor *inputs,
+                                 struct veil_tensor *outputs, struct veil_engine_diag *diag);
+void veil_engine_run_end(struct veil_engine_run *run);
 
 /* Does the engine implement this operator (default domain)? */
 bool veil_engine_op_supported(const char *op_type);

@@ -249,7 +249,10 @@ struct veil_engine_vinfo {
  */
 struct veil_engine_plan {
     size_t arena_size;
-    size_t *offset; /* per value; SIZE_MAX = not planned (inputs, outputs, control flow) */
+    /* per value; SIZE_MAX = not planned (outputs, control flow). An input's is the room a
+     * caller may write it in (veil_engine_run_input_room), from before the first node to its
+     * last reader: the runs themselves never place anything there. */
+    size_t *offset;
     /* per value: its index in shape, or UINT32_MAX (the planning run records every value's shape,
      * 104 bytes each; only these are kept: cls 49 -> 14 KB) */
     uint32_t *shape_at;

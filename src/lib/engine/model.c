@@ -5,7 +5,6 @@
  */
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,99 +493,6 @@ const char *veil_engine_output_name(const struct veil_engine_model *m, size_t i)
 {
     VEIL_ASSERT(i < m->main->output_count);
     return m->main->values[m->main->outputs[i]].name;
-}
-
-/* All online cores, read once per process: glibc's sysconf reads /sys for it, a few us that
- * every run with the default thread count paid. */
-static unsigned threads_default(void)
-{
-    static _Atomic unsigned cores;
-    unsigned c = atomic_load_explicit(&cores, memory_order_relaxed);
-    if (c == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c = n < 1 ? 1 : n > VEIL_ENGINE_THREADS_MAX ? VEIL_ENGINE_THREADS_MAX : (unsigned)n;
-        atomic_store_explicit(&cores, c, memory_order_relaxed);
-    }
-    return c;
-}
-
-/* Inputs of a run whose pointer array lives on the stack. */
-#define RUN_IN_STACK 16
-
-VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
-                            struct veil_tensor *outputs, struct veil_engine_diag *diag)
-{
-    struct veil_engine_pool pool = {0};
-    const struct veil_tensor *in_stack[RUN_IN_STACK];
-    const struct veil_tensor **in = in_stack;
-    struct veil_tensor *vals = NULL;
-    uint8_t *arena = NULL;
-    size_t arena_size = 0;
-    size_t n = m->main->input_count;
-    bool cached;
-    veil_result r;
-
-    if (diag != NULL) {
-        diag->what[0] = '\0';
-    }
-    if (n > RUN_IN_STACK) {
-        in = calloc(n, sizeof(*in));
-        ENSURE(in != NULL, VEIL_ERR_NOMEM);
-    }
-    for (size_t i = 0; i < n; i++) {
-        in[i] = &inputs[i];
-    }
-    /* The buffers and the frame of the previous run, unless another run holds them: the pages
-     * stay mapped, which saves a page fault per 4 KiB of intermediates and run, and the frame's
-     * calloc. A concurrent run (veil-serve runs requests on one model at once) finds cache_busy
-     * set and allocates its own, freed when it ends. */
-    cached = atomic_exchange(&m->cache_busy, 1) == 0;
-    if (cached) {
-        pool = m->cache_pool;
-        memset(&m->cache_pool, 0, sizeof(m->cache_pool));
-        if (m->cache_vals == NULL) {
-            m->cache_vals =
-                calloc(m->main->slot_count > 0 ? m->main->slot_count : 1, sizeof(*m->cache_vals));
-        }
-        vals = m->cache_vals; /* NULL (out of memory): graph_run allocates its own */
-    }
-    if (m->plan != NULL) {
-        arena_size = (m->plan->arena_size + 63) / 64 * 64 + 64;
-        if (cached && m->cache_arena != NULL && m->cache_arena_size == arena_size) {
-            arena = m->cache_arena;
-            m->cache_arena = NULL;
-        } else {
-            arena = aligned_alloc(64, arena_size);
-        }
-    }
-    if (m->plan != NULL && arena == NULL) {
-        r = veil_result_of(VEIL_ERR_NOMEM);
-    } else {
-        r = veil_graph_run_main(m->main, &pool, m->threads > 0 ? m->threads : threads_default(), in,
-                                (uint32_t)n, outputs, diag, m->plan, arena, NULL, vals);
-    }
-    if (cached) {
-        m->cache_pool = pool;
-        if (arena != NULL) {
-            if (m->cache_arena != NULL) {
-                OPENSSL_cleanse(m->cache_arena, m->cache_arena_size);
-                free(m->cache_arena);
-            }
-            m->cache_arena = arena;
-            m->cache_arena_size = arena_size;
-        }
-        atomic_store(&m->cache_busy, 0);
-    } else {
-        veil_pool_free(&pool);
-        if (arena != NULL) {
-            OPENSSL_cleanse(arena, arena_size);
-            free(arena);
-        }
-    }
-    if (in != in_stack) {
-        free(in);
-    }
-    return r;
 }
 
 static void list_graph_ops(const Onnx__GraphProto *g, uint32_t depth, char *buf, size_t buf_size)

@@ -7,7 +7,11 @@
  * topological positions, and a greedy best-fit places the largest first at the lowest offset
  * that does not overlap any placed intermediate whose lifetime intersects its own. Runs then put
  * every intermediate whose run-time shape matches the plan into one arena; anything else (other
- * input shapes, data-dependent sizes, control flow) falls back to the buffer pool.
+ * input shapes, data-dependent sizes, control flow) falls back to the buffer pool. Each input
+ * read by a node is placed too, alive from before the first node to its last reader: room a
+ * caller may write the input in (veil_engine_run_input_room). It nearly always fits in room the
+ * packing leaves (the real models' arenas did not grow), and it saves holding the input beside
+ * the arena.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +141,20 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
         pos[g->order[p]] = p;
     }
     *n = 0;
+    /* each input read by a node, from before the first node to its last reader: a caller that
+     * writes it there (veil_engine_run_input_room) does not hold it beside the arena */
+    for (uint32_t k = 0; k < g->input_count; k++) {
+        uint32_t v = g->inputs[k];
+        if (rec[v].dtype == 0 || rec[v].size == 0 || rec[v].size > SIZE_MAX - PLAN_ALIGN ||
+            g->values[v].kind != VEIL_VALUE_INPUT || g->values[v].last_use == VEIL_LAST_NEVER) {
+            continue;
+        }
+        iv[*n].value = v;
+        iv[*n].start = 0;
+        iv[*n].end = g->values[v].last_use;
+        iv[*n].size = (rec[v].size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+        (*n)++;
+    }
     for (uint32_t v = 0; v < g->value_count; v++) {
         const struct veil_engine_value *val = &g->values[v];
         if (val->kind != VEIL_VALUE_NODE || val->producer < 0 || rec[v].dtype == 0 ||
@@ -170,7 +188,8 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
 static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_tensor *rec,
                               const size_t *scratch, struct veil_engine_plan *p)
 {
-    struct interval *iv = calloc((size_t)g->value_count + g->node_count + 1, sizeof(*iv));
+    struct interval *iv =
+        calloc((size_t)g->value_count + g->input_count + g->node_count + 1, sizeof(*iv));
     size_t n = 0;
     size_t nv = 0;
     veil_result r;
@@ -191,7 +210,7 @@ static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_ten
     for (size_t i = 0; veil_ok(r) && i < n; i++) {
         if (iv[i].value < g->value_count) {
             p->offset[iv[i].value] = iv[i].offset;
-            p->planned_count++;
+            p->planned_count += g->values[iv[i].value].kind == VEIL_VALUE_NODE;
         } else {
             p->scratch_offset[iv[i].value - g->value_count] = iv[i].offset;
             p->scratch_size[iv[i].value - g->value_count] = iv[i].size;
@@ -316,7 +335,7 @@ VEIL_RESULT veil_engine_plan_info(const struct veil_engine_model *m, size_t *are
     *planned = m->plan->planned_count;
     *total_size = 0;
     for (uint32_t v = 0; v < g->value_count; v++) {
-        if (m->plan->offset[v] != SIZE_MAX) {
+        if (m->plan->offset[v] != SIZE_MAX && g->values[v].kind == VEIL_VALUE_NODE) {
             *total_size += veil_plan_shape(m->plan, v)->size;
         }
     }

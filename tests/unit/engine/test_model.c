@@ -1,5 +1,6 @@
 /* engine model loading: hostile and malformed models fail with the right error, never crash. */
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -756,10 +757,10 @@ static void test_plan_scratch(void **state)
         EXPECT_EQ(sh->dims[1], strcmp(val->name, "X") == 0 ? 2 : 3);
         EXPECT_EQ(sh->dims[2], strcmp(val->name, "X") == 0 ? 8 : 6);
     }
-    /* alive with a (the Conv's output), so beside it: above the intermediates' part */
+    /* alive with a (the Conv's output) and X's room, so beside them: above the values' part */
     size_t values = 0;
     EXPECT_OK(veil_engine_plan_values_arena(m, &values));
-    EXPECT_EQ(values, (a_size + 63) / 64 * 64);
+    EXPECT_EQ(values, (a_size + 63) / 64 * 64 + x.size);
     EXPECT_EQ(arena, values + m->plan->scratch_size[0]);
     EXPECT_TRUE(m->plan->scratch_offset[0] >= values);
     for (int k = 0; k < 2; k++) {
@@ -1003,7 +1004,27 @@ static void *conc_thread(void *arg)
         for (size_t i = 0; i < x.count; i++) {
             px[i] = (float)((i * 7 + c->id * 131 + it * 17) % 101) - 50.0f;
         }
-        if (!veil_ok(veil_engine_run(c->m, &x, &y, NULL)) || y.count != x.count) {
+        veil_result r;
+        if (it % 2 == 0) {
+            r = veil_engine_run(c->m, &x, &y, NULL);
+        } else { /* in steps, the input written into the run's room for it where there is one */
+            struct veil_engine_run *run = NULL;
+            struct veil_tensor in = {0};
+            r = veil_engine_run_begin(c->m, &run);
+            if (veil_ok(r)) {
+                r = veil_tensor_shape(&in, VEIL_DT_FLOAT, 2, shape);
+            }
+            if (veil_ok(r) && !veil_engine_run_input_room(run, 0, &in)) {
+                r = veil_tensor_alloc(&in);
+            }
+            if (veil_ok(r)) {
+                memcpy(in.data, x.data, x.size);
+                r = veil_engine_run_exec(run, &in, &y, NULL);
+            }
+            veil_tensor_free(&in);
+            veil_engine_run_end(run);
+        }
+        if (!veil_ok(r) || y.count != x.count) {
             atomic_fetch_add(c->errors, 1);
         } else {
             const float *py = y.data;
@@ -1055,6 +1076,137 @@ static void test_concurrent_runs(void **state)
         }
     }
     EXPECT_EQ(atomic_load(&errors), 0);
+}
+
+/* A run in steps with its input written into the room the plan keeps for it in the arena:
+ * X -> Relu -> a -> Neg -> b, Add(b, X) -> Y = min(X, 0), X read until the last node, so the
+ * intermediates must not be placed on X's room. Room is given only for the planned type and
+ * shape, before the run, and a run runs once. */
+static void test_run_input_room(void **state)
+{
+    static char *x_in[1] = {(char *)"X"};
+    static char *a_name[1] = {(char *)"a"};
+    static char *b_name[1] = {(char *)"b"};
+    static char *add_in[2] = {(char *)"b", (char *)"X"};
+    static char *y_name[1] = {(char *)"Y"};
+    static const char *const ops[3] = {"Relu", "Neg", "Add"};
+    char **ins[3] = {x_in, a_name, add_in};
+    char **outs[3] = {a_name, b_name, y_name};
+    int64_t shape[2] = {64, 3};
+    int64_t other[2] = {5, 3};
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    struct veil_engine_model *ref = NULL;
+    struct veil_engine_run *run = NULL;
+    struct veil_engine_run *run2 = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor t = {0};
+    struct veil_tensor t2 = {0};
+    struct veil_tensor y1 = {0};
+    struct veil_tensor y2 = {0};
+    uint32_t vx = 0;
+    (void)state;
+
+    mb_init(&b, "Relu");
+    mb_input_shape(&b, 2, shape);
+    b.graph.n_initializer = 0;
+    for (int i = 0; i < 3; i++) {
+        b.nodes[i].op_type = (char *)ops[i];
+        b.nodes[i].n_input = i == 2 ? 2 : 1;
+        b.nodes[i].input = ins[i];
+        b.nodes[i].n_output = 1;
+        b.nodes[i].output = outs[i];
+    }
+    b.graph.n_node = 3;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(mb_load(&b, &ref));
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (size_t i = 0; i < x.count; i++) {
+        ((float *)x.data)[i] = (float)i - 90.0f;
+    }
+    EXPECT_OK(veil_engine_run(ref, &x, &y1, NULL));
+
+    /* unplanned: no room */
+    EXPECT_OK(veil_engine_run_begin(ref, &run));
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_FALSE(veil_engine_run_input_room(run, 0, &t));
+    EXPECT_NULL(t.data);
+    veil_engine_run_end(run);
+
+    /* planned: X has room apart from a and b, which are alive while X is */
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    for (uint32_t v = 0; v < m->main->value_count; v++) {
+        vx = strcmp(m->main->values[v].name, "X") == 0 ? v : vx;
+    }
+    EXPECT_TRUE(m->plan->offset[vx] != SIZE_MAX);
+    for (uint32_t v = 0; v < m->main->value_count; v++) {
+        size_t off = m->plan->offset[v];
+        if (v == vx || off == SIZE_MAX) {
+            continue;
+        }
+        EXPECT_TRUE(off + x.size <= m->plan->offset[vx] || m->plan->offset[vx] + x.size <= off);
+    }
+    EXPECT_OK(veil_engine_run_begin(m, &run));
+    EXPECT_FALSE(veil_engine_run_input_room(run, 1, &t)); /* no input 1 */
+    EXPECT_OK(veil_tensor_shape(&t2, VEIL_DT_FLOAT, 2, other));
+    EXPECT_FALSE(veil_engine_run_input_room(run, 0, &t2)); /* not the planned shape */
+    EXPECT_NULL(t2.data);
+    EXPECT_OK(veil_tensor_shape(&t2, VEIL_DT_INT32, 2, shape));
+    EXPECT_FALSE(veil_engine_run_input_room(run, 0, &t2)); /* nor the planned type */
+    EXPECT_NULL(t2.data);
+    EXPECT_TRUE(veil_engine_run_input_room(run, 0, &t));
+    EXPECT_TRUE(t.borrowed);
+    EXPECT_FALSE(veil_engine_run_input_room(run, 0, &t)); /* t has data already */
+    memcpy(t.data, x.data, x.size);
+    EXPECT_OK(veil_engine_run_exec(run, &t, &y2, NULL));
+    EXPECT_EQ(y2.size, y1.size);
+    EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
+    veil_tensor_free(&y2);
+    EXPECT_ERR(veil_engine_run_exec(run, &t, &y2, NULL), VEIL_ERR_USAGE); /* once */
+    EXPECT_NULL(y2.data);
+    veil_tensor_free(&t);
+    EXPECT_OK(veil_tensor_shape(&t, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_FALSE(veil_engine_run_input_room(run, 0, &t)); /* not after the run */
+    veil_engine_run_end(run);
+    EXPECT_EQ(atomic_load(&m->cache_busy), 0);
+    EXPECT_NOT_NULL(m->cache_arena);
+
+    /* two runs at once: the second computes in an arena of its own, so its room is elsewhere */
+    EXPECT_OK(veil_engine_run_begin(m, &run));
+    EXPECT_OK(veil_engine_run_begin(m, &run2));
+    EXPECT_OK(veil_tensor_shape(&t2, VEIL_DT_FLOAT, 2, shape));
+    EXPECT_TRUE(veil_engine_run_input_room(run, 0, &t));
+    EXPECT_TRUE(veil_engine_run_input_room(run2, 0, &t2));
+    EXPECT_TRUE(t.data != t2.data);
+    memcpy(t.data, x.data, x.size);
+    for (size_t i = 0; i < t2.count; i++) {
+        ((float *)t2.data)[i] = -1.0f;
+    }
+    EXPECT_OK(veil_engine_run_exec(run2, &t2, &y2, NULL));
+    for (size_t i = 0; i < y2.count; i++) {
+        EXPECT_TRUE(((float *)y2.data)[i] == -1.0f);
+    }
+    veil_tensor_free(&y2);
+    EXPECT_OK(veil_engine_run_exec(run, &t, &y2, NULL));
+    EXPECT_BYTES_EQ(y1.data, y2.data, y1.size);
+    veil_tensor_free(&y2);
+    veil_engine_run_end(run2);
+    veil_engine_run_end(run);
+
+    /* begun and ended without a run (a refused request): the buffers go back to the model */
+    EXPECT_OK(veil_engine_run_begin(m, &run));
+    veil_engine_run_end(run);
+    EXPECT_EQ(atomic_load(&m->cache_busy), 0);
+    EXPECT_NOT_NULL(m->cache_arena);
+    veil_engine_run_end(NULL);
+
+    veil_tensor_free(&t);
+    veil_tensor_free(&t2);
+    veil_tensor_free(&y1);
+    veil_tensor_free(&x);
+    veil_engine_free(ref);
+    veil_engine_free(m);
 }
 
 /* protobuf-c's blocks while parsing: the small ones from the parse arena's mappings (more than one
@@ -1209,4 +1361,5 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
                test_shape_limits, test_tensor_alloc, test_external_data, test_plan,
                test_plan_scratch, test_plan_nothing, test_parse_dims, test_bad_attribute_tensor,
-               test_deep_nesting, test_concurrent_runs, test_parse_arena, test_frame_slots)
+               test_deep_nesting, test_concurrent_runs, test_run_input_room, test_parse_arena,
+               test_frame_slots)
