@@ -171,6 +171,11 @@ static void conv_act(const struct veil_engine_node *n, float *y, size_t rows, si
  * 59 MB for its largest whole im2col, the tiles 4 MiB. Every output element still sums the same
  * products in the same order (the GEMM splits columns only). */
 #define CONV_TILE_BYTES ((size_t)4 << 20)
+/* Below that, a tile is bounded by the larger of the node's output for one image and this many
+ * columns: the scratch then never outgrows what the node writes (PaddleOCR cls's first Conv: a
+ * 249 KB im2col beside its 74 KB output and the 111 KB input, the arena's peak once the input
+ * has room there, veil_engine_run_input_room), and the GEMM's panels stay long. */
+#define CONV_TILE_COLS_MIN 512
 
 /* Rows of the output tiled over (the first spatial axis of a 2-D conv; 1 otherwise). */
 static size_t conv_rows(const struct conv_job *j)
@@ -183,7 +188,13 @@ static size_t conv_tile_rows(const struct conv_job *j)
 {
     size_t rows = conv_rows(j);
     size_t per_row = j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * sizeof(float);
-    size_t t = per_row > 0 ? CONV_TILE_BYTES / per_row : rows;
+    size_t out = j->cout_g * j->groups * j->osz * sizeof(float);
+    size_t cols_min = j->cin_g * j->krn * CONV_TILE_COLS_MIN * sizeof(float);
+    size_t bound = out > cols_min ? out : cols_min;
+    size_t t;
+
+    bound = bound < CONV_TILE_BYTES ? bound : CONV_TILE_BYTES;
+    t = per_row > 0 ? bound / per_row : rows;
     t = t > 0 ? t : 1;
     return t < rows ? t : rows;
 }

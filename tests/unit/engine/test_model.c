@@ -784,6 +784,78 @@ static void test_plan_scratch(void **state)
     veil_engine_free(m);
 }
 
+/* A Conv's im2col scratch is tiled so that it never outgrows the node's output (op_conv.c,
+ * CONV_TILE_COLS_MIN): 3 -> 8 channels, 3x3 over 48x192 (PaddleOCR cls's first Conv, without
+ * its stride), whose whole im2col (27 x 46 x 190 floats, 944 KB) would be 3.4 times its output.
+ * The tiled result is the direct convolution's (a Relu after it: something to plan). */
+static void test_conv_scratch_tiles(void **state)
+{
+    static char *conv_in[2] = {(char *)"X", (char *)"W"};
+    static char *a_name[1] = {(char *)"a"};
+    static char *y_name[1] = {(char *)"Y"};
+    static float w[8 * 3 * 3 * 3];
+    int64_t wdims[4] = {8, 3, 3, 3};
+    int64_t shape[4] = {1, 3, 48, 192};
+    size_t out_size = 8 * 46 * 190 * sizeof(float);
+    struct mb b;
+    struct veil_engine_model *m = NULL;
+    struct veil_tensor x = {0};
+    struct veil_tensor y = {0};
+    size_t bad = 0;
+    (void)state;
+
+    mb_init(&b, "Conv");
+    mb_input_shape(&b, 4, shape);
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
+    }
+    b.init.n_dims = 4;
+    b.init.dims = wdims;
+    b.init.n_float_data = sizeof(w) / sizeof(w[0]);
+    b.init.float_data = w;
+    b.nodes[0].input = conv_in;
+    b.nodes[0].output = a_name;
+    b.nodes[1].op_type = (char *)"Relu";
+    b.nodes[1].n_input = 1;
+    b.nodes[1].input = a_name;
+    b.nodes[1].n_output = 1;
+    b.nodes[1].output = y_name;
+    b.graph.n_node = 2;
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    EXPECT_TRUE(m->plan->scratch_size[0] > 0);
+    EXPECT_TRUE(m->plan->scratch_size[0] <= out_size);
+    EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, shape));
+    EXPECT_OK(veil_tensor_alloc(&x));
+    for (size_t i = 0; i < x.count; i++) {
+        ((float *)x.data)[i] = (float)((int)(i * 5 % 13) - 6) / 4.0f;
+    }
+    EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_EQ(y.size, out_size);
+    for (size_t co = 0; co < 8; co++) {
+        for (size_t oh = 0; oh < 46; oh++) {
+            for (size_t ow = 0; ow < 190; ow++) {
+                double want = 0.0;
+                for (size_t ci = 0; ci < 3; ci++) {
+                    for (size_t kh = 0; kh < 3; kh++) {
+                        for (size_t kw = 0; kw < 3; kw++) {
+                            want += (double)w[((co * 3 + ci) * 3 + kh) * 3 + kw] *
+                                    ((float *)x.data)[(ci * 48 + oh + kh) * 192 + ow + kw];
+                        }
+                    }
+                }
+                float got = ((float *)y.data)[(co * 46 + oh) * 190 + ow];
+                want = want > 0.0 ? want : 0.0;
+                bad += fabs((double)got - want) > 1e-4 * (1.0 + fabs(want));
+            }
+        }
+    }
+    EXPECT_EQ(bad, 0);
+    veil_tensor_free(&y);
+    veil_tensor_free(&x);
+    veil_engine_free(m);
+}
+
 /* Static shape inference and memory planning on a chain X -> Relu -> Neg -> Relu -> Neg -> Y:
  * the three intermediates need only two slots, and planned runs give the unplanned result. */
 static void test_plan(void **state)
@@ -1360,6 +1432,6 @@ VEIL_TEST_MAIN(test_valid_model_runs, test_not_a_model, test_truncated, test_no_
                test_undefined_input, test_undefined_output, test_duplicate_definition, test_cycle,
                test_unsupported_op, test_opset_range, test_subgraph_depth, test_tensor_roundtrip,
                test_shape_limits, test_tensor_alloc, test_external_data, test_plan,
-               test_plan_scratch, test_plan_nothing, test_parse_dims, test_bad_attribute_tensor,
-               test_deep_nesting, test_concurrent_runs, test_run_input_room, test_parse_arena,
-               test_frame_slots)
+               test_plan_scratch, test_conv_scratch_tiles, test_plan_nothing, test_parse_dims,
+               test_bad_attribute_tensor, test_deep_nesting, test_concurrent_runs,
+               test_run_input_room, test_parse_arena, test_frame_slots)
