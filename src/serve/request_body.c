@@ -89,10 +89,11 @@ static bool ev_take(void *ctx, void *dst, size_t n)
 
 veil_result serve_request_parse_evbuffer(struct evbuffer *body, size_t json_size,
                                          size_t tensor_size_max, size_t hand_back_min,
-                                         struct serve_request *req, char *why, size_t why_size)
+                                         const struct serve_room *room, struct serve_request *req,
+                                         char *why, size_t why_size)
 {
     struct ev_body e = {body, hand_back_min};
-    struct serve_bin_source src = {&e, ev_left, ev_take};
+    struct serve_bin_source src = {&e, ev_left, ev_take, room};
     uint8_t *json;
     veil_result r;
 

@@ -28,9 +28,11 @@ bool serve_header_length(const char *h, size_t body_size, size_t *json_size);
  * the bytes read are drained (what is left is the caller's to drain). req as in
  * serve_request_parse. A binary input of 2 MiB or more, or of hand_back_min bytes or more, is
  * moved in slices with the drained chains' heap pages handed back between them (malloc_trim:
- * the input is not held twice, for some time per request); a smaller one in one go. */
+ * the input is not held twice, for some time per request); a smaller one in one go. A binary
+ * input goes into the room room gives it, if any (optional), else into a tensor of its own. */
 VEIL_RESULT serve_request_parse_evbuffer(struct evbuffer *body, size_t json_size,
                                          size_t tensor_size_max, size_t hand_back_min,
-                                         struct serve_request *req, char *why, size_t why_size);
+                                         const struct serve_room *room, struct serve_request *req,
+                                         char *why, size_t why_size);
 
 #endif

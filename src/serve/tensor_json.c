@@ -279,7 +279,8 @@ static veil_result parse_input(json_t *in, size_t index, const struct serve_bin_
         if (bin_size > bin->left(bin->ctx)) {
             REFUSE("%s: the binary data ends before binary_data_size bytes", what);
         }
-        if (!veil_ok(veil_tensor_alloc_uninit(&out->tensor))) {
+        if ((bin->room == NULL || !bin->room->give(bin->room->ctx, out->name, &out->tensor)) &&
+            !veil_ok(veil_tensor_alloc_uninit(&out->tensor))) {
             return refuse(VEIL_ERR_NOMEM, why, why_size, "out of memory");
         }
         if (!bin->take(bin->ctx, out->tensor.data, bin_size)) {
@@ -466,7 +467,7 @@ veil_result serve_request_parse(const uint8_t *json, size_t json_size, const uin
                                 char *why, size_t why_size)
 {
     struct veil_rd rd = {bin, bin_size, 0};
-    struct serve_bin_source src = {&rd, rd_left, rd_take};
+    struct serve_bin_source src = {&rd, rd_left, rd_take, NULL};
 
     return serve_request_parse_from(json, json_size, &src, tensor_size_max, req, why, why_size);
 }

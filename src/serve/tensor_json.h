@@ -66,6 +66,15 @@ struct serve_bin_source {
     size_t (*left)(void *ctx); /* bytes not taken yet */
     /* Moves the next n bytes (n <= left) into dst (NULL when n is 0); false on failure. */
     bool (*take)(void *ctx, void *dst, size_t n);
+    const struct serve_room *room; /* optional */
+};
+
+/* Room the caller keeps for a binary input's bytes (veil-serve: the engine run's arena, so that
+ * the input is not held beside it). give points t (the input named name, its type and shape set,
+ * no data) at such room (t->borrowed) and returns true, or returns false: then t is allocated. */
+struct serve_room {
+    void *ctx;
+    bool (*give)(void *ctx, const char *name, struct veil_tensor *t);
 };
 
 /* serve_request_parse with the binary data from bin. json is only read before bin's first

@@ -50,6 +50,29 @@ infer '{"inputs":[{"name":"X","shape":[1],"datatype":"FP32","data":[1]}]}'
 [ "$CODE" = 400 ] && grep -q "dimension 0 is 1, the model takes 32" body.out &&
     ok "another shape is refused: the configured shape is the served one" ||
     not_ok "shape [1]: $CODE $(head -c 200 body.out)"
+# binary tensor data goes straight into the run's arena, in X's room (veil_engine_run_input_room)
+infer_bin() { # infer_bin N: X of shape [N] as binary data, 1..N (HTTP status in CODE)
+    local h="{\"inputs\":[{\"name\":\"X\",\"shape\":[$1],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":$(($1 * 4))}}]}"
+    { printf '%s' "$h"; perl -e "print pack('f<*', 1..$1)"; } > req.bin
+    CODE=$(curl -sS --cacert serve.pem -o body.out -w '%{http_code}' \
+        -H "Inference-Header-Content-Length: ${#h}" -H 'Content-Type: application/octet-stream' \
+        --data-binary @req.bin "https://127.0.0.1:$SERVE_PORT/v2/models/plan/infer")
+}
+for i in 1 2; do
+    infer_bin 32
+    [ "$CODE" = 200 ] && [ "$(got)" = "$want" ] && ok "planned, binary request $i: same results" ||
+        not_ok "planned binary inference $i: $CODE got [$(got)] want [$want]"
+done
+infer_bin 31
+[ "$CODE" = 400 ] && grep -q "dimension 0 is 31, the model takes 32" body.out &&
+    ok "binary data of another shape: refused, no room given" ||
+    not_ok "binary [31]: $CODE $(head -c 200 body.out)"
+infer_bin 32
+[ "$CODE" = 200 ] && [ "$(got)" = "$want" ] && ok "and the next binary request is right" ||
+    not_ok "binary after a refusal: $CODE got [$(got)] want [$want]"
+infer "$req"
+[ "$CODE" = 200 ] && [ "$(got)" = "$want" ] && ok "then a JSON request: same results" ||
+    not_ok "JSON after binary: $CODE got [$(got)] want [$want]"
 serve_stop
 
 start "input_shapes = X=32" "plan = false" && ok "starts with plan = false" || not_ok "start"

@@ -2,7 +2,8 @@
  * The first byte picks where the JSON ends (as Inference-Header-Content-Length would); the rest is
  * binary data. A request that parses is written back as a response, which must be valid JSON.
  * The same body is parsed again out of an evbuffer, as veil-serve parses a binary request, in
- * chains whose sizes the first byte also picks: the outcome (code, sentence, tensors) must be the
+ * chains whose sizes the first byte also picks, with room of the caller's given to some inputs
+ * (as veil-serve gives the engine's arena): the outcome (code, sentence, tensors) must be the
  * contiguous parser's. */
 #include <string.h>
 
@@ -31,17 +32,38 @@ static struct evbuffer *chained(const uint8_t *body, size_t n, uint8_t seed)
     return b;
 }
 
+/* Room from one buffer, given to the inputs whose name starts with an odd byte while it lasts. */
+struct bump_room {
+    uint8_t buf[1u << 16];
+    size_t used;
+};
+
+static bool give_bump_room(void *ctx, const char *name, struct veil_tensor *t)
+{
+    struct bump_room *br = ctx;
+    if ((name[0] & 1) == 0 || t->size > sizeof(br->buf) - br->used) {
+        return false;
+    }
+    t->data = br->buf + br->used;
+    t->borrowed = true;
+    br->used += t->size;
+    return true;
+}
+
 static void same_from_evbuffer(const uint8_t *data, size_t size, size_t json_size, veil_result want,
                                const char *want_why, const struct serve_request *want_req)
 {
     static struct serve_request req;
+    static struct bump_room br;
+    struct serve_room room = {&br, give_bump_room};
     struct evbuffer *b = chained(data + 1, size - 1, data[0]);
     char why[256] = "";
     veil_result got;
 
     memset(&req, 0, sizeof(req));
-    got = serve_request_parse_evbuffer(b, json_size, 1u << 16, (size_t)(size & 1) << 12, &req, why,
-                                       sizeof(why));
+    br.used = 0;
+    got = serve_request_parse_evbuffer(b, json_size, 1u << 16, (size_t)(size & 1) << 12,
+                                       (size & 2) != 0 ? &room : NULL, &req, why, sizeof(why));
     VEIL_ASSERT(got.code == want.code && strcmp(why, want_why) == 0);
     VEIL_ASSERT(evbuffer_get_length(b) <= size - 1 - json_size);
     if (veil_ok(got)) {

@@ -27,9 +27,31 @@ static struct evbuffer *body_of(const uint8_t *bytes, size_t n, size_t piece)
     return b;
 }
 
-/* Parses json + bin both ways for every piece size in 1..max_piece and at an odd start; checks
- * the two agree (code, sentence, tensors) and that the evbuffer kept `left` bytes. Returns the
- * code. */
+/* Room of the caller's for binary inputs (as veil-serve gives the engine run's arena): from buf
+ * while it lasts, to the input named only (every input when only is NULL). */
+struct test_room {
+    uint8_t buf[4096];
+    size_t used;
+    const char *only;
+    unsigned given;
+};
+
+static bool give_test_room(void *ctx, const char *name, struct veil_tensor *t)
+{
+    struct test_room *tr = ctx;
+    if ((tr->only != NULL && strcmp(name, tr->only) != 0) || t->size > sizeof(tr->buf) - tr->used) {
+        return false;
+    }
+    t->data = tr->buf + tr->used;
+    t->borrowed = true;
+    tr->used += t->size;
+    tr->given++;
+    return true;
+}
+
+/* Parses json + bin both ways for every piece size in 1..max_piece and at an odd start (every
+ * other piece size with room given to every input, struct test_room); checks the two agree
+ * (code, sentence, tensors) and that the evbuffer kept `left` bytes. Returns the code. */
 static int32_t both(const char *json, const void *bin, size_t bin_size, size_t left)
 {
     size_t jn = strlen(json);
@@ -51,9 +73,13 @@ static int32_t both(const char *json, const void *bin, size_t bin_size, size_t l
         struct serve_request *got = calloc(1, sizeof(*got));
         char why[256] = "";
         struct evbuffer *b = body_of(whole + 1, n, piece);
+        struct test_room *tr = calloc(1, sizeof(*tr));
+        struct serve_room room = {tr, give_test_room};
         veil_result gr;
         assert_non_null(got);
-        gr = serve_request_parse_evbuffer(b, jn, 1u << 20, 64u << 10, got, why, sizeof(why));
+        assert_non_null(tr);
+        gr = serve_request_parse_evbuffer(b, jn, 1u << 20, 64u << 10, piece % 2 == 1 ? &room : NULL,
+                                          got, why, sizeof(why));
         if (gr.code != wr.code || strcmp(why, want_why) != 0) {
             fail_msg("piece %zu: %s (%s), the contiguous parser %s (%s)", piece,
                      veil_error_name(gr.code), why, veil_error_name(wr.code), want_why);
@@ -73,6 +99,7 @@ static int32_t both(const char *json, const void *bin, size_t bin_size, size_t l
         evbuffer_free(b);
         serve_request_free(got);
         free(got);
+        free(tr);
     }
     serve_request_free(want);
     free(want);
@@ -97,8 +124,8 @@ static void test_binary(void **state)
     /* the tensor holds the bytes, the evbuffer none of them */
     b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 7);
     EXPECT_EQ(evbuffer_add(b, v, sizeof(v)), 0);
-    EXPECT_OK(
-        serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, &r, why, sizeof(why)));
+    EXPECT_OK(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, NULL, &r, why,
+                                           sizeof(why)));
     EXPECT_EQ(evbuffer_get_length(b), 0);
     EXPECT_BYTES_EQ(r.inputs[0].tensor.data, v, sizeof(v));
     serve_request_free(&r);
@@ -108,9 +135,9 @@ static void test_binary(void **state)
     b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 7);
     EXPECT_EQ(evbuffer_add(b, v, 8), 0);
     memset(&r, 0, sizeof(r));
-    EXPECT_ERR(
-        serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, &r, why, sizeof(why)),
-        VEIL_ERR_SERVE_REQUEST);
+    EXPECT_ERR(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, NULL, &r, why,
+                                            sizeof(why)),
+               VEIL_ERR_SERVE_REQUEST);
     EXPECT_NOT_NULL(strstr(why, "ends before"));
     EXPECT_NULL(r.inputs[0].tensor.data);
     EXPECT_EQ(evbuffer_get_length(b), 8);
@@ -121,6 +148,67 @@ static void test_binary(void **state)
     /* longer than the tensors: the excess is left for the caller to drain */
     EXPECT_EQ(both(FP32_3, more, sizeof(more), 4), VEIL_ERR_SERVE_REQUEST);
     EXPECT_EQ(both(FP32_3, more, 13, 1), VEIL_ERR_SERVE_REQUEST);
+}
+
+/* Room given to one of two inputs: its bytes land there (the tensor borrows them), the other's
+ * in a tensor of its own; a BOOL input in room is still checked; and where no room is given the
+ * input is allocated as before. */
+static void test_room(void **state)
+{
+    static const char two[] =
+        "{\"inputs\":[{\"name\":\"a\",\"shape\":[3],\"datatype\":\"FP32\","
+        "\"parameters\":{\"binary_data_size\":12}},{\"name\":\"b\",\"shape\":[2],"
+        "\"datatype\":\"BOOL\",\"parameters\":{\"binary_data_size\":2}}]}";
+    const float v[3] = {1.0f, 2.5f, -3.0f};
+    const uint8_t flags[2] = {1, 0};
+    const uint8_t bad_flags[2] = {1, 2};
+    struct test_room tr = {.only = "a"};
+    struct serve_room room = {&tr, give_test_room};
+    struct serve_request r = {0};
+    char why[256];
+    struct evbuffer *b;
+
+    (void)state;
+    b = body_of((const uint8_t *)two, strlen(two), 5);
+    EXPECT_EQ(evbuffer_add(b, v, sizeof(v)), 0);
+    EXPECT_EQ(evbuffer_add(b, flags, sizeof(flags)), 0);
+    EXPECT_OK(serve_request_parse_evbuffer(b, strlen(two), 1u << 20, 64u << 10, &room, &r, why,
+                                           sizeof(why)));
+    EXPECT_EQ(tr.given, 1);
+    EXPECT_TRUE(r.inputs[0].tensor.data == tr.buf);
+    EXPECT_TRUE(r.inputs[0].tensor.borrowed);
+    EXPECT_BYTES_EQ(tr.buf, v, sizeof(v));
+    EXPECT_FALSE(r.inputs[1].tensor.borrowed);
+    EXPECT_BYTES_EQ(r.inputs[1].tensor.data, flags, sizeof(flags));
+    serve_request_free(&r);
+    evbuffer_free(b);
+    /* the BOOL input in room: its bytes are checked there too */
+    memset(&tr, 0, sizeof(tr));
+    tr.only = "b";
+    memset(&r, 0, sizeof(r));
+    b = body_of((const uint8_t *)two, strlen(two), 5);
+    EXPECT_EQ(evbuffer_add(b, v, sizeof(v)), 0);
+    EXPECT_EQ(evbuffer_add(b, bad_flags, sizeof(bad_flags)), 0);
+    EXPECT_ERR(serve_request_parse_evbuffer(b, strlen(two), 1u << 20, 64u << 10, &room, &r, why,
+                                            sizeof(why)),
+               VEIL_ERR_SERVE_REQUEST);
+    EXPECT_NOT_NULL(strstr(why, "BOOL bytes must be 0 or 1"));
+    EXPECT_EQ(tr.given, 1);
+    serve_request_free(&r);
+    evbuffer_free(b);
+    /* room too small for the input: allocated instead */
+    memset(&tr, 0, sizeof(tr));
+    tr.used = sizeof(tr.buf) - 8;
+    memset(&r, 0, sizeof(r));
+    b = body_of((const uint8_t *)FP32_3, strlen(FP32_3), 5);
+    EXPECT_EQ(evbuffer_add(b, v, sizeof(v)), 0);
+    EXPECT_OK(serve_request_parse_evbuffer(b, strlen(FP32_3), 1u << 20, 64u << 10, &room, &r, why,
+                                           sizeof(why)));
+    EXPECT_EQ(tr.given, 0);
+    EXPECT_FALSE(r.inputs[0].tensor.borrowed);
+    EXPECT_BYTES_EQ(r.inputs[0].tensor.data, v, sizeof(v));
+    serve_request_free(&r);
+    evbuffer_free(b);
 }
 
 static void test_byte_counts(void **state)
@@ -230,8 +318,8 @@ static void take_sliced(size_t count, size_t hand_back_min)
     for (size_t extra = 0; extra < 2; extra++) { /* the whole tensor, then one byte more */
         struct serve_request r = {0};
         struct evbuffer *b = body_of(whole, jn + size + extra, 16384 + 5);
-        veil_result res =
-            serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, &r, why, sizeof(why));
+        veil_result res = serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, NULL, &r,
+                                                       why, sizeof(why));
         if (extra == 0) {
             EXPECT_OK(res);
             EXPECT_EQ(r.inputs[0].tensor.size, size);
@@ -248,9 +336,9 @@ static void take_sliced(size_t count, size_t hand_back_min)
     {
         struct serve_request r = {0}; /* one byte short: nothing taken */
         struct evbuffer *b = body_of(whole, jn + size - 1, 16384);
-        EXPECT_ERR(
-            serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, &r, why, sizeof(why)),
-            VEIL_ERR_SERVE_REQUEST);
+        EXPECT_ERR(serve_request_parse_evbuffer(b, jn, 4u << 20, hand_back_min, NULL, &r, why,
+                                                sizeof(why)),
+                   VEIL_ERR_SERVE_REQUEST);
         EXPECT_NOT_NULL(strstr(why, "ends before"));
         EXPECT_EQ(evbuffer_get_length(b), size - 1);
         serve_request_free(&r);
@@ -295,5 +383,5 @@ static void test_header_length(void **state)
     EXPECT_FALSE(serve_header_length("999999999999", 17, &n));
 }
 
-VEIL_TEST_MAIN(test_binary, test_byte_counts, test_several_and_empty, test_bad_header, test_large,
-               test_header_length)
+VEIL_TEST_MAIN(test_binary, test_room, test_byte_counts, test_several_and_empty, test_bad_header,
+               test_large, test_header_length)
