@@ -143,6 +143,33 @@ static void mb_chain4(struct mb *b, const char *const ops[4], char *names[5])
     b->graph.n_node = 4;
 }
 
+/* X (float, of the given 4-d shape) -> Conv(W) -> a -> Relu -> Y, W the n floats w (dims wdims),
+ * filled with small values of both signs. */
+static void mb_conv_relu(struct mb *b, int64_t *shape, float *w, size_t n, int64_t *wdims)
+{
+    static char *conv_in[2] = {(char *)"X", (char *)"W"};
+    static char *a_name[1] = {(char *)"a"};
+    static char *y_name[1] = {(char *)"Y"};
+
+    mb_init(b, "Conv");
+    mb_input_shape(b, 4, shape);
+    for (size_t i = 0; i < n; i++) {
+        w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
+    }
+    b->init.n_dims = 4;
+    b->init.dims = wdims;
+    b->init.n_float_data = n;
+    b->init.float_data = w;
+    b->nodes[0].input = conv_in;
+    b->nodes[0].output = a_name;
+    b->nodes[1].op_type = (char *)"Relu";
+    b->nodes[1].n_input = 1;
+    b->nodes[1].input = a_name;
+    b->nodes[1].n_output = 1;
+    b->nodes[1].output = y_name;
+    b->graph.n_node = 2;
+}
+
 static uint8_t *mb_pack(const struct mb *b, size_t *n)
 {
     *n = onnx__model_proto__get_packed_size(&b->model);
@@ -690,9 +717,6 @@ static void test_plan_nothing(void **state)
  * and gives the unplanned result; planned_count still counts intermediates only. */
 static void test_plan_scratch(void **state)
 {
-    static char *conv_in[2] = {(char *)"X", (char *)"W"};
-    static char *a_name[1] = {(char *)"a"};
-    static char *y_name[1] = {(char *)"Y"};
     static float w[3 * 2 * 3 * 3];
     int64_t wdims[4] = {3, 2, 3, 3};
     int64_t shape[4] = {1, 2, 8, 8};
@@ -708,23 +732,7 @@ static void test_plan_scratch(void **state)
     size_t a_size = 3 * 6 * 6 * sizeof(float);
     (void)state;
 
-    mb_init(&b, "Conv");
-    mb_input_shape(&b, 4, shape);
-    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-        w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
-    }
-    b.init.n_dims = 4;
-    b.init.dims = wdims;
-    b.init.n_float_data = sizeof(w) / sizeof(w[0]);
-    b.init.float_data = w;
-    b.nodes[0].input = conv_in;
-    b.nodes[0].output = a_name;
-    b.nodes[1].op_type = (char *)"Relu";
-    b.nodes[1].n_input = 1;
-    b.nodes[1].input = a_name;
-    b.nodes[1].n_output = 1;
-    b.nodes[1].output = y_name;
-    b.graph.n_node = 2;
+    mb_conv_relu(&b, shape, w, sizeof(w) / sizeof(w[0]), wdims);
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_OK(mb_load(&b, &ref));
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, shape));
@@ -790,9 +798,6 @@ static void test_plan_scratch(void **state)
  * The tiled result is the direct convolution's (a Relu after it: something to plan). */
 static void test_conv_scratch_tiles(void **state)
 {
-    static char *conv_in[2] = {(char *)"X", (char *)"W"};
-    static char *a_name[1] = {(char *)"a"};
-    static char *y_name[1] = {(char *)"Y"};
     static float w[8 * 3 * 3 * 3];
     int64_t wdims[4] = {8, 3, 3, 3};
     int64_t shape[4] = {1, 3, 48, 192};
@@ -804,23 +809,7 @@ static void test_conv_scratch_tiles(void **state)
     size_t bad = 0;
     (void)state;
 
-    mb_init(&b, "Conv");
-    mb_input_shape(&b, 4, shape);
-    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-        w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
-    }
-    b.init.n_dims = 4;
-    b.init.dims = wdims;
-    b.init.n_float_data = sizeof(w) / sizeof(w[0]);
-    b.init.float_data = w;
-    b.nodes[0].input = conv_in;
-    b.nodes[0].output = a_name;
-    b.nodes[1].op_type = (char *)"Relu";
-    b.nodes[1].n_input = 1;
-    b.nodes[1].input = a_name;
-    b.nodes[1].n_output = 1;
-    b.nodes[1].output = y_name;
-    b.graph.n_node = 2;
+    mb_conv_relu(&b, shape, w, sizeof(w) / sizeof(w[0]), wdims);
     EXPECT_OK(mb_load(&b, &m));
     EXPECT_OK(veil_engine_plan(m, NULL));
     EXPECT_TRUE(m->plan->scratch_size[0] > 0);
