@@ -439,8 +439,8 @@ static void graph_weights(const struct veil_engine_graph *g, size_t *own, size_t
             *derived += n->wpack->owned;
         }
         for (uint32_t a = 0; a < n->attr_count; a++) {
-            if (n->attrs[a].g != NULL) {
-                graph_weights(n->attrs[a].g, own, derived);
+            if (veil_attr_subgraph(&n->attrs[a]) != NULL) {
+                graph_weights(veil_attr_subgraph(&n->attrs[a]), own, derived);
             }
         }
     }

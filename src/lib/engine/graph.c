@@ -241,6 +241,18 @@ static bool domain_default(const char *d)
     return d == NULL || d[0] == '\0' || strcmp(d, "ai.onnx") == 0;
 }
 
+/* A Constant whose one attribute is a tensor 'value' (and sets nothing else): the node keeps the
+ * decoded tensor (veil_engine_node.constant) and no attribute record (cls: 250 of its 471
+ * nodes). */
+static bool constant_value_only(const struct veil_op *op, const Onnx__NodeProto *np)
+{
+    const Onnx__AttributeProto *ap = np->n_attribute == 1 ? np->attribute[0] : NULL;
+    return strcmp(op->name, "Constant") == 0 && np->n_input == 0 && np->n_output == 1 &&
+           ap != NULL && ap->name != NULL && strcmp(ap->name, "value") == 0 && ap->t != NULL &&
+           ap->g == NULL && !ap->has_i && !ap->has_f && !ap->has_s && ap->n_ints == 0 &&
+           ap->n_floats == 0 && ap->n_strings == 0 && ap->n_tensors == 0 && ap->n_graphs == 0;
+}
+
 static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__GraphProto *gp,
                                     struct veil_engine_diag *diag)
 {
@@ -262,15 +274,15 @@ static VEIL_RESULT add_node_outputs(struct veil_engine_graph *g, const Onnx__Gra
         }
         n->in_count = (uint32_t)np->n_input;
         n->out_count = (uint32_t)np->n_output;
-        n->attr_count = (uint32_t)np->n_attribute;
+        n->attr_count = constant_value_only(n->op, np) ? 0 : (uint32_t)np->n_attribute;
         n->in = veil_store_alloc(&g->model->store, (np->n_input + np->n_output) * sizeof(*n->in));
         n->out = n->in != NULL ? n->in + np->n_input : NULL;
-        n->attrs = np->n_attribute > 0
-                       ? veil_store_alloc(&g->model->store, np->n_attribute * sizeof(*n->attrs))
+        n->attrs = n->attr_count > 0
+                       ? veil_store_alloc(&g->model->store, n->attr_count * sizeof(*n->attrs))
                        : NULL;
         n->name = name_empty(np->name) ? "" : veil_store_strdup(&g->model->store, np->name, &ok);
         ENSURE(ok && n->name != NULL && n->in != NULL && n->out != NULL &&
-                   (n->attrs != NULL || np->n_attribute == 0),
+                   (n->attrs != NULL || n->attr_count == 0),
                VEIL_ERR_NOMEM);
         for (size_t k = 0; k < np->n_output; k++) {
             uint32_t v;
@@ -331,7 +343,8 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
     }
     for (size_t a = 0; a < np->n_attribute; a++) {
         const Onnx__AttributeProto *ap = np->attribute[a];
-        struct veil_attr *at = &n->attrs[a];
+        struct veil_attr one; /* a Constant's value (constant_value_only): not kept */
+        struct veil_attr *at = n->attrs != NULL ? &n->attrs[a] : &one;
         GUARD(check_name(ap->name));
         GUARD(veil_attr_resolve(&m->store, ap, at));
         if (ap->t != NULL) {
@@ -339,24 +352,30 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
              * the bytes the wire scanner left out borrowed in place where the load is in
              * place, else copied, and the parsed copy wiped */
             const struct veil_pb_payload *pl = NULL;
+            struct veil_tensor *t = NULL;
             veil_result r = attr_payload(m, ap, &pl);
             if (veil_ok(r)) {
-                at->t = veil_store_alloc(&m->store, sizeof(*at->t));
-                r = at->t == NULL ? veil_result_of(VEIL_ERR_NOMEM) : VEIL_RESULT_OK;
+                t = veil_store_alloc(&m->store, sizeof(*t));
+                r = t == NULL ? veil_result_of(VEIL_ERR_NOMEM) : VEIL_RESULT_OK;
             }
             if (veil_ok(r)) {
-                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, at->t)
-                               : veil_tensor_from_proto(ap->t, at->t);
+                r = pl != NULL ? veil_tensor_from_payload(ap->t, m, pl, t)
+                               : veil_tensor_from_proto(ap->t, t);
+            }
+            if (veil_ok(r)) {
+                r = veil_attr_set_tensor(&m->store, at, t); /* then the graph frees it */
+            }
+            if (veil_ok(r) && at == &one) {
+                n->constant = t; /* the node's (decode_constants) */
             }
             if (veil_ok(r)) {
                 veil_tensor_proto_drop_data((Onnx__TensorProto *)(uintptr_t)ap->t, &m->alloc);
             } else {
-                if (at->t != NULL) {
-                    if (at->t->data != NULL && !at->t->borrowed) {
-                        OPENSSL_cleanse(at->t->data, at->t->size);
+                if (t != NULL) {
+                    if (t->data != NULL && !t->borrowed) {
+                        OPENSSL_cleanse(t->data, t->size);
                     }
-                    veil_tensor_free(at->t);
-                    at->t = NULL;
+                    veil_tensor_free(t);
                 }
                 diag_set(diag, "node %u (%.64s): attribute '%.64s': %s", i, np->op_type,
                          ap->name != NULL ? ap->name : "", veil_strerror(r.code));
@@ -367,9 +386,15 @@ static VEIL_RESULT link_node(struct veil_engine_model *m, struct veil_engine_gra
         if (ap->g == NULL) {
             continue;
         }
+        struct veil_engine_graph *sub = NULL;
         g->building = (int32_t)i;
-        GUARD(veil_graph_build(m, g, ap->g, depth + 1, diag, &at->g));
+        GUARD(veil_graph_build(m, g, ap->g, depth + 1, diag, &sub));
         g->building = -1;
+        veil_result r = veil_attr_set_graph(&m->store, at, sub);
+        if (!veil_ok(r)) {
+            veil_graph_free(sub);
+            return r;
+        }
     }
     return VEIL_RESULT_OK;
 }
@@ -593,13 +618,17 @@ static void decode_constants(struct veil_engine_graph *g)
     for (uint32_t i = 0; i < g->node_count; i++) {
         struct veil_engine_node *n = &g->nodes[i];
         struct veil_attr *at = n->attr_count == 1 ? &n->attrs[0] : NULL;
+        if (n->constant != NULL && n->attr_count == 0) {
+            n->has_constant = true; /* constant_value_only: the node holds it already */
+            continue;
+        }
         if (n->op == NULL || strcmp(n->op->name, "Constant") != 0 || n->out_count != 1 ||
             n->in_count != 0 || at == NULL || at->name == NULL || strcmp(at->name, "value") != 0 ||
-            at->t == NULL) {
+            veil_attr_tensor(at) == NULL) {
             continue;
         }
         /* decoded while building the node (link_node); the attribute keeps owning it */
-        n->constant = at->t;
+        n->constant = veil_attr_tensor(at);
         n->constant_of_attr = true;
         n->has_constant = true;
     }
@@ -765,7 +794,7 @@ static void dead_weights_of(struct veil_engine_graph *g, bool *needed, struct de
             }
         }
         for (size_t a = 0; a < n->attr_count; a++) {
-            struct veil_engine_graph *sub = n->attrs[a].g;
+            struct veil_engine_graph *sub = veil_attr_subgraph(&n->attrs[a]);
             bool *sub_needed;
             if (sub == NULL) {
                 continue;
@@ -923,7 +952,7 @@ static void fold_constants(struct veil_engine_graph *g)
         }
         ok = ok && listed;
         for (size_t a = 0; ok && a < n->attr_count; a++) {
-            ok = n->attrs[a].g == NULL;
+            ok = veil_attr_subgraph(&n->attrs[a]) == NULL;
         }
         for (uint32_t k = 0; ok && k < n->in_count; k++) {
             in[k] = n->in[k] == VEIL_NO_VALUE ? NULL : const_tensor(g, n->in[k]);
@@ -969,9 +998,10 @@ static void fold_subgraphs(struct veil_engine_graph *g, uint32_t depth)
     for (uint32_t i = 0; i < g->node_count && depth < VEIL_ENGINE_DEPTH_MAX; i++) {
         struct veil_engine_node *n = &g->nodes[i];
         for (size_t a = 0; a < n->attr_count; a++) {
-            if (n->attrs[a].g != NULL) {
-                fold_constants(n->attrs[a].g);
-                fold_subgraphs(n->attrs[a].g, depth + 1);
+            struct veil_engine_graph *sub = veil_attr_subgraph(&n->attrs[a]);
+            if (sub != NULL) {
+                fold_constants(sub);
+                fold_subgraphs(sub, depth + 1);
             }
         }
     }
@@ -1082,8 +1112,10 @@ static struct veil_engine_node *bn_reader(struct veil_engine_graph *g, const str
     }
     for (size_t a = 0; a < bn->attr_count; a++) {
         const struct veil_attr *at = &bn->attrs[a];
-        if (at->name != NULL && strcmp(at->name, "epsilon") == 0 && at->has_f) {
-            eps = at->f;
+        struct veil_attr_fields f;
+        veil_attr_fields(at, &f);
+        if (at->name != NULL && strcmp(at->name, "epsilon") == 0 && f.has_f) {
+            eps = f.f;
         } else if (at->name == NULL || strcmp(at->name, "momentum") != 0) {
             return NULL;
         }
@@ -1297,9 +1329,11 @@ static void fuse_conv_act(struct veil_engine_graph *g, const struct fuse_index *
         }
         for (size_t a = 0; a < lr->attr_count; a++) {
             const struct veil_attr *at = &lr->attrs[a];
-            if (at->name != NULL && strcmp(at->name, "alpha") == 0 && at->has_f &&
-                (!at->has_type || at->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)) {
-                alpha = at->f;
+            struct veil_attr_fields f;
+            veil_attr_fields(at, &f);
+            if (at->name != NULL && strcmp(at->name, "alpha") == 0 && f.has_f &&
+                (!f.has_type || f.type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)) {
+                alpha = f.f;
             } else {
                 attrs_ok = false;
             }
@@ -1362,10 +1396,12 @@ static void fuse_hard_swish(struct veil_engine_graph *g, const struct fuse_index
         bool attrs_ok = true;
         for (size_t a = 0; a < clip->attr_count; a++) {
             const struct veil_attr *at = &clip->attrs[a];
-            if (at->name != NULL && strcmp(at->name, "min") == 0 && at->has_f) {
-                hs[1] = at->f;
-            } else if (at->name != NULL && strcmp(at->name, "max") == 0 && at->has_f) {
-                hs[2] = at->f;
+            struct veil_attr_fields f;
+            veil_attr_fields(at, &f);
+            if (at->name != NULL && strcmp(at->name, "min") == 0 && f.has_f) {
+                hs[1] = f.f;
+            } else if (at->name != NULL && strcmp(at->name, "max") == 0 && f.has_f) {
+                hs[2] = f.f;
             } else {
                 attrs_ok = false;
             }
@@ -1423,7 +1459,9 @@ static void pack_conv_weights(struct veil_engine_graph *g, const struct fuse_ind
         }
         for (size_t a = 0; a < n->attr_count; a++) {
             const struct veil_attr *at = &n->attrs[a];
-            if (at->name != NULL && strcmp(at->name, "group") == 0 && at->i != 1) {
+            struct veil_attr_fields f;
+            veil_attr_fields(at, &f);
+            if (at->name != NULL && strcmp(at->name, "group") == 0 && f.i != 1) {
                 group1 = false;
             }
         }
@@ -1514,8 +1552,8 @@ static VEIL_RESULT settle(struct veil_engine_graph *g)
     for (uint32_t i = 0; i < g->node_count; i++) {
         const struct veil_engine_node *n = &g->nodes[i];
         for (uint32_t a = 0; n->attrs != NULL && a < n->attr_count; a++) {
-            if (n->attrs[a].g != NULL) {
-                GUARD(settle(n->attrs[a].g));
+            if (veil_attr_subgraph(&n->attrs[a]) != NULL) {
+                GUARD(settle(veil_attr_subgraph(&n->attrs[a])));
             }
         }
     }
@@ -1577,8 +1615,8 @@ void veil_graph_free(struct veil_engine_graph *g)
         for (uint32_t i = 0; i < g->node_count; i++) {
             struct veil_engine_node *n = &g->nodes[i];
             for (uint32_t a = 0; n->attrs != NULL && a < n->attr_count; a++) {
-                struct veil_tensor *t = n->attrs[a].t;
-                veil_graph_free(n->attrs[a].g);
+                struct veil_tensor *t = veil_attr_tensor(&n->attrs[a]);
+                veil_graph_free(veil_attr_subgraph(&n->attrs[a]));
                 if (t != NULL && t->data != NULL && !t->borrowed) {
                     OPENSSL_cleanse(t->data, t->size);
                 }
@@ -1587,7 +1625,7 @@ void veil_graph_free(struct veil_engine_graph *g)
                 }
             }
             if (n->constant != NULL && !n->constant_of_attr) { /* else its attribute's */
-                if (n->has_constant && n->constant->data != NULL && !n->constant->borrowed) {
+                if (n->constant->data != NULL && !n->constant->borrowed) {
                     OPENSSL_cleanse(n->constant->data, n->constant->size);
                 }
                 veil_tensor_free(n->constant);

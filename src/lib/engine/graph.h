@@ -114,13 +114,12 @@ struct veil_bytes {
     const uint8_t *data;
 };
 
-/* One attribute of a node, resolved at load from its AttributeProto (which is freed then): the
- * fields protobuf-c had set, with the same has_ flags, so that the type checks are unchanged
- * (type 0: not declared). Arrays and strings are in the model's store; t is the TENSOR value
- * decoded at load (its bytes borrowed from the model's buffer where the load is in place, else
- * owned: freed with the graph), g the built GRAPH. */
-struct veil_attr {
-    const char *name;
+/* The fields of an attribute as protobuf-c had set them, with the same has_ flags, so that the
+ * type checks are unchanged (type 0: not declared). Arrays and strings are in the model's store;
+ * t is the TENSOR value decoded at load (its bytes borrowed from the model's buffer where the load
+ * is in place, else owned: freed with the graph), g the built GRAPH. What veil_attr_fields gives;
+ * a record holds them so only when it cannot hold them compactly (below). */
+struct veil_attr_fields {
     int64_t i;
     const int64_t *ints;
     const float *floats;
@@ -138,6 +137,51 @@ struct veil_attr {
     bool has_f;
     bool has_s;
 };
+
+/* What a struct veil_attr holds in u: one field, the one its AttributeProto set (NONE: none). */
+enum veil_attr_holds {
+    VEIL_ATTR_NONE,
+    VEIL_ATTR_I,
+    VEIL_ATTR_F,
+    VEIL_ATTR_S, /* u.s, n its length */
+    VEIL_ATTR_INTS,
+    VEIL_ATTR_FLOATS,
+    VEIL_ATTR_STRINGS,
+    VEIL_ATTR_T,
+    VEIL_ATTR_G,
+    VEIL_ATTR_MORE, /* u.more: all the fields (several set, or a type beyond 255) */
+};
+
+/* One attribute of a node, resolved at load from its AttributeProto (which is freed then), in
+ * 24 bytes (96 when every field had its own member: cls has 650 attributes): almost every
+ * attribute sets one field, of its declared type; that one is kept in u, which holds says; an
+ * attribute that sets several (no declared type, or a malformed one) keeps all its fields in a
+ * record of its own (u.more). Read through the accessors of attr.c (veil_attr_int, ...,
+ * veil_attr_fields), which give what the fields gave. */
+struct veil_attr {
+    const char *name;
+    union {
+        int64_t i;
+        float f;
+        const uint8_t *s;
+        const int64_t *ints;
+        const float *floats;
+        const struct veil_bytes *strings;
+        struct veil_tensor *t;
+        struct veil_engine_graph *g;
+        struct veil_attr_fields *more;
+    } u;
+    uint32_t n;    /* INTS, FLOATS, STRINGS: the count; S: the length */
+    uint8_t holds; /* enum veil_attr_holds */
+    uint8_t type;  /* the declared type (not MORE) */
+    bool has_type; /* (not MORE) */
+};
+
+/* All the fields of a (what protobuf-c had set; the others zero, as it left them). */
+void veil_attr_fields(const struct veil_attr *a, struct veil_attr_fields *out);
+/* The TENSOR value (decoded at load) and the built GRAPH of a, or NULL. */
+struct veil_tensor *veil_attr_tensor(const struct veil_attr *a);
+struct veil_engine_graph *veil_attr_subgraph(const struct veil_attr *a);
 
 /* The fields of a node that fuses (veil_engine_node.x). */
 struct veil_node_extra {
@@ -442,6 +486,11 @@ extern const size_t veil_attr_known_count;
 const char *veil_attr_name_known(const char *name);
 VEIL_RESULT veil_attr_resolve(struct veil_store *st, const Onnx__AttributeProto *ap,
                               struct veil_attr *a);
+/* Sets the decoded TENSOR (t) or the built GRAPH (g) of a resolved attribute: VEIL_ERR_NOMEM
+ * when it then needs a record of all its fields and the store has no room. */
+VEIL_RESULT veil_attr_set_tensor(struct veil_store *st, struct veil_attr *a, struct veil_tensor *t);
+VEIL_RESULT veil_attr_set_graph(struct veil_store *st, struct veil_attr *a,
+                                struct veil_engine_graph *g);
 VEIL_RESULT veil_attr_int(const struct veil_op_ctx *c, const char *name, int64_t def, int64_t *v);
 VEIL_RESULT veil_attr_float(const struct veil_op_ctx *c, const char *name, float def, float *v);
 VEIL_RESULT veil_attr_ints(const struct veil_op_ctx *c, const char *name, const int64_t **v,

@@ -106,10 +106,12 @@ static VEIL_RESULT parse_acts(const struct veil_op_ctx *c, struct rnn *r)
     for (size_t i = 0; i < want; i++) {
         int fn = r->kind == K_RNN ? A_TANH : ((i % per) == 0 ? A_SIGMOID : A_TANH);
         if (a != NULL) {
+            struct veil_attr_fields f;
             const struct veil_bytes *s;
             fn = -1;
-            ENSURE(a->n_strings == want, VEIL_ERR_ENGINE_ATTR);
-            s = &a->strings[i];
+            veil_attr_fields(a, &f);
+            ENSURE(f.n_strings == want, VEIL_ERR_ENGINE_ATTR);
+            s = &f.strings[i];
             for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
                 if (s->len == strlen(names[k]) && memcmp(s->data, names[k], s->len) == 0) {
                     fn = (int)k;

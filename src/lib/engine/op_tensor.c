@@ -20,44 +20,49 @@ static VEIL_RESULT copy_run(struct veil_op_ctx *c)
 static VEIL_RESULT constant_shape(struct veil_op_ctx *c)
 {
     const struct veil_attr *a;
+    struct veil_attr_fields f;
     struct veil_tensor *o;
 
     ENSURE(c->out_count == 1 && c->in_count == 0, VEIL_ERR_ENGINE_SHAPE);
     o = c->out[0];
     if ((a = veil_attr_find(c, "value")) != NULL) {
-        ENSURE(a->t != NULL, VEIL_ERR_ENGINE_ATTR);
-        veil_tensor_view(a->t, o); /* decoded at load (graph.c) */
+        ENSURE(veil_attr_tensor(a) != NULL, VEIL_ERR_ENGINE_ATTR);
+        veil_tensor_view(veil_attr_tensor(a), o); /* decoded at load (graph.c) */
         return VEIL_RESULT_OK;
     }
     if ((a = veil_attr_find(c, "value_float")) != NULL) {
-        ENSURE(a->has_f, VEIL_ERR_ENGINE_ATTR);
+        veil_attr_fields(a, &f);
+        ENSURE(f.has_f, VEIL_ERR_ENGINE_ATTR);
         GUARD(veil_tensor_shape(o, VEIL_DT_FLOAT, 0, NULL));
         GUARD(veil_tensor_alloc(o));
-        ((float *)o->data)[0] = a->f;
+        ((float *)o->data)[0] = f.f;
         return VEIL_RESULT_OK;
     }
     if ((a = veil_attr_find(c, "value_int")) != NULL) {
-        ENSURE(a->has_i, VEIL_ERR_ENGINE_ATTR);
+        veil_attr_fields(a, &f);
+        ENSURE(f.has_i, VEIL_ERR_ENGINE_ATTR);
         GUARD(veil_tensor_shape(o, VEIL_DT_INT64, 0, NULL));
         GUARD(veil_tensor_alloc(o));
-        ((int64_t *)o->data)[0] = a->i;
+        ((int64_t *)o->data)[0] = f.i;
         return VEIL_RESULT_OK;
     }
     if ((a = veil_attr_find(c, "value_floats")) != NULL) {
-        int64_t n = (int64_t)a->n_floats;
+        veil_attr_fields(a, &f);
+        int64_t n = (int64_t)f.n_floats;
         GUARD(veil_tensor_shape(o, VEIL_DT_FLOAT, 1, &n));
         GUARD(veil_tensor_alloc(o));
         if (o->size > 0) {
-            memcpy(o->data, a->floats, o->size);
+            memcpy(o->data, f.floats, o->size);
         }
         return VEIL_RESULT_OK;
     }
     if ((a = veil_attr_find(c, "value_ints")) != NULL) {
-        int64_t n = (int64_t)a->n_ints;
+        veil_attr_fields(a, &f);
+        int64_t n = (int64_t)f.n_ints;
         GUARD(veil_tensor_shape(o, VEIL_DT_INT64, 1, &n));
         GUARD(veil_tensor_alloc(o));
         if (o->size > 0) {
-            memcpy(o->data, a->ints, o->size);
+            memcpy(o->data, f.ints, o->size);
         }
         return VEIL_RESULT_OK;
     }
@@ -300,8 +305,8 @@ static VEIL_RESULT cos_shape(struct veil_op_ctx *c)
     GUARD(veil_op_arity(c, 1, 1, 1));
     GUARD(veil_op_ints(c->in[0], VEIL_ENGINE_RANK_MAX, dims, &n));
     if (a != NULL) {
-        ENSURE(a->t != NULL, VEIL_ERR_ENGINE_ATTR);
-        dt = a->t->dtype;
+        ENSURE(veil_attr_tensor(a) != NULL, VEIL_ERR_ENGINE_ATTR);
+        dt = veil_attr_tensor(a)->dtype;
     }
     return veil_op_out(c, 0, dt, (uint32_t)n, dims);
 }
@@ -309,16 +314,16 @@ static VEIL_RESULT cos_shape(struct veil_op_ctx *c)
 static VEIL_RESULT cos_run(struct veil_op_ctx *c)
 {
     const struct veil_attr *a = veil_attr_find(c, "value");
+    const struct veil_tensor *t = a != NULL ? veil_attr_tensor(a) : NULL;
     size_t es = veil_dtype_size(c->out[0]->dtype);
 
     if (a == NULL) {
         return VEIL_RESULT_OK; /* zeros */
     }
     /* decoded at load (graph.c) */
-    ENSURE(a->t != NULL && a->t->count == 1 && a->t->dtype == c->out[0]->dtype,
-           VEIL_ERR_ENGINE_ATTR);
+    ENSURE(t != NULL && t->count == 1 && t->dtype == c->out[0]->dtype, VEIL_ERR_ENGINE_ATTR);
     for (size_t i = 0; i < c->out[0]->count; i++) {
-        memcpy((uint8_t *)c->out[0]->data + i * es, a->t->data, es);
+        memcpy((uint8_t *)c->out[0]->data + i * es, t->data, es);
     }
     return VEIL_RESULT_OK;
 }

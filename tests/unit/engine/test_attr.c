@@ -230,17 +230,20 @@ static void test_attr_types(void **state)
     EXPECT_STR_EQ(buf, "abc");
     EXPECT_ERR(veil_attr_string(&c, "s", "", buf, 3), VEIL_ERR_ENGINE_ATTR); /* no room */
     const struct veil_attr *sa = veil_attr_find(&c, "strings");
+    struct veil_attr_fields sf;
     assert_non_null(sa);
-    EXPECT_EQ(sa->n_strings, 2);
-    EXPECT_EQ(sa->strings[0].len, 2);
-    EXPECT_BYTES_EQ(sa->strings[0].data, "hi", 2);
-    EXPECT_EQ(sa->strings[1].len, 0);
+    veil_attr_fields(sa, &sf);
+    EXPECT_EQ(sf.n_strings, 2);
+    EXPECT_EQ(sf.strings[0].len, 2);
+    EXPECT_BYTES_EQ(sf.strings[0].data, "hi", 2);
+    EXPECT_EQ(sf.strings[1].len, 0);
     const struct veil_attr *ta = veil_attr_find(&c, "t");
     assert_non_null(ta);
-    assert_non_null(ta->t);
-    EXPECT_EQ(ta->t->dtype, VEIL_DT_FLOAT);
-    EXPECT_EQ(ta->t->count, 2);
-    EXPECT_BYTES_EQ(ta->t->data, tval, sizeof(tval));
+    const struct veil_tensor *tt = veil_attr_tensor(ta);
+    assert_non_null(tt);
+    EXPECT_EQ(tt->dtype, VEIL_DT_FLOAT);
+    EXPECT_EQ(tt->count, 2);
+    EXPECT_BYTES_EQ(tt->data, tval, sizeof(tval));
     const struct veil_engine_graph *sg = veil_attr_graph(&c, "g");
     assert_non_null(sg);
     EXPECT_EQ(sg->output_count, 1);
@@ -528,5 +531,206 @@ static void test_known_names(void **state)
     veil_store_free(&s);
 }
 
+/* The compact record (24 bytes; graph.h struct veil_attr): an attribute that sets one field keeps
+ * it in place, one that sets several (no declared type, or a malformed one) or declares a type
+ * beyond a byte keeps all of them in a record of its own; either way every accessor reads what
+ * the fields gave, with the same type checks. */
+static void test_attr_compact(void **state)
+{
+    struct veil_store st = {0};
+    Onnx__AttributeProto ap[7];
+    struct veil_attr at[7];
+    struct veil_engine_node node = {0};
+    struct veil_op_ctx c = {.node = &node};
+    int64_t ints[2] = {4, 5};
+    float floats[3] = {0.25f, 0.5f, 0.75f};
+    int64_t iv;
+    float fv;
+    const int64_t *ip;
+    const float *fp;
+    size_t cnt;
+    char buf[8];
+    struct veil_attr_fields f;
+    (void)state;
+
+    EXPECT_EQ(sizeof(struct veil_attr), 24);
+    for (size_t k = 0; k < 7; k++) {
+        Onnx__AttributeProto a = ONNX__ATTRIBUTE_PROTO__INIT;
+        ap[k] = a;
+    }
+    /* 0: an INT, as exporters write it */
+    ap[0].name = (char *)"i_typed";
+    ap[0].has_type = 1;
+    ap[0].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    ap[0].has_i = 1;
+    ap[0].i = -3;
+    /* 1: no declared type, several fields set: each accessor reads its own */
+    ap[1].name = (char *)"untyped_many";
+    ap[1].has_i = 1;
+    ap[1].i = 9;
+    ap[1].has_f = 1;
+    ap[1].f = 1.5f;
+    ap[1].n_floats = 3;
+    ap[1].floats = floats;
+    /* 2: declared INT, but INTS set beside it (malformed): read as an int only */
+    ap[2].name = (char *)"int_and_ints";
+    ap[2].has_type = 1;
+    ap[2].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    ap[2].has_i = 1;
+    ap[2].i = 6;
+    ap[2].n_ints = 2;
+    ap[2].ints = ints;
+    /* 3: a declared type beyond a byte (not an ONNX type): nothing reads it */
+    ap[3].name = (char *)"odd_type";
+    ap[3].has_type = 1;
+    ap[3].type = (Onnx__AttributeProto__AttributeType)300;
+    ap[3].has_i = 1;
+    ap[3].i = 1;
+    /* 4: declared INT, no value: present, refused */
+    ap[4].name = (char *)"int_empty";
+    ap[4].has_type = 1;
+    ap[4].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    /* 5: FLOATS */
+    ap[5].name = (char *)"fl";
+    ap[5].has_type = 1;
+    ap[5].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+    ap[5].n_floats = 2;
+    ap[5].floats = floats;
+    /* 6: an empty STRING (set, of length 0) */
+    ap[6].name = (char *)"s_empty";
+    ap[6].has_type = 1;
+    ap[6].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    ap[6].has_s = 1;
+    for (size_t k = 0; k < 7; k++) {
+        EXPECT_OK(veil_attr_resolve(&st, &ap[k], &at[k]));
+    }
+    node.attrs = at;
+    node.attr_count = 7;
+    EXPECT_EQ(at[0].holds, VEIL_ATTR_I);
+    EXPECT_EQ(at[1].holds, VEIL_ATTR_MORE);
+    EXPECT_EQ(at[2].holds, VEIL_ATTR_MORE);
+    EXPECT_EQ(at[3].holds, VEIL_ATTR_MORE);
+    EXPECT_EQ(at[4].holds, VEIL_ATTR_NONE);
+    EXPECT_EQ(at[5].holds, VEIL_ATTR_FLOATS);
+    EXPECT_EQ(at[6].holds, VEIL_ATTR_S);
+
+    EXPECT_OK(veil_attr_int(&c, "i_typed", 0, &iv));
+    EXPECT_EQ(iv, -3);
+    EXPECT_ERR(veil_attr_float(&c, "i_typed", 0, &fv), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_ints(&c, "i_typed", &ip, &cnt), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_floats(&c, "i_typed", &fp, &cnt), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_string(&c, "i_typed", "", buf, sizeof(buf)), VEIL_ERR_ENGINE_ATTR);
+
+    EXPECT_OK(veil_attr_int(&c, "untyped_many", 0, &iv));
+    EXPECT_EQ(iv, 9);
+    EXPECT_OK(veil_attr_float(&c, "untyped_many", 0, &fv));
+    EXPECT_TRUE(fv == 1.5f);
+    EXPECT_OK(veil_attr_floats(&c, "untyped_many", &fp, &cnt));
+    EXPECT_EQ(cnt, 3);
+    EXPECT_BYTES_EQ(fp, floats, sizeof(floats));
+    EXPECT_OK(veil_attr_ints(&c, "untyped_many", &ip, &cnt)); /* untyped, not set: none */
+    EXPECT_TRUE(ip == NULL && cnt == 0);
+    EXPECT_ERR(veil_attr_string(&c, "untyped_many", "", buf, sizeof(buf)), VEIL_ERR_ENGINE_ATTR);
+
+    EXPECT_OK(veil_attr_int(&c, "int_and_ints", 0, &iv));
+    EXPECT_EQ(iv, 6);
+    EXPECT_ERR(veil_attr_ints(&c, "int_and_ints", &ip, &cnt), VEIL_ERR_ENGINE_ATTR);
+    veil_attr_fields(&at[2], &f); /* what the fusion passes read: every field, as set */
+    EXPECT_TRUE(f.has_type && f.type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    EXPECT_TRUE(f.has_i && f.i == 6 && !f.has_f && !f.has_s);
+    EXPECT_EQ(f.n_ints, 2);
+    EXPECT_BYTES_EQ(f.ints, ints, sizeof(ints));
+
+    EXPECT_ERR(veil_attr_int(&c, "odd_type", 0, &iv), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_ints(&c, "odd_type", &ip, &cnt), VEIL_ERR_ENGINE_ATTR);
+    veil_attr_fields(&at[3], &f);
+    EXPECT_TRUE(f.has_type && f.type == 300 && f.has_i && f.i == 1);
+
+    EXPECT_ERR(veil_attr_int(&c, "int_empty", 0, &iv), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_float(&c, "int_empty", 0, &fv), VEIL_ERR_ENGINE_ATTR);
+    veil_attr_fields(&at[4], &f);
+    EXPECT_TRUE(f.has_type && !f.has_i && f.i == 0);
+
+    EXPECT_OK(veil_attr_floats(&c, "fl", &fp, &cnt));
+    EXPECT_EQ(cnt, 2);
+    EXPECT_BYTES_EQ(fp, floats, 2 * sizeof(floats[0]));
+    EXPECT_ERR(veil_attr_ints(&c, "fl", &ip, &cnt), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_ERR(veil_attr_float(&c, "fl", 0, &fv), VEIL_ERR_ENGINE_ATTR);
+
+    EXPECT_OK(veil_attr_string(&c, "s_empty", "dflt", buf, sizeof(buf)));
+    EXPECT_STR_EQ(buf, ""); /* set: not the default */
+    EXPECT_ERR(veil_attr_int(&c, "s_empty", 0, &iv), VEIL_ERR_ENGINE_ATTR);
+
+    /* a tensor or graph set later (link_node) is kept compactly too, or beside the fields */
+    struct veil_tensor t = {0};
+    EXPECT_OK(veil_attr_set_tensor(&st, &at[4], &t));
+    EXPECT_EQ(at[4].holds, VEIL_ATTR_T); /* one field (of another declared type): compact */
+    EXPECT_TRUE(veil_attr_tensor(&at[4]) == &t);
+    EXPECT_ERR(veil_attr_int(&c, "int_empty", 0, &iv), VEIL_ERR_ENGINE_ATTR);
+    EXPECT_OK(veil_attr_set_tensor(&st, &at[6], &t));
+    EXPECT_EQ(at[6].holds, VEIL_ATTR_MORE); /* the string stays readable */
+    EXPECT_OK(veil_attr_string(&c, "s_empty", "dflt", buf, sizeof(buf)));
+    EXPECT_STR_EQ(buf, "");
+    EXPECT_TRUE(veil_attr_tensor(&at[6]) == &t);
+    EXPECT_NULL(veil_attr_tensor(&at[0]));
+    EXPECT_NULL(veil_attr_subgraph(&at[0]));
+    veil_store_free(&st);
+}
+
+/* A Constant's tensor 'value' is held by its node without an attribute record; one that sets
+ * more than the tensor keeps its record (and hands out the same tensor). */
+static void test_constant_value_held(void **state)
+{
+    struct kit k;
+    struct veil_engine_model *m = NULL;
+    static char *c_out[] = {(char *)"k"};
+    static char *c2_out[] = {(char *)"k2"};
+    static char *add_in[] = {(char *)"X", (char *)"k"};
+    static char *add_out[] = {(char *)"s"};
+    static char *mul_in[] = {(char *)"s", (char *)"k2"};
+    int64_t two = 2;
+    float kv[2] = {10.0f, 20.0f};
+    float k2v[2] = {2.0f, 3.0f};
+    (void)state;
+
+    kit_init(&k);
+    kit_io(&k, &k.graphs[0], false, (const char *const[]){"X"}, 1);
+    kit_io(&k, &k.graphs[0], true, (const char *const[]){"Y"}, 1);
+    Onnx__NodeProto *c1 = kit_node(&k, &k.graphs[0], "Constant", NULL, 0, c_out, 1);
+    Onnx__NodeProto *c2 = kit_node(&k, &k.graphs[0], "Constant", NULL, 0, c2_out, 1);
+    kit_node(&k, &k.graphs[0], "Add", add_in, 2, add_out, 1);
+    kit_node(&k, &k.graphs[0], "Mul", mul_in, 2, g_y, 1);
+    Onnx__AttributeProto *a =
+        kit_attr(&k, c1, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+    a->t = kit_tensor(&k, "", VEIL_DT_FLOAT, 1, &two);
+    a->t->n_float_data = 2;
+    a->t->float_data = kv;
+    a = kit_attr(&k, c2, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+    a->t = kit_tensor(&k, "", VEIL_DT_FLOAT, 1, &two);
+    a->t->n_float_data = 2;
+    a->t->float_data = k2v;
+    a->has_i = 1; /* malformed beside the tensor: the record stays (and the value is used) */
+    a->i = 1;
+
+    EXPECT_OK(kit_load(&k, &m));
+    const struct veil_engine_node *n1 = &m->main->nodes[0];
+    const struct veil_engine_node *n2 = &m->main->nodes[1];
+    EXPECT_TRUE(n1->has_constant && n1->attr_count == 0 && n1->attrs == NULL);
+    EXPECT_FALSE(n1->constant_of_attr);
+    EXPECT_BYTES_EQ(n1->constant->data, kv, sizeof(kv));
+    EXPECT_TRUE(n2->has_constant && n2->attr_count == 1 && n2->constant_of_attr);
+    EXPECT_TRUE(veil_attr_tensor(&n2->attrs[0]) == n2->constant);
+    for (int rep = 0; rep < 2; rep++) {
+        float x[2] = {1, 2};
+        struct veil_tensor y = {0};
+        run1(m, x, 2, &y);
+        EXPECT_EQ(y.count, 2);
+        EXPECT_TRUE(((float *)y.data)[0] == 22.0f && ((float *)y.data)[1] == 66.0f);
+        veil_tensor_free(&y);
+    }
+    veil_engine_free(m);
+}
+
 VEIL_TEST_MAIN(test_attr_types, test_attr_string_nul, test_subgraphs_after_free,
-               test_error_names_node, test_store, test_store_mapped, test_known_names)
+               test_error_names_node, test_store, test_store_mapped, test_known_names,
+               test_attr_compact, test_constant_value_held)

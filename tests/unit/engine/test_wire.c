@@ -515,9 +515,10 @@ static void test_constant_decoded_once(void **state)
     EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
     EXPECT_NOT_NULL(c->constant->data);
     EXPECT_EQ(c->constant->count, N_BIG);
-    /* the node hands out its attribute's tensor; the parsed model is gone after loading */
+    /* the node holds the tensor, not an attribute record for it (graph.c
+     * constant_value_only); the parsed model is gone after loading */
     EXPECT_NULL(m->proto);
-    EXPECT_TRUE(c->attrs[0].t == c->constant && c->constant_of_attr);
+    EXPECT_TRUE(c->attr_count == 0 && c->attrs == NULL && !c->constant_of_attr);
     /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
     EXPECT_TRUE(c->constant->borrowed);
     EXPECT_TRUE((uint8_t *)c->constant->data >= p &&
@@ -685,7 +686,7 @@ static void test_load_inplace_constant(void **state)
         EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
         EXPECT_TRUE(init_of(m, "W")->borrowed);
         /* the other attribute tensor is decoded at load too, in place where aligned */
-        const struct veil_tensor *e = m->main->nodes[1].attrs[0].t;
+        const struct veil_tensor *e = veil_attr_tensor(&m->main->nodes[1].attrs[0]);
         assert_non_null(e);
         EXPECT_EQ(e->size, sizeof(t.wdata));
         EXPECT_BYTES_EQ(e->data, t.wdata, sizeof(t.wdata));
@@ -950,8 +951,8 @@ static void test_split_subgraphs(void **state)
         p = tm_pack(&f.t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
         const struct veil_engine_node *nif = &m->main->nodes[0];
-        const struct veil_engine_graph *then_g = nif->attrs[0].g;
-        const struct veil_engine_graph *else_g = nif->attrs[1].g;
+        const struct veil_engine_graph *then_g = veil_attr_subgraph(&nif->attrs[0]);
+        const struct veil_engine_graph *else_g = veil_attr_subgraph(&nif->attrs[1]);
         assert_non_null(then_g);
         assert_non_null(else_g);
         const struct veil_tensor *wt = NULL;
@@ -1247,7 +1248,7 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
 
         p = tm_pack(&c.f.t, 1, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_engine_graph *then_g = m->main->nodes[0].attrs[0].g;
+        const struct veil_engine_graph *then_g = veil_attr_subgraph(&m->main->nodes[0].attrs[0]);
         assert_non_null(then_g);
         /* subgraphs settled too: no name table, no spare value slots */
         EXPECT_NULL(then_g->table);
@@ -1267,7 +1268,7 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             EXPECT_NOT_NULL(w->data);
             EXPECT_TRUE(tn->constant->data != w->data);
             EXPECT_TRUE(tn->constant->borrowed);
-            EXPECT_TRUE(m->main->nodes[0].attrs[1].g->nodes[0].skip);
+            EXPECT_TRUE(veil_attr_subgraph(&m->main->nodes[0].attrs[1])->nodes[0].skip);
         } else {
             /* nothing runs on W any more: the result took its bytes */
             EXPECT_NULL(w->data);
