@@ -65,24 +65,20 @@ static uint32_t lookup_local(const struct veil_engine_graph *g, const char *name
     }
 }
 
-/* Adds a value named name (copied into the model's store unless it is there already: an outer
- * value's name, stored). */
+/* Adds a value named name. The name is the ModelProto's (or, for an outer value, the enclosing
+ * graph's value's), which lives while the model is built: names are looked up only then, and
+ * settle() keeps a copy only of the main graph's inputs' and outputs' (veil_engine_input_name). */
 static VEIL_RESULT value_add(struct veil_engine_graph *g, const char *name,
                              enum veil_value_kind kind, uint32_t *idx)
 {
     uint32_t mask = g->table_size - 1;
     uint32_t slot;
-    bool ok = true;
 
     GUARD(check_name(name));
     ENSURE(!name_empty(name), VEIL_ERR_ENGINE_GRAPH);
     ENSURE(g->value_count < g->value_cap, VEIL_ERR_INTERNAL);
     for (slot = hash_name(name) & mask; g->table[slot] != TABLE_EMPTY; slot = (slot + 1) & mask) {
         ENSURE(strcmp(g->values[g->table[slot]].name, name) != 0, VEIL_ERR_ENGINE_GRAPH);
-    }
-    if (kind != VEIL_VALUE_OUTER) {
-        name = veil_store_strdup(&g->model->store, name, &ok);
-        ENSURE(ok, VEIL_ERR_NOMEM);
     }
     g->table[slot] = g->value_count;
     g->values[g->value_count].name = name;
@@ -1534,7 +1530,10 @@ static VEIL_RESULT build_body(struct veil_engine_model *m, struct veil_engine_gr
 
 /* Once the whole model is built: names are no longer resolved (the tables go) and no value is
  * added (each graph's value array, sized for an upper bound, shrinks to its values: cls 979
- * entries for 472 values); every value's frame slot is set (build_slots). */
+ * entries for 472 values); every value's frame slot is set (build_slots). The values' names,
+ * the ModelProto's (freed next), are dropped but the main graph's inputs' and outputs', which
+ * veil_engine_input_name and veil_engine_output_name give: they are copied into the store (cls
+ * kept 472 names, 11.8 KB; the diagnostics name nodes, whose names stay). */
 static VEIL_RESULT settle(struct veil_engine_graph *g)
 {
     struct veil_engine_value *v;
@@ -1542,6 +1541,17 @@ static VEIL_RESULT settle(struct veil_engine_graph *g)
     free(g->table);
     g->table = NULL;
     g->table_size = 0;
+    bool *keep = calloc((size_t)g->value_count + 1, sizeof(*keep));
+    bool ok = keep != NULL;
+    for (uint32_t k = 0; ok && g->parent == NULL && k < g->input_count + g->output_count; k++) {
+        keep[k < g->input_count ? g->inputs[k] : g->outputs[k - g->input_count]] = true;
+    }
+    for (uint32_t i = 0; ok && i < g->value_count; i++) {
+        g->values[i].name =
+            keep[i] ? veil_store_strdup(&g->model->store, g->values[i].name, &ok) : NULL;
+    }
+    free(keep);
+    ENSURE(ok, VEIL_ERR_NOMEM);
     if (g->value_count > 0 && g->value_count < g->value_cap) {
         v = realloc(g->values, (size_t)g->value_count * sizeof(*g->values));
         if (v != NULL) {

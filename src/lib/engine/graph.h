@@ -78,7 +78,9 @@ enum veil_value_kind {
 #define VEIL_LAST_NEVER UINT32_MAX
 
 struct veil_engine_value {
-    const char *name; /* in the model's store (a copy: the ModelProto is freed after loading) */
+    /* the main graph's inputs and outputs: a copy in the model's store; the others' names are
+     * used only while the model is built (the ModelProto's) and are NULL after */
+    const char *name;
     enum veil_value_kind kind;
     uint32_t outer;    /* VEIL_VALUE_OUTER: index in the parent graph */
     int32_t producer;  /* VEIL_VALUE_NODE: index of the node in proto order */

@@ -248,7 +248,9 @@ static void test_attr_types(void **state)
     assert_non_null(sg);
     EXPECT_EQ(sg->output_count, 1);
     EXPECT_EQ(sg->values[sg->outputs[0]].kind, VEIL_VALUE_OUTER);
-    EXPECT_STR_EQ(sg->values[sg->outputs[0]].name, "X");
+    /* the enclosing X (value names are kept only for the main graph's inputs and outputs) */
+    EXPECT_STR_EQ(m->main->values[sg->values[sg->outputs[0]].outer].name, "X");
+    EXPECT_NULL(sg->values[sg->outputs[0]].name);
     EXPECT_NULL(veil_attr_graph(&c, "i"));
 
     /* absent: the default, or nothing */
@@ -731,6 +733,42 @@ static void test_constant_value_held(void **state)
     veil_engine_free(m);
 }
 
+/* After loading, the main graph's inputs and outputs keep their names (veil_engine_input_name,
+ * veil_engine_output_name); the other values' names, needed only while the model is built, are
+ * not kept (a node's error still names the node: test_error_names_node). */
+static void test_value_names_kept(void **state)
+{
+    struct kit k;
+    struct veil_engine_model *m = NULL;
+    static char *s_out[] = {(char *)"s"};
+    static char *s_in[] = {(char *)"s"};
+    (void)state;
+
+    kit_init(&k);
+    kit_io(&k, &k.graphs[0], false, (const char *const[]){"X"}, 1);
+    kit_io(&k, &k.graphs[0], true, (const char *const[]){"Y"}, 1);
+    kit_node(&k, &k.graphs[0], "Relu", g_x, 1, s_out, 1);
+    kit_node(&k, &k.graphs[0], "Neg", s_in, 1, g_y, 1);
+    EXPECT_OK(kit_load(&k, &m));
+    EXPECT_STR_EQ(veil_engine_input_name(m, 0), "X");
+    EXPECT_STR_EQ(veil_engine_output_name(m, 0), "Y");
+    EXPECT_EQ(m->main->value_count, 3);
+    for (uint32_t v = 0; v < m->main->value_count; v++) {
+        const struct veil_engine_value *val = &m->main->values[v];
+        if (v == m->main->inputs[0] || v == m->main->outputs[0]) {
+            EXPECT_NOT_NULL(val->name);
+        } else {
+            EXPECT_NULL(val->name); /* s */
+        }
+    }
+    float x[2] = {-1, 2};
+    struct veil_tensor y = {0};
+    run1(m, x, 2, &y);
+    EXPECT_TRUE(((float *)y.data)[0] == 0.0f && ((float *)y.data)[1] == -2.0f);
+    veil_tensor_free(&y);
+    veil_engine_free(m);
+}
+
 VEIL_TEST_MAIN(test_attr_types, test_attr_string_nul, test_subgraphs_after_free,
                test_error_names_node, test_store, test_store_mapped, test_known_names,
-               test_attr_compact, test_constant_value_held)
+               test_attr_compact, test_constant_value_held, test_value_names_kept)

@@ -339,15 +339,14 @@ static void run_add(struct veil_engine_model *m, float *y_out)
     veil_tensor_free(&y);
 }
 
+/* The main graph's initializer W or B: its first values, in the model's order (tm_init: W, then
+ * B; value names are not kept after loading but the graph's inputs' and outputs'). */
 static const struct veil_tensor *init_of(const struct veil_engine_model *m, const char *name)
 {
-    for (uint32_t i = 0; i < m->main->value_count; i++) {
-        if (strcmp(m->main->values[i].name, name) == 0) {
-            return m->main->values[i].init;
-        }
-    }
-    fail_msg("no initializer %s", name);
-    return NULL;
+    uint32_t k = strcmp(name, "W") == 0 ? 0 : 1;
+    assert_true(k < m->main->value_count);
+    assert_int_equal(m->main->values[k].kind, VEIL_VALUE_INITIALIZER);
+    return m->main->values[k].init;
 }
 
 /* The ranges of the buffer a model loaded in place still reads (veil_engine_kept_range) are
@@ -1106,12 +1105,13 @@ static void tdead_init(struct tdead *d, bool live_w)
     d->t.graph.node = d->np;
 }
 
+/* The node of tdead_init writing out (T1, T2, A or Y: nodes in that order; value names are not
+ * kept after loading). */
 static const struct veil_engine_node *node_out(const struct veil_engine_model *m, const char *out)
 {
-    for (uint32_t i = 0; i < m->main->node_count; i++) {
-        const struct veil_engine_node *nd = &m->main->nodes[i];
-        if (nd->out_count > 0 && nd->out[0] != VEIL_NO_VALUE &&
-            strcmp(m->main->values[nd->out[0]].name, out) == 0) {
+    static const char *const outs[4] = {"T1", "T2", "A", "Y"};
+    for (uint32_t i = 0; i < 4 && i < m->main->node_count; i++) {
+        if (strcmp(outs[i], out) == 0) {
             return &m->main->nodes[i];
         }
     }
