@@ -528,10 +528,29 @@ const struct veil_tensor *veil_graph_fixed(const struct veil_engine_graph *g, ui
     return val->kind == VEIL_VALUE_INITIALIZER ? val->init : g->nodes[val->producer].constant;
 }
 
-/* g->slot: every value gets a frame slot but those whose tensor the model holds (graph.h); the
- * release lists, built with value indices, then hold slots (the fixed values dropped). Once the
- * whole model is folded (fold_subgraphs folds the branches' nodes on the main graph's constants
- * after the branches were built). */
+/* Whether the model holds the tensor of value v of g (then it has no frame slot). */
+static bool value_fixed(const struct veil_engine_graph *g, int32_t v)
+{
+    const struct veil_engine_value *val = &g->values[v];
+    return (val->kind == VEIL_VALUE_INITIALIZER && val->init != NULL) ||
+           (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
+            g->nodes[val->producer].has_constant && g->nodes[val->producer].constant != NULL);
+}
+
+/* Marks v used (a slot to come) when it is a node's output the model does not hold. */
+static void slot_use(struct veil_engine_graph *g, int32_t v)
+{
+    if (v != VEIL_NO_VALUE && g->values[v].kind == VEIL_VALUE_NODE && !value_fixed(g, v)) {
+        g->slot[v] = 0;
+    }
+}
+
+/* g->slot: every value gets a frame slot but those whose tensor the model holds (graph.h) and
+ * the nodes' outputs that no node that runs writes or reads: the ones a fusion left between the
+ * nodes it folded (a fused Conv's own output, hard-swish's three, ...), which only skipped nodes
+ * name. The release lists, built with value indices, then hold slots (those values dropped).
+ * Once the whole model is folded (fold_subgraphs folds the branches' nodes on the main graph's
+ * constants after the branches were built). */
 static VEIL_RESULT build_slots(struct veil_engine_graph *g)
 {
     uint32_t at = 0;
@@ -541,12 +560,26 @@ static VEIL_RESULT build_slots(struct veil_engine_graph *g)
     ENSURE(g->slot != NULL, VEIL_ERR_NOMEM);
     g->slot_count = 0;
     for (uint32_t v = 0; v < g->value_count; v++) {
-        const struct veil_engine_value *val = &g->values[v];
-        bool fixed =
-            (val->kind == VEIL_VALUE_INITIALIZER && val->init != NULL) ||
-            (val->kind == VEIL_VALUE_NODE && val->producer >= 0 &&
-             g->nodes[val->producer].has_constant && g->nodes[val->producer].constant != NULL);
-        g->slot[v] = fixed ? VEIL_NO_SLOT : 0;
+        bool fixed = value_fixed(g, (int32_t)v);
+        g->slot[v] = fixed || g->values[v].kind == VEIL_VALUE_NODE ? VEIL_NO_SLOT : 0;
+    }
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *n = &g->nodes[i];
+        if (n->skip || n->has_constant) {
+            continue; /* never runs: neither writes nor reads */
+        }
+        for (uint32_t k = 0; k < n->in_count; k++) {
+            slot_use(g, n->in[k]);
+        }
+        for (uint32_t k = 0; k < n->out_count; k++) {
+            slot_use(g, n->out[k]);
+        }
+        for (uint32_t k = 0; k < n->implicit_count; k++) {
+            slot_use(g, (int32_t)n->implicit[k]);
+        }
+    }
+    for (uint32_t o = 0; o < g->output_count; o++) {
+        slot_use(g, (int32_t)g->outputs[o]); /* the caller's (an error when never written) */
     }
     for (uint32_t i = 0; i < g->input_count; i++) {
         g->slot[g->inputs[i]] = 0; /* an initializer that is also an input: the caller's value */

@@ -264,7 +264,8 @@ struct veil_engine_graph {
      * VEIL_NO_SLOT for a value whose tensor the model holds: an initializer that is not also
      * an input, the output of a node with has_constant (a Constant's or a folded result). Runs
      * read those in place (veil_graph_fixed) instead of a 104-byte view per value and run: cls
-     * has 250 Constant nodes in 472 values. */
+     * has 250 Constant nodes in 472 values. Also VEIL_NO_SLOT: a node's output that no node
+     * that runs writes or reads (between the nodes a fusion folded; cls 89): nothing reads it. */
     uint32_t *slot;
     uint32_t slot_count;
     uint32_t io_max; /* the most inputs or outputs of one node, at least 3 (a fused Conv) */

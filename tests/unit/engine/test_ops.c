@@ -591,6 +591,7 @@ static const struct veil_tensor *chain_watch; /* when set: are its bytes still i
 static bool chain_watch_intact;
 static bool chain_w_borrowed; /* the first node's input 1 is an initializer left in the buffer */
 static Onnx__AttributeProto **chain_attrs; /* attributes of node chain_attr_node (NULL: none) */
+static uint32_t chain_slots;               /* the run frame's slots (graph.h slot_count) */
 static size_t chain_nattr;
 static size_t chain_attr_node;
 
@@ -697,6 +698,7 @@ static veil_result run_chain(const struct chain_node *nodes, size_t nn, const ch
             const struct veil_engine_node *nd = &model->main->nodes[i];
             EXPECT_EQ(nd->x != NULL, nd->fused || nd->hswish || nd->act);
         }
+        chain_slots = model->main->slot_count;
         chain_w_borrowed =
             model->main->node_count > 0 && model->main->nodes[0].in_count > 1 &&
             model->main->nodes[0].in[1] != VEIL_NO_VALUE &&
@@ -777,8 +779,11 @@ static void test_fusions_match_unfused(void **state)
     EXPECT_OK(run_chain(nodes, 8, names, inits, 11, fused_out, 1, x, fused, &skipped));
     EXPECT_EQ(skipped, 6);       /* BN, Mul, Add into the Conv; Clip, Mul, Div into the Add */
     EXPECT_EQ(chain_inplace, 1); /* w has no other reader: folded into, not copied */
+    /* x, a (the fused Conv's), y: c0, c, m, h1, h2 and h3 only skipped nodes name, no slot */
+    EXPECT_EQ(chain_slots, 3);
     EXPECT_OK(run_chain(nodes, 8, names, inits, 11, open_out, 4, x, open, &skipped));
     EXPECT_EQ(skipped, 0);
+    EXPECT_EQ(chain_slots, 9); /* x and every node's output */
     EXPECT_TRUE(veil_tensor_same_shape(&fused[0], &open[0]));
     for (size_t i = 0; i < fused[0].count; i++) {
         EXPECT_TRUE(fabsf(at(&fused[0], i) - at(&open[0], i)) <= 1e-4f);
@@ -793,6 +798,7 @@ static void test_fusions_match_unfused(void **state)
         struct veil_tensor full[3] = {{0}};
         EXPECT_OK(run_chain(nodes, 8, names, inits, 11, half_out, 2, x, half, &skipped));
         EXPECT_EQ(skipped, 3);
+        EXPECT_EQ(chain_slots, 6); /* h1, h2, h3 between the hard-swish's nodes: none */
         EXPECT_OK(run_chain(nodes, 8, names, inits, 11, full_out, 3, x, full, &skipped));
         EXPECT_EQ(skipped, 0);
         EXPECT_BYTES_EQ(half[0].data, full[0].data, half[0].size);
