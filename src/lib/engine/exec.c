@@ -377,7 +377,7 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
             }
         }
         if (!veil_ok(r)) {
-            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", g->order[pos], n->op->name,
+            diag_set(f->diag, "node %u (%.64s '%.64s'): %s", n->index, n->op->name,
                      n->name != NULL ? n->name : "", veil_strerror(r.code));
             break;
         }

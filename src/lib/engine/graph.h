@@ -239,6 +239,9 @@ struct veil_engine_node {
      * its own: 44 bytes fewer in every node; cls fuses 53 of its 471 nodes) */
     struct veil_node_extra *x;
     uint32_t implicit_count;
+    /* the node's position in the model's NodeProto list (diagnostics: "node 3 (Conv) ..."); the
+     * array holds no Constant node once the graph is settled (graph.c drop_constant_nodes) */
+    uint32_t index;
     uint32_t *implicit; /* outer values read by subgraphs of this node */
     const char *name;   /* the NodeProto's name (store), or "" */
     /* Conv (group 1) with constant float weights: the weights packed at load for

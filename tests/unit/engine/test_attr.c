@@ -426,20 +426,31 @@ static void test_error_names_node(void **state)
     int64_t dim = 2;
     (void)state;
 
+    static char *c_out[] = {(char *)"unused"};
+    int64_t one = 1;
+    float cv = 1.0f;
+
     kit_init(&k);
     kit_io(&k, &k.graphs[0], false, (const char *const[]){"X"}, 1);
     kit_io(&k, &k.graphs[0], true, (const char *const[]){"Y"}, 1);
+    /* node 0, a Constant: not in the node array once loaded; the error still counts it */
+    Onnx__NodeProto *cn = kit_node(&k, &k.graphs[0], "Constant", NULL, 0, c_out, 1);
     Onnx__NodeProto *n = kit_node(&k, &k.graphs[0], "LeakyRelu", g_x, 1, g_y, 1);
     n->name = (char *)"leaky_7";
     Onnx__AttributeProto *a = kit_attr(&k, n, "alpha", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
     a->has_i = 1; /* alpha is a float: refused when the node runs */
     a->i = 1;
+    a = kit_attr(&k, cn, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+    a->t = kit_tensor(&k, "", VEIL_DT_FLOAT, 1, &one);
+    a->t->n_float_data = 1;
+    a->t->float_data = &cv;
     EXPECT_OK(kit_load(&k, &m));
+    EXPECT_EQ(m->main->node_count, 1);
     EXPECT_OK(veil_tensor_shape(&in, VEIL_DT_FLOAT, 1, &dim));
     EXPECT_OK(veil_tensor_alloc(&in));
     memcpy(in.data, x, sizeof(x));
     EXPECT_ERR(veil_engine_run(m, &in, &y, &diag), VEIL_ERR_ENGINE_ATTR);
-    EXPECT_NOT_NULL(strstr(diag.what, "LeakyRelu 'leaky_7'"));
+    EXPECT_NOT_NULL(strstr(diag.what, "node 1 (LeakyRelu 'leaky_7')"));
     veil_tensor_free(&in);
     veil_engine_free(m);
 }
@@ -679,8 +690,9 @@ static void test_attr_compact(void **state)
     veil_store_free(&st);
 }
 
-/* A Constant's tensor 'value' is held by its node without an attribute record; one that sets
- * more than the tensor keeps its record (and hands out the same tensor). */
+/* A Constant's tensor 'value' is held without an attribute record, and once loaded without the
+ * node: a value the graph holds like an initializer; one that sets more than the tensor keeps
+ * its record and its node (and hands out the same tensor). */
 static void test_constant_value_held(void **state)
 {
     struct kit k;
@@ -715,11 +727,17 @@ static void test_constant_value_held(void **state)
     a->i = 1;
 
     EXPECT_OK(kit_load(&k, &m));
-    const struct veil_engine_node *n1 = &m->main->nodes[0];
-    const struct veil_engine_node *n2 = &m->main->nodes[1];
-    EXPECT_TRUE(n1->has_constant && n1->attr_count == 0 && n1->attrs == NULL);
-    EXPECT_FALSE(n1->constant_of_attr);
-    EXPECT_BYTES_EQ(n1->constant->data, kv, sizeof(kv));
+    /* k: a value the graph holds, its node gone (graph.c drop_constant_nodes); k2's node stays
+     * (its attribute record holds the tensor): k2, Add, Mul */
+    EXPECT_EQ(m->main->node_count, 3);
+    const struct veil_engine_node *n2 = &m->main->nodes[0];
+    const struct veil_engine_node *add = &m->main->nodes[1];
+    EXPECT_STR_EQ(add->op->name, "Add");
+    EXPECT_EQ(add->index, 2); /* its place in the model, for diagnostics */
+    const struct veil_engine_value *kval = &m->main->values[add->in[1]];
+    EXPECT_EQ(kval->kind, VEIL_VALUE_INITIALIZER);
+    EXPECT_EQ(m->main->slot[add->in[1]], VEIL_NO_SLOT);
+    EXPECT_BYTES_EQ(kval->init->data, kv, sizeof(kv));
     EXPECT_TRUE(n2->has_constant && n2->attr_count == 1 && n2->constant_of_attr);
     EXPECT_TRUE(veil_attr_tensor(&n2->attrs[0]) == n2->constant);
     for (int rep = 0; rep < 2; rep++) {

@@ -349,6 +349,23 @@ static const struct veil_tensor *init_of(const struct veil_engine_model *m, cons
     return m->main->values[k].init;
 }
 
+/* The tensor of input k of g's first op node: a Constant's value is one the graph holds once
+ * loaded, like an initializer's (graph.c drop_constant_nodes: the Constant node is gone). */
+static const struct veil_tensor *input_held(const struct veil_engine_graph *g, const char *op,
+                                            uint32_t k)
+{
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const struct veil_engine_node *nd = &g->nodes[i];
+        EXPECT_TRUE(strcmp(nd->op->name, "Constant") != 0);
+        if (strcmp(nd->op->name, op) == 0 && k < nd->in_count && nd->in[k] != VEIL_NO_VALUE) {
+            assert_int_equal(g->values[nd->in[k]].kind, VEIL_VALUE_INITIALIZER);
+            return g->values[nd->in[k]].init;
+        }
+    }
+    fail_msg("no %s node", op);
+    return NULL;
+}
+
 /* The ranges of the buffer a model loaded in place still reads (veil_engine_kept_range) are
  * sorted, disjoint and inside it; every other byte is overwritten here with garbage, as veil-serve
  * wipes and releases them: the runs that follow must not notice. Returns the bytes overwritten. */
@@ -510,19 +527,18 @@ static void test_constant_decoded_once(void **state)
     t.nodes[1].input = cin;
     uint8_t *p = tm_pack(&t, 0, &n, &base);
     EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-    const struct veil_engine_node *c = &m->main->nodes[0];
-    EXPECT_TRUE(c->has_constant); /* decoded once at load, then shared by every run */
-    EXPECT_NOT_NULL(c->constant->data);
-    EXPECT_EQ(c->constant->count, N_BIG);
-    /* the node holds the tensor, not an attribute record for it (graph.c
-     * constant_value_only); the parsed model is gone after loading */
+    /* decoded once at load, then shared by every run: a value the graph holds, without an
+     * attribute record or a node (graph.c constant_value_only, drop_constant_nodes); the parsed
+     * model is gone after loading */
+    const struct veil_tensor *c = input_held(m->main, "Add", 1);
+    EXPECT_EQ(m->main->node_count, 1);
+    EXPECT_NOT_NULL(c->data);
+    EXPECT_EQ(c->count, N_BIG);
     EXPECT_NULL(m->proto);
-    EXPECT_TRUE(c->attr_count == 0 && c->attrs == NULL && !c->constant_of_attr);
     /* borrowed in place from the model's bytes (the wire scanner left it out of the skeleton) */
-    EXPECT_TRUE(c->constant->borrowed);
-    EXPECT_TRUE((uint8_t *)c->constant->data >= p &&
-                (uint8_t *)c->constant->data + c->constant->size <= p + n);
-    EXPECT_EQ((uintptr_t)c->constant->data % 4, 0);
+    EXPECT_TRUE(c->borrowed);
+    EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
+    EXPECT_EQ((uintptr_t)c->data % 4, 0);
     for (int run = 0; run < 2; run++) {
         run_add(m, y);
         for (int i = 0; i < N_BIG; i++) {
@@ -669,7 +685,7 @@ static void test_load_inplace_constant(void **state)
     EXPECT_TRUE(sp.attrs[1].off < sp.payloads[0].off);
     veil_pb_split_free(&sp);
     EXPECT_OK(veil_engine_load(p, n, NULL, &m));
-    EXPECT_FALSE(m->main->nodes[0].constant->borrowed); /* the const load copies once */
+    EXPECT_FALSE(input_held(m->main, "Add", 1)->borrowed); /* the const load copies once */
     run_add(m, ref);
     for (int i = 0; i < N_BIG; i++) {
         EXPECT_TRUE(ref[i] == 3.0f * (float)i + 1000.0f + (float)i);
@@ -679,13 +695,13 @@ static void test_load_inplace_constant(void **state)
     for (size_t shift = 0; shift < 16; shift++) {
         p = tm_pack(&t, shift, &n, &base);
         EXPECT_OK(veil_engine_load_inplace(p, n, NULL, &m));
-        const struct veil_tensor *c = m->main->nodes[0].constant;
+        const struct veil_tensor *c = input_held(m->main, "Add", 1);
         EXPECT_TRUE(c->borrowed);
         EXPECT_EQ((uintptr_t)c->data % 4, 0);
         EXPECT_TRUE((uint8_t *)c->data >= p && (uint8_t *)c->data + c->size <= p + n);
         EXPECT_TRUE(init_of(m, "W")->borrowed);
         /* the other attribute tensor is decoded at load too, in place where aligned */
-        const struct veil_tensor *e = veil_attr_tensor(&m->main->nodes[1].attrs[0]);
+        const struct veil_tensor *e = veil_attr_tensor(&m->main->nodes[0].attrs[0]);
         assert_non_null(e);
         EXPECT_EQ(e->size, sizeof(t.wdata));
         EXPECT_BYTES_EQ(e->data, t.wdata, sizeof(t.wdata));
@@ -964,13 +980,13 @@ static void test_split_subgraphs(void **state)
         /* the branch's weights are borrowed from the model's bytes, not copied by protobuf-c */
         EXPECT_TRUE(wt->borrowed && inside(wt->data, wt->size, p, n));
         EXPECT_NULL(m->proto); /* freed once built: the branches keep nothing of it */
-        const struct veil_engine_node *cn = &else_g->nodes[0];
-        EXPECT_TRUE(cn->has_constant && cn->constant->borrowed);
-        EXPECT_TRUE(inside(cn->constant->data, cn->constant->size, p, n));
+        const struct veil_tensor *ce = input_held(else_g, "Add", 1);
+        EXPECT_TRUE(ce->borrowed);
+        EXPECT_TRUE(inside(ce->data, ce->size, p, n));
         EXPECT_TRUE(init_of(m, "W")->borrowed);
         /* a branch's weights and Constant: in kept ranges too */
         EXPECT_TRUE(kept_holds(m, p, wt->data, wt->size));
-        EXPECT_TRUE(kept_holds(m, p, cn->constant->data, cn->constant->size));
+        EXPECT_TRUE(kept_holds(m, p, ce->data, ce->size));
         EXPECT_TRUE(garble_unkept(m, p, n) > 0);
         for (int b = 0; b < 2; b++) {
             run_if(m, b == 0, got);
@@ -1268,7 +1284,14 @@ static void test_fold_into_dead_weights_across_graphs(void **state)
             EXPECT_NOT_NULL(w->data);
             EXPECT_TRUE(tn->constant->data != w->data);
             EXPECT_TRUE(tn->constant->borrowed);
-            EXPECT_TRUE(veil_attr_subgraph(&m->main->nodes[0].attrs[1])->nodes[0].skip);
+            const struct veil_engine_graph *else_g =
+                veil_attr_subgraph(&m->main->nodes[0].attrs[1]);
+            EXPECT_EQ(else_g->node_count, 1); /* the Add: Ce is a value, with no bytes left */
+            for (uint32_t v = 0; v < else_g->value_count; v++) {
+                if (else_g->values[v].kind == VEIL_VALUE_INITIALIZER) {
+                    EXPECT_NULL(else_g->values[v].init->data);
+                }
+            }
         } else {
             /* nothing runs on W any more: the result took its bytes */
             EXPECT_NULL(w->data);
