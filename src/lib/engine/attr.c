@@ -463,6 +463,12 @@ VEIL_RESULT veil_attr_floats(const struct veil_op_ctx *c, const char *name, cons
     if (a == NULL) {
         return VEIL_RESULT_OK;
     }
+    if (a->holds == VEIL_ATTR_FLOATS &&
+        (!a->has_type || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS)) {
+        *v = a->u.floats;
+        *count = a->n;
+        return VEIL_RESULT_OK;
+    }
     veil_attr_fields(a, &f);
     ENSURE(type_is(&f, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS), VEIL_ERR_ENGINE_ATTR);
     *v = f.floats;
@@ -482,9 +488,16 @@ VEIL_RESULT veil_attr_string(const struct veil_op_ctx *c, const char *name, cons
         memcpy(buf, def, n + 1);
         return VEIL_RESULT_OK;
     }
-    veil_attr_fields(a, &f);
-    ENSURE(f.has_s && type_is(&f, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING),
-           VEIL_ERR_ENGINE_ATTR);
+    if (a->holds == VEIL_ATTR_S &&
+        (!a->has_type || a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)) {
+        f.has_s = true; /* the usual case: only the string is needed */
+        f.s.data = a->u.s;
+        f.s.len = a->n;
+    } else {
+        veil_attr_fields(a, &f);
+        ENSURE(f.has_s && type_is(&f, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING),
+               VEIL_ERR_ENGINE_ATTR);
+    }
     ENSURE(f.s.len < buf_size, VEIL_ERR_ENGINE_ATTR);
     ENSURE(f.s.len == 0 || memchr(f.s.data, 0, f.s.len) == NULL, VEIL_ERR_ENGINE_ATTR);
     if (f.s.len > 0) {
