@@ -134,6 +134,15 @@ VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void
     return VEIL_RESULT_OK;
 }
 
+size_t veil_pool_scratch_budget(struct veil_engine_pool *p, size_t dflt, size_t min)
+{
+    p->scratch_min_seen = min > p->scratch_min_seen ? min : p->scratch_min_seen;
+    if (!p->node_scratch_busy && p->node_scratch != NULL && p->node_scratch_size < dflt) {
+        return p->node_scratch_size;
+    }
+    return dflt;
+}
+
 void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size)
 {
     struct veil_tensor t = {0};
@@ -361,10 +370,14 @@ static VEIL_RESULT frame_run(struct veil_engine_frame *f)
         }
         if (f->record != NULL) {
             f->pool->scratch_seen = 0;
+            f->pool->scratch_min_seen = 0;
         }
         r = run_node(f, n, in, out, scratch);
         if (f->record != NULL && f->pool->scratch_record != NULL) {
             f->pool->scratch_record[pos] = f->pool->scratch_seen;
+        }
+        if (f->record != NULL && f->pool->scratch_min_record != NULL) {
+            f->pool->scratch_min_record[pos] = f->pool->scratch_min_seen;
         }
         if (f->arena != NULL) {
             f->pool->node_scratch = NULL;

@@ -336,9 +336,12 @@ struct veil_engine_pool {
     size_t node_scratch_size;
     bool node_scratch_busy;
     /* planning run: the largest scratch asked since the executor reset it, and per topological
-     * position of the main graph the largest its node asked (or NULL) */
+     * position of the main graph the largest its node asked (or NULL); likewise the least a
+     * kernel said it works well with (veil_pool_scratch_budget; 0: the whole of it) */
     size_t scratch_seen;
     size_t *scratch_record;
+    size_t scratch_min_seen;
+    size_t *scratch_min_record;
     /* keep no idle buffers: a buffer given back is wiped and freed at once (the planning run,
      * whose peak is then its live set, not live + idle) */
     bool keep_none;

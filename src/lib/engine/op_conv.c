@@ -129,7 +129,8 @@ struct conv_job {
     const float *bias;
     float *y;
     size_t cin_g, cout_g, groups, krn, osz, isz;
-    float *cols; /* column buffer from the pool when one part runs inline, else NULL */
+    float *cols;       /* column buffer from the pool when one part runs inline, else NULL */
+    size_t tile_bytes; /* the most one im2col tile takes (conv_tile_budget) */
     bool failed;
     /* the node whose folded activation (graph.c fuse_conv_act) the packed kernel's parts apply
      * to their own output, or NULL (then conv_run applies it after) */
@@ -171,11 +172,13 @@ static void conv_act(const struct veil_engine_node *n, float *y, size_t rows, si
  * 59 MB for its largest whole im2col, the tiles 4 MiB. Every output element still sums the same
  * products in the same order (the GEMM splits columns only). */
 #define CONV_TILE_BYTES ((size_t)4 << 20)
-/* Below that, a tile is bounded by the larger of the node's output for one image and this many
- * columns: the scratch then never outgrows what the node writes (PaddleOCR cls's first Conv: a
- * 249 KB im2col beside its 74 KB output and the 111 KB input, the arena's peak once the input
- * has room there, veil_engine_run_input_room), and the GEMM's panels stay long. */
-#define CONV_TILE_COLS_MIN 512
+/* In a planned run a tile may get less (j->tile_bytes, veil_pool_scratch_budget) where the
+ * node's whole scratch would have grown the arena: the room the plan found for it (plan.c
+ * place_scratch: PaddleOCR cls's first Conv, a 249 KB im2col beside its 74 KB output and the
+ * 111 KB input, the arena's peak once the input has room there, gets the 172 KB they leave),
+ * never less than one row or this many columns. Nodes whose scratch fits keep 4 MiB tiles: a
+ * bound for every Conv (the larger of its output and 512 columns) cost det 2-5% at 2 threads. */
+#define CONV_TILE_COLS_MIN 256
 
 /* Rows of the output tiled over (the first spatial axis of a 2-D conv; 1 otherwise). */
 static size_t conv_rows(const struct conv_job *j)
@@ -188,13 +191,7 @@ static size_t conv_tile_rows(const struct conv_job *j)
 {
     size_t rows = conv_rows(j);
     size_t per_row = j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * sizeof(float);
-    size_t out = j->cout_g * j->groups * j->osz * sizeof(float);
-    size_t cols_min = j->cin_g * j->krn * CONV_TILE_COLS_MIN * sizeof(float);
-    size_t bound = out > cols_min ? out : cols_min;
-    size_t t;
-
-    bound = bound < CONV_TILE_BYTES ? bound : CONV_TILE_BYTES;
-    t = per_row > 0 ? bound / per_row : rows;
+    size_t t = per_row > 0 ? j->tile_bytes / per_row : rows;
     t = t > 0 ? t : 1;
     return t < rows ? t : rows;
 }
@@ -204,6 +201,22 @@ static size_t conv_tile_size(const struct conv_job *j)
 {
     size_t rows = conv_rows(j);
     return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
+}
+
+/* j->tile_bytes: CONV_TILE_BYTES, or the room a planned run's arena has for the node's scratch
+ * where that is less; the least it works well with (recorded for the plan) is one row, or
+ * CONV_TILE_COLS_MIN columns' worth of rows, or the whole im2col if smaller. */
+static void conv_tile_budget(struct veil_engine_pool *pool, struct conv_job *j)
+{
+    size_t rows = conv_rows(j);
+    size_t rw = j->osz / (rows > 0 ? rows : 1);
+    size_t per_row = j->cin_g * j->krn * rw * sizeof(float);
+    size_t whole = per_row * rows;
+    size_t min_rows = rw > 0 ? (CONV_TILE_COLS_MIN + rw - 1) / rw : 1;
+    size_t min = per_row * (min_rows > 0 ? min_rows : 1);
+
+    min = min < whole ? min : whole;
+    j->tile_bytes = veil_pool_scratch_budget(pool, CONV_TILE_BYTES, min);
 }
 
 #define IM2COL_TAPS_MAX 64 /* kernel widths up to this get their column ranges computed once */
@@ -884,6 +897,10 @@ static VEIL_RESULT conv_compute(struct veil_op_ctx *c, bool *act_done)
     j.krn = veil_op_span(c->in[1], 2, c->in[1]->rank);
     j.osz = veil_op_span(c->out[0], 2, c->out[0]->rank);
     j.isz = veil_op_span(c->in[0], 2, c->in[0]->rank);
+    j.tile_bytes = CONV_TILE_BYTES;
+    if (!conv_pointwise(&g)) {
+        conv_tile_budget(c->frame->pool, &j);
+    }
     GUARD(veil_op_work(c, c->out[0]->count, j.cin_g, j.krn, 1));
     ENSURE(j.cin_g * j.krn <= veil_op_size_max(c) / (j.osz + 1) / sizeof(float),
            VEIL_ERR_ENGINE_LIMIT);

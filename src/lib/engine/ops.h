@@ -121,6 +121,12 @@ bool veil_op_writes_all(const struct veil_op *op);
  * reads); given back with veil_pool_give_scratch. Only from the thread that runs the node. */
 VEIL_RESULT veil_pool_take_scratch(struct veil_engine_pool *p, size_t size, void **out);
 void veil_pool_give_scratch(struct veil_engine_pool *p, void *ptr, size_t size);
+/* For a kernel that works its scratch in tiles: the most bytes one tile may take, dflt or, in a
+ * planned run, the room the plan gave the node in the arena where that is less (plan.c gives a
+ * node less than it asked for only where its whole scratch would have grown the arena, and
+ * never less than min). min, the least it works well with (a tile of one row, or of enough
+ * columns for the GEMM), is what the planning run records for the plan. */
+size_t veil_pool_scratch_budget(struct veil_engine_pool *p, size_t dflt, size_t min);
 
 /* The hard-swish an Add node computes when the graph builder folded Add, Clip, Mul, Div into it
  * (graph.h): out = (x * clip(x + p[0], p[1], p[2])) / p[3], x = input xi, in float steps. */

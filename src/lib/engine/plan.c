@@ -26,6 +26,7 @@ struct interval {
     uint32_t end;
     size_t size;
     size_t offset;
+    size_t min; /* a kernel scratch: the least its kernel works well with (0: all of size) */
 };
 
 static int by_size_desc(const void *a, const void *b)
@@ -85,6 +86,70 @@ static VEIL_RESULT keep_shapes(const struct veil_engine_graph *g, struct veil_en
     return VEIL_RESULT_OK;
 }
 
+/* The placed intervals among iv[0..n) whose lifetime meets [start, end], by offset, into live;
+ * returns their count. */
+static size_t live_at(const struct interval *iv, size_t n, uint32_t start, uint32_t end,
+                      const struct interval **live)
+{
+    size_t nl = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (!(iv[j].end < start || end < iv[j].start)) {
+            live[nl++] = &iv[j];
+        }
+    }
+    qsort(live, nl, sizeof(*live), by_offset);
+    return nl;
+}
+
+/* Each node's kernel scratch (iv[nv..n), one node each, sorted by size) beside the intermediates
+ * iv[0..nv): in the largest gap the intermediates alive at its node leave within their part of
+ * the arena (values) when all of it fits there; else, when that gap holds at least its min, in
+ * the gap, cut to it (the kernel then works in smaller tiles: veil_pool_scratch_budget); else
+ * after the last of them, cut to its min, growing the arena by as little as its kernel allows. */
+static VEIL_RESULT place_scratch(struct interval *iv, size_t nv, size_t n, size_t values,
+                                 size_t *arena)
+{
+    const struct interval **live = malloc((n + 1) * sizeof(*live));
+    *arena = values;
+    ENSURE(live != NULL, VEIL_ERR_NOMEM);
+    for (size_t i = nv; i < n; i++) {
+        size_t nl = live_at(iv, nv, iv[i].start, iv[i].end, live);
+        size_t off = 0;
+        size_t gap_off = 0;
+        size_t gap = 0;
+        for (size_t j = 0; j <= nl; j++) {
+            size_t next = j < nl ? live[j]->offset : values;
+            if (next > off && next - off > gap) {
+                gap = next - off;
+                gap_off = off;
+            }
+            if (j < nl) {
+                size_t end = live[j]->offset + live[j]->size;
+                off = end > off ? end : off;
+            }
+        }
+        gap = gap / PLAN_ALIGN * PLAN_ALIGN;
+        if (gap >= iv[i].size) {
+            iv[i].offset = gap_off;
+        } else if (iv[i].min > 0 && iv[i].min < iv[i].size && gap >= iv[i].min) {
+            iv[i].offset = gap_off; /* cut to the gap */
+            iv[i].size = gap;
+        } else {
+            /* after the last intermediate alive then, past the values' part: cut to its least
+             * (or to the room up to the values' end, if more), the arena grows by the rest */
+            size_t tail = values > off ? (values - off) / PLAN_ALIGN * PLAN_ALIGN : 0;
+            if (iv[i].min > 0 && iv[i].min < iv[i].size) {
+                size_t cut = tail > iv[i].min ? tail : iv[i].min;
+                iv[i].size = cut < iv[i].size ? cut : iv[i].size;
+            }
+            iv[i].offset = off;
+        }
+        *arena = iv[i].offset + iv[i].size > *arena ? iv[i].offset + iv[i].size : *arena;
+    }
+    free(live);
+    return VEIL_RESULT_OK;
+}
+
 /* Greedy best-fit offsets for the intervals (sorted by size, largest first). */
 static VEIL_RESULT place(struct interval *iv, size_t n, size_t *arena)
 {
@@ -133,7 +198,8 @@ static VEIL_RESULT zero_inputs(const struct veil_engine_model *m, struct veil_te
 
 /* Lifetimes of the intermediates that can live in the arena. */
 static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct veil_tensor *rec,
-                             const size_t *scratch, struct interval *iv, size_t *n, size_t *nv)
+                             const size_t *scratch, const size_t *scratch_min, struct interval *iv,
+                             size_t *n, size_t *nv)
 {
     uint32_t *pos = calloc(g->node_count + 1, sizeof(*pos));
     ENSURE(pos != NULL, VEIL_ERR_NOMEM);
@@ -179,6 +245,9 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
         iv[*n].start = p;
         iv[*n].end = p;
         iv[*n].size = (scratch[p] + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+        iv[*n].min = scratch_min != NULL && scratch_min[p] < scratch[p]
+                         ? (scratch_min[p] + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN
+                         : 0;
         (*n)++;
     }
     free(pos);
@@ -186,7 +255,8 @@ static VEIL_RESULT intervals(const struct veil_engine_graph *g, const struct vei
 }
 
 static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_tensor *rec,
-                              const size_t *scratch, struct veil_engine_plan *p)
+                              const size_t *scratch, const size_t *scratch_min,
+                              struct veil_engine_plan *p)
 {
     struct interval *iv =
         calloc((size_t)g->value_count + g->input_count + g->node_count + 1, sizeof(*iv));
@@ -195,7 +265,7 @@ static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_ten
     veil_result r;
 
     ENSURE(iv != NULL, VEIL_ERR_NOMEM);
-    r = intervals(g, rec, scratch, iv, &n, &nv);
+    r = intervals(g, rec, scratch, scratch_min, iv, &n, &nv);
     if (veil_ok(r)) {
         /* the intermediates first, packed as without scratch; then each node's scratch in the
          * room they leave at its position, or above them */
@@ -204,7 +274,7 @@ static VEIL_RESULT build_plan(const struct veil_engine_graph *g, struct veil_ten
         r = place(iv, nv, &p->values_arena_size);
     }
     if (veil_ok(r)) {
-        r = place(iv, n, &p->arena_size);
+        r = place_scratch(iv, nv, n, p->values_arena_size, &p->arena_size);
     }
     p->planned_count = 0;
     for (size_t i = 0; veil_ok(r) && i < n; i++) {
@@ -273,8 +343,9 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
     p->scratch_offset = malloc((g->node_count + 1) * sizeof(*p->scratch_offset));
     p->scratch_size = calloc(g->node_count + 1, sizeof(*p->scratch_size));
     pool.scratch_record = calloc(g->node_count + 1, sizeof(*pool.scratch_record));
+    pool.scratch_min_record = calloc(g->node_count + 1, sizeof(*pool.scratch_min_record));
     if (p->offset == NULL || p->shape == NULL || p->scratch_offset == NULL ||
-        p->scratch_size == NULL || pool.scratch_record == NULL) {
+        p->scratch_size == NULL || pool.scratch_record == NULL || pool.scratch_min_record == NULL) {
         goto out;
     }
     for (uint32_t v = 0; v < g->value_count; v++) {
@@ -300,7 +371,7 @@ VEIL_RESULT veil_engine_plan_for(struct veil_engine_model *m, const struct veil_
             p->shape[g->inputs[k]].data = NULL;
             p->shape[g->inputs[k]].borrowed = true;
         }
-        r = build_plan(g, p->shape, pool.scratch_record, p);
+        r = build_plan(g, p->shape, pool.scratch_record, pool.scratch_min_record, p);
     }
     if (veil_ok(r)) {
         r = keep_shapes(g, p);
@@ -318,6 +389,8 @@ out:
     }
     free(pool.scratch_record);
     pool.scratch_record = NULL;
+    free(pool.scratch_min_record);
+    pool.scratch_min_record = NULL;
     veil_pool_free(&pool);
     veil_plan_free(p);
     free(in);

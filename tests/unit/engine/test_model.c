@@ -792,35 +792,77 @@ static void test_plan_scratch(void **state)
     veil_engine_free(m);
 }
 
-/* A Conv's im2col scratch is tiled so that it never outgrows the node's output (op_conv.c,
- * CONV_TILE_COLS_MIN): 3 -> 8 channels, 3x3 over 48x192 (PaddleOCR cls's first Conv, without
- * its stride), whose whole im2col (27 x 46 x 190 floats, 944 KB) would be 3.4 times its output.
- * The tiled result is the direct convolution's (a Relu after it: something to plan). */
+/* A Conv whose whole im2col would grow the arena works in smaller tiles in the room the arena
+ * has at its node (plan.c place_scratch, op_conv.c conv_tile_budget): X -> Conv -> a -> Relu ->
+ * b, Add(b, b) -> c -> Relu -> Y, 3 -> 8 channels, 3x3 over 48x192 (PaddleOCR cls's first Conv,
+ * without its stride). a, b and c are 280 KB each, so the values take 560 KB and at the Conv X
+ * (110 KB) and a leave 170 KB, less than its whole im2col (27 x 46 x 190 floats, 944 KB) but
+ * more than its least (256 columns' worth of rows: 2 rows). The arena does not grow; the tiled
+ * result is the direct convolution's, and the unplanned run's to the bit. Then without b and c
+ * (X -> Conv -> a -> Relu -> Y): no room at the Conv, so its scratch goes above the values, cut
+ * to its least. */
 static void test_conv_scratch_tiles(void **state)
 {
+    static char *b_name[1] = {(char *)"b"};
+    static char *add_in[2] = {(char *)"b", (char *)"b"};
+    static char *c_name[1] = {(char *)"c"};
+    static char *y_name[1] = {(char *)"Y"};
     static float w[8 * 3 * 3 * 3];
     int64_t wdims[4] = {8, 3, 3, 3};
     int64_t shape[4] = {1, 3, 48, 192};
     size_t out_size = 8 * 46 * 190 * sizeof(float);
+    size_t whole = 27 * 46 * 190 * sizeof(float);
+    size_t values = 0;
     struct mb b;
     struct veil_engine_model *m = NULL;
+    struct veil_engine_model *ref = NULL;
     struct veil_tensor x = {0};
     struct veil_tensor y = {0};
+    struct veil_tensor y_ref = {0};
     size_t bad = 0;
     (void)state;
 
     mb_conv_relu(&b, shape, w, sizeof(w) / sizeof(w[0]), wdims);
+    b.nodes[1].output = b_name;
+    b.nodes[2].op_type = (char *)"Add";
+    b.nodes[2].n_input = 2;
+    b.nodes[2].input = add_in;
+    b.nodes[2].n_output = 1;
+    b.nodes[2].output = c_name;
+    b.nodes[3].op_type = (char *)"Relu";
+    b.nodes[3].n_input = 1;
+    b.nodes[3].input = c_name;
+    b.nodes[3].n_output = 1;
+    b.nodes[3].output = y_name;
+    b.graph.n_node = 4;
     EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(mb_load(&b, &ref));
     EXPECT_OK(veil_engine_plan(m, NULL));
-    EXPECT_TRUE(m->plan->scratch_size[0] > 0);
-    EXPECT_TRUE(m->plan->scratch_size[0] <= out_size);
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, 2 * out_size);
+    EXPECT_EQ(m->plan->arena_size, values); /* the scratch took room, not more */
+    EXPECT_TRUE(m->plan->scratch_size[0] < whole);
+    EXPECT_TRUE(m->plan->scratch_size[0] >= 27 * 190 * 3 * sizeof(float)); /* 3 rows: 570 cols */
+    EXPECT_TRUE(m->plan->scratch_offset[0] + m->plan->scratch_size[0] <= values);
+    for (uint32_t v = 0; v < m->main->value_count; v++) { /* apart from X and a */
+        size_t off = m->plan->offset[v];
+        const struct veil_tensor *sh = veil_plan_shape(m->plan, v);
+        if (off == SIZE_MAX || sh == NULL || m->main->values[v].last_use != 0) {
+            continue; /* b and c are not alive at the Conv */
+        }
+        EXPECT_TRUE(off + sh->size <= m->plan->scratch_offset[0] ||
+                    m->plan->scratch_offset[0] + m->plan->scratch_size[0] <= off);
+    }
     EXPECT_OK(veil_tensor_shape(&x, VEIL_DT_FLOAT, 4, shape));
     EXPECT_OK(veil_tensor_alloc(&x));
     for (size_t i = 0; i < x.count; i++) {
         ((float *)x.data)[i] = (float)((int)(i * 5 % 13) - 6) / 4.0f;
     }
     EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_OK(veil_engine_run(ref, &x, &y_ref, NULL));
     EXPECT_EQ(y.size, out_size);
+    EXPECT_EQ(y_ref.size, out_size);
+    EXPECT_BYTES_EQ(y.data, y_ref.data, out_size);
     for (size_t co = 0; co < 8; co++) {
         for (size_t oh = 0; oh < 46; oh++) {
             for (size_t ow = 0; ow < 190; ow++) {
@@ -834,14 +876,34 @@ static void test_conv_scratch_tiles(void **state)
                     }
                 }
                 float got = ((float *)y.data)[(co * 46 + oh) * 190 + ow];
-                want = want > 0.0 ? want : 0.0;
+                want = want > 0.0 ? 2.0 * want : 0.0;
                 bad += fabs((double)got - want) > 1e-4 * (1.0 + fabs(want));
             }
         }
     }
     EXPECT_EQ(bad, 0);
     veil_tensor_free(&y);
+    veil_engine_free(m);
+
+    /* no room at the Conv: above the values, 2 rows of 190 columns (64-byte aligned) */
+    mb_conv_relu(&b, shape, w, sizeof(w) / sizeof(w[0]), wdims);
+    EXPECT_OK(mb_load(&b, &m));
+    EXPECT_OK(veil_engine_plan(m, NULL));
+    EXPECT_OK(veil_engine_plan_values_arena(m, &values));
+    EXPECT_EQ(values, out_size + x.size);
+    EXPECT_EQ(m->plan->scratch_size[0], (27 * 190 * 2 * sizeof(float) + 63) / 64 * 64);
+    EXPECT_EQ(m->plan->scratch_offset[0], values);
+    EXPECT_EQ(m->plan->arena_size, values + m->plan->scratch_size[0]);
+    EXPECT_OK(veil_engine_run(m, &x, &y, NULL));
+    EXPECT_EQ(y.size, out_size);
+    for (size_t i = 0; i < out_size / sizeof(float); i++) { /* Relu(conv) = the half of Y above */
+        bad += ((float *)y.data)[i] * 2.0f != ((float *)y_ref.data)[i];
+    }
+    EXPECT_EQ(bad, 0);
+    veil_tensor_free(&y_ref);
+    veil_tensor_free(&y);
     veil_tensor_free(&x);
+    veil_engine_free(ref);
     veil_engine_free(m);
 }
 
