@@ -157,14 +157,8 @@ static VEIL_RESULT place(struct interval *iv, size_t n, size_t *arena)
     *arena = 0;
     ENSURE(live != NULL, VEIL_ERR_NOMEM);
     for (size_t i = 0; i < n; i++) {
-        size_t nl = 0;
+        size_t nl = live_at(iv, i, iv[i].start, iv[i].end, live);
         size_t off = 0;
-        for (size_t j = 0; j < i; j++) {
-            if (!(iv[j].end < iv[i].start || iv[i].end < iv[j].start)) {
-                live[nl++] = &iv[j];
-            }
-        }
-        qsort(live, nl, sizeof(*live), by_offset);
         for (size_t j = 0; j < nl; j++) {
             if (live[j]->offset >= off + iv[i].size) {
                 break; /* the gap before this one fits */
