@@ -186,11 +186,23 @@ static size_t conv_rows(const struct conv_job *j)
     return j->g->sp == 2 ? (size_t)j->g->out[0] : 1;
 }
 
+/* Output columns per output row, and the im2col bytes of one output row. */
+static size_t conv_row_cols(const struct conv_job *j)
+{
+    size_t rows = conv_rows(j);
+    return j->osz / (rows > 0 ? rows : 1);
+}
+
+static size_t conv_row_bytes(const struct conv_job *j)
+{
+    return j->cin_g * j->krn * conv_row_cols(j) * sizeof(float);
+}
+
 /* Output rows per im2col tile. */
 static size_t conv_tile_rows(const struct conv_job *j)
 {
     size_t rows = conv_rows(j);
-    size_t per_row = j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * sizeof(float);
+    size_t per_row = conv_row_bytes(j);
     size_t t = per_row > 0 ? j->tile_bytes / per_row : rows;
     t = t > 0 ? t : 1;
     return t < rows ? t : rows;
@@ -199,8 +211,7 @@ static size_t conv_tile_rows(const struct conv_job *j)
 /* Bytes of one im2col tile. */
 static size_t conv_tile_size(const struct conv_job *j)
 {
-    size_t rows = conv_rows(j);
-    return j->cin_g * j->krn * (j->osz / (rows > 0 ? rows : 1)) * conv_tile_rows(j) * sizeof(float);
+    return conv_row_bytes(j) * conv_tile_rows(j);
 }
 
 /* j->tile_bytes: CONV_TILE_BYTES, or the room a planned run's arena has for the node's scratch
@@ -208,10 +219,9 @@ static size_t conv_tile_size(const struct conv_job *j)
  * CONV_TILE_COLS_MIN columns' worth of rows, or the whole im2col if smaller. */
 static void conv_tile_budget(struct veil_engine_pool *pool, struct conv_job *j)
 {
-    size_t rows = conv_rows(j);
-    size_t rw = j->osz / (rows > 0 ? rows : 1);
-    size_t per_row = j->cin_g * j->krn * rw * sizeof(float);
-    size_t whole = per_row * rows;
+    size_t rw = conv_row_cols(j);
+    size_t per_row = conv_row_bytes(j);
+    size_t whole = per_row * conv_rows(j);
     size_t min_rows = rw > 0 ? (CONV_TILE_COLS_MIN + rw - 1) / rw : 1;
     size_t min = per_row * (min_rows > 0 ? min_rows : 1);
 
