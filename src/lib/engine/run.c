@@ -39,12 +39,11 @@ static unsigned threads_default(void)
 /* Inputs of a run whose pointer array lives on the stack. */
 #define RUN_IN_STACK 16
 
-VEIL_RESULT veil_engine_run_begin(struct veil_engine_model *m, struct veil_engine_run **out)
-{
-    struct veil_engine_run *run = calloc(1, sizeof(*run));
+static void run_give(struct veil_engine_run *run);
 
-    *out = NULL;
-    ENSURE(run != NULL, VEIL_ERR_NOMEM);
+/* Takes the buffers a run computes in into run (zeroed by the caller). */
+static VEIL_RESULT run_take(struct veil_engine_model *m, struct veil_engine_run *run)
+{
     run->m = m;
     /* The buffers and the frame of the previous run, unless another run holds them: the pages
      * stay mapped, which saves a page fault per 4 KiB of intermediates and run, and the frame's
@@ -69,9 +68,24 @@ VEIL_RESULT veil_engine_run_begin(struct veil_engine_model *m, struct veil_engin
             run->arena = aligned_alloc(64, run->arena_size);
         }
         if (run->arena == NULL) {
-            veil_engine_run_end(run);
+            run_give(run);
             BAIL(VEIL_ERR_NOMEM);
         }
+    }
+    return VEIL_RESULT_OK;
+}
+
+VEIL_RESULT veil_engine_run_begin(struct veil_engine_model *m, struct veil_engine_run **out)
+{
+    struct veil_engine_run *run = calloc(1, sizeof(*run));
+    veil_result r;
+
+    *out = NULL;
+    ENSURE(run != NULL, VEIL_ERR_NOMEM);
+    r = run_take(m, run);
+    if (!veil_ok(r)) {
+        free(run);
+        return r;
     }
     *out = run;
     return VEIL_RESULT_OK;
@@ -128,14 +142,11 @@ VEIL_RESULT veil_engine_run_exec(struct veil_engine_run *run, const struct veil_
     return r;
 }
 
-void veil_engine_run_end(struct veil_engine_run *run)
+/* Gives run's buffers back to the model (or frees them: not the cached ones). */
+static void run_give(struct veil_engine_run *run)
 {
-    struct veil_engine_model *m;
+    struct veil_engine_model *m = run->m;
 
-    if (run == NULL) {
-        return;
-    }
-    m = run->m;
     if (run->cached) {
         m->cache_pool = run->pool;
         if (run->arena != NULL) {
@@ -154,20 +165,28 @@ void veil_engine_run_end(struct veil_engine_run *run)
             free(run->arena);
         }
     }
+}
+
+void veil_engine_run_end(struct veil_engine_run *run)
+{
+    if (run == NULL) {
+        return;
+    }
+    run_give(run);
     free(run);
 }
 
 VEIL_RESULT veil_engine_run(struct veil_engine_model *m, const struct veil_tensor *inputs,
                             struct veil_tensor *outputs, struct veil_engine_diag *diag)
 {
-    struct veil_engine_run *run;
+    struct veil_engine_run run = {0}; /* the steps on the stack: no allocation per inference */
     veil_result r;
 
     if (diag != NULL) {
         diag->what[0] = '\0';
     }
-    GUARD(veil_engine_run_begin(m, &run));
-    r = veil_engine_run_exec(run, inputs, outputs, diag);
-    veil_engine_run_end(run);
+    GUARD(run_take(m, &run));
+    r = veil_engine_run_exec(&run, inputs, outputs, diag);
+    run_give(&run);
     return r;
 }
