@@ -243,13 +243,11 @@ static void send_response(struct serve *s, double t0, double engine_s, struct ev
     }
 }
 
-/* Runs the request on er, a run begun for it (the binary inputs may be in its arena), or on a
- * run of its own when er is NULL. */
+/* Runs the request on er, the run begun for it (its binary inputs may be in its arena). */
 static void run(struct serve *s, double t0, struct evhttp_request *req, struct serve_request *r,
                 struct veil_engine_run *er)
 {
     struct veil_engine_model *m = s->model.engine;
-    struct veil_engine_run *own = NULL;
     size_t in_count = veil_engine_input_count(m);
     size_t out_count = veil_engine_output_count(m);
     struct veil_tensor *in = calloc(in_count + 1, sizeof(*in));
@@ -262,17 +260,13 @@ static void run(struct serve *s, double t0, struct evhttp_request *req, struct s
     double engine_s;
     veil_result res;
 
-    if (er == NULL && in != NULL && out != NULL && !veil_ok(veil_engine_run_begin(m, &own))) {
-        free(in);
-        in = NULL;
-    }
     if (in == NULL || out == NULL) {
         reply_error(s, SERVE_EP_INFER, t0, req, 500, "out of memory");
     } else if (!bind_inputs(s, r, in, why, sizeof(why))) {
         reply_error(s, SERVE_EP_INFER, t0, req, 400, why);
     } else {
         t1 = serve_now_s();
-        res = veil_engine_run_exec(er != NULL ? er : own, in, out, &diag);
+        res = veil_engine_run_exec(er, in, out, &diag);
         engine_s = serve_now_s() - t1;
         serve_count_infer(s, engine_s, veil_ok(res));
         if (!veil_ok(res)) {
@@ -291,7 +285,6 @@ static void run(struct serve *s, double t0, struct evhttp_request *req, struct s
             }
         }
     }
-    veil_engine_run_end(own);
     free(in);
     free(out);
 }
@@ -348,24 +341,20 @@ static void infer(struct serve *s, double t0, struct evhttp_request *req)
         return;
     }
     r = calloc(1, sizeof(*r));
-    if (r == NULL) {
+    /* The run is begun before the body is parsed, so that a binary input the plan keeps room
+     * for goes straight into the run's arena instead of a tensor beside it (PaddleOCR cls: 111
+     * KB of its 1.3 MB) */
+    if (r == NULL || !veil_ok(veil_engine_run_begin(s->model.engine, &er))) {
+        free(r);
         reply_error(s, SERVE_EP_INFER, t0, req, 500, "out of memory");
         return;
     }
     if (hlen != NULL) {
         /* binary tensor extension: the JSON header is copied out, and each binary input moves
-         * from the body's chains into its tensor (request_body.h): the body is never made
-         * contiguous, and the input is never held twice (PaddleOCR det: 4.9 MB). The run is
-         * begun first, so that an input the plan keeps room for goes straight into the run's
-         * arena instead of a tensor beside it (PaddleOCR cls: 111 KB of its 1.3 MB) */
-        struct input_room ir = {s->model.engine, NULL, 0};
+         * from the body's chains into the run's arena or its tensor (request_body.h): the body
+         * is never made contiguous, and the input is never held twice (PaddleOCR det: 4.9 MB) */
+        struct input_room ir = {s->model.engine, er, 0};
         struct serve_room room = {&ir, give_input_room};
-        if (!veil_ok(veil_engine_run_begin(s->model.engine, &er))) {
-            free(r);
-            reply_error(s, SERVE_EP_INFER, t0, req, 500, "out of memory");
-            return;
-        }
-        ir.run = er;
         res = serve_request_parse_evbuffer(in, json_size, s->tensor_size_max,
                                            s->input_hand_back_min, &room, r, why, sizeof(why));
     } else if (!veil_ok(veil_http_body(req, s->body_size_max, &body, &n))) {
